@@ -1,0 +1,403 @@
+//! Response heads and body framing.
+
+use bytes::{Bytes, BytesMut};
+
+use super::chunked::{Chunk, ChunkedDecoder};
+use super::Limits;
+use crate::error::ProtocolError;
+
+/// A parsed status line and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: String,
+    /// Headers, names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ResponseHead {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True for 2xx statuses.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    fn is_chunked(&self) -> bool {
+        self.headers.iter().any(|(n, v)| {
+            n == "transfer-encoding"
+                && v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
+        })
+    }
+
+    fn content_length(&self) -> Result<Option<u64>, ProtocolError> {
+        let mut found: Option<u64> = None;
+        for (n, v) in &self.headers {
+            if n != "content-length" {
+                continue;
+            }
+            let parsed: u64 = v
+                .trim()
+                .parse()
+                .map_err(|_| ProtocolError::InvalidHeader {
+                    name: "content-length".into(),
+                    detail: format!("not a number: {v:?}"),
+                })?;
+            if found.is_some_and(|f| f != parsed) {
+                return Err(ProtocolError::InvalidHeader {
+                    name: "content-length".into(),
+                    detail: "conflicting values".into(),
+                });
+            }
+            found = Some(parsed);
+        }
+        Ok(found)
+    }
+}
+
+/// What kind of response the caller expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// An ordinary response.
+    Normal,
+    /// A response to a request that asked to hijack the connection (exec/attach start):
+    /// `101` and `200` bodies run until the connection closes unless chunked or sized.
+    Hijack,
+    /// A response to `HEAD`: never a body.
+    HeadOnly,
+}
+
+/// How the body of a response is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body.
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// Chunked.
+    Chunked,
+    /// Until the connection closes (including upgraded connections).
+    UntilClose,
+}
+
+/// What the decoder produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseEvent {
+    /// The head (emitted once, first). Interim `1xx` heads other than `101` are skipped.
+    Head(ResponseHead),
+    /// Body bytes, in order, as they arrive.
+    Data(Bytes),
+    /// The body is complete.
+    End,
+}
+
+#[derive(Debug)]
+enum State {
+    Head,
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    UntilClose,
+    Done,
+}
+
+/// Push-based decoder of one HTTP/1.1 response.
+///
+/// Feed bytes with [`feed`](Self::feed) (and [`feed_eof`](Self::feed_eof) when the peer closed),
+/// then drain [`next_event`](Self::next_event) until it returns `Ok(None)`. Body bytes are handed
+/// out as soon as they arrive: memory stays bounded by what was fed plus one head or chunk line.
+/// Bytes that arrived together with the head belong to the body.
+#[derive(Debug)]
+pub struct ResponseDecoder {
+    state: State,
+    buf: BytesMut,
+    limits: Limits,
+    expect: Expect,
+    eof: bool,
+}
+
+impl ResponseDecoder {
+    /// A decoder for one response.
+    pub fn new(expect: Expect) -> Self {
+        Self::with_limits(expect, Limits::default())
+    }
+
+    /// A decoder with explicit limits.
+    pub fn with_limits(expect: Expect, limits: Limits) -> Self {
+        Self {
+            state: State::Head,
+            buf: BytesMut::new(),
+            limits,
+            expect,
+            eof: false,
+        }
+    }
+
+    /// Append received bytes.
+    pub fn feed(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The peer closed its side of the connection.
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// True once [`ResponseEvent::End`] has been produced.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// Bytes buffered but not yet handed out.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next event, `Ok(None)` when more input is needed.
+    pub fn next_event(&mut self) -> Result<Option<ResponseEvent>, ProtocolError> {
+        loop {
+            match &mut self.state {
+                State::Done => return Ok(None),
+                State::Head => match self.parse_head()? {
+                    Some(head) => {
+                        if (100..200).contains(&head.status) && head.status != 101 {
+                            continue;
+                        }
+                        self.state = match self.body_kind(&head)? {
+                            BodyKind::None => State::Length(0),
+                            BodyKind::Length(n) => State::Length(n),
+                            BodyKind::Chunked => {
+                                State::Chunked(ChunkedDecoder::new(self.limits.max_chunk_line))
+                            }
+                            BodyKind::UntilClose => State::UntilClose,
+                        };
+                        return Ok(Some(ResponseEvent::Head(head)));
+                    }
+                    None => {
+                        if self.eof {
+                            return Err(if self.buf.is_empty() {
+                                ProtocolError::EmptyResponse
+                            } else {
+                                ProtocolError::MalformedHead("connection closed inside head".into())
+                            });
+                        }
+                        return Ok(None);
+                    }
+                },
+                State::Length(0) => {
+                    self.state = State::Done;
+                    return Ok(Some(ResponseEvent::End));
+                }
+                State::Length(remaining) => {
+                    if self.buf.is_empty() {
+                        if self.eof {
+                            return Err(ProtocolError::TruncatedBody(format!(
+                                "{remaining} bytes missing"
+                            )));
+                        }
+                        return Ok(None);
+                    }
+                    let n = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(self.buf.len());
+                    *remaining -= n as u64;
+                    return Ok(Some(ResponseEvent::Data(self.buf.split_to(n).freeze())));
+                }
+                State::Chunked(dec) => match dec.decode(&mut self.buf)? {
+                    Some(Chunk::Data(d)) => return Ok(Some(ResponseEvent::Data(d))),
+                    Some(Chunk::End) => {
+                        self.state = State::Done;
+                        return Ok(Some(ResponseEvent::End));
+                    }
+                    None => {
+                        if self.eof {
+                            return Err(ProtocolError::TruncatedBody(
+                                "chunked body not terminated".into(),
+                            ));
+                        }
+                        return Ok(None);
+                    }
+                },
+                State::UntilClose => {
+                    if !self.buf.is_empty() {
+                        let data = self.buf.split().freeze();
+                        return Ok(Some(ResponseEvent::Data(data)));
+                    }
+                    if self.eof {
+                        self.state = State::Done;
+                        return Ok(Some(ResponseEvent::End));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    fn body_kind(&self, head: &ResponseHead) -> Result<BodyKind, ProtocolError> {
+        if self.expect == Expect::HeadOnly
+            || head.status == 204
+            || head.status == 304
+            || (100..200).contains(&head.status) && head.status != 101
+        {
+            return Ok(BodyKind::None);
+        }
+        if head.status == 101 {
+            return Ok(BodyKind::UntilClose);
+        }
+        if head.is_chunked() {
+            return Ok(BodyKind::Chunked);
+        }
+        if let Some(n) = head.content_length()? {
+            return Ok(BodyKind::Length(n));
+        }
+        Ok(BodyKind::UntilClose)
+    }
+
+    fn parse_head(&mut self) -> Result<Option<ResponseHead>, ProtocolError> {
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        let mut storage = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
+        let mut resp = httparse::Response::new(&mut storage);
+        let status = resp
+            .parse(&self.buf)
+            .map_err(|e| ProtocolError::MalformedHead(e.to_string()))?;
+        match status {
+            httparse::Status::Partial => {
+                if self.buf.len() > self.limits.max_head_bytes {
+                    return Err(ProtocolError::HeadTooLarge(self.limits.max_head_bytes));
+                }
+                Ok(None)
+            }
+            httparse::Status::Complete(len) => {
+                if len > self.limits.max_head_bytes {
+                    return Err(ProtocolError::HeadTooLarge(self.limits.max_head_bytes));
+                }
+                let head = ResponseHead {
+                    status: resp.code.unwrap_or(0),
+                    reason: resp.reason.unwrap_or("").to_string(),
+                    headers: resp
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_ascii_lowercase(),
+                                String::from_utf8_lossy(h.value).trim().to_string(),
+                            )
+                        })
+                        .collect(),
+                };
+                let _ = self.buf.split_to(len);
+                Ok(Some(head))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &[u8], expect: Expect, step: usize) -> Result<(ResponseHead, Vec<u8>), ProtocolError> {
+        let mut dec = ResponseDecoder::new(expect);
+        let mut head = None;
+        let mut body = Vec::new();
+        let mut pieces = input.chunks(step.max(1)).peekable();
+        loop {
+            let last = pieces.peek().is_none();
+            if let Some(p) = pieces.next() {
+                dec.feed(p);
+            } else {
+                dec.feed_eof();
+            }
+            while let Some(ev) = dec.next_event()? {
+                match ev {
+                    ResponseEvent::Head(h) => head = Some(h),
+                    ResponseEvent::Data(d) => body.extend_from_slice(&d),
+                    ResponseEvent::End => {
+                        return head
+                            .map(|h| (h, body))
+                            .ok_or(ProtocolError::EmptyResponse)
+                    }
+                }
+            }
+            if last {
+                return Err(ProtocolError::TruncatedBody("test".into()));
+            }
+        }
+    }
+
+    #[test]
+    fn content_length_body() {
+        let wire = b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"Id\":1}\n";
+        for step in 1..wire.len() + 1 {
+            let (h, b) = run(wire, Expect::Normal, step).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(h.status, 201);
+            assert_eq!(b, b"{\"Id\":1}\n");
+        }
+    }
+
+    #[test]
+    fn no_body_statuses() {
+        let (h, b) = run(b"HTTP/1.1 204 No Content\r\n\r\n", Expect::Normal, 3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((h.status, b.len()), (204, 0));
+        let (h, _) = run(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", Expect::Normal, 100)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(h.status, 304);
+    }
+
+    #[test]
+    fn upgrade_body_runs_until_close_and_keeps_head_bytes() {
+        let wire = b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n\x01\x00\x00\x00\x00\x00\x00\x02hi";
+        for step in 1..wire.len() + 1 {
+            let (h, b) = run(wire, Expect::Hijack, step).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(h.status, 101);
+            assert_eq!(b, b"\x01\x00\x00\x00\x00\x00\x00\x02hi");
+        }
+    }
+
+    #[test]
+    fn raw_200_and_chunked_hijack() {
+        let wire = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\nabc";
+        let (_, b) = run(wire, Expect::Hijack, 5).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b, b"abc");
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        let (_, b) = run(wire, Expect::Hijack, 2).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b, b"abc");
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        assert_eq!(run(b"", Expect::Normal, 1).err(), Some(ProtocolError::EmptyResponse));
+        assert!(matches!(
+            run(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", Expect::Normal, 4),
+            Err(ProtocolError::TruncatedBody(_))
+        ));
+        assert!(matches!(
+            run(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", Expect::Normal, 4),
+            Err(ProtocolError::InvalidHeader { .. })
+        ));
+        assert!(matches!(
+            run(b"NOT HTTP\r\n\r\n", Expect::Normal, 4),
+            Err(ProtocolError::MalformedHead(_))
+        ));
+        let mut big = b"HTTP/1.1 200 OK\r\n".to_vec();
+        big.extend(std::iter::repeat(b'a').take(70_000));
+        assert!(matches!(run(&big, Expect::Normal, 1000), Err(ProtocolError::HeadTooLarge(_))));
+    }
+
+    #[test]
+    fn skips_100_continue() {
+        let wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let (h, b) = run(wire, Expect::Normal, 7).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((h.status, b.as_slice()), (200, &b"ok"[..]));
+    }
+}

@@ -1,0 +1,25 @@
+//! # pocketdock-proto
+//!
+//! The sans-IO core of pocketdock. It encodes requests to a Docker-compatible engine (Podman or
+//! Docker), decodes HTTP/1.1 responses, chunked bodies, connection upgrades and Docker's 8-byte
+//! stream frames, and runs every multi-step operation (exec with deadline and output cap, kill of a
+//! process tree, exit-code polling, ...) as a state machine that never touches a socket, a runtime
+//! or a clock. The adapters `pocketdock-blocking`, `pocketdock-tokio` and `pocketdock-smol` drive
+//! these operations; all protocol rules live here, once.
+//!
+//! See [`op`] for the driving contract.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod capture;
+pub mod demux;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod op;
+pub mod result;
+
+pub use capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
+pub use demux::StreamKind;
+pub use error::{Error, ProtocolError, Result};
+pub use result::{ExecResult, StreamChunk, Utf8Decoder};

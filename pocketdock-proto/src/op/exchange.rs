@@ -1,0 +1,124 @@
+//! One request and its response on a fresh connection: the building block of every operation.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::Io;
+use crate::error::Error;
+use crate::http::{Expect, Request, ResponseDecoder, ResponseEvent, ResponseHead};
+
+/// What the exchange wants or produced.
+#[derive(Debug)]
+pub(crate) enum ExStep {
+    Io(Io),
+    Head(ResponseHead),
+    Data(Bytes),
+    End,
+    Failed(Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connect,
+    Write,
+    Read,
+    Finished,
+}
+
+/// A request/response on its own connection, with a deadline for the whole response.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    op: &'static str,
+    phase: Phase,
+    request: Bytes,
+    decoder: ResponseDecoder,
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+impl Exchange {
+    pub(crate) fn new(
+        op: &'static str,
+        request: &Request,
+        expect: Expect,
+        timeout: Option<Duration>,
+    ) -> Self {
+        Self {
+            op,
+            phase: Phase::Connect,
+            request: request.encode(),
+            decoder: ResponseDecoder::new(expect),
+            timeout,
+            deadline: None,
+            timed_out: false,
+        }
+    }
+
+    /// Replace the per-call timeout (applied when the connection is opened).
+    pub(crate) fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// Replace the deadline (e.g. a streaming body gets the command's own deadline).
+    pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+        self.timed_out = false;
+    }
+
+    pub(crate) fn poll(&mut self, now: Instant) -> ExStep {
+        match self.phase {
+            Phase::Connect => {
+                if let Some(t) = self.timeout {
+                    self.deadline = Some(now + t);
+                }
+                self.phase = Phase::Write;
+                ExStep::Io(Io::Connect)
+            }
+            Phase::Write => {
+                self.phase = Phase::Read;
+                ExStep::Io(Io::Write(self.request.clone()))
+            }
+            Phase::Read => match self.decoder.next_event() {
+                Ok(Some(ResponseEvent::Head(h))) => ExStep::Head(h),
+                Ok(Some(ResponseEvent::Data(d))) => ExStep::Data(d),
+                Ok(Some(ResponseEvent::End)) => {
+                    self.phase = Phase::Finished;
+                    ExStep::End
+                }
+                Ok(None) if self.timed_out => {
+                    self.phase = Phase::Finished;
+                    ExStep::Failed(Error::Timeout {
+                        op: self.op,
+                        after_ms: self.timeout.map_or(0, |t| t.as_millis() as u64),
+                    })
+                }
+                Ok(None) => ExStep::Io(Io::Read {
+                    deadline: self.deadline,
+                }),
+                Err(e) => {
+                    self.phase = Phase::Finished;
+                    ExStep::Failed(Error::Protocol(e))
+                }
+            },
+            Phase::Finished => ExStep::End,
+        }
+    }
+
+    pub(crate) fn handle_input(&mut self, data: &[u8]) {
+        self.decoder.feed(data);
+    }
+
+    pub(crate) fn handle_eof(&mut self) {
+        self.decoder.feed_eof();
+    }
+
+    /// Returns true if the exchange's own deadline passed.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> bool {
+        if self.deadline.is_some_and(|d| now >= d) {
+            self.timed_out = true;
+        }
+        self.timed_out
+    }
+}

@@ -1,0 +1,443 @@
+//! Run a command: create the exec, stream its output through the demultiplexer into a bounded
+//! capture and/or events, enforce the deadline and the output cap by killing the process tree,
+//! and read the exit code only once the engine says the exec has stopped.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::exchange::{ExStep, Exchange};
+use super::kill::{KillOp, NONCE_VAR};
+use super::{CallOp, Io, Operation, Response, Step};
+use crate::api::exec::{self, ExecInspect, ExecSpec, IdResponse};
+use crate::api::{check, Subject};
+use crate::capture::{Capture, Captured, OutputLimit};
+use crate::demux::{DemuxMode, Demuxer, StreamKind};
+use crate::error::{Error, Result};
+use crate::http::{Expect, ResponseHead};
+use crate::result::ExecResult;
+
+/// How to run one command.
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    /// Container id or name.
+    pub container: String,
+    /// What to run.
+    pub spec: ExecSpec,
+    /// A unique token marking the command's processes, so they can be killed (see [`KillOp`]).
+    pub nonce: String,
+    /// Deadline for the command; `None` waits forever.
+    pub timeout: Option<Duration>,
+    /// Output cap; `None` captures nothing (events only).
+    pub limit: Option<OutputLimit>,
+    /// Emit [`ExecEvent::Output`] for every chunk as it arrives.
+    pub emit: bool,
+    /// Deadline of each engine call other than the command's stream.
+    pub call_timeout: Duration,
+    /// How long to wait for the engine to report the exit code after the stream ended.
+    pub exit_wait: Duration,
+}
+
+impl ExecConfig {
+    /// A config with default limits: 10 MiB capture, no events, no deadline.
+    pub fn new(container: impl Into<String>, spec: ExecSpec, nonce: impl Into<String>) -> Self {
+        Self {
+            container: container.into(),
+            spec,
+            nonce: nonce.into(),
+            timeout: None,
+            limit: Some(OutputLimit::default()),
+            emit: false,
+            call_timeout: Duration::from_secs(60),
+            exit_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Events of a running command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecEvent {
+    /// The exec was created (its id identifies it to the engine).
+    Created {
+        /// Exec id.
+        exec_id: String,
+    },
+    /// Output, as it arrived.
+    Output {
+        /// Which stream.
+        stream: StreamKind,
+        /// The bytes.
+        data: Bytes,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    TimedOut,
+    Capped,
+}
+
+enum State {
+    Create(CallOp<String>),
+    Stream {
+        ex: Exchange,
+        head: Option<ResponseHead>,
+        error_body: BytesMut,
+    },
+    CloseStream(Stopped),
+    Kill(KillOp, Stopped),
+    Inspect {
+        call: CallOp<ExecInspect>,
+        give_up: Instant,
+        attempt: u32,
+        killed: Option<Stopped>,
+    },
+    Backoff {
+        until: Instant,
+        give_up: Instant,
+        attempt: u32,
+        killed: Option<Stopped>,
+    },
+    Finished,
+}
+
+/// A command run from start to exit code. See the module docs.
+pub struct ExecOp {
+    config: ExecConfig,
+    state: State,
+    demux: Demuxer,
+    capture: Option<Capture>,
+    events: VecDeque<ExecEvent>,
+    exec_id: String,
+    started: Option<Instant>,
+}
+
+impl std::fmt::Debug for ExecOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecOp")
+            .field("container", &self.config.container)
+            .field("exec_id", &self.exec_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExecOp {
+    /// Prepare the command; nothing happens until it is polled.
+    pub fn new(mut config: ExecConfig) -> Self {
+        config
+            .spec
+            .env
+            .push(format!("{NONCE_VAR}={}", config.nonce));
+        let container = config.container.clone();
+        let create = CallOp::new(
+            "exec create",
+            &exec::create(&config.container, &config.spec),
+            move |r: Response| {
+                check(&r, "exec create", Subject::Container(&container))?;
+                Ok(r.json::<IdResponse>("exec create")?.id)
+            },
+        )
+        .with_timeout(Some(config.call_timeout));
+        let mode = if config.spec.tty {
+            DemuxMode::Raw
+        } else {
+            DemuxMode::Multiplexed
+        };
+        Self {
+            capture: config.limit.map(Capture::new),
+            state: State::Create(create),
+            demux: Demuxer::new(mode),
+            events: VecDeque::new(),
+            exec_id: String::new(),
+            started: None,
+            config,
+        }
+    }
+
+    /// The exec id, once created.
+    pub fn exec_id(&self) -> &str {
+        &self.exec_id
+    }
+
+    /// The nonce marking this command's processes.
+    pub fn nonce(&self) -> &str {
+        &self.config.nonce
+    }
+
+    fn inspect_call(&self) -> CallOp<ExecInspect> {
+        let container = self.config.container.clone();
+        CallOp::new("exec inspect", &exec::inspect(&self.exec_id), move |r: Response| {
+            check(&r, "exec inspect", Subject::Container(&container))?;
+            r.json::<ExecInspect>("exec inspect")
+        })
+        .with_timeout(Some(self.config.call_timeout))
+    }
+
+    fn finish(&mut self, now: Instant, exit_code: i64, killed: Option<Stopped>) -> Step<ExecEvent, ExecResult> {
+        self.state = State::Finished;
+        let (stdout, stderr, truncated, elided_bytes) = self
+            .capture
+            .take()
+            .map_or((Vec::new(), Vec::new(), false, 0), Capture::finish);
+        let duration = self.started.map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        Step::Done(Ok(ExecResult {
+            exit_code: if killed.is_some() { -1 } else { exit_code },
+            stdout,
+            stderr,
+            duration,
+            timed_out: killed == Some(Stopped::TimedOut),
+            truncated: truncated || killed == Some(Stopped::Capped),
+            elided_bytes,
+        }))
+    }
+
+    fn fail(&mut self, e: Error) -> Step<ExecEvent, ExecResult> {
+        self.state = State::Finished;
+        Step::Done(Err(e))
+    }
+
+    /// Feed stream bytes through the demuxer; returns `Some(Stopped::Capped)` when the cap says stop.
+    fn take_output(&mut self, mut data: Bytes) -> Result<Option<Stopped>> {
+        while let Some((kind, chunk)) = self.demux.next_chunk(&mut data)? {
+            if chunk.is_empty() {
+                continue;
+            }
+            let verdict = self
+                .capture
+                .as_mut()
+                .map_or(Captured::Continue, |c| c.push(kind, &chunk));
+            if self.config.emit {
+                self.events.push_back(ExecEvent::Output {
+                    stream: kind,
+                    data: chunk,
+                });
+            }
+            if verdict == Captured::Stop {
+                return Ok(Some(Stopped::Capped));
+            }
+        }
+        Ok(None)
+    }
+
+    fn stream_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
+        let resp = Response {
+            head: head.clone(),
+            body: Bytes::copy_from_slice(body),
+        };
+        match check(&resp, "exec start", Subject::Container(&self.config.container)) {
+            Err(e) => e,
+            Ok(()) => Error::Protocol(crate::error::ProtocolError::UnexpectedStatus(head.status)),
+        }
+    }
+}
+
+const BACKOFF_START: Duration = Duration::from_millis(5);
+const BACKOFF_MAX: Duration = Duration::from_millis(200);
+
+fn backoff(attempt: u32) -> Duration {
+    BACKOFF_START
+        .saturating_mul(1u32 << attempt.min(8))
+        .min(BACKOFF_MAX)
+}
+
+impl Operation for ExecOp {
+    type Event = ExecEvent;
+    type Output = ExecResult;
+
+    fn poll(&mut self, now: Instant) -> Step<ExecEvent, ExecResult> {
+        let started = *self.started.get_or_insert(now);
+        loop {
+            if let Some(ev) = self.events.pop_front() {
+                return Step::Event(ev);
+            }
+            match &mut self.state {
+                State::Create(call) => match call.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(Ok(id)) => {
+                        self.exec_id.clone_from(&id);
+                        let mut ex = Exchange::new(
+                            "exec start",
+                            &exec::start(&id, self.config.spec.tty),
+                            Expect::Hijack,
+                            None,
+                        );
+                        ex.set_deadline(self.config.timeout.map(|t| started + t));
+                        self.state = State::Stream {
+                            ex,
+                            head: None,
+                            error_body: BytesMut::new(),
+                        };
+                        self.events.push_back(ExecEvent::Created { exec_id: id });
+                    }
+                    Step::Done(Err(e)) => return self.fail(e),
+                },
+                State::Stream {
+                    ex,
+                    head,
+                    error_body,
+                } => match ex.poll(now) {
+                    ExStep::Io(io) => return Step::Io(io),
+                    ExStep::Head(h) => *head = Some(h),
+                    ExStep::Data(d) => {
+                        let ok = head.as_ref().is_some_and(|h| h.status == 101 || h.is_success());
+                        if !ok {
+                            if error_body.len() < 64 * 1024 {
+                                error_body.extend_from_slice(&d);
+                            }
+                            continue;
+                        }
+                        match self.take_output(d) {
+                            Ok(None) => {}
+                            Ok(Some(stop)) => self.state = State::CloseStream(stop),
+                            Err(e) => return self.fail(e),
+                        }
+                    }
+                    ExStep::End => {
+                        let Some(h) = head.take() else {
+                            return self.fail(crate::error::ProtocolError::EmptyResponse.into());
+                        };
+                        if !(h.status == 101 || h.is_success()) {
+                            let body = std::mem::take(error_body);
+                            let e = self.stream_error(&h, &body);
+                            return self.fail(e);
+                        }
+                        if let Err(e) = self.demux.finish() {
+                            return self.fail(e.into());
+                        }
+                        let call = self.inspect_call();
+                        self.state = State::Inspect {
+                            call,
+                            give_up: now + self.config.exit_wait,
+                            attempt: 0,
+                            killed: None,
+                        };
+                        return Step::Io(Io::Close);
+                    }
+                    ExStep::Failed(Error::Timeout { .. }) => {
+                        self.state = State::CloseStream(Stopped::TimedOut);
+                    }
+                    ExStep::Failed(e) => return self.fail(e),
+                },
+                State::CloseStream(stop) => {
+                    let stop = *stop;
+                    let kill = KillOp::new(
+                        &self.config.container,
+                        &self.config.nonce,
+                        "KILL",
+                        self.config.spec.user.clone(),
+                    );
+                    self.state = State::Kill(kill, stop);
+                    return Step::Io(Io::Close);
+                }
+                State::Kill(kill, stop) => match kill.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(result) => {
+                        let stop = *stop;
+                        if let Err(e) = result {
+                            // The container may have gone: report that rather than the partial result.
+                            if matches!(e, Error::ContainerNotFound(_) | Error::ContainerNotRunning(_)) {
+                                return self.fail(e);
+                            }
+                        }
+                        let call = self.inspect_call();
+                        self.state = State::Inspect {
+                            call,
+                            give_up: now + Duration::from_secs(5),
+                            attempt: 0,
+                            killed: Some(stop),
+                        };
+                    }
+                },
+                State::Inspect {
+                    call,
+                    give_up,
+                    attempt,
+                    killed,
+                } => match call.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(Ok(info)) => {
+                        let (give_up, attempt, killed) = (*give_up, *attempt, *killed);
+                        match info.exit_code {
+                            Some(code) if !info.running => return self.finish(now, code, killed),
+                            _ if now >= give_up => {
+                                if killed.is_some() {
+                                    return self.finish(now, -1, killed);
+                                }
+                                return self.fail(Error::Timeout {
+                                    op: "exec exit code",
+                                    after_ms: self.config.exit_wait.as_millis() as u64,
+                                });
+                            }
+                            _ => {
+                                self.state = State::Backoff {
+                                    until: now + backoff(attempt),
+                                    give_up,
+                                    attempt: attempt + 1,
+                                    killed,
+                                };
+                            }
+                        }
+                    }
+                    Step::Done(Err(e)) => return self.fail(e),
+                },
+                State::Backoff { until, .. } if now < *until => return Step::Io(Io::Wait(*until)),
+                State::Backoff {
+                    give_up,
+                    attempt,
+                    killed,
+                    ..
+                } => {
+                    let (give_up, attempt, killed) = (*give_up, *attempt, *killed);
+                    let call = self.inspect_call();
+                    self.state = State::Inspect {
+                        call,
+                        give_up,
+                        attempt,
+                        killed,
+                    };
+                }
+                State::Finished => {
+                    return Step::Done(Err(Error::SocketCommunication(
+                        "operation polled after completion".into(),
+                    )))
+                }
+            }
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        match &mut self.state {
+            State::Create(c) => c.handle_input(now, data),
+            State::Stream { ex, .. } => ex.handle_input(data),
+            State::Kill(k, _) => k.handle_input(now, data),
+            State::Inspect { call, .. } => call.handle_input(now, data),
+            _ => {}
+        }
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        match &mut self.state {
+            State::Create(c) => c.handle_eof(now),
+            State::Stream { ex, .. } => ex.handle_eof(),
+            State::Kill(k, _) => k.handle_eof(now),
+            State::Inspect { call, .. } => call.handle_eof(now),
+            _ => {}
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        match &mut self.state {
+            State::Create(c) => c.handle_timeout(now),
+            State::Stream { ex, .. } => {
+                ex.handle_timeout(now);
+            }
+            State::Kill(k, _) => k.handle_timeout(now),
+            State::Inspect { call, .. } => call.handle_timeout(now),
+            _ => {}
+        }
+    }
+}

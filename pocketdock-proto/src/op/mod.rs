@@ -1,0 +1,84 @@
+//! Operations as state machines.
+//!
+//! An operation says what it needs next through [`Operation::poll`] and is fed what happened through
+//! `handle_*`. Time is always passed in, never read. A driver (one per adapter, about a hundred
+//! lines) performs exactly the [`Io`] steps asked for:
+//!
+//! ```text
+//! loop {
+//!     match op.poll(now()) {
+//!         Step::Io(Io::Connect) => open a new connection to the engine socket (dropping any old one),
+//!         Step::Io(Io::Write(bytes)) => write all bytes,
+//!         Step::Io(Io::ShutdownWrite) => half-close the connection,
+//!         Step::Io(Io::Read { deadline }) => read; then handle_input(now, bytes) / handle_eof(now),
+//!                                            or handle_timeout(now) when the deadline passed,
+//!         Step::Io(Io::Wait(deadline)) => sleep until deadline, then handle_timeout(now),
+//!         Step::Io(Io::Close) => drop the connection,
+//!         Step::Event(e) => hand e to the caller,
+//!         Step::Done(result) => return result,
+//!     }
+//! }
+//! ```
+
+mod call;
+mod exchange;
+mod exec;
+mod kill;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+pub use call::{CallOp, Response};
+pub use exec::{ExecConfig, ExecEvent, ExecOp};
+pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};
+
+use crate::error::Result;
+
+/// An I/O step asked for by an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Io {
+    /// Open a fresh connection to the engine socket, dropping any previous one.
+    Connect,
+    /// Write all of these bytes to the connection.
+    Write(Bytes),
+    /// Half-close the connection (no more writes).
+    ShutdownWrite,
+    /// Read what is available; give up at the deadline.
+    Read {
+        /// When to stop waiting and call `handle_timeout`.
+        deadline: Option<Instant>,
+    },
+    /// Nothing to do until this instant; then call `handle_timeout`.
+    Wait(Instant),
+    /// Drop the connection.
+    Close,
+}
+
+/// What an operation wants next.
+#[derive(Debug)]
+pub enum Step<E, T> {
+    /// Perform this I/O.
+    Io(Io),
+    /// Hand this event to the caller, then poll again.
+    Event(E),
+    /// The operation finished.
+    Done(Result<T>),
+}
+
+/// A sans-IO operation.
+pub trait Operation {
+    /// Events produced along the way (output chunks, progress lines).
+    type Event;
+    /// The final value.
+    type Output;
+
+    /// The next step. Call again after performing an [`Io`] step or handling an event.
+    fn poll(&mut self, now: Instant) -> Step<Self::Event, Self::Output>;
+    /// Bytes were read from the connection.
+    fn handle_input(&mut self, now: Instant, data: &[u8]);
+    /// The peer closed the connection.
+    fn handle_eof(&mut self, now: Instant);
+    /// A deadline given in [`Io::Read`] or [`Io::Wait`] passed.
+    fn handle_timeout(&mut self, now: Instant);
+}

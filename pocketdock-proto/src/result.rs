@@ -1,0 +1,145 @@
+//! What a command produced.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::demux::StreamKind;
+
+/// The outcome of a command run to completion (or stopped by a timeout or the output cap).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecResult {
+    /// Exit code; `-1` when pocketdock stopped the command (timeout, output cap) or the session
+    /// ended before the command did.
+    pub exit_code: i64,
+    /// Captured stdout bytes (head and tail when the head-and-tail policy elided the middle).
+    pub stdout: Vec<u8>,
+    /// Captured stderr bytes.
+    pub stderr: Vec<u8>,
+    /// Wall time from exec creation to the exit code.
+    pub duration: Duration,
+    /// The command's deadline passed and its process tree was killed.
+    pub timed_out: bool,
+    /// Output went over the cap: some bytes were not kept.
+    pub truncated: bool,
+    /// How many output bytes were dropped (not kept) because of the cap.
+    pub elided_bytes: u64,
+}
+
+impl ExecResult {
+    /// True when the command exited with 0 and was neither timed out nor truncated by a stop.
+    pub fn ok(&self) -> bool {
+        self.exit_code == 0 && !self.timed_out
+    }
+
+    /// Stdout as text; invalid UTF-8 (never a split code point) becomes U+FFFD.
+    pub fn stdout_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.stdout)
+    }
+
+    /// Stderr as text.
+    pub fn stderr_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.stderr)
+    }
+
+    /// Duration in milliseconds, as the reference reports it.
+    pub fn duration_ms(&self) -> f64 {
+        self.duration.as_secs_f64() * 1000.0
+    }
+}
+
+/// One piece of streamed output, delivered as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamChunk {
+    /// Which stream.
+    pub stream: StreamKind,
+    /// The bytes (a multibyte character may be split between chunks: see [`Utf8Decoder`]).
+    pub data: Bytes,
+}
+
+impl StreamChunk {
+    /// The bytes as text, lossy.
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.data)
+    }
+}
+
+/// Streaming UTF-8 decoder that carries an incomplete code point over to the next chunk.
+#[derive(Debug, Clone, Default)]
+pub struct Utf8Decoder {
+    carry: Vec<u8>,
+}
+
+impl Utf8Decoder {
+    /// A decoder with nothing carried.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decode `data`, keeping a trailing partial code point for the next call.
+    pub fn decode(&mut self, data: &[u8]) -> String {
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.extend_from_slice(data);
+        let keep = incomplete_tail(&buf);
+        self.carry = buf.split_off(buf.len() - keep);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Flush whatever is carried (as U+FFFD if incomplete).
+    pub fn finish(&mut self) -> String {
+        let rest = std::mem::take(&mut self.carry);
+        String::from_utf8_lossy(&rest).into_owned()
+    }
+}
+
+/// Length of an incomplete UTF-8 sequence at the end of `buf` (0 to 3).
+fn incomplete_tail(buf: &[u8]) -> usize {
+    let n = buf.len();
+    for back in 1..=3.min(n) {
+        let b = buf[n - back];
+        if b & 0b1100_0000 == 0b1000_0000 {
+            continue;
+        }
+        let need = if b & 0b1110_0000 == 0b1100_0000 {
+            2
+        } else if b & 0b1111_0000 == 0b1110_0000 {
+            3
+        } else if b & 0b1111_1000 == 0b1111_0000 {
+            4
+        } else {
+            return 0;
+        };
+        return if need > back { back } else { 0 };
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_split_is_lossless() {
+        let text = "héllo wörld €𝄞";
+        let bytes = text.as_bytes();
+        for split in 0..=bytes.len() {
+            let mut d = Utf8Decoder::new();
+            let mut out = d.decode(&bytes[..split]);
+            out.push_str(&d.decode(&bytes[split..]));
+            out.push_str(&d.finish());
+            assert_eq!(out, text);
+        }
+    }
+
+    #[test]
+    fn ok_requires_zero_and_no_timeout() {
+        let r = ExecResult::default();
+        assert!(r.ok());
+        let r = ExecResult {
+            timed_out: true,
+            ..ExecResult::default()
+        };
+        assert!(!r.ok());
+    }
+}

@@ -1,0 +1,1 @@
+//! pocketdock on smol (in progress: see issue 6).

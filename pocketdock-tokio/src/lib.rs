@@ -1,0 +1,1 @@
+//! pocketdock on tokio (in progress: see issue 6).
