@@ -15,11 +15,14 @@ pub mod capture;
 pub mod demux;
 pub mod engine;
 pub mod error;
+pub mod fuzzing;
 pub mod http;
 pub mod op;
 pub mod result;
+pub mod run;
 
 pub use capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
 pub use demux::StreamKind;
 pub use error::{Error, ProtocolError, Result};
 pub use result::{ExecResult, StreamChunk, Utf8Decoder};
+pub use run::{Command, Lang, RunOptions};

@@ -6,7 +6,7 @@ mod query;
 mod request;
 mod response;
 
-pub use chunked::{encode_chunk, ChunkedDecoder, CHUNKED_END};
+pub use chunked::{encode_chunk, Chunk, ChunkedDecoder, CHUNKED_END};
 pub use query::{percent_encode, Query};
 pub use request::{Method, Request, RequestBody};
 pub use response::{BodyKind, Expect, ResponseDecoder, ResponseEvent, ResponseHead};

@@ -1,0 +1,280 @@
+//! How a command is run: options shared by every adapter, turned into an [`ExecConfig`].
+
+use std::time::Duration;
+
+use crate::api::exec::ExecSpec;
+use crate::capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
+use crate::error::{Error, Result};
+use crate::op::ExecConfig;
+
+/// Interpreter for a command string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// `sh -c COMMAND` (the default).
+    #[default]
+    Shell,
+    /// `python3 -c COMMAND`.
+    Python,
+}
+
+impl std::str::FromStr for Lang {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "sh" | "shell" | "bash" => Ok(Self::Shell),
+            "python" | "python3" | "py" => Ok(Self::Python),
+            other => Err(Error::invalid(
+                "lang",
+                format!("{other:?} is not supported (use \"python\" or \"shell\")"),
+            )),
+        }
+    }
+}
+
+/// What to run: a string for an interpreter, or an argv run without any shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// A command string for [`Lang`].
+    Script(String),
+    /// An argv, passed to the engine as is.
+    Argv(Vec<String>),
+}
+
+impl From<&str> for Command {
+    fn from(s: &str) -> Self {
+        Self::Script(s.to_string())
+    }
+}
+
+impl From<String> for Command {
+    fn from(s: String) -> Self {
+        Self::Script(s)
+    }
+}
+
+impl From<Vec<String>> for Command {
+    fn from(v: Vec<String>) -> Self {
+        Self::Argv(v)
+    }
+}
+
+impl From<&[&str]> for Command {
+    fn from(v: &[&str]) -> Self {
+        Self::Argv(v.iter().map(|s| (*s).to_string()).collect())
+    }
+}
+
+impl<const N: usize> From<[&str; N]> for Command {
+    fn from(v: [&str; N]) -> Self {
+        Self::Argv(v.iter().map(|s| (*s).to_string()).collect())
+    }
+}
+
+impl Command {
+    /// The argv given to the engine.
+    pub fn argv(&self, lang: Lang) -> Result<Vec<String>> {
+        match self {
+            Self::Argv(v) if v.is_empty() => Err(Error::invalid("command", "empty argv")),
+            Self::Argv(v) => Ok(v.clone()),
+            Self::Script(s) => Ok(match lang {
+                Lang::Shell => vec!["sh".into(), "-c".into(), s.clone()],
+                Lang::Python => vec!["python3".into(), "-c".into(), s.clone()],
+            }),
+        }
+    }
+
+    /// A one-line description for logs.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Script(s) => s.clone(),
+            Self::Argv(v) => v.join(" "),
+        }
+    }
+}
+
+/// Options of one `run`, with the reference's defaults (container timeout, 10 MiB cap).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Deadline; `None` uses the container's default timeout.
+    pub timeout: Option<Duration>,
+    /// Run without any deadline (overrides `timeout`).
+    pub no_timeout: bool,
+    /// Output cap in bytes; `None` uses 10 MiB.
+    pub max_output: Option<usize>,
+    /// What happens at the cap.
+    pub policy: LimitPolicy,
+    /// Interpreter of a command string.
+    pub lang: Lang,
+    /// Extra environment (`KEY=value`).
+    pub env: Vec<String>,
+    /// Working directory.
+    pub workdir: Option<String>,
+    /// User to run as.
+    pub user: Option<String>,
+}
+
+impl RunOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set the deadline.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+
+    /// Run without a deadline.
+    pub fn no_timeout(mut self) -> Self {
+        self.no_timeout = true;
+        self
+    }
+
+    /// Set the output cap.
+    pub fn max_output(mut self, bytes: usize) -> Self {
+        self.max_output = Some(bytes);
+        self
+    }
+
+    /// Set the cap policy.
+    pub fn policy(mut self, p: LimitPolicy) -> Self {
+        self.policy = p;
+        self
+    }
+
+    /// Set the interpreter.
+    pub fn lang(mut self, l: Lang) -> Self {
+        self.lang = l;
+        self
+    }
+
+    /// Add an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push(format!("{key}={value}"));
+        self
+    }
+
+    /// Set the working directory.
+    pub fn workdir(mut self, dir: impl Into<String>) -> Self {
+        self.workdir = Some(dir.into());
+        self
+    }
+
+    /// Set the user.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Check the options and build the exec configuration.
+    ///
+    /// `capture` keeps output in the result (blocking and stream modes); `emit` yields every chunk
+    /// as an event (stream and detached modes).
+    pub fn exec_config(
+        &self,
+        container: &str,
+        command: &Command,
+        default_timeout: Option<Duration>,
+        nonce: &str,
+        capture: bool,
+        emit: bool,
+    ) -> Result<ExecConfig> {
+        if self.max_output == Some(0) {
+            return Err(Error::invalid("max_output", "must be at least 1 byte"));
+        }
+        if self.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::invalid("timeout", "must be greater than zero"));
+        }
+        for e in &self.env {
+            let key = e.split('=').next().unwrap_or_default();
+            if key.is_empty() || !e.contains('=') || key.contains('\0') {
+                return Err(Error::invalid("env", format!("{e:?} is not KEY=value")));
+            }
+        }
+        if let Some(w) = &self.workdir {
+            if !w.starts_with('/') {
+                return Err(Error::invalid("workdir", format!("{w:?} is not absolute")));
+            }
+        }
+        let spec = ExecSpec {
+            cmd: command.argv(self.lang)?,
+            env: self.env.clone(),
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            tty: false,
+            stdin: false,
+        };
+        let mut config = ExecConfig::new(container, spec, nonce);
+        config.timeout = if self.no_timeout {
+            None
+        } else {
+            self.timeout.or(default_timeout)
+        };
+        config.limit = capture.then(|| OutputLimit {
+            max_bytes: self.max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
+            policy: self.policy,
+        });
+        config.emit = emit;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_for_each_lang() {
+        let c = Command::from("echo hi");
+        assert_eq!(
+            c.argv(Lang::Shell).unwrap_or_default(),
+            vec!["sh", "-c", "echo hi"]
+        );
+        assert_eq!(
+            c.argv(Lang::Python).unwrap_or_default(),
+            vec!["python3", "-c", "echo hi"]
+        );
+        assert!(Command::Argv(vec![]).argv(Lang::Shell).is_err());
+        assert_eq!("python".parse::<Lang>().ok(), Some(Lang::Python));
+        assert!("ruby".parse::<Lang>().is_err());
+    }
+
+    #[test]
+    fn invalid_options_name_the_field() {
+        let bad = [
+            (RunOptions::new().max_output(0), "max_output"),
+            (RunOptions::new().timeout(Duration::ZERO), "timeout"),
+            (RunOptions::new().workdir("rel"), "workdir"),
+            (
+                RunOptions {
+                    env: vec!["NOEQ".into()],
+                    ..RunOptions::default()
+                },
+                "env",
+            ),
+        ];
+        for (opts, field) in bad {
+            match opts.exec_config("c", &Command::from("x"), None, "n", true, false) {
+                Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("expected invalid {field}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let cfg = RunOptions::new()
+            .exec_config("c", &Command::from("x"), Some(Duration::from_secs(30)), "n", true, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.timeout, Some(Duration::from_secs(30)));
+        assert_eq!(cfg.limit.map(|l| l.max_bytes), Some(DEFAULT_MAX_OUTPUT));
+        let cfg = RunOptions::new()
+            .no_timeout()
+            .exec_config("c", &Command::from("x"), Some(Duration::from_secs(30)), "n", false, true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.timeout, None);
+        assert!(cfg.limit.is_none() && cfg.emit);
+    }
+}
