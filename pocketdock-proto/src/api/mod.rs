@@ -32,6 +32,9 @@ pub fn check(resp: &Response, op: &'static str, subject: Subject<'_>) -> Result<
     let message = resp.message();
     let lower = message.to_ascii_lowercase();
     Err(match (status, subject) {
+        (409 | 500, _) if op == "create" && lower.contains("already in use") => {
+            Error::NameInUse(name_in_message(&message))
+        }
         (404, Subject::Container(id)) => {
             if lower.contains("no such image") || lower.contains("image not known") {
                 Error::ImageNotFound(id.to_string())
@@ -53,6 +56,14 @@ pub fn check(resp: &Response, op: &'static str, subject: Subject<'_>) -> Result<
             message,
         },
     })
+}
+
+/// The quoted container name in an engine's "name already in use" message.
+fn name_in_message(message: &str) -> String {
+    message
+        .split('"')
+        .nth(1)
+        .map_or_else(|| message.to_string(), |n| strip_slash(n).to_string())
 }
 
 fn is_not_running(lower: &str) -> bool {
