@@ -150,7 +150,11 @@ pub fn encode_frame(kind: StreamKind, payload: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn collect(mode: DemuxMode, wire: &[u8], step: usize) -> Result<Vec<(StreamKind, Vec<u8>)>, ProtocolError> {
+    fn collect(
+        mode: DemuxMode,
+        wire: &[u8],
+        step: usize,
+    ) -> Result<Vec<(StreamKind, Vec<u8>)>, ProtocolError> {
         let mut d = Demuxer::new(mode);
         let mut out: Vec<(StreamKind, Vec<u8>)> = Vec::new();
         for piece in wire.chunks(step.max(1)) {
@@ -191,7 +195,9 @@ mod tests {
         let err = collect(DemuxMode::Multiplexed, &wire, 3).err();
         assert_eq!(
             err,
-            Some(ProtocolError::TruncatedFramePayload { missing: 0xffff_fffd })
+            Some(ProtocolError::TruncatedFramePayload {
+                missing: 0xffff_fffd
+            })
         );
         let err = collect(DemuxMode::Multiplexed, &[1, 0, 0], 3).err();
         assert_eq!(err, Some(ProtocolError::TruncatedFrameHeader { got: 3 }));

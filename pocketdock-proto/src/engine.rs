@@ -32,7 +32,10 @@ pub fn candidates(env: &dyn Fn(&str) -> Option<String>, uid: u32) -> Vec<PathBuf
         PathBuf::from("/var/run/docker.sock"),
     ];
     if let Some(home) = env("HOME").filter(|s| !s.is_empty()) {
-        out.push(Path::new(&home).join(".local/share/containers/podman/machine/podman-machine-default/podman.sock"));
+        out.push(
+            Path::new(&home)
+                .join(".local/share/containers/podman/machine/podman-machine-default/podman.sock"),
+        );
         out.push(Path::new(&home).join(".docker/run/docker.sock"));
     }
     out
@@ -92,7 +95,10 @@ mod tests {
         let mut docker = |p: &Path| p == Path::new("/var/run/docker.sock");
         assert_eq!(
             discover(None, &no_env, None, 0, &mut docker),
-            Some((PathBuf::from("/var/run/docker.sock"), SocketSource::Detected))
+            Some((
+                PathBuf::from("/var/run/docker.sock"),
+                SocketSource::Detected
+            ))
         );
         let mut first = |_: &Path| true;
         assert_eq!(

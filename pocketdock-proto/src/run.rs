@@ -266,13 +266,27 @@ mod tests {
     #[test]
     fn defaults_apply() {
         let cfg = RunOptions::new()
-            .exec_config("c", &Command::from("x"), Some(Duration::from_secs(30)), "n", true, false)
+            .exec_config(
+                "c",
+                &Command::from("x"),
+                Some(Duration::from_secs(30)),
+                "n",
+                true,
+                false,
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cfg.timeout, Some(Duration::from_secs(30)));
         assert_eq!(cfg.limit.map(|l| l.max_bytes), Some(DEFAULT_MAX_OUTPUT));
         let cfg = RunOptions::new()
             .no_timeout()
-            .exec_config("c", &Command::from("x"), Some(Duration::from_secs(30)), "n", false, true)
+            .exec_config(
+                "c",
+                &Command::from("x"),
+                Some(Duration::from_secs(30)),
+                "n",
+                false,
+                true,
+            )
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cfg.timeout, None);
         assert!(cfg.limit.is_none() && cfg.emit);

@@ -27,7 +27,10 @@ fn demux_corpus() {
 
 #[test]
 fn http_response_corpus() {
-    replay("http_response", pocketdock_proto::fuzzing::fuzz_http_response);
+    replay(
+        "http_response",
+        pocketdock_proto::fuzzing::fuzz_http_response,
+    );
 }
 
 #[test]

@@ -13,7 +13,10 @@ pub fn create(name: Option<&str>, body: &serde_json::Value) -> Request {
 
 /// `POST /containers/{id}/start`.
 pub fn start(id: &str) -> Request {
-    Request::new(Method::Post, format!("/containers/{}/start", percent_encode(id)))
+    Request::new(
+        Method::Post,
+        format!("/containers/{}/start", percent_encode(id)),
+    )
 }
 
 /// `POST /containers/{id}/stop?t=`.
@@ -51,7 +54,10 @@ pub fn remove(id: &str, force: bool) -> Request {
 
 /// `GET /containers/{id}/json`.
 pub fn inspect(id: &str) -> Request {
-    Request::new(Method::Get, format!("/containers/{}/json", percent_encode(id)))
+    Request::new(
+        Method::Get,
+        format!("/containers/{}/json", percent_encode(id)),
+    )
 }
 
 /// `GET /containers/json?all=true&filters={"label":[...]}`.

@@ -45,13 +45,10 @@ impl ResponseHead {
             if n != "content-length" {
                 continue;
             }
-            let parsed: u64 = v
-                .trim()
-                .parse()
-                .map_err(|_| ProtocolError::InvalidHeader {
-                    name: "content-length".into(),
-                    detail: format!("not a number: {v:?}"),
-                })?;
+            let parsed: u64 = v.trim().parse().map_err(|_| ProtocolError::InvalidHeader {
+                name: "content-length".into(),
+                detail: format!("not a number: {v:?}"),
+            })?;
             if found.is_some_and(|f| f != parsed) {
                 return Err(ProtocolError::InvalidHeader {
                     name: "content-length".into(),
@@ -306,7 +303,11 @@ impl ResponseDecoder {
 mod tests {
     use super::*;
 
-    fn run(input: &[u8], expect: Expect, step: usize) -> Result<(ResponseHead, Vec<u8>), ProtocolError> {
+    fn run(
+        input: &[u8],
+        expect: Expect,
+        step: usize,
+    ) -> Result<(ResponseHead, Vec<u8>), ProtocolError> {
         let mut dec = ResponseDecoder::new(expect);
         let mut head = None;
         let mut body = Vec::new();
@@ -323,9 +324,7 @@ mod tests {
                     ResponseEvent::Head(h) => head = Some(h),
                     ResponseEvent::Data(d) => body.extend_from_slice(&d),
                     ResponseEvent::End => {
-                        return head
-                            .map(|h| (h, body))
-                            .ok_or(ProtocolError::EmptyResponse)
+                        return head.map(|h| (h, body)).ok_or(ProtocolError::EmptyResponse)
                     }
                 }
             }
@@ -347,10 +346,15 @@ mod tests {
 
     #[test]
     fn no_body_statuses() {
-        let (h, b) = run(b"HTTP/1.1 204 No Content\r\n\r\n", Expect::Normal, 3).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((h.status, b.len()), (204, 0));
-        let (h, _) = run(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", Expect::Normal, 100)
+        let (h, b) = run(b"HTTP/1.1 204 No Content\r\n\r\n", Expect::Normal, 3)
             .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((h.status, b.len()), (204, 0));
+        let (h, _) = run(
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+            Expect::Normal,
+            100,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.status, 304);
     }
 
@@ -376,13 +380,24 @@ mod tests {
 
     #[test]
     fn errors_are_typed() {
-        assert_eq!(run(b"", Expect::Normal, 1).err(), Some(ProtocolError::EmptyResponse));
+        assert_eq!(
+            run(b"", Expect::Normal, 1).err(),
+            Some(ProtocolError::EmptyResponse)
+        );
         assert!(matches!(
-            run(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", Expect::Normal, 4),
+            run(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+                Expect::Normal,
+                4
+            ),
             Err(ProtocolError::TruncatedBody(_))
         ));
         assert!(matches!(
-            run(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", Expect::Normal, 4),
+            run(
+                b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+                Expect::Normal,
+                4
+            ),
             Err(ProtocolError::InvalidHeader { .. })
         ));
         assert!(matches!(
@@ -391,7 +406,10 @@ mod tests {
         ));
         let mut big = b"HTTP/1.1 200 OK\r\n".to_vec();
         big.extend(std::iter::repeat(b'a').take(70_000));
-        assert!(matches!(run(&big, Expect::Normal, 1000), Err(ProtocolError::HeadTooLarge(_))));
+        assert!(matches!(
+            run(&big, Expect::Normal, 1000),
+            Err(ProtocolError::HeadTooLarge(_))
+        ));
     }
 
     #[test]

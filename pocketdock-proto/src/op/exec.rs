@@ -167,20 +167,31 @@ impl ExecOp {
 
     fn inspect_call(&self) -> CallOp<ExecInspect> {
         let container = self.config.container.clone();
-        CallOp::new("exec inspect", &exec::inspect(&self.exec_id), move |r: Response| {
-            check(&r, "exec inspect", Subject::Container(&container))?;
-            r.json::<ExecInspect>("exec inspect")
-        })
+        CallOp::new(
+            "exec inspect",
+            &exec::inspect(&self.exec_id),
+            move |r: Response| {
+                check(&r, "exec inspect", Subject::Container(&container))?;
+                r.json::<ExecInspect>("exec inspect")
+            },
+        )
         .with_timeout(Some(self.config.call_timeout))
     }
 
-    fn finish(&mut self, now: Instant, exit_code: i64, killed: Option<Stopped>) -> Step<ExecEvent, ExecResult> {
+    fn finish(
+        &mut self,
+        now: Instant,
+        exit_code: i64,
+        killed: Option<Stopped>,
+    ) -> Step<ExecEvent, ExecResult> {
         self.state = State::Finished;
         let (stdout, stderr, truncated, elided_bytes) = self
             .capture
             .take()
             .map_or((Vec::new(), Vec::new(), false, 0), Capture::finish);
-        let duration = self.started.map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        let duration = self
+            .started
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
         Step::Done(Ok(ExecResult {
             exit_code: if killed.is_some() { -1 } else { exit_code },
             stdout,
@@ -225,7 +236,11 @@ impl ExecOp {
             head: head.clone(),
             body: Bytes::copy_from_slice(body),
         };
-        match check(&resp, "exec start", Subject::Container(&self.config.container)) {
+        match check(
+            &resp,
+            "exec start",
+            Subject::Container(&self.config.container),
+        ) {
             Err(e) => e,
             Ok(()) => Error::Protocol(crate::error::ProtocolError::UnexpectedStatus(head.status)),
         }
@@ -281,7 +296,9 @@ impl Operation for ExecOp {
                     ExStep::Io(io) => return Step::Io(io),
                     ExStep::Head(h) => *head = Some(h),
                     ExStep::Data(d) => {
-                        let ok = head.as_ref().is_some_and(|h| h.status == 101 || h.is_success());
+                        let ok = head
+                            .as_ref()
+                            .is_some_and(|h| h.status == 101 || h.is_success());
                         if !ok {
                             if error_body.len() < 64 * 1024 {
                                 error_body.extend_from_slice(&d);
@@ -338,7 +355,10 @@ impl Operation for ExecOp {
                         let stop = *stop;
                         if let Err(e) = result {
                             // The container may have gone: report that rather than the partial result.
-                            if matches!(e, Error::ContainerNotFound(_) | Error::ContainerNotRunning(_)) {
+                            if matches!(
+                                e,
+                                Error::ContainerNotFound(_) | Error::ContainerNotRunning(_)
+                            ) {
                                 return self.fail(e);
                             }
                         }

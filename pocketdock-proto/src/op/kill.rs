@@ -44,7 +44,10 @@ pub fn kill_command(nonce: &str, signal: &str) -> Vec<String> {
 
 /// Convert a signal number to the name `kill -s` takes; names pass through (upper-cased, no `SIG`).
 pub fn signal_name(signal: &str) -> Result<String> {
-    let s = signal.trim().trim_start_matches("SIG").trim_start_matches("sig");
+    let s = signal
+        .trim()
+        .trim_start_matches("SIG")
+        .trim_start_matches("sig");
     let name = match s.parse::<u8>() {
         Ok(n) => match n {
             1 => "HUP",
@@ -60,13 +63,25 @@ pub fn signal_name(signal: &str) -> Result<String> {
             18 => "CONT",
             19 => "STOP",
             20 => "TSTP",
-            _ => return Err(Error::invalid("signal", format!("unsupported signal number {n}"))),
+            _ => {
+                return Err(Error::invalid(
+                    "signal",
+                    format!("unsupported signal number {n}"),
+                ))
+            }
         }
         .to_string(),
         Err(_) => {
             let up = s.to_ascii_uppercase();
-            if up.is_empty() || !up.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-                return Err(Error::invalid("signal", format!("{signal:?} is not a signal")));
+            if up.is_empty()
+                || !up
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return Err(Error::invalid(
+                    "signal",
+                    format!("{signal:?} is not a signal"),
+                ));
             }
             up
         }
@@ -107,10 +122,14 @@ impl KillOp {
         };
         let timeout = Duration::from_secs(15);
         let id = container.to_string();
-        let create = CallOp::new("exec create", &exec::create(container, &spec), move |r: Response| {
-            check(&r, "exec create", Subject::Container(&id))?;
-            Ok(r.json::<IdResponse>("exec create")?.id)
-        })
+        let create = CallOp::new(
+            "exec create",
+            &exec::create(container, &spec),
+            move |r: Response| {
+                check(&r, "exec create", Subject::Container(&id))?;
+                Ok(r.json::<IdResponse>("exec create")?.id)
+            },
+        )
         .with_timeout(Some(timeout));
         Self {
             container: container.to_string(),
