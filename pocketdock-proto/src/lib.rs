@@ -26,3 +26,7 @@ pub use demux::StreamKind;
 pub use error::{Error, ProtocolError, Result};
 pub use result::{ExecResult, StreamChunk, Utf8Decoder};
 pub use run::{Command, Lang, RunOptions};
+
+pub mod info;
+pub mod profile;
+pub mod spec;

@@ -87,3 +87,6 @@ where
     use serde::Deserialize as _;
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
+pub mod archive;
+pub mod images;
+pub mod stats;
