@@ -1,1 +1,51 @@
-//! Shared helpers of the integration tests.
+//! Shared helpers of the integration tests: which engines to test, unique names, cleanup.
+//!
+//! The engines come from `POCKETDOCK_TEST_PODMAN` and `POCKETDOCK_TEST_DOCKER` (set by
+//! `scripts/engines.sh env`). A missing engine fails the test: it is never a silent skip.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The image every integration test uses (built by `scripts/engines.sh up`).
+pub const TEST_IMAGE: &str = "pocketdock/minimal-python";
+/// A 2 MB busybox image for tests that need no Python.
+pub const BUSYBOX_IMAGE: &str = "pocketdock/busybox";
+
+/// The socket of engine `which` (`"podman"` or `"docker"`). Panics with a clear message when the
+/// variable is missing.
+pub fn socket(which: &str) -> String {
+    let var = format!("POCKETDOCK_TEST_{}", which.to_ascii_uppercase());
+    match std::env::var(&var) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{var} is not set: start the engines with `scripts/engines.sh up` and \
+             `eval \"$(scripts/engines.sh env)\"` (a missing engine is a failure, never a skip)"
+        ),
+    }
+}
+
+/// A container name unique across parallel tests and runs: `pdtest-<tag>-<pid>-<n>`.
+pub fn unique_name(tag: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "pdtest-{tag}-{}-{n}-{:x}",
+        std::process::id(),
+        nanos & 0xffff
+    )
+}
+
+/// Generate one `#[test]` per engine for each listed scenario function `fn(&str socket)`.
+#[macro_export]
+macro_rules! per_engine {
+    ($($scenario:ident),* $(,)?) => {
+        mod podman {
+            $(#[test] fn $scenario() { super::$scenario(&$crate::socket("podman")) })*
+        }
+        mod docker {
+            $(#[test] fn $scenario() { super::$scenario(&$crate::socket("docker")) })*
+        }
+    };
+}

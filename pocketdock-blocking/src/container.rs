@@ -1,0 +1,237 @@
+//! A sandbox container and the commands run in it.
+
+use std::time::Duration;
+
+use pocketdock_proto::api::containers;
+use pocketdock_proto::api::{check, Subject};
+use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
+
+use crate::callbacks::Callbacks;
+use crate::engine::{nonce, Engine};
+use crate::process::Process;
+use crate::stream::ExecStream;
+
+/// Default ring buffer capacity of detached processes (1 MiB).
+pub const DEFAULT_BUFFER_CAPACITY: usize = 1024 * 1024;
+
+/// A running sandbox. Every call goes to the engine live (nothing is cached).
+///
+/// An ephemeral container is removed when its handle is dropped (or by
+/// [`shutdown`](Self::shutdown)); a persistent one is only stopped by `shutdown` and left alone on
+/// drop.
+#[derive(Debug)]
+pub struct Container {
+    pub(crate) engine: Engine,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) persist: bool,
+    pub(crate) project: String,
+    pub(crate) data_path: String,
+    pub(crate) default_timeout: Option<Duration>,
+    pub(crate) buffer_capacity: usize,
+    pub(crate) callbacks: Callbacks,
+    pub(crate) closed: bool,
+}
+
+impl Container {
+    /// Full container id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The pocketdock name (also the engine's container name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Does `shutdown` keep the container (stopped)?
+    pub fn persist(&self) -> bool {
+        self.persist
+    }
+
+    /// Project name, empty if none.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// Instance data directory, empty if none.
+    pub fn data_path(&self) -> &str {
+        &self.data_path
+    }
+
+    /// The engine socket.
+    pub fn socket_path(&self) -> &std::path::Path {
+        self.engine.socket()
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Default timeout of `run` (the reference's `timeout`, 30 s unless set).
+    pub fn default_timeout(&self) -> Option<Duration> {
+        self.default_timeout
+    }
+
+    /// Run a shell command (`sh -c`) to completion with the default options.
+    ///
+    /// ```no_run
+    /// # fn main() -> pocketdock_blocking::Result<()> {
+    /// let c = pocketdock_blocking::create_new_container(Default::default())?;
+    /// let r = c.run("echo hello")?;
+    /// assert_eq!(r.stdout_str(), "hello\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn run(&self, command: &str) -> Result<ExecResult> {
+        self.run_with(command, &RunOptions::default())
+    }
+
+    /// Run a command (a string for the interpreter in `opts.lang`, or an argv) to completion.
+    /// On timeout the command's whole process tree is killed and the output so far is kept
+    /// (`timed_out`); past the output cap it is stopped (`truncated`) unless the policy says
+    /// otherwise.
+    pub fn run_with(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecResult> {
+        let config = opts.exec_config(
+            &self.id,
+            &command.into(),
+            self.default_timeout,
+            &nonce(),
+            true,
+            false,
+        )?;
+        self.engine.exec(config, |_| {})
+    }
+
+    /// Run an argv without any shell.
+    pub fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
+        self.run_with(Command::from(argv), opts)
+    }
+
+    /// Run a command and iterate over its output as it arrives. The timeout and the cap apply.
+    ///
+    /// ```no_run
+    /// # fn main() -> pocketdock_blocking::Result<()> {
+    /// # let c = pocketdock_blocking::create_new_container(Default::default())?;
+    /// let mut s = c.stream("for i in 1 2 3; do echo $i; sleep 1; done", &Default::default())?;
+    /// for chunk in s.by_ref() {
+    ///     print!("{}", chunk?.text());
+    /// }
+    /// assert_eq!(s.result().map(|r| r.exit_code), Some(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
+        let config = opts.exec_config(
+            &self.id,
+            &command.into(),
+            self.default_timeout,
+            &nonce(),
+            true,
+            true,
+        )?;
+        let user = config.spec.user.clone();
+        Ok(ExecStream::new(
+            self.engine.clone(),
+            self.id.clone(),
+            user,
+            pocketdock_proto::op::ExecOp::new(config),
+        ))
+    }
+
+    /// Start a command in the background. No timeout applies unless `opts.timeout` is set.
+    ///
+    /// ```no_run
+    /// # fn main() -> pocketdock_blocking::Result<()> {
+    /// # let c = pocketdock_blocking::create_new_container(Default::default())?;
+    /// let p = c.detach("sleep 60", &Default::default())?;
+    /// assert!(p.is_running());
+    /// p.kill(9)?;
+    /// let r = p.wait(None)?;
+    /// assert!(!p.is_running());
+    /// # Ok(()) }
+    /// ```
+    pub fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
+        let mut opts = opts.clone();
+        if opts.timeout.is_none() {
+            opts.no_timeout = true;
+        }
+        let config = opts.exec_config(&self.id, &command.into(), None, &nonce(), false, true)?;
+        Process::start(
+            &self.engine,
+            config,
+            self.buffer_capacity,
+            self.callbacks.clone(),
+        )
+    }
+
+    /// Register a callback for stdout of detached processes.
+    pub fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        self.callbacks.on_stdout(std::sync::Arc::new(f));
+    }
+
+    /// Register a callback for stderr of detached processes.
+    pub fn on_stderr(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        self.callbacks.on_stderr(std::sync::Arc::new(f));
+    }
+
+    /// Register a callback for the exit of detached processes.
+    pub fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
+        self.callbacks.on_exit(std::sync::Arc::new(f));
+    }
+
+    /// Stop and remove the container; a persistent one is only stopped. `force` kills at once
+    /// instead of sending SIGTERM first. Idempotent.
+    pub fn shutdown(&mut self, force: bool) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        if self.persist {
+            return stop_container_id(&self.engine, &self.id, if force { 0 } else { 10 });
+        }
+        remove_container_id(&self.engine, &self.id, true)
+    }
+
+    /// Keep the container when the handle is dropped (it stays running).
+    pub fn keep(mut self) -> String {
+        self.closed = true;
+        std::mem::take(&mut self.id)
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if !self.closed && !self.persist {
+            let _ = remove_container_id(&self.engine, &self.id, true);
+        }
+    }
+}
+
+/// Stop a container by id; "already stopped" is fine.
+pub(crate) fn stop_container_id(engine: &Engine, id: &str, grace_secs: u32) -> Result<()> {
+    let key = id.to_string();
+    engine.call(
+        CallOp::new(
+            "stop",
+            &containers::stop(id, grace_secs),
+            move |r: Response| {
+                if r.status() == 304 {
+                    return Ok(());
+                }
+                check(&r, "stop", Subject::Container(&key))
+            },
+        )
+        .with_timeout(Some(Duration::from_secs(u64::from(grace_secs) + 60))),
+    )
+}
+
+/// Remove a container by id.
+pub(crate) fn remove_container_id(engine: &Engine, id: &str, force: bool) -> Result<()> {
+    let key = id.to_string();
+    engine.call(CallOp::new(
+        "remove",
+        &containers::remove(id, force),
+        move |r: Response| check(&r, "remove", Subject::Container(&key)),
+    ))
+}

@@ -1,0 +1,122 @@
+//! The connection to one container engine: socket discovery and single calls.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use pocketdock_proto::api::system::{self, EngineKind, VersionInfo};
+use pocketdock_proto::api::{check, Subject};
+use pocketdock_proto::engine::{discover, socket_path};
+use pocketdock_proto::op::{CallOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation, Response};
+use pocketdock_proto::{Error, ExecResult, Result};
+
+use crate::driver::Driver;
+
+/// A container engine (Podman or Docker) reached over its Unix socket. Cheap to clone: it holds
+/// only the socket path, and every operation opens its own connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engine {
+    socket: PathBuf,
+}
+
+impl Engine {
+    /// An engine at `socket` (a path, or `unix://` followed by a path). Nothing is checked yet.
+    pub fn new(socket: impl AsRef<str>) -> Self {
+        Self {
+            socket: PathBuf::from(socket_path(socket.as_ref())),
+        }
+    }
+
+    /// Find the engine: `POCKETDOCK_SOCKET`, then the usual Podman and Docker sockets, keeping the
+    /// first one that accepts a connection.
+    pub fn detect() -> Result<Self> {
+        Self::detect_with(None, None)
+    }
+
+    /// Find the engine with an explicit socket and/or a project's `socket:` setting, in the order
+    /// explicit > `POCKETDOCK_SOCKET` > project > auto-detection.
+    pub fn detect_with(explicit: Option<&str>, project_socket: Option<&str>) -> Result<Self> {
+        let env = |k: &str| std::env::var(k).ok();
+        let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
+        let mut answers = |p: &Path| std::os::unix::net::UnixStream::connect(p).is_ok();
+        discover(explicit, &env, project_socket, uid, &mut answers)
+            .map(|(socket, _)| Self { socket })
+            .ok_or(Error::EngineNotFound)
+    }
+
+    /// The socket path.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// `GET /_ping`: the engine's answer (normally `OK`).
+    pub fn ping(&self) -> Result<String> {
+        self.call(CallOp::new("ping", &system::ping(), |r: Response| {
+            check(&r, "ping", Subject::None)?;
+            Ok(String::from_utf8_lossy(&r.body).trim().to_string())
+        }))
+    }
+
+    /// `GET /version`.
+    pub fn version(&self) -> Result<VersionInfo> {
+        self.call(CallOp::new("version", &system::version(), |r: Response| {
+            check(&r, "version", Subject::None)?;
+            r.json("version")
+        }))
+    }
+
+    /// Podman or Docker.
+    pub fn kind(&self) -> Result<EngineKind> {
+        Ok(self.version()?.engine())
+    }
+
+    /// Drive any operation to completion, handing its events to `on_event`.
+    pub fn drive<O: Operation>(&self, op: O, on_event: impl FnMut(O::Event)) -> Result<O::Output> {
+        Driver::new(op, &self.socket).run(on_event)
+    }
+
+    /// Run a single call.
+    pub(crate) fn call<T>(&self, op: CallOp<T>) -> Result<T> {
+        self.drive(op, |()| {})
+    }
+
+    /// Run an exec to completion.
+    pub(crate) fn exec(
+        &self,
+        config: ExecConfig,
+        on_event: impl FnMut(ExecEvent),
+    ) -> Result<ExecResult> {
+        self.drive(ExecOp::new(config), on_event)
+    }
+
+    /// Signal the process tree marked with `nonce`.
+    pub(crate) fn kill_tree(
+        &self,
+        container: &str,
+        nonce: &str,
+        signal: &str,
+        user: Option<String>,
+    ) -> Result<()> {
+        self.drive(KillOp::new(container, nonce, signal, user), |()| {})
+    }
+}
+
+/// A random token (hex) from the standard library's per-process random keys.
+pub(crate) fn random_u64() -> u64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// A fresh nonce for marking a command's processes.
+pub(crate) fn nonce() -> String {
+    format!("{:016x}{:016x}", random_u64(), random_u64())
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian/Ubuntu machine (run as root): installs what is missing,
+# starts Podman and Docker on sockets the project owns (scripts/engines.sh), then runs cargo fmt,
+# clippy, the dependency checks, and every test: unit, fuzz-corpus replay, and the integration
+# tests against BOTH engines. A missing engine fails the run. Engines this script started are
+# stopped at the end; containers the tests made are removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+started=0
+if ! scripts/engines.sh env >/dev/null 2>&1; then
+  started=1
+fi
+scripts/engines.sh up
+eval "$(scripts/engines.sh env)"
+cleanup() {
+  scripts/engines.sh clean || true
+  if [ "$started" = 1 ]; then scripts/engines.sh down || true; fi
+}
+trap cleanup EXIT
+
+echo "== engines: podman=$POCKETDOCK_TEST_PODMAN docker=$POCKETDOCK_TEST_DOCKER"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== dependency checks (no tokio in the blocking, smol or CLI trees)"
+for crate in pocketdock-blocking pocketdock-smol pocketdock-cli pocketdock-proto; do
+  if cargo tree -p "$crate" -e normal -i tokio >/dev/null 2>&1; then
+    echo "error: $crate depends on tokio" >&2
+    exit 1
+  fi
+done
+
+echo "== cargo test (unit, corpus replay, integration on podman and docker)"
+cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
+status=${PIPESTATUS[0]}
+
+echo "== integration tests per engine"
+for e in podman docker; do
+  passed=$(grep -cE "^test ${e}::.* ok$" target/test-output.log || true)
+  failed=$(grep -cE "^test ${e}::.* FAILED$" target/test-output.log || true)
+  echo "$e: $passed passed, $failed failed"
+  if [ "$passed" = 0 ]; then
+    echo "error: no integration test ran on $e" >&2
+    status=1
+  fi
+done
+exit "$status"
