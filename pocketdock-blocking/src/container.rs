@@ -235,3 +235,78 @@ pub(crate) fn remove_container_id(engine: &Engine, id: &str, force: bool) -> Res
         move |r: Response| check(&r, "remove", Subject::Container(&key)),
     ))
 }
+
+impl Container {
+    /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
+    /// network, ports and processes.
+    pub fn info(&self) -> Result<pocketdock_proto::info::ContainerInfo> {
+        self.engine.container_info(&self.id)
+    }
+
+    /// Restart in place (filesystem kept), or with `fresh` recreate it from its own image and
+    /// settings (limits, mounts, devices, ports, network and hardening kept; filesystem new).
+    /// Running processes, streams and sessions end.
+    pub fn reboot(&mut self, fresh: bool) -> Result<()> {
+        if !fresh {
+            let key = self.id.clone();
+            return self.engine.call(
+                CallOp::new(
+                    "restart",
+                    &containers::restart(&self.id, 10),
+                    move |r: Response| check(&r, "restart", Subject::Container(&key)),
+                )
+                .with_timeout(Some(Duration::from_secs(90))),
+            );
+        }
+        let raw = self.engine.inspect_raw(&self.id)?;
+        let body = containers::recreate_body(&raw, &crate::lifecycle::now_iso());
+        remove_container_id(&self.engine, &self.id, true)?;
+        let name = self.name.clone();
+        let image = body
+            .get("Image")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let id = self.engine.call(CallOp::new(
+            "create",
+            &containers::create(Some(&name), &body),
+            move |r: Response| {
+                check(&r, "create", Subject::Image(&image))?;
+                Ok(r.json::<pocketdock_proto::api::exec::IdResponse>("create")?
+                    .id)
+            },
+        ))?;
+        self.id = id;
+        let key = self.id.clone();
+        self.engine.call(CallOp::new(
+            "start",
+            &containers::start(&self.id),
+            move |r: Response| check(&r, "start", Subject::Container(&key)),
+        ))
+    }
+
+    /// Commit the container's filesystem as image `name` (`repo[:tag]`, registry ports
+    /// understood); returns the image id.
+    pub fn snapshot(&self, name: &str) -> Result<String> {
+        let (repo, tag) = pocketdock_proto::spec::split_image_ref(name)?;
+        let key = self.id.clone();
+        self.engine.call(
+            CallOp::new(
+                "commit",
+                &pocketdock_proto::api::stats::commit(&self.id, &repo, &tag, None),
+                move |r: Response| pocketdock_proto::api::stats::parse_commit(&r, &key),
+            )
+            .with_timeout(Some(Duration::from_secs(600))),
+        )
+    }
+
+    /// Set the ring buffer capacity of detached processes started from now on.
+    pub fn set_buffer_capacity(&mut self, bytes: usize) {
+        self.buffer_capacity = bytes.max(2);
+    }
+
+    /// Set the default timeout of `run` (`None`: no deadline).
+    pub fn set_default_timeout(&mut self, timeout: Option<Duration>) {
+        self.default_timeout = timeout;
+    }
+}

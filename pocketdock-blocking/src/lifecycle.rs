@@ -151,3 +151,66 @@ impl Engine {
         remove_container_id(self, id_or_name, force)
     }
 }
+
+impl Engine {
+    /// The raw inspect JSON of a container.
+    pub(crate) fn inspect_raw(&self, id: &str) -> Result<serde_json::Value> {
+        let key = id.to_string();
+        self.call(CallOp::new(
+            "inspect",
+            &containers::inspect(id),
+            move |r: Response| {
+                check(&r, "inspect", Subject::Container(&key))?;
+                r.json("inspect")
+            },
+        ))
+    }
+
+    /// A live [`ContainerInfo`](pocketdock_proto::info::ContainerInfo) of a container.
+    pub fn container_info(&self, id: &str) -> Result<pocketdock_proto::info::ContainerInfo> {
+        use pocketdock_proto::api::stats;
+        let inspect = self.inspect_container(id)?;
+        let (mut sample, mut top) = (None, None);
+        if inspect.state.running {
+            let stats_call = |engine: &Engine| {
+                let key = id.to_string();
+                engine.call(CallOp::new(
+                    "stats",
+                    &stats::stats(id, true),
+                    move |r: Response| stats::parse_stats(&r, &key),
+                ))
+            };
+            let tolerate = |e: Error| match e {
+                Error::ContainerNotRunning(_) => Ok(None),
+                e => Err(e),
+            };
+            let first = stats_call(self).or_else(tolerate)?;
+            std::thread::sleep(Duration::from_millis(250));
+            let second = stats_call(self).or_else(tolerate)?;
+            sample = match (first, second) {
+                (Some(a), Some(b)) => Some(b.since(&a)),
+                (_, b) => b,
+            };
+            let key = id.to_string();
+            top = self
+                .call(CallOp::new("top", &stats::top(id), move |r: Response| {
+                    stats::parse_top(&r, &key)
+                }))
+                .map(Some)
+                .or_else(|e| match e {
+                    Error::ContainerNotRunning(_) => Ok(None),
+                    e => Err(e),
+                })?;
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64();
+        Ok(pocketdock_proto::info::ContainerInfo::build(
+            &inspect,
+            sample.as_ref(),
+            top.as_ref(),
+            now,
+        ))
+    }
+}

@@ -49,3 +49,25 @@ macro_rules! per_engine {
         }
     };
 }
+
+/// Remove an image the test made (best effort, so a failed test still cleans up).
+pub fn remove_image(socket: &str, image: &str) {
+    let path = socket.strip_prefix("unix://").unwrap_or(socket);
+    if let Ok(mut s) = std::os::unix::net::UnixStream::connect(path) {
+        use std::io::{Read, Write};
+        let target: String = image
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let req = format!("DELETE /images/{target}?force=true HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let _ = s.write_all(req.as_bytes());
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+    }
+}

@@ -162,3 +162,67 @@ pub struct ContainerInspect {
     #[serde(rename = "NetworkSettings")]
     pub network_settings: serde_json::Value,
 }
+
+/// `HostConfig` keys carried over when a container is recreated from its own inspect
+/// (`reboot(fresh)`): limits, mounts, devices, ports, network and hardening.
+const RECREATE_HOST_KEYS: [&str; 16] = [
+    "Memory",
+    "MemorySwap",
+    "NanoCpus",
+    "PidsLimit",
+    "CapDrop",
+    "CapAdd",
+    "SecurityOpt",
+    "Binds",
+    "Devices",
+    "PortBindings",
+    "NetworkMode",
+    "ReadonlyRootfs",
+    "Tmpfs",
+    "Init",
+    "ShmSize",
+    "Privileged",
+];
+
+/// The create body that makes a fresh container with the same image, command, environment,
+/// user, working directory, labels (with `created-at` replaced), exposed ports and the host
+/// settings in [`RECREATE_HOST_KEYS`] as `inspect` (taken from the raw inspect JSON).
+pub fn recreate_body(inspect: &serde_json::Value, created_at: &str) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    let config = inspect.get("Config").cloned().unwrap_or(Value::Null);
+    let mut body = Map::new();
+    for key in [
+        "Image",
+        "Cmd",
+        "Entrypoint",
+        "Env",
+        "WorkingDir",
+        "User",
+        "ExposedPorts",
+    ] {
+        if let Some(v) = config.get(key).filter(|v| !v.is_null()) {
+            body.insert(key.to_string(), v.clone());
+        }
+    }
+    let mut labels = config
+        .get("Labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if labels.contains_key("pocketdock.created-at") {
+        labels.insert(
+            "pocketdock.created-at".to_string(),
+            Value::String(created_at.to_string()),
+        );
+    }
+    body.insert("Labels".to_string(), Value::Object(labels));
+    let host = inspect.get("HostConfig").cloned().unwrap_or(Value::Null);
+    let mut host_out = Map::new();
+    for key in RECREATE_HOST_KEYS {
+        if let Some(v) = host.get(key).filter(|v| !v.is_null()) {
+            host_out.insert(key.to_string(), v.clone());
+        }
+    }
+    body.insert("HostConfig".to_string(), Value::Object(host_out));
+    Value::Object(body)
+}

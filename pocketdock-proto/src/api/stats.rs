@@ -59,7 +59,9 @@ pub fn commit(container: &str, repo: &str, tag: &str, comment: Option<&str>) -> 
         .push("tag", tag)
         .push_opt("comment", comment.filter(|c| !c.is_empty()))
         .finish();
-    Request::new(Method::Post, format!("/commit{q}"))
+    // Podman's compat handler decodes a container config from the body: an empty body fails
+    // with "Decode(): EOF", so send an empty object (Docker accepts it too).
+    Request::json(Method::Post, format!("/commit{q}"), &serde_json::json!({}))
 }
 
 /// Deserialize any JSON value, falling back to the default when it does not fit `T`.

@@ -1,0 +1,214 @@
+//! info, reboot, snapshot, limits, ports, hardening and concurrency on the blocking adapter,
+//! against real Podman and Docker.
+
+use std::time::{Duration, Instant};
+
+use pocketdock_blocking::{ContainerSpec, Engine};
+use pocketdock_proto::spec::{NetworkMode, PortMapping};
+use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
+
+fn spec(tag: &str) -> ContainerSpec {
+    ContainerSpec::new()
+        .image(TEST_IMAGE)
+        .name(unique_name(tag))
+}
+
+fn create(socket: &str, spec: ContainerSpec) -> pocketdock_blocking::Container {
+    Engine::new(socket)
+        .create_container(spec)
+        .unwrap_or_else(|e| panic!("create: {e}"))
+}
+
+fn info_reports_live_state(socket: &str) {
+    let c = create(socket, spec("info").mem_limit("256m").cpu_percent(50));
+    let _p = c
+        .detach("while :; do :; done", &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(500));
+    let info = c.info().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.id, c.id());
+    assert_eq!(info.name, c.name());
+    assert_eq!(info.status, "running");
+    assert!(info.image.contains("pocketdock/minimal-python"));
+    assert_eq!(info.memory_limit, "256.0 MB");
+    assert!(!info.memory_usage.is_empty());
+    assert!(info.memory_percent > 0.0 && info.memory_percent < 100.0);
+    assert!(
+        info.cpu_percent > 10.0 && info.cpu_percent < 80.0,
+        "cpu {}",
+        info.cpu_percent
+    );
+    assert!(info.pids >= 2);
+    assert!(info.uptime.is_some_and(|u| u >= 0.0));
+    assert!(!info.network, "network is off by default");
+    assert!(!info.processes.is_empty() || socket.contains("podman"));
+    let json = serde_json::to_value(&info).unwrap_or_default();
+    assert_eq!(json.as_object().map(serde_json::Map::len), Some(16));
+}
+
+fn limits_and_hardening_apply(socket: &str) {
+    let c = create(socket, spec("limits").mem_limit("64m"));
+    let r = c
+        .run("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.stdout_str().trim(), (64 * 1024 * 1024).to_string());
+    let r = c
+        .run("grep -E 'CapEff|NoNewPrivs' /proc/self/status")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        r.stdout_str().contains("NoNewPrivs:\t1"),
+        "{}",
+        r.stdout_str()
+    );
+    let r = c.run("id -u").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.stdout_str(), "1000\n");
+    // No network by default: only the loopback interface.
+    let r = c
+        .run("python3 -c \"import socket; print(len(socket.if_nameindex()))\"")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.stdout_str(), "1\n");
+}
+
+fn ports_publish_on_loopback(socket: &str) {
+    let port =
+        20000 + (std::process::id() % 20000) as u16 + if socket.contains("docker") { 1 } else { 0 };
+    let c = create(socket, spec("ports").port(PortMapping::tcp(port, 8000)));
+    let _server = c
+        .detach("cd demo && exec python3 serve.py", &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t0 = Instant::now();
+    let body = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.contains("Hello from pocketdock") {
+                break out;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "server never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(body.starts_with("HTTP/1.0 200"));
+    let info = c.info().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.ports.get(&port), Some(&8000));
+    assert!(info.network);
+}
+
+fn explicit_network_mode(socket: &str) {
+    let c = create(socket, spec("net").network(NetworkMode::Bridge));
+    let r = c
+        .run("python3 -c \"import socket; print(len(socket.if_nameindex()) > 1)\"")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.stdout_str(), "True\n");
+}
+
+fn stop_is_fast(socket: &str) {
+    let mut c = create(socket, spec("stop").persist(true));
+    let t0 = Instant::now();
+    c.shutdown(false).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        t0.elapsed()
+    );
+    let e = Engine::new(socket);
+    let insp = e
+        .inspect_container(c.id())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!insp.state.running);
+    e.remove_container(c.id(), true)
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn reboot_in_place_and_fresh(socket: &str) {
+    let mut c = create(socket, spec("reboot").mem_limit("128m"));
+    c.run("echo kept > /home/sandbox/f")
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.reboot(false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.run("cat /home/sandbox/f").map(|r| r.stdout).ok(),
+        Some(b"kept\n".to_vec())
+    );
+    let old = c.id().to_string();
+    c.reboot(true).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(c.id(), old);
+    let r = c
+        .run("cat /home/sandbox/f")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(r.exit_code, 0, "fresh reboot keeps no files");
+    let r = c
+        .run("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.stdout_str().trim(), (128 * 1024 * 1024).to_string());
+    let r = c
+        .run("grep NoNewPrivs /proc/self/status")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.stdout_str().contains('1'));
+}
+
+fn snapshot_makes_an_image(socket: &str) {
+    let c = create(socket, spec("snap"));
+    c.run("echo snap > /home/sandbox/s")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tag = format!(
+        "localhost/pdtest-snap:{}",
+        unique_name("t").replace('-', "")
+    );
+    let id = c.snapshot(&tag).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!id.is_empty());
+    let c2 = create(
+        socket,
+        ContainerSpec::new().image(&tag).name(unique_name("snap2")),
+    );
+    assert_eq!(
+        c2.run("cat /home/sandbox/s").map(|r| r.stdout).ok(),
+        Some(b"snap\n".to_vec())
+    );
+    drop(c2);
+    pocketdock_tests::remove_image(socket, &tag);
+}
+
+fn many_commands_in_parallel_on_one_container(socket: &str) {
+    let c = create(socket, spec("par"));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let c = &c;
+                s.spawn(move || c.run(&format!("echo {i}")).map(|r| r.stdout))
+            })
+            .collect();
+        for (i, h) in handles.into_iter().enumerate() {
+            let out = h.join().unwrap_or_else(|_| panic!("thread panicked"));
+            assert_eq!(out.ok(), Some(format!("{i}\n").into_bytes()));
+        }
+    });
+}
+
+fn multi_container_independence(socket: &str) {
+    let a = create(socket, spec("ind-a"));
+    let b = create(socket, spec("ind-b"));
+    a.run("echo a > /tmp/x").unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(b.run("cat /tmp/x").map(|r| r.exit_code).ok(), Some(0));
+    drop(a);
+    assert_eq!(
+        b.run("echo alive").map(|r| r.stdout).ok(),
+        Some(b"alive\n".to_vec())
+    );
+}
+
+per_engine!(
+    info_reports_live_state,
+    limits_and_hardening_apply,
+    ports_publish_on_loopback,
+    explicit_network_mode,
+    stop_is_fast,
+    reboot_in_place_and_fresh,
+    snapshot_makes_an_image,
+    many_commands_in_parallel_on_one_container,
+    multi_container_independence,
+);
