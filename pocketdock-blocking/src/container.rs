@@ -17,9 +17,9 @@ pub const DEFAULT_BUFFER_CAPACITY: usize = 1024 * 1024;
 
 /// A running sandbox. Every call goes to the engine live (nothing is cached).
 ///
-/// An ephemeral container is removed when its handle is dropped (or by
+/// An ephemeral container created by this handle is removed when the handle is dropped (or by
 /// [`shutdown`](Self::shutdown)); a persistent one is only stopped by `shutdown` and left alone on
-/// drop.
+/// drop. Handles obtained by name ([`Engine::attach`], resume) never remove anything on drop.
 #[derive(Debug)]
 pub struct Container {
     pub(crate) engine: Engine,
@@ -32,6 +32,8 @@ pub struct Container {
     pub(crate) buffer_capacity: usize,
     pub(crate) callbacks: Callbacks,
     pub(crate) closed: bool,
+    /// Created by this handle: an ephemeral one is removed on drop.
+    pub(crate) owned: bool,
 }
 
 impl Container {
@@ -202,7 +204,7 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        if !self.closed && !self.persist {
+        if self.owned && !self.closed && !self.persist {
             let _ = remove_container_id(&self.engine, &self.id, true);
         }
     }

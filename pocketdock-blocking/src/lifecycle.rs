@@ -72,6 +72,32 @@ impl Engine {
             buffer_capacity: DEFAULT_BUFFER_CAPACITY,
             callbacks: Callbacks::default(),
             closed: false,
+            owned: true,
+        })
+    }
+
+    /// A handle on an existing pocketdock container, found by name (see
+    /// [`find_container`](Self::find_container)). It does not start a stopped container, and
+    /// dropping it leaves the container alone.
+    pub fn attach(&self, name: &str) -> Result<Container> {
+        let inspect = self.find_container(name)?;
+        let labels = Labels::from_map(&inspect.config.labels).unwrap_or_default();
+        Ok(Container {
+            engine: self.clone(),
+            id: inspect.id.clone(),
+            name: if labels.instance.is_empty() {
+                strip_slash(&inspect.name).to_string()
+            } else {
+                labels.instance.clone()
+            },
+            persist: labels.persist,
+            project: labels.project.unwrap_or_default(),
+            data_path: labels.data_path.unwrap_or_default(),
+            default_timeout: Some(DEFAULT_TIMEOUT),
+            buffer_capacity: DEFAULT_BUFFER_CAPACITY,
+            callbacks: Callbacks::default(),
+            closed: false,
+            owned: false,
         })
     }
 

@@ -1,0 +1,255 @@
+//! What each command does.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use pocketdock_blocking::{ContainerSpec, Engine, Error, Lang, Result, RunOptions, StreamKind};
+use pocketdock_proto::spec::{NetworkMode, PortMapping, Volume};
+
+use crate::cli::{Cli, Command, CreateArgs, ListArgs, RunArgs, ShutdownArgs};
+use crate::output;
+
+/// Run the parsed command; returns the process exit code.
+pub fn dispatch(cli: &Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Create(a) => create(cli, a),
+        Command::Run(a) => run(cli, a),
+        Command::Shutdown(a) => shutdown(cli, a),
+        Command::List(a) => list(cli, a),
+        Command::Profiles(a) => profiles(a.json),
+    }
+}
+
+fn engine(cli: &Cli) -> Result<Engine> {
+    Engine::detect_with(cli.socket.as_deref(), None)
+}
+
+fn create(cli: &Cli, a: &CreateArgs) -> Result<i32> {
+    let mut spec = ContainerSpec::new();
+    spec.image.clone_from(&a.image);
+    spec.name.clone_from(&a.name);
+    spec.mem_limit.clone_from(&a.mem_limit);
+    spec.cpu_percent = a.cpu_percent;
+    spec.persist = a.persist;
+    spec.project.clone_from(&a.project);
+    spec.profile.clone_from(&a.profile);
+    spec.devices.clone_from(&a.devices);
+    spec.workdir.clone_from(&a.workdir);
+    spec.user.clone_from(&a.user);
+    for v in &a.volumes {
+        spec.volumes.push(parse_volume(v)?);
+    }
+    for p in &a.ports {
+        spec.ports.push(PortMapping::parse(p)?);
+    }
+    for e in &a.env {
+        let (k, v) = e
+            .split_once('=')
+            .ok_or_else(|| Error::invalid("env", format!("{e:?} is not KEY=VALUE")))?;
+        spec.env.push((k.to_string(), v.to_string()));
+    }
+    if a.network {
+        spec.network = Some(NetworkMode::Bridge);
+    } else if a.no_network {
+        spec.network = Some(NetworkMode::Off);
+    }
+    if a.timeout == 0 {
+        return Err(Error::invalid("timeout", "must be at least 1 second"));
+    }
+    let c = engine(cli)?.create_container(spec)?;
+    let (name, id) = (c.name().to_string(), c.id().to_string());
+    c.keep();
+    output::success(&format!(
+        "Container {name} created ({})",
+        id.get(..12).unwrap_or(&id)
+    ));
+    Ok(0)
+}
+
+fn parse_volume(v: &str) -> Result<Volume> {
+    let parts: Vec<&str> = v.split(':').collect();
+    match parts.as_slice() {
+        [host, container] => Ok(Volume::new(*host, *container)),
+        [host, container, "ro"] => Ok(Volume::read_only(*host, *container)),
+        [host, container, "rw"] => Ok(Volume::new(*host, *container)),
+        _ => Err(Error::invalid(
+            "volume",
+            format!("{v:?} is not HOST:CONTAINER[:ro]"),
+        )),
+    }
+}
+
+fn run(cli: &Cli, a: &RunArgs) -> Result<i32> {
+    let engine = engine(cli)?;
+    let c = engine.attach(&a.container)?;
+    let mut opts = RunOptions::new();
+    if let Some(t) = a.timeout {
+        if t == 0 {
+            return Err(Error::invalid("timeout", "must be at least 1 second"));
+        }
+        opts = opts.timeout(Duration::from_secs(t));
+    }
+    if let Some(m) = a.max_output {
+        opts = opts.max_output(m);
+    }
+    if let Some(l) = &a.lang {
+        opts = opts.lang(l.parse::<Lang>()?);
+    }
+    // One argument is a command line for the interpreter (sh -c, or python with --lang);
+    // several are an argv, passed on exactly as given.
+    let command: pocketdock_blocking::Command = match a.command.as_slice() {
+        [one] => one.clone().into(),
+        many => many.to_vec().into(),
+    };
+    if a.detach {
+        let p = c.detach(command, &opts)?;
+        output::success(&format!("Process started (exec ID: {})", p.id()));
+        return Ok(0);
+    }
+    let result = if a.stream {
+        let mut s = c.stream(command, &opts)?;
+        let mut out = std::io::stdout();
+        let mut err = std::io::stderr();
+        for chunk in s.by_ref() {
+            let chunk = chunk?;
+            let _ = if chunk.stream == StreamKind::Stdout {
+                out.write_all(&chunk.data).and_then(|()| out.flush())
+            } else {
+                err.write_all(&chunk.data).and_then(|()| err.flush())
+            };
+        }
+        s.finish()?
+    } else {
+        let r = c.run_with(command, &opts)?;
+        let _ = std::io::stdout().write_all(&r.stdout);
+        let _ = std::io::stderr().write_all(&r.stderr);
+        r
+    };
+    if result.truncated {
+        eprintln!(
+            "pocketdock: output truncated ({} bytes not kept)",
+            result.elided_bytes
+        );
+    }
+    if result.timed_out {
+        eprintln!("pocketdock: command timed out and was killed");
+        return Ok(crate::EXIT_TIMEOUT);
+    }
+    Ok(i32::try_from(result.exit_code).unwrap_or(crate::EXIT_FAILURE))
+}
+
+/// Ask on a terminal; refuse without one (unless `-y` was given).
+fn confirm(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::invalid(
+            "yes",
+            "not a terminal: pass -y/--yes to confirm",
+        ));
+    }
+    eprint!("{question} [y/N]: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    let a = answer.trim().to_ascii_lowercase();
+    Ok(a == "y" || a == "yes")
+}
+
+fn shutdown(cli: &Cli, a: &ShutdownArgs) -> Result<i32> {
+    if !a.yes && !confirm(&format!("Shutdown and remove container '{}'?", a.container))? {
+        println!("Aborted.");
+        return Ok(0);
+    }
+    let engine = engine(cli)?;
+    let c = engine.attach(&a.container)?;
+    engine.remove_container(c.id(), true)?;
+    output::success(&format!("Container {} shut down and removed", a.container));
+    Ok(0)
+}
+
+fn list(cli: &Cli, a: &ListArgs) -> Result<i32> {
+    let engine = engine(cli)?;
+    let mut labels = vec![format!("{}=true", pocketdock_proto::spec::LABEL_MANAGED)];
+    if let Some(p) = &a.project {
+        labels.push(format!("{}={p}", pocketdock_proto::spec::LABEL_PROJECT));
+    }
+    let items = engine.list_raw(&labels)?;
+    #[derive(serde::Serialize)]
+    struct Row {
+        id: String,
+        name: String,
+        status: String,
+        image: String,
+        created_at: String,
+        persist: bool,
+        project: String,
+    }
+    let rows: Vec<Row> = items
+        .iter()
+        .map(|i| {
+            let l = pocketdock_proto::spec::Labels::from_map(&i.labels).unwrap_or_default();
+            Row {
+                id: i.id.clone(),
+                name: if l.instance.is_empty() {
+                    i.names
+                        .first()
+                        .map(|n| pocketdock_proto::api::strip_slash(n).to_string())
+                        .unwrap_or_default()
+                } else {
+                    l.instance
+                },
+                status: i.state.clone(),
+                image: i.image.clone(),
+                created_at: l.created_at,
+                persist: l.persist,
+                project: l.project.unwrap_or_default(),
+            }
+        })
+        .collect();
+    if a.json {
+        output::json(&rows)?;
+    } else if rows.is_empty() {
+        println!("No containers found.");
+    } else {
+        output::table(
+            &["NAME", "ID", "STATUS", "IMAGE", "PERSIST", "PROJECT"],
+            &rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.id.get(..12).unwrap_or(&r.id).to_string(),
+                        r.status.clone(),
+                        r.image.clone(),
+                        if r.persist { "yes" } else { "no" }.to_string(),
+                        r.project.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok(0)
+}
+
+fn profiles(json: bool) -> Result<i32> {
+    let profiles = pocketdock_proto::profile::list_profiles();
+    if json {
+        output::json(&profiles)?;
+    } else {
+        output::table(
+            &["NAME", "IMAGE TAG", "NETWORK", "SIZE", "DESCRIPTION"],
+            &profiles
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.to_string(),
+                        p.image_tag.to_string(),
+                        if p.network_default { "enabled" } else { "disabled" }.to_string(),
+                        p.size_estimate.to_string(),
+                        p.description.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok(0)
+}
