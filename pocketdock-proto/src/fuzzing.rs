@@ -103,3 +103,108 @@ pub fn fuzz_chunked(data: &[u8]) {
         assert!(buf.len() <= 4096 + 64 * 1024, "decoder kept too much");
     }
 }
+
+/// Read a tar archive fed in pieces and check every entry with an extraction guard; data out
+/// never exceeds bytes in.
+pub fn fuzz_tar(data: &[u8]) {
+    crate::tar::fuzz_body(data);
+}
+
+/// Drive a session scanner with operations decoded from `data`: commands with short tokens,
+/// abandons, output on stdout/stderr/other streams in pieces, and EOF. Checks that bytes out
+/// never exceed bytes in, that captures stay under their cap, and that a completed command's
+/// output never contains its own sentinel.
+pub fn fuzz_session(data: &[u8]) {
+    use crate::demux::StreamKind;
+    use crate::session::{SessionConfig, SessionEvent, SessionScanner};
+
+    let echo = data.first().is_some_and(|b| b & 1 == 1);
+    let mut s = SessionScanner::new(SessionConfig {
+        capture: crate::capture::OutputLimit {
+            max_bytes: 256,
+            policy: crate::capture::LimitPolicy::KeepRunning,
+        },
+        max_queued_output: 512,
+        echo_command_output: echo,
+    });
+    let tokens = ["a", "b", "c", "ab"];
+    let mut next_token = 0usize;
+    let mut fed = 0u64;
+    let mut out = 0u64;
+    let mut rest = data.get(1..).unwrap_or_default();
+    let contains_sentinel = |hay: &[u8], token: &str| {
+        let head = format!("\n__PD_{token}_");
+        hay.windows(head.len()).enumerate().any(|(i, w)| {
+            if w != head.as_bytes() {
+                return false;
+            }
+            let after = hay.get(i + head.len()..).unwrap_or_default();
+            let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
+            (1..=10).contains(&digits)
+                && after.get(digits..).is_some_and(|t| t.starts_with(b"__\n"))
+        })
+    };
+    while let Some((&op, tail)) = rest.split_first() {
+        rest = tail;
+        match op % 8 {
+            0 => {
+                let token = tokens
+                    .get(next_token % tokens.len())
+                    .copied()
+                    .unwrap_or("a");
+                next_token += 1;
+                let _ = s.command("echo hi", token);
+            }
+            1 => {
+                if let Some(t) = s.pending_token().map(str::to_string) {
+                    if let Some(c) = s.abandon(&t) {
+                        out += (c.stdout.len() + c.stderr.len()) as u64 + c.elided_bytes;
+                    }
+                }
+            }
+            2 if op == 2 => s.finish(),
+            _ => {
+                let kind = match op % 4 {
+                    0 | 1 => StreamKind::Stdout,
+                    2 => StreamKind::Stderr,
+                    _ => StreamKind::SystemErr,
+                };
+                let n = usize::from(op >> 3).min(rest.len());
+                let (piece, tail) = rest.split_at(n);
+                rest = tail;
+                fed += piece.len() as u64;
+                s.feed(kind, piece);
+            }
+        }
+        while let Some(ev) = s.next_event() {
+            match ev {
+                SessionEvent::Output {
+                    data, in_command, ..
+                } => {
+                    if !in_command {
+                        out += data.len() as u64;
+                    }
+                }
+                SessionEvent::Completed(c) | SessionEvent::Unfinished(c) => {
+                    assert!(
+                        c.stdout.len() + c.stderr.len() <= 256,
+                        "capture over its cap"
+                    );
+                    assert!(
+                        !contains_sentinel(&c.stdout, &c.token),
+                        "sentinel in output"
+                    );
+                    out += (c.stdout.len() + c.stderr.len()) as u64 + c.elided_bytes;
+                }
+            }
+        }
+        if !echo {
+            assert!(
+                out + s.dropped_output_bytes() <= fed,
+                "scanner produced more than it was fed"
+            );
+        }
+    }
+    s.finish();
+    while s.next_event().is_some() {}
+}

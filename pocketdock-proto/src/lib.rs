@@ -26,7 +26,11 @@ pub use demux::StreamKind;
 pub use error::{Error, ProtocolError, Result};
 pub use result::{ExecResult, StreamChunk, Utf8Decoder};
 pub use run::{Command, Lang, RunOptions};
+pub mod project;
+pub mod ring;
+pub mod session;
 
 pub mod info;
 pub mod profile;
 pub mod spec;
+pub mod tar;
