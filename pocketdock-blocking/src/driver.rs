@@ -42,6 +42,7 @@ impl<O: Operation> Driver<O> {
     }
 
     /// The transport (for a stdin writer beside the reader).
+    #[allow(dead_code)] // used by sessions (stdin writer)
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }

@@ -69,9 +69,8 @@ fn create(cli: &Cli, a: &CreateArgs) -> Result<i32> {
 fn parse_volume(v: &str) -> Result<Volume> {
     let parts: Vec<&str> = v.split(':').collect();
     match parts.as_slice() {
-        [host, container] => Ok(Volume::new(*host, *container)),
+        [host, container] | [host, container, "rw"] => Ok(Volume::new(*host, *container)),
         [host, container, "ro"] => Ok(Volume::read_only(*host, *container)),
-        [host, container, "rw"] => Ok(Volume::new(*host, *container)),
         _ => Err(Error::invalid(
             "volume",
             format!("{v:?} is not HOST:CONTAINER[:ro]"),
@@ -167,12 +166,6 @@ fn shutdown(cli: &Cli, a: &ShutdownArgs) -> Result<i32> {
 }
 
 fn list(cli: &Cli, a: &ListArgs) -> Result<i32> {
-    let engine = engine(cli)?;
-    let mut labels = vec![format!("{}=true", pocketdock_proto::spec::LABEL_MANAGED)];
-    if let Some(p) = &a.project {
-        labels.push(format!("{}={p}", pocketdock_proto::spec::LABEL_PROJECT));
-    }
-    let items = engine.list_raw(&labels)?;
     #[derive(serde::Serialize)]
     struct Row {
         id: String,
@@ -183,6 +176,12 @@ fn list(cli: &Cli, a: &ListArgs) -> Result<i32> {
         persist: bool,
         project: String,
     }
+    let engine = engine(cli)?;
+    let mut labels = vec![format!("{}=true", pocketdock_proto::spec::LABEL_MANAGED)];
+    if let Some(p) = &a.project {
+        labels.push(format!("{}={p}", pocketdock_proto::spec::LABEL_PROJECT));
+    }
+    let items = engine.list_raw(&labels)?;
     let rows: Vec<Row> = items
         .iter()
         .map(|i| {
@@ -243,7 +242,12 @@ fn profiles(json: bool) -> Result<i32> {
                     vec![
                         p.name.to_string(),
                         p.image_tag.to_string(),
-                        if p.network_default { "enabled" } else { "disabled" }.to_string(),
+                        if p.network_default {
+                            "enabled"
+                        } else {
+                            "disabled"
+                        }
+                        .to_string(),
                         p.size_estimate.to_string(),
                         p.description.to_string(),
                     ]

@@ -1,5 +1,6 @@
 //! Human and JSON output.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
 use pocketdock_proto::Error;
@@ -70,7 +71,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
             if i + 1 == cells.len() {
                 s.push_str(cell);
             } else {
-                s.push_str(&format!("{cell:<w$}  "));
+                let _ = write!(s, "{cell:<w$}  ");
             }
         }
         s.trim_end().to_string()

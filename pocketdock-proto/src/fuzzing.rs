@@ -65,10 +65,9 @@ pub fn fuzz_http_response(data: &[u8]) {
         loop {
             match dec.next_event() {
                 Ok(Some(ResponseEvent::Data(d))) => out += d.len(),
-                Ok(Some(ResponseEvent::End)) => return false,
+                Ok(Some(ResponseEvent::End)) | Err(_) => return false,
                 Ok(Some(ResponseEvent::Head(_))) => {}
                 Ok(None) => break,
-                Err(_) => return false,
             }
         }
         assert!(out <= fed, "decoder produced more than it was fed");

@@ -383,7 +383,8 @@ fn events_in_stream_mode() {
 
 #[test]
 fn engine_errors_are_typed() {
-    let cases: Vec<(Reply, fn(&Error) -> bool)> = vec![
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(Reply, Check)> = vec![
         (
             reply(
                 "POST /containers/ctr/exec",

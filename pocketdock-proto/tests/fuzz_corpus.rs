@@ -37,3 +37,13 @@ fn http_response_corpus() {
 fn chunked_corpus() {
     replay("chunked", pocketdock_proto::fuzzing::fuzz_chunked);
 }
+
+#[test]
+fn sentinel_corpus() {
+    replay("sentinel", pocketdock_proto::fuzzing::fuzz_session);
+}
+
+#[test]
+fn tar_entry_corpus() {
+    replay("tar_entry", pocketdock_proto::fuzzing::fuzz_tar);
+}

@@ -177,7 +177,11 @@ fn exec_output_and_exit_code() {
 
         let plain = decode(&[&load(engine, "exec-start-plain")], "exec-start-plain");
         let out: Vec<u8> = plain.streams.iter().flat_map(|(_, v)| v.clone()).collect();
-        let want: String = (1..=3000).map(|i| format!("{i}\n")).collect();
+        let want = (1..=3000).fold(String::new(), |mut acc, i| {
+            acc.push_str(&i.to_string());
+            acc.push('\n');
+            acc
+        });
         assert_eq!(out, want.as_bytes(), "{engine}");
 
         let tty = decode(&[&load(engine, "exec-start-tty")], "exec-start-tty");

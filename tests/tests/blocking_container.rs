@@ -22,7 +22,10 @@ fn create(socket: &str, spec: ContainerSpec) -> pocketdock_blocking::Container {
 fn info_reports_live_state(socket: &str) {
     let c = create(socket, spec("info").mem_limit("256m").cpu_percent(50));
     let _p = c
-        .detach("while :; do :; done", &Default::default())
+        .detach(
+            "while :; do :; done",
+            &pocketdock_blocking::RunOptions::default(),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_millis(500));
     let info = c.info().unwrap_or_else(|e| panic!("{e}"));
@@ -70,11 +73,13 @@ fn limits_and_hardening_apply(socket: &str) {
 }
 
 fn ports_publish_on_loopback(socket: &str) {
-    let port =
-        20000 + (std::process::id() % 20000) as u16 + if socket.contains("docker") { 1 } else { 0 };
+    let port = 20000 + (std::process::id() % 20000) as u16 + u16::from(socket.contains("docker"));
     let c = create(socket, spec("ports").port(PortMapping::tcp(port, 8000)));
     let _server = c
-        .detach("cd demo && exec python3 serve.py", &Default::default())
+        .detach(
+            "cd demo && exec python3 serve.py",
+            &pocketdock_blocking::RunOptions::default(),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let t0 = Instant::now();
     let body = loop {

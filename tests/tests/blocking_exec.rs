@@ -160,7 +160,11 @@ fn detach_kill_and_ring_buffer(socket: &str) {
     let c = sandbox(socket, "detach");
     let exits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = std::sync::Arc::clone(&exits);
-    c.on_exit(move |code| seen.lock().unwrap_or_else(|e| e.into_inner()).push(code));
+    c.on_exit(move |code| {
+        seen.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(code);
+    });
     let p = c
         .detach("echo ready; exec sleep 600", &RunOptions::new())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -182,7 +186,12 @@ fn detach_kill_and_ring_buffer(socket: &str) {
     assert_eq!(snap.stdout_str(), "ready\n");
     assert!(p.read().is_empty());
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(*exits.lock().unwrap_or_else(|e| e.into_inner()), vec![137]);
+    assert_eq!(
+        *exits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        vec![137]
+    );
 }
 
 fn name_clash_is_refused(socket: &str) {

@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn content_length_body() {
         let wire = b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"Id\":1}\n";
-        for step in 1..wire.len() + 1 {
+        for step in 1..=wire.len() {
             let (h, b) = run(wire, Expect::Normal, step).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(h.status, 201);
             assert_eq!(b, b"{\"Id\":1}\n");
@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn upgrade_body_runs_until_close_and_keeps_head_bytes() {
         let wire = b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n\x01\x00\x00\x00\x00\x00\x00\x02hi";
-        for step in 1..wire.len() + 1 {
+        for step in 1..=wire.len() {
             let (h, b) = run(wire, Expect::Hijack, step).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(h.status, 101);
             assert_eq!(b, b"\x01\x00\x00\x00\x00\x00\x00\x02hi");
@@ -405,7 +405,7 @@ mod tests {
             Err(ProtocolError::MalformedHead(_))
         ));
         let mut big = b"HTTP/1.1 200 OK\r\n".to_vec();
-        big.extend(std::iter::repeat(b'a').take(70_000));
+        big.extend(std::iter::repeat_n(b'a', 70_000));
         assert!(matches!(
             run(&big, Expect::Normal, 1000),
             Err(ProtocolError::HeadTooLarge(_))
