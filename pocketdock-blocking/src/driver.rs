@@ -41,6 +41,12 @@ impl<O: Operation> Driver<O> {
         &self.op
     }
 
+    /// The operation being driven, to feed it between steps (e.g. an upload's next body chunk).
+    #[allow(dead_code)] // used by uploads (files, images)
+    pub(crate) fn op_mut(&mut self) -> &mut O {
+        &mut self.op
+    }
+
     /// The transport (for a stdin writer beside the reader).
     #[allow(dead_code)] // used by sessions (stdin writer)
     pub(crate) fn transport(&self) -> &Transport {

@@ -24,6 +24,7 @@ mod call;
 mod exchange;
 mod exec;
 mod kill;
+mod transfer;
 
 use std::time::Instant;
 
@@ -32,6 +33,7 @@ use bytes::Bytes;
 pub use call::{CallOp, Response};
 pub use exec::{ExecConfig, ExecEvent, ExecOp};
 pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};
+pub use transfer::{DownloadOp, TransferEvent, UploadOp};
 
 use crate::error::Result;
 
