@@ -42,10 +42,16 @@ echo "== cargo test (unit, corpus replay, integration on podman and docker)"
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
 status=${PIPESTATUS[0]}
 
-echo "== integration tests per engine"
+echo "== integration tests per adapter and engine"
+for a in blocking tokio smol async_std; do
+  for e in podman docker; do
+    n=$(grep -cE "^test ${a}::${e}::.* ok$" target/test-output.log || true)
+    [ "$n" = 0 ] || echo "conformance $a/$e: $n passed"
+  done
+done
 for e in podman docker; do
-  passed=$(grep -cE "^test ${e}::.* ok$" target/test-output.log || true)
-  failed=$(grep -cE "^test ${e}::.* FAILED$" target/test-output.log || true)
+  passed=$(grep -cE "^test (.*::)?${e}::.* ok$" target/test-output.log || true)
+  failed=$(grep -cE "^test (.*::)?${e}::.* FAILED$" target/test-output.log || true)
   echo "$e: $passed passed, $failed failed"
   if [ "$passed" = 0 ]; then
     echo "error: no integration test ran on $e" >&2
