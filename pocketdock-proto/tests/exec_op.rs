@@ -470,3 +470,26 @@ fn raw_200_and_chunked_start_replies_work() {
         assert_eq!(out.result.map(|r| r.stdout).ok().as_deref(), Some(want));
     }
 }
+
+#[test]
+fn container_removed_mid_run_is_gone() {
+    let out = drive(
+        ExecOp::new(config(None)),
+        vec![
+            created(),
+            reply(
+                "POST /exec/e1/start",
+                upgrade(&[(StreamKind::Stdout, b"x")]),
+            ),
+            reply(
+                "GET /exec/e1/json",
+                json(
+                    "404 Not Found",
+                    r#"{"message":"No such exec instance: e1"}"#,
+                ),
+            ),
+        ],
+        64,
+    );
+    assert!(matches!(out.result, Err(Error::ContainerGone(ref id)) if id == "ctr"));
+}

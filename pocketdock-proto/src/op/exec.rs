@@ -402,6 +402,10 @@ impl Operation for ExecOp {
                             }
                         }
                     }
+                    Step::Done(Err(Error::ContainerNotFound(id))) => {
+                        // The exec existed, so the container did too: it vanished meanwhile.
+                        return self.fail(Error::ContainerGone(id));
+                    }
                     Step::Done(Err(e)) => return self.fail(e),
                 },
                 State::Backoff { until, .. } if now < *until => return Step::Io(Io::Wait(*until)),
