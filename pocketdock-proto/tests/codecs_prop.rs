@@ -80,11 +80,8 @@ proptest! {
         let mut total = 0usize;
         for piece in data.chunks(step) {
             let mut b = Bytes::copy_from_slice(piece);
-            loop {
-                match d.next_chunk(&mut b) {
-                    Ok(Some((_, c))) => total += c.len(),
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some((_, c))) = d.next_chunk(&mut b) {
+                total += c.len();
             }
         }
         prop_assert!(total <= data.len());
