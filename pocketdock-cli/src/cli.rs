@@ -31,6 +31,52 @@ pub enum Command {
     List(ListArgs),
     /// List the image profiles.
     Profiles(JsonArg),
+    /// Show a getting-started guide.
+    Quickstart,
+    /// Show a live snapshot of a container (never starts a stopped one).
+    Info(InfoArgs),
+    /// Restart a container in place, or recreate it with --fresh.
+    Reboot(RebootArgs),
+    /// Save a container's filesystem as an image.
+    Snapshot(SnapshotArgs),
+    /// Print shell completions: `pocketdock completions bash > /etc/bash_completion.d/pocketdock`.
+    Completions(CompletionsArgs),
+}
+
+/// `info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Container name.
+    pub container: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `reboot`.
+#[derive(Debug, Args)]
+pub struct RebootArgs {
+    /// Container name.
+    pub container: String,
+    /// Recreate from the image (filesystem reset; limits, mounts, ports and hardening kept).
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+/// `snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Container name.
+    pub container: String,
+    /// Image name, `repo[:tag]` (tag defaults to latest).
+    pub image_name: String,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 /// `--json`.

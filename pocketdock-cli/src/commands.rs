@@ -17,7 +17,95 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Shutdown(a) => shutdown(cli, a),
         Command::List(a) => list(cli, a),
         Command::Profiles(a) => profiles(a.json),
+        Command::Quickstart => {
+            print!("{QUICKSTART}");
+            Ok(0)
+        }
+        Command::Info(a) => info(cli, a),
+        Command::Reboot(a) => {
+            let mut c = engine(cli)?.attach(&a.container)?;
+            c.reboot(a.fresh)?;
+            output::success(&format!(
+                "Container {} rebooted ({})",
+                a.container,
+                if a.fresh { "fresh" } else { "in-place" }
+            ));
+            Ok(0)
+        }
+        Command::Snapshot(a) => {
+            let c = engine(cli)?.attach(&a.container)?;
+            let id = c.snapshot(&a.image_name)?;
+            output::success(&format!(
+                "Snapshot saved as {} ({})",
+                a.image_name,
+                id.get(..19).unwrap_or(&id)
+            ));
+            Ok(0)
+        }
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut cmd, "pocketdock", &mut std::io::stdout());
+            Ok(0)
+        }
     }
+}
+
+const QUICKSTART: &str = "\
+pocketdock quickstart
+
+  pocketdock build minimal-python                 build the default image (once)
+  pocketdock create --name my-sandbox --profile minimal-python
+  pocketdock run my-sandbox echo hello            run a command (exit code passes through)
+  pocketdock run my-sandbox -- ls -la /           argv kept exactly after --
+  pocketdock shell my-sandbox                     interactive shell
+  pocketdock info my-sandbox                      live status, memory, CPU, processes
+  pocketdock shutdown my-sandbox --yes            stop and remove
+  pocketdock profiles                             the image profiles
+
+Web demo:
+  pocketdock create --name web -p 8080:8000
+  pocketdock run --detach web 'cd demo && python3 serve.py'
+  open http://localhost:8080
+";
+
+fn info(cli: &Cli, a: &crate::cli::InfoArgs) -> Result<i32> {
+    let c = engine(cli)?.attach(&a.container)?;
+    let i = c.info()?;
+    if a.json {
+        output::json(&i)?;
+        return Ok(0);
+    }
+    println!("{}", i.name);
+    println!("  ID:      {}", i.id.get(..12).unwrap_or(&i.id));
+    println!("  Status:  {}", i.status);
+    println!("  Image:   {}", i.image);
+    if !i.memory_usage.is_empty() {
+        println!(
+            "  Memory:  {} / {} ({:.1}%)",
+            i.memory_usage, i.memory_limit, i.memory_percent
+        );
+    }
+    if i.cpu_percent > 0.0 {
+        println!("  CPU:     {:.1}%", i.cpu_percent);
+    }
+    if i.pids > 0 {
+        println!("  PIDs:    {}", i.pids);
+    }
+    if !i.ip_address.is_empty() {
+        println!("  IP:      {}", i.ip_address);
+    }
+    if !i.ports.is_empty() {
+        let ports: Vec<String> = i
+            .ports
+            .iter()
+            .map(|(h, c)| format!("{h}->{c}/tcp"))
+            .collect();
+        println!("  Ports:   {}", ports.join(", "));
+    }
+    if let Some(u) = i.uptime {
+        println!("  Uptime:  {u:.0}s");
+    }
+    Ok(0)
 }
 
 fn engine(cli: &Cli) -> Result<Engine> {
@@ -30,7 +118,7 @@ fn create(cli: &Cli, a: &CreateArgs) -> Result<i32> {
     spec.name.clone_from(&a.name);
     spec.mem_limit.clone_from(&a.mem_limit);
     spec.cpu_percent = a.cpu_percent;
-    spec.persist = a.persist;
+    spec.persist = a.persist.then_some(true);
     spec.project.clone_from(&a.project);
     spec.profile.clone_from(&a.profile);
     spec.devices.clone_from(&a.devices);

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod capture;
 pub mod demux;
+pub mod detached;
 pub mod engine;
 pub mod error;
 pub mod fuzzing;

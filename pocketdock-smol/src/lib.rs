@@ -1,1 +1,69 @@
-//! pocketdock on smol (in progress: see issue 6).
+//! # pocketdock-smol
+//!
+//! Disposable container sandboxes on Podman or Docker, for async applications on smol,
+//! async-std or any other executor of the futures-io world: the API of `pocketdock-blocking`
+//! with the same names and types, as `async fn`s over `async_io::Async<UnixStream>` and
+//! `async_io::Timer`. Neither smol itself nor tokio is a dependency.
+//!
+//! ```no_run
+//! use pocketdock_smol::{create_new_container, ContainerSpec};
+//!
+//! # fn main() -> pocketdock_smol::Result<()> {
+//! # async_io::block_on(async {
+//! let mut c = create_new_container(ContainerSpec::default()).await?;
+//! let r = c.run("echo hello").await?;
+//! assert_eq!(r.stdout_str(), "hello\n");
+//! assert!(r.ok());
+//!
+//! // Output as it arrives: a `futures_core::Stream` of chunks.
+//! let mut s = c.stream("for i in 1 2 3; do echo $i; sleep 1; done", &Default::default())?;
+//! while let Some(chunk) = s.next().await {
+//!     print!("{}", chunk?.text());
+//! }
+//!
+//! // In the background, read by a thread of its own.
+//! let p = c.detach("sleep 60", &Default::default()).await?;
+//! p.kill(9).await?;
+//! c.shutdown(false).await?;
+//! # Ok(()) })
+//! # }
+//! ```
+//!
+//! Each operation opens its own connection to the engine, so a long stream never delays
+//! another call, and any number of calls may run at once on one container. All protocol rules
+//! live in [`pocketdock_proto`]; this crate only performs the I/O its operations ask for.
+//!
+//! The futures need no particular executor: async-io drives its own reactor (on the thread
+//! that blocks in `async_io::block_on`, or on its fallback thread under other executors).
+//! Detached processes are read by a thread each, like in the blocking adapter, so nothing
+//! depends on which executor the caller runs.
+//!
+//! ## Cancellation
+//!
+//! Dropping a `run` future or an [`ExecStream`] before it completes kills the command's process
+//! tree inside the container. A `Drop` cannot await, so the kill runs on a short-lived thread
+//! of its own. Dropping a [`Process`] leaves the detached command running, as in every adapter.
+//! Dropping an ephemeral [`Container`] removes it the same way; [`Container::shutdown`] does it
+//! for sure.
+#![forbid(unsafe_code)]
+
+mod container;
+mod driver;
+mod engine;
+mod lifecycle;
+mod process;
+mod stream;
+mod transport;
+
+pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
+pub use engine::Engine;
+pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
+pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
+pub use pocketdock_proto::info::ContainerInfo;
+pub use pocketdock_proto::ring::BufferSnapshot;
+pub use pocketdock_proto::spec::ContainerSpec;
+pub use pocketdock_proto::{
+    Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
+};
+pub use process::Process;
+pub use stream::ExecStream;

@@ -107,6 +107,27 @@ impl<T> CallOp<T> {
         self
     }
 
+    /// Transform the parsed value (to give calls of different types one output type).
+    pub fn map<U>(mut self, f: impl FnOnce(T) -> U + Send + 'static) -> CallOp<U>
+    where
+        T: 'static,
+    {
+        let parse = self.parse.take();
+        CallOp {
+            exchange: self.exchange,
+            head: self.head,
+            body: self.body,
+            max_body: self.max_body,
+            parse: Some(Box::new(move |r: Response| match parse {
+                Some(p) => p(r).map(f),
+                None => Err(Error::SocketCommunication(
+                    "operation polled after completion".into(),
+                )),
+            })),
+            finished: self.finished,
+        }
+    }
+
     fn finish(&mut self, result: Result<T>) -> Step<(), T> {
         self.finished = true;
         Step::Done(result)

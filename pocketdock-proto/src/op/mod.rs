@@ -21,9 +21,11 @@
 //! ```
 
 mod call;
+pub mod calls;
 mod exchange;
 mod exec;
 mod kill;
+pub mod lifecycle;
 mod transfer;
 
 use std::time::Instant;
@@ -33,6 +35,7 @@ use bytes::Bytes;
 pub use call::{CallOp, Response};
 pub use exec::{ExecConfig, ExecEvent, ExecOp};
 pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};
+pub use lifecycle::{CreateOp, FindOp, Identity, InfoOp, RecreateOp};
 pub use transfer::{DownloadOp, TransferEvent, UploadOp};
 
 use crate::error::Result;

@@ -1,0 +1,620 @@
+//! Operations that chain several engine calls: create-and-start (removing a container that fails
+//! to start), find by name (engine name, then the reference's instance label), recreate from the
+//! container's own settings (`reboot(fresh)`), and the live info (two stats samples a quarter
+//! second apart, then `/top`). Each is written once here; the adapters only drive them.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{calls, CallOp, Io, Operation, Step};
+use crate::api::containers::{self, ContainerInspect, ListItem};
+use crate::api::stats::{Stats, Top};
+use crate::api::strip_slash;
+use crate::error::{Error, Result};
+use crate::info::ContainerInfo;
+use crate::spec::{generate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED};
+
+/// How a container is known to pocketdock: what a `Container` handle holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// Full engine id.
+    pub id: String,
+    /// The pocketdock name (the engine name, or the instance label of a reference container).
+    pub name: String,
+    /// `shutdown` only stops it.
+    pub persist: bool,
+    /// Project name, empty if none.
+    pub project: String,
+    /// Instance data directory, empty if none.
+    pub data_path: String,
+}
+
+impl Identity {
+    /// The identity of an inspected container (its pocketdock labels, else its engine name).
+    pub fn from_inspect(inspect: &ContainerInspect) -> Self {
+        let labels = Labels::from_map(&inspect.config.labels).unwrap_or_default();
+        Self {
+            id: inspect.id.clone(),
+            name: if labels.instance.is_empty() {
+                strip_slash(&inspect.name).to_string()
+            } else {
+                labels.instance
+            },
+            persist: labels.persist,
+            project: labels.project.unwrap_or_default(),
+            data_path: labels.data_path.unwrap_or_default(),
+        }
+    }
+}
+
+/// One inner call at a time, or a pause: the plumbing of the composite operations below.
+struct Seq<G> {
+    call: Option<CallOp<G>>,
+    until: Option<Instant>,
+}
+
+enum SeqStep<G> {
+    Io(Io),
+    Got(Result<G>),
+    Resumed,
+}
+
+impl<G> Seq<G> {
+    fn new(first: CallOp<G>) -> Self {
+        Self {
+            call: Some(first),
+            until: None,
+        }
+    }
+
+    fn call(&mut self, next: CallOp<G>) {
+        self.call = Some(next);
+    }
+
+    fn pause(&mut self, until: Instant) {
+        self.until = Some(until);
+    }
+
+    fn poll(&mut self, now: Instant) -> SeqStep<G> {
+        if let Some(until) = self.until {
+            if now < until {
+                return SeqStep::Io(Io::Wait(until));
+            }
+            self.until = None;
+            return SeqStep::Resumed;
+        }
+        let Some(call) = self.call.as_mut() else {
+            return SeqStep::Got(Err(Error::SocketCommunication(
+                "operation polled after completion".into(),
+            )));
+        };
+        loop {
+            match call.poll(now) {
+                Step::Io(io) => return SeqStep::Io(io),
+                Step::Event(()) => {}
+                Step::Done(r) => {
+                    self.call = None;
+                    return SeqStep::Got(r);
+                }
+            }
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if let Some(c) = self.call.as_mut() {
+            c.handle_input(now, data);
+        }
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        if let Some(c) = self.call.as_mut() {
+            c.handle_eof(now);
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Some(c) = self.call.as_mut() {
+            c.handle_timeout(now);
+        }
+    }
+}
+
+macro_rules! forward_input {
+    () => {
+        fn handle_input(&mut self, now: Instant, data: &[u8]) {
+            self.seq.handle_input(now, data);
+        }
+
+        fn handle_eof(&mut self, now: Instant) {
+            self.seq.handle_eof(now);
+        }
+
+        fn handle_timeout(&mut self, now: Instant) {
+            self.seq.handle_timeout(now);
+        }
+    };
+}
+
+fn polled_after_completion<T>() -> Step<(), T> {
+    Step::Done(Err(Error::SocketCommunication(
+        "operation polled after completion".into(),
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+enum CreateGot {
+    Id(String),
+    Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CreateStage {
+    Create,
+    Start,
+    Cleanup,
+    Done,
+}
+
+/// Create and start a sandbox: the spec is checked before any engine call, a taken name is
+/// [`Error::NameInUse`], and a container that fails to start is removed again (the start error
+/// is reported).
+pub struct CreateOp {
+    seq: Seq<CreateGot>,
+    stage: CreateStage,
+    identity: Identity,
+    start_error: Option<Error>,
+}
+
+impl std::fmt::Debug for CreateOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateOp")
+            .field("name", &self.identity.name)
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CreateOp {
+    /// Check `spec` and prepare the calls. `random` names a container whose spec has no name
+    /// (`pd-<hex>`); `created_at` is the caller's clock for the `created-at` label (see
+    /// [`crate::info::format_timestamp`]).
+    pub fn new(spec: &ContainerSpec, random: u64, created_at: &str) -> Result<Self> {
+        spec.validate()?;
+        let name = spec.name.clone().unwrap_or_else(|| generate_name(random));
+        let labels = spec.labels_for(&name, created_at);
+        let body = spec.checked_create_body(&labels)?;
+        let image = spec.resolved_image()?;
+        let identity = Identity {
+            id: String::new(),
+            name: name.clone(),
+            persist: labels.persist,
+            project: labels.project.clone().unwrap_or_default(),
+            data_path: labels.data_path.clone().unwrap_or_default(),
+        };
+        Ok(Self {
+            seq: Seq::new(calls::create(&name, &body, &image).map(CreateGot::Id)),
+            stage: CreateStage::Create,
+            identity,
+            start_error: None,
+        })
+    }
+}
+
+impl Operation for CreateOp {
+    type Event = ();
+    type Output = Identity;
+
+    fn poll(&mut self, now: Instant) -> Step<(), Identity> {
+        loop {
+            if self.stage == CreateStage::Done {
+                return polled_after_completion();
+            }
+            let got = match self.seq.poll(now) {
+                SeqStep::Io(io) => return Step::Io(io),
+                SeqStep::Resumed => continue,
+                SeqStep::Got(got) => got,
+            };
+            match (self.stage, got) {
+                (CreateStage::Create, Ok(CreateGot::Id(id))) => {
+                    self.seq.call(calls::start(&id).map(|()| CreateGot::Unit));
+                    self.identity.id = id;
+                    self.stage = CreateStage::Start;
+                }
+                (CreateStage::Start, Ok(_)) => {
+                    self.stage = CreateStage::Done;
+                    return Step::Done(Ok(std::mem::take(&mut self.identity)));
+                }
+                (CreateStage::Start, Err(e)) => {
+                    self.start_error = Some(e);
+                    self.seq
+                        .call(calls::remove(&self.identity.id, true).map(|()| CreateGot::Unit));
+                    self.stage = CreateStage::Cleanup;
+                }
+                (CreateStage::Cleanup, _) => {
+                    self.stage = CreateStage::Done;
+                    let e = self
+                        .start_error
+                        .take()
+                        .unwrap_or_else(|| Error::SocketCommunication("start failed".into()));
+                    return Step::Done(Err(e));
+                }
+                (_, Err(e)) => {
+                    self.stage = CreateStage::Done;
+                    return Step::Done(Err(e));
+                }
+                (_, Ok(_)) => {
+                    self.stage = CreateStage::Done;
+                    return Step::Done(Err(Error::SocketCommunication(
+                        "unexpected create step".into(),
+                    )));
+                }
+            }
+        }
+    }
+
+    forward_input!();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+enum FindGot {
+    Inspect(Box<ContainerInspect>),
+    List(Vec<ListItem>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FindStage {
+    ByName,
+    ByLabel,
+    Inspect,
+    Done,
+}
+
+/// Find a pocketdock container by name: the engine name first, then (for containers made by the
+/// Python reference, which leaves the engine name alone) the `pocketdock.instance` label. Only
+/// containers labelled `pocketdock.managed=true` are found; none is
+/// [`Error::ContainerNotFound`], several with the same label [`Error::InvalidInput`].
+pub struct FindOp {
+    name: String,
+    seq: Seq<FindGot>,
+    stage: FindStage,
+}
+
+impl std::fmt::Debug for FindOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FindOp")
+            .field("name", &self.name)
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FindOp {
+    /// Look up `name`.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            seq: Seq::new(calls::inspect(name).map(|i| FindGot::Inspect(Box::new(i)))),
+            stage: FindStage::ByName,
+        }
+    }
+
+    fn done(&mut self, r: Result<ContainerInspect>) -> Step<(), ContainerInspect> {
+        self.stage = FindStage::Done;
+        Step::Done(r)
+    }
+}
+
+impl Operation for FindOp {
+    type Event = ();
+    type Output = ContainerInspect;
+
+    fn poll(&mut self, now: Instant) -> Step<(), ContainerInspect> {
+        loop {
+            if self.stage == FindStage::Done {
+                return polled_after_completion();
+            }
+            let got = match self.seq.poll(now) {
+                SeqStep::Io(io) => return Step::Io(io),
+                SeqStep::Resumed => continue,
+                SeqStep::Got(got) => got,
+            };
+            match (self.stage, got) {
+                (FindStage::ByName, Ok(FindGot::Inspect(c)))
+                    if Labels::from_map(&c.config.labels).is_some() =>
+                {
+                    return self.done(Ok(*c));
+                }
+                (FindStage::ByName, Ok(_) | Err(Error::ContainerNotFound(_))) => {
+                    self.seq.call(
+                        calls::list(&[
+                            format!("{LABEL_MANAGED}=true"),
+                            format!("{LABEL_INSTANCE}={}", self.name),
+                        ])
+                        .map(FindGot::List),
+                    );
+                    self.stage = FindStage::ByLabel;
+                }
+                (FindStage::ByLabel, Ok(FindGot::List(items))) => match items.as_slice() {
+                    [one] => {
+                        self.seq
+                            .call(calls::inspect(&one.id).map(|i| FindGot::Inspect(Box::new(i))));
+                        self.stage = FindStage::Inspect;
+                    }
+                    [] => return self.done(Err(Error::ContainerNotFound(self.name.clone()))),
+                    many => {
+                        let names = many
+                            .iter()
+                            .map(|i| i.names.first().map_or(i.id.as_str(), |n| strip_slash(n)))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let e = Error::invalid(
+                            "name",
+                            format!(
+                                "{} containers are labelled {LABEL_INSTANCE}={}: {names}",
+                                many.len(),
+                                self.name
+                            ),
+                        );
+                        return self.done(Err(e));
+                    }
+                },
+                (FindStage::Inspect, Ok(FindGot::Inspect(c))) => return self.done(Ok(*c)),
+                (_, Err(e)) => return self.done(Err(e)),
+                (_, Ok(_)) => {
+                    return self.done(Err(Error::SocketCommunication(
+                        "unexpected find step".into(),
+                    )))
+                }
+            }
+        }
+    }
+
+    forward_input!();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+enum RecreateGot {
+    Raw(Value),
+    Id(String),
+    Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecreateStage {
+    Inspect,
+    Remove,
+    Create,
+    Start,
+    Done,
+}
+
+/// Recreate a container from its own image and settings (limits, mounts, devices, ports,
+/// network and hardening kept; a new filesystem) under the same name, and start it. The output
+/// is the new id.
+pub struct RecreateOp {
+    id: String,
+    name: String,
+    created_at: String,
+    body: Value,
+    new_id: String,
+    seq: Seq<RecreateGot>,
+    stage: RecreateStage,
+}
+
+impl std::fmt::Debug for RecreateOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecreateOp")
+            .field("id", &self.id)
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecreateOp {
+    /// Recreate container `id` as `name`; `created_at` is the new `created-at` label.
+    pub fn new(id: &str, name: &str, created_at: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            name: name.to_string(),
+            created_at: created_at.to_string(),
+            body: Value::Null,
+            new_id: String::new(),
+            seq: Seq::new(calls::inspect_raw(id).map(RecreateGot::Raw)),
+            stage: RecreateStage::Inspect,
+        }
+    }
+
+    fn done(&mut self, r: Result<String>) -> Step<(), String> {
+        self.stage = RecreateStage::Done;
+        Step::Done(r)
+    }
+}
+
+impl Operation for RecreateOp {
+    type Event = ();
+    type Output = String;
+
+    fn poll(&mut self, now: Instant) -> Step<(), String> {
+        loop {
+            if self.stage == RecreateStage::Done {
+                return polled_after_completion();
+            }
+            let got = match self.seq.poll(now) {
+                SeqStep::Io(io) => return Step::Io(io),
+                SeqStep::Resumed => continue,
+                SeqStep::Got(got) => got,
+            };
+            match (self.stage, got) {
+                (RecreateStage::Inspect, Ok(RecreateGot::Raw(raw))) => {
+                    self.body = containers::recreate_body(&raw, &self.created_at);
+                    self.seq
+                        .call(calls::remove(&self.id, true).map(|()| RecreateGot::Unit));
+                    self.stage = RecreateStage::Remove;
+                }
+                (RecreateStage::Remove, Ok(_)) => {
+                    let image = self
+                        .body
+                        .get("Image")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    self.seq
+                        .call(calls::create(&self.name, &self.body, &image).map(RecreateGot::Id));
+                    self.stage = RecreateStage::Create;
+                }
+                (RecreateStage::Create, Ok(RecreateGot::Id(id))) => {
+                    self.seq.call(calls::start(&id).map(|()| RecreateGot::Unit));
+                    self.new_id = id;
+                    self.stage = RecreateStage::Start;
+                }
+                (RecreateStage::Start, Ok(_)) => {
+                    let id = std::mem::take(&mut self.new_id);
+                    return self.done(Ok(id));
+                }
+                (_, Err(e)) => return self.done(Err(e)),
+                (_, Ok(_)) => {
+                    return self.done(Err(Error::SocketCommunication(
+                        "unexpected recreate step".into(),
+                    )))
+                }
+            }
+        }
+    }
+
+    forward_input!();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Time between the two stats samples of [`InfoOp`] (CPU percent is their difference).
+pub const INFO_SAMPLE_GAP: Duration = Duration::from_millis(250);
+
+enum InfoGot {
+    Inspect(Box<ContainerInspect>),
+    Stats(Option<Box<Stats>>),
+    Top(Option<Top>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InfoStage {
+    Inspect,
+    First,
+    Gap,
+    Second,
+    Top,
+    Done,
+}
+
+/// A live [`ContainerInfo`]: inspect, and for a running container two stats samples
+/// [`INFO_SAMPLE_GAP`] apart (CPU from their difference, memory without page cache) and `/top`.
+/// A container that stops meanwhile gives the info of a stopped one, not an error.
+pub struct InfoOp {
+    id: String,
+    now_unix: f64,
+    seq: Seq<InfoGot>,
+    stage: InfoStage,
+    inspect: Option<ContainerInspect>,
+    first: Option<Stats>,
+    sample: Option<Stats>,
+}
+
+impl std::fmt::Debug for InfoOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InfoOp")
+            .field("id", &self.id)
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InfoOp {
+    /// The info of container `id`; `now_unix` is the caller's clock (seconds since the epoch)
+    /// for the uptime.
+    pub fn new(id: &str, now_unix: f64) -> Self {
+        Self {
+            id: id.to_string(),
+            now_unix,
+            seq: Seq::new(calls::inspect(id).map(|i| InfoGot::Inspect(Box::new(i)))),
+            stage: InfoStage::Inspect,
+            inspect: None,
+            first: None,
+            sample: None,
+        }
+    }
+
+    fn build(&mut self, top: Option<&Top>) -> Step<(), ContainerInfo> {
+        self.stage = InfoStage::Done;
+        let inspect = self.inspect.take().unwrap_or_default();
+        Step::Done(Ok(ContainerInfo::build(
+            &inspect,
+            self.sample.as_ref(),
+            top,
+            self.now_unix,
+        )))
+    }
+}
+
+impl Operation for InfoOp {
+    type Event = ();
+    type Output = ContainerInfo;
+
+    fn poll(&mut self, now: Instant) -> Step<(), ContainerInfo> {
+        loop {
+            if self.stage == InfoStage::Done {
+                return polled_after_completion();
+            }
+            let got = match self.seq.poll(now) {
+                SeqStep::Io(io) => return Step::Io(io),
+                SeqStep::Resumed => {
+                    self.seq
+                        .call(calls::stats(&self.id).map(|s| InfoGot::Stats(s.map(Box::new))));
+                    self.stage = InfoStage::Second;
+                    continue;
+                }
+                SeqStep::Got(got) => got,
+            };
+            match (self.stage, got) {
+                (InfoStage::Inspect, Ok(InfoGot::Inspect(c))) => {
+                    let running = c.state.running;
+                    self.inspect = Some(*c);
+                    if !running {
+                        return self.build(None);
+                    }
+                    self.seq
+                        .call(calls::stats(&self.id).map(|s| InfoGot::Stats(s.map(Box::new))));
+                    self.stage = InfoStage::First;
+                }
+                (InfoStage::First, Ok(InfoGot::Stats(s))) => {
+                    self.first = s.map(|s| *s);
+                    self.seq.pause(now + INFO_SAMPLE_GAP);
+                    self.stage = InfoStage::Gap;
+                }
+                (InfoStage::Second, Ok(InfoGot::Stats(s))) => {
+                    self.sample = match (self.first.take(), s) {
+                        (Some(a), Some(b)) => Some(b.since(&a)),
+                        (_, b) => b.map(|b| *b),
+                    };
+                    self.seq.call(calls::top(&self.id).map(InfoGot::Top));
+                    self.stage = InfoStage::Top;
+                }
+                (InfoStage::Top, Ok(InfoGot::Top(t))) => return self.build(t.as_ref()),
+                (_, Err(e)) => {
+                    self.stage = InfoStage::Done;
+                    return Step::Done(Err(e));
+                }
+                (_, Ok(_)) => {
+                    self.stage = InfoStage::Done;
+                    return Step::Done(Err(Error::SocketCommunication(
+                        "unexpected info step".into(),
+                    )));
+                }
+            }
+        }
+    }
+
+    forward_input!();
+}

@@ -1,0 +1,177 @@
+//! Detached mode: a command running in the background, read into a ring buffer by a thread of
+//! its own that runs the reader future with `async_io::block_on`. A thread (rather than a task
+//! on some executor) keeps the crate executor-agnostic: it works the same under smol,
+//! async-std or any futures-io executor, costs what the blocking adapter's reader costs, and the
+//! reader keeps going whatever happens to the caller's executor.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use pocketdock_proto::detached::{Callbacks, DetachedState};
+use pocketdock_proto::op::{signal_name, ExecConfig, ExecEvent, ExecOp};
+use pocketdock_proto::ring::BufferSnapshot;
+use pocketdock_proto::{Error, ExecResult, Result};
+use std::thread::JoinHandle;
+
+use crate::driver::{Driver, Progress};
+use crate::engine::Engine;
+
+type Shared = Arc<Mutex<DetachedState>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, DetachedState> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A detached command. Its output is kept in a ring buffer (1 MiB by default); callbacks
+/// registered on the container fire for each chunk and at exit, on the reader thread. Dropping
+/// the handle leaves the command running (and its reader thread reading); [`kill`](Self::kill)
+/// signals its whole process tree.
+#[derive(Debug)]
+pub struct Process {
+    id: String,
+    engine: Engine,
+    container: String,
+    nonce: String,
+    user: Option<String>,
+    started: Instant,
+    shared: Shared,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Process {
+    pub(crate) async fn start(
+        engine: &Engine,
+        config: ExecConfig,
+        buffer_capacity: usize,
+        callbacks: Callbacks,
+    ) -> Result<Self> {
+        let shared: Shared = Arc::new(Mutex::new(DetachedState::new(buffer_capacity)));
+        let container = config.container.clone();
+        let nonce = config.nonce.clone();
+        let user = config.spec.user.clone();
+        let mut driver = Driver::new(ExecOp::new(config), engine.socket());
+        // Create the exec here (so errors reach the caller), then hand the rest to the reader thread.
+        let id = loop {
+            match driver.advance().await {
+                Progress::Event(ExecEvent::Created { exec_id }) => break exec_id,
+                Progress::Event(ExecEvent::Output { .. }) => {}
+                Progress::Done(Err(e)) => return Err(e),
+                Progress::Done(Ok(_)) => {
+                    return Err(Error::SocketCommunication(
+                        "exec ended before it was created".into(),
+                    ))
+                }
+            }
+        };
+        let thread_shared = Arc::clone(&shared);
+        let reader = async move {
+            loop {
+                match driver.advance().await {
+                    Progress::Event(ExecEvent::Output { stream, data }) => {
+                        lock(&thread_shared).output(stream, &data);
+                        callbacks.output(stream, &data);
+                    }
+                    Progress::Event(ExecEvent::Created { .. }) => {}
+                    Progress::Done(result) => {
+                        let code = lock(&thread_shared).finish(result);
+                        callbacks.exit(code);
+                        return;
+                    }
+                }
+            }
+        };
+        let thread = std::thread::Builder::new()
+            .name("pocketdock-process".into())
+            .spawn(move || async_io::block_on(reader))
+            .map_err(Error::Io)?;
+        Ok(Self {
+            id,
+            engine: engine.clone(),
+            container,
+            nonce,
+            user,
+            started: Instant::now(),
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// The exec id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// True until the command has exited and its exit code is known.
+    pub fn is_running(&self) -> bool {
+        lock(&self.shared).is_running()
+    }
+
+    /// Send `signal` (a number such as 15 or 9) to the command and all its descendants inside the
+    /// container. Does nothing if it has already exited.
+    pub async fn kill(&self, signal: i32) -> Result<()> {
+        if !self.is_running() {
+            return Ok(());
+        }
+        let name = signal_name(&signal.to_string())?;
+        self.engine
+            .kill_tree(&self.container, &self.nonce, &name, self.user.clone())
+            .await
+    }
+
+    /// Wait for the command to exit, at most `timeout` (forever when `None`). On timeout the
+    /// result has `timed_out = true` and the command keeps running. Output is what the ring buffer
+    /// still holds (not what [`read`](Self::read) already took).
+    pub async fn wait(&self, timeout: Option<Duration>) -> Result<ExecResult> {
+        let finished = std::future::poll_fn(|cx| lock(&self.shared).poll_finished(cx));
+        match timeout {
+            Some(t) => {
+                let expire = async {
+                    async_io::Timer::after(t).await;
+                    false
+                };
+                if !futures_lite::future::or(
+                    async {
+                        finished.await;
+                        true
+                    },
+                    expire,
+                )
+                .await
+                {
+                    return Ok(lock(&self.shared).timed_out(self.started.elapsed()));
+                }
+            }
+            None => finished.await,
+        }
+        lock(&self.shared)
+            .outcome()
+            .unwrap_or_else(|| Err(Error::SocketCommunication("process not finished".into())))
+    }
+
+    /// Take and clear what the buffer holds.
+    pub fn read(&self) -> BufferSnapshot {
+        lock(&self.shared).read()
+    }
+
+    /// Look at what the buffer holds without clearing it.
+    pub fn peek(&self) -> BufferSnapshot {
+        lock(&self.shared).peek()
+    }
+
+    /// Bytes currently buffered (stdout and stderr).
+    pub fn buffer_size(&self) -> usize {
+        lock(&self.shared).buffer_size()
+    }
+
+    /// True once the buffer had to drop old output (sticky).
+    pub fn buffer_overflow(&self) -> bool {
+        lock(&self.shared).buffer_overflow()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // The reader thread finishes on its own when the command exits; never block here.
+        drop(self.thread.take());
+    }
+}

@@ -1,0 +1,288 @@
+//! A sandbox container and the commands run in it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pocketdock_proto::detached::Callbacks;
+use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::op::{calls, ExecEvent, ExecOp, Identity, RecreateOp};
+use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
+
+use crate::engine::{nonce, spawn_background, Engine, KillGuard};
+use crate::lifecycle::{now_iso, DEFAULT_TIMEOUT};
+use crate::process::Process;
+use crate::stream::ExecStream;
+
+/// Default ring buffer capacity of detached processes (1 MiB).
+pub const DEFAULT_BUFFER_CAPACITY: usize = 1024 * 1024;
+
+/// A running sandbox. Every call goes to the engine live (nothing is cached), each on its own
+/// connection: a handle can be shared (`&Container` or `Arc<Container>`) by many tasks at once.
+///
+/// An ephemeral container created by this handle is removed by
+/// [`shutdown`](Self::shutdown), or in the background when the handle is dropped (a `Drop`
+/// cannot await: the removal is spawned on the current runtime, or on a short-lived thread when
+/// there is none, and is lost if the runtime shuts down first; call `shutdown` to be sure). A
+/// persistent one is only stopped by `shutdown` and left alone on drop. Handles obtained by name
+/// ([`Engine::attach`]) never remove anything on drop.
+#[derive(Debug)]
+pub struct Container {
+    pub(crate) engine: Engine,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) persist: bool,
+    pub(crate) project: String,
+    pub(crate) data_path: String,
+    pub(crate) default_timeout: Option<Duration>,
+    pub(crate) buffer_capacity: usize,
+    pub(crate) callbacks: Callbacks,
+    pub(crate) closed: bool,
+    /// Created by this handle: an ephemeral one is removed on drop.
+    pub(crate) owned: bool,
+}
+
+impl Container {
+    pub(crate) fn from_identity(engine: &Engine, identity: Identity, owned: bool) -> Self {
+        Self {
+            engine: engine.clone(),
+            id: identity.id,
+            name: identity.name,
+            persist: identity.persist,
+            project: identity.project,
+            data_path: identity.data_path,
+            default_timeout: Some(DEFAULT_TIMEOUT),
+            buffer_capacity: DEFAULT_BUFFER_CAPACITY,
+            callbacks: Callbacks::default(),
+            closed: false,
+            owned,
+        }
+    }
+
+    /// Full container id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The pocketdock name (also the engine's container name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Does `shutdown` keep the container (stopped)?
+    pub fn persist(&self) -> bool {
+        self.persist
+    }
+
+    /// Project name, empty if none.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// Instance data directory, empty if none.
+    pub fn data_path(&self) -> &str {
+        &self.data_path
+    }
+
+    /// The engine socket.
+    pub fn socket_path(&self) -> &std::path::Path {
+        self.engine.socket()
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Default timeout of `run` (the reference's `timeout`, 30 s unless set).
+    pub fn default_timeout(&self) -> Option<Duration> {
+        self.default_timeout
+    }
+
+    /// Run a shell command (`sh -c`) to completion with the default options.
+    ///
+    /// Dropping the future before it completes kills the command's process tree inside the
+    /// container (the kill is spawned on the runtime, since a `Drop` cannot await).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> pocketdock_tokio::Result<()> {
+    /// let c = pocketdock_tokio::create_new_container(Default::default()).await?;
+    /// let r = c.run("echo hello").await?;
+    /// assert_eq!(r.stdout_str(), "hello\n");
+    /// # Ok(()) }
+    /// ```
+    pub async fn run(&self, command: &str) -> Result<ExecResult> {
+        self.run_with(command, &RunOptions::default()).await
+    }
+
+    /// Run a command (a string for the interpreter in `opts.lang`, or an argv) to completion.
+    /// On timeout the command's whole process tree is killed and the output so far is kept
+    /// (`timed_out`); past the output cap it is stopped (`truncated`) unless the policy says
+    /// otherwise. Dropping the future mid-run kills the command too.
+    pub async fn run_with(
+        &self,
+        command: impl Into<Command>,
+        opts: &RunOptions,
+    ) -> Result<ExecResult> {
+        let config = opts.exec_config(
+            &self.id,
+            &command.into(),
+            self.default_timeout,
+            &nonce(),
+            true,
+            false,
+        )?;
+        let mut guard = KillGuard::new(&self.engine, &config);
+        let result = self
+            .engine
+            .exec(config, |ev| {
+                if let ExecEvent::Created { .. } = ev {
+                    guard.arm();
+                }
+            })
+            .await;
+        guard.disarm();
+        result
+    }
+
+    /// Run an argv without any shell.
+    pub async fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
+        self.run_with(Command::from(argv), opts).await
+    }
+
+    /// Run a command and get its output as a [`Stream`](futures_core::Stream) of chunks as they
+    /// arrive. Nothing happens until the stream is polled. The timeout and the cap apply.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> pocketdock_tokio::Result<()> {
+    /// # let c = pocketdock_tokio::create_new_container(Default::default()).await?;
+    /// let mut s = c.stream("for i in 1 2 3; do echo $i; sleep 1; done", &Default::default())?;
+    /// while let Some(chunk) = s.next().await {
+    ///     print!("{}", chunk?.text());
+    /// }
+    /// assert_eq!(s.result().map(|r| r.exit_code), Some(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
+        let config = opts.exec_config(
+            &self.id,
+            &command.into(),
+            self.default_timeout,
+            &nonce(),
+            true,
+            true,
+        )?;
+        let guard = KillGuard::new(&self.engine, &config);
+        Ok(ExecStream::new(&self.engine, ExecOp::new(config), guard))
+    }
+
+    /// Start a command in the background, read by a tokio task. No timeout applies unless
+    /// `opts.timeout` is set. Must be called within a tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> pocketdock_tokio::Result<()> {
+    /// # let c = pocketdock_tokio::create_new_container(Default::default()).await?;
+    /// let p = c.detach("sleep 60", &Default::default()).await?;
+    /// assert!(p.is_running());
+    /// p.kill(9).await?;
+    /// let r = p.wait(None).await?;
+    /// assert!(!p.is_running());
+    /// # Ok(()) }
+    /// ```
+    pub async fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
+        let mut opts = opts.clone();
+        if opts.timeout.is_none() {
+            opts.no_timeout = true;
+        }
+        let config = opts.exec_config(&self.id, &command.into(), None, &nonce(), false, true)?;
+        Process::start(
+            &self.engine,
+            config,
+            self.buffer_capacity,
+            self.callbacks.clone(),
+        )
+        .await
+    }
+
+    /// Register a callback for stdout of detached processes (called on their reader task).
+    pub fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        self.callbacks.on_stdout(Arc::new(f));
+    }
+
+    /// Register a callback for stderr of detached processes.
+    pub fn on_stderr(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        self.callbacks.on_stderr(Arc::new(f));
+    }
+
+    /// Register a callback for the exit of detached processes.
+    pub fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
+        self.callbacks.on_exit(Arc::new(f));
+    }
+
+    /// Stop and remove the container; a persistent one is only stopped. `force` kills at once
+    /// instead of sending SIGTERM first. Idempotent.
+    pub async fn shutdown(&mut self, force: bool) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        if self.persist {
+            return self
+                .engine
+                .call(calls::stop(&self.id, if force { 0 } else { 10 }))
+                .await;
+        }
+        self.engine.call(calls::remove(&self.id, true)).await
+    }
+
+    /// Keep the container when the handle is dropped (it stays running); returns its id.
+    pub fn keep(mut self) -> String {
+        self.closed = true;
+        std::mem::take(&mut self.id)
+    }
+
+    /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
+    /// network, ports and processes.
+    pub async fn info(&self) -> Result<ContainerInfo> {
+        self.engine.container_info(&self.id).await
+    }
+
+    /// Restart in place (filesystem kept), or with `fresh` recreate it from its own image and
+    /// settings (limits, mounts, devices, ports, network and hardening kept; filesystem new).
+    /// Running processes, streams and sessions end.
+    pub async fn reboot(&mut self, fresh: bool) -> Result<()> {
+        if !fresh {
+            return self.engine.call(calls::restart(&self.id, 10)).await;
+        }
+        let op = RecreateOp::new(&self.id, &self.name, &now_iso());
+        self.id = self.engine.drive(op, |()| {}).await?;
+        Ok(())
+    }
+
+    /// Commit the container's filesystem as image `name` (`repo[:tag]`, registry ports
+    /// understood); returns the image id.
+    pub async fn snapshot(&self, name: &str) -> Result<String> {
+        self.engine.call(calls::commit(&self.id, name)?).await
+    }
+
+    /// Set the ring buffer capacity of detached processes started from now on.
+    pub fn set_buffer_capacity(&mut self, bytes: usize) {
+        self.buffer_capacity = bytes.max(2);
+    }
+
+    /// Set the default timeout of `run` (`None`: no deadline).
+    pub fn set_default_timeout(&mut self, timeout: Option<Duration>) {
+        self.default_timeout = timeout;
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if self.owned && !self.closed && !self.persist {
+            let engine = self.engine.clone();
+            let id = std::mem::take(&mut self.id);
+            spawn_background(async move {
+                let _ = engine.call(calls::remove(&id, true)).await;
+            });
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The tokio driver: performs the I/O steps a proto operation asks for.
+
+use std::path::Path;
+use std::time::Instant;
+
+use pocketdock_proto::op::{Io, Operation, Step};
+use pocketdock_proto::Result;
+
+use crate::transport::{ReadOutcome, Transport};
+
+const READ_BUF: usize = 64 * 1024;
+
+/// What one [`Driver::advance`] produced.
+pub(crate) enum Progress<E, T> {
+    /// An event for the caller.
+    Event(E),
+    /// The operation is over.
+    Done(Result<T>),
+}
+
+/// Drives one operation over its own connections.
+pub(crate) struct Driver<O> {
+    op: O,
+    transport: Transport,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<O: Operation> Driver<O> {
+    pub(crate) fn new(op: O, socket: &Path) -> Self {
+        Self {
+            op,
+            transport: Transport::new(socket),
+            buf: vec![0; READ_BUF],
+            done: false,
+        }
+    }
+
+    /// The operation being driven.
+    #[allow(dead_code)] // used by uploads (files, images)
+    pub(crate) fn op_mut(&mut self) -> &mut O {
+        &mut self.op
+    }
+
+    /// True once `Done` was returned.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Perform I/O until the operation yields an event or finishes.
+    pub(crate) async fn advance(&mut self) -> Progress<O::Event, O::Output> {
+        loop {
+            let step = self.op.poll(Instant::now());
+            match step {
+                Step::Event(e) => return Progress::Event(e),
+                Step::Done(r) => {
+                    self.done = true;
+                    self.transport.close();
+                    return Progress::Done(r);
+                }
+                Step::Io(io) => {
+                    if let Err(e) = self.perform(io).await {
+                        self.done = true;
+                        self.transport.close();
+                        return Progress::Done(Err(e));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn perform(&mut self, io: Io) -> Result<()> {
+        match io {
+            Io::Connect => self.transport.connect().await?,
+            Io::Write(bytes) => self.transport.write_all(&bytes).await?,
+            Io::ShutdownWrite => self.transport.shutdown_write().await?,
+            Io::Close => self.transport.close(),
+            Io::Read { deadline } => match self.transport.read(&mut self.buf, deadline).await? {
+                ReadOutcome::Data(n) => {
+                    let data = self.buf.get(..n).unwrap_or_default();
+                    self.op.handle_input(Instant::now(), data);
+                }
+                ReadOutcome::Eof => self.op.handle_eof(Instant::now()),
+                ReadOutcome::TimedOut => self.op.handle_timeout(Instant::now()),
+            },
+            Io::Wait(until) => {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
+                self.op.handle_timeout(Instant::now());
+            }
+        }
+        Ok(())
+    }
+
+    /// Run to completion, handing every event to `on_event`.
+    pub(crate) async fn run(mut self, mut on_event: impl FnMut(O::Event)) -> Result<O::Output> {
+        loop {
+            match self.advance().await {
+                Progress::Event(e) => on_event(e),
+                Progress::Done(r) => return r,
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The connection to one container engine: socket discovery and single calls.
+
+use std::future::Future;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use pocketdock_proto::api::system::{EngineKind, VersionInfo};
+use pocketdock_proto::engine::{discover, socket_path};
+use pocketdock_proto::op::{calls, CallOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation};
+use pocketdock_proto::{Error, ExecResult, Result};
+
+use crate::driver::Driver;
+
+/// A container engine (Podman or Docker) reached over its Unix socket. Cheap to clone: it holds
+/// only the socket path, and every operation opens its own connection, so a long stream never
+/// delays another call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engine {
+    socket: PathBuf,
+}
+
+impl Engine {
+    /// An engine at `socket` (a path, or `unix://` followed by a path). Nothing is checked yet.
+    pub fn new(socket: impl AsRef<str>) -> Self {
+        Self {
+            socket: PathBuf::from(socket_path(socket.as_ref())),
+        }
+    }
+
+    /// Find the engine: `POCKETDOCK_SOCKET`, then the usual Podman and Docker sockets, keeping the
+    /// first one that accepts a connection. (Connecting to a local Unix socket does not block,
+    /// so this is not `async`.)
+    pub fn detect() -> Result<Self> {
+        Self::detect_with(None, None)
+    }
+
+    /// Find the engine with an explicit socket and/or a project's `socket:` setting, in the order
+    /// explicit > `POCKETDOCK_SOCKET` > project > auto-detection.
+    pub fn detect_with(explicit: Option<&str>, project_socket: Option<&str>) -> Result<Self> {
+        let env = |k: &str| std::env::var(k).ok();
+        let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
+        let mut answers = |p: &Path| std::os::unix::net::UnixStream::connect(p).is_ok();
+        discover(explicit, &env, project_socket, uid, &mut answers)
+            .map(|(socket, _)| Self { socket })
+            .ok_or(Error::EngineNotFound)
+    }
+
+    /// The socket path.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// `GET /_ping`: the engine's answer (normally `OK`).
+    pub async fn ping(&self) -> Result<String> {
+        self.call(calls::ping()).await
+    }
+
+    /// `GET /version`.
+    pub async fn version(&self) -> Result<VersionInfo> {
+        self.call(calls::version()).await
+    }
+
+    /// Podman or Docker.
+    pub async fn kind(&self) -> Result<EngineKind> {
+        Ok(self.version().await?.engine())
+    }
+
+    /// Drive any operation to completion, handing its events to `on_event`.
+    pub async fn drive<O: Operation>(
+        &self,
+        op: O,
+        on_event: impl FnMut(O::Event),
+    ) -> Result<O::Output> {
+        Driver::new(op, &self.socket).run(on_event).await
+    }
+
+    /// Run a single call.
+    pub(crate) async fn call<T>(&self, op: CallOp<T>) -> Result<T> {
+        self.drive(op, |()| {}).await
+    }
+
+    /// Run an exec to completion.
+    pub(crate) async fn exec(
+        &self,
+        config: ExecConfig,
+        on_event: impl FnMut(ExecEvent),
+    ) -> Result<ExecResult> {
+        self.drive(ExecOp::new(config), on_event).await
+    }
+
+    /// Signal the process tree marked with `nonce`.
+    pub(crate) async fn kill_tree(
+        &self,
+        container: &str,
+        nonce: &str,
+        signal: &str,
+        user: Option<String>,
+    ) -> Result<()> {
+        self.drive(KillOp::new(container, nonce, signal, user), |()| {})
+            .await
+    }
+}
+
+/// Run cleanup work that a `Drop` cannot await: on the current tokio runtime when there is one,
+/// else on a short-lived thread with its own current-thread runtime. Work spawned on a runtime
+/// that is shutting down is dropped with it.
+pub(crate) fn spawn_background(work: impl Future<Output = ()> + Send + 'static) {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        drop(handle.spawn(work));
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("pocketdock-cleanup".into())
+        .spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(work);
+            }
+        });
+}
+
+/// Kills a command's process tree when dropped while armed: the cancellation of a `run` future
+/// or an [`ExecStream`](crate::ExecStream) dropped mid-run. The kill is spawned (see
+/// [`spawn_background`]).
+pub(crate) struct KillGuard {
+    engine: Engine,
+    container: String,
+    nonce: String,
+    user: Option<String>,
+    armed: bool,
+}
+
+impl KillGuard {
+    pub(crate) fn new(engine: &Engine, config: &ExecConfig) -> Self {
+        Self {
+            engine: engine.clone(),
+            container: config.container.clone(),
+            nonce: config.nonce.clone(),
+            user: config.spec.user.clone(),
+            armed: false,
+        }
+    }
+
+    /// The exec exists: from now on, dropping the guard kills it.
+    pub(crate) fn arm(&mut self) {
+        self.armed = true;
+    }
+
+    /// The exec has finished.
+    pub(crate) fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for KillGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let engine = self.engine.clone();
+        let container = std::mem::take(&mut self.container);
+        let nonce = std::mem::take(&mut self.nonce);
+        let user = self.user.take();
+        spawn_background(async move {
+            let _ = engine.kill_tree(&container, &nonce, "KILL", user).await;
+        });
+    }
+}
+
+/// A random token (hex) from the standard library's per-process random keys.
+pub(crate) fn random_u64() -> u64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// A fresh nonce for marking a command's processes.
+pub(crate) fn nonce() -> String {
+    format!("{:016x}{:016x}", random_u64(), random_u64())
+}

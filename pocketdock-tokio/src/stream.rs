@@ -1,0 +1,125 @@
+//! Streaming mode: output chunks as they arrive, then the final result.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pocketdock_proto::op::{ExecEvent, ExecOp};
+use pocketdock_proto::{Error, ExecResult, Result, StreamChunk};
+
+use crate::driver::{Driver, Progress};
+use crate::engine::{Engine, KillGuard};
+
+type Advance =
+    Pin<Box<dyn Future<Output = (Driver<ExecOp>, Progress<ExecEvent, ExecResult>)> + Send>>;
+
+enum Inner {
+    Idle(Driver<ExecOp>),
+    Busy(Advance),
+    Finished,
+}
+
+/// A [`Stream`](futures_core::Stream) of output chunks of a running command. When it ends,
+/// [`result`](Self::result) holds the exit code and the captured output (bounded by the cap).
+/// Dropping it before the end kills the command's process tree (the kill is spawned on the
+/// runtime, since a `Drop` cannot await).
+#[must_use = "a stream does nothing unless polled"]
+pub struct ExecStream {
+    inner: Inner,
+    guard: KillGuard,
+    result: Option<ExecResult>,
+}
+
+impl std::fmt::Debug for ExecStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecStream")
+            .field("done", &matches!(self.inner, Inner::Finished))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExecStream {
+    pub(crate) fn new(engine: &Engine, op: ExecOp, guard: KillGuard) -> Self {
+        Self {
+            inner: Inner::Idle(Driver::new(op, engine.socket())),
+            guard,
+            result: None,
+        }
+    }
+
+    /// The final result, once the stream has ended (`None` before, or after an error).
+    pub fn result(&self) -> Option<&ExecResult> {
+        self.result.as_ref()
+    }
+
+    /// The next chunk (`None` at the end): the same as `StreamExt::next`, without needing an
+    /// extension trait.
+    pub async fn next(&mut self) -> Option<Result<StreamChunk>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next_chunk(cx)).await
+    }
+
+    /// Consume the rest of the stream, discarding chunks, and return the result.
+    pub async fn finish(mut self) -> Result<ExecResult> {
+        while let Some(chunk) = self.next().await {
+            chunk?;
+        }
+        self.result
+            .take()
+            .ok_or_else(|| Error::SocketCommunication("stream ended without a result".into()))
+    }
+
+    fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamChunk>>> {
+        loop {
+            let mut fut = match std::mem::replace(&mut self.inner, Inner::Finished) {
+                Inner::Finished => return Poll::Ready(None),
+                Inner::Idle(mut driver) => {
+                    if driver.is_done() {
+                        return Poll::Ready(None);
+                    }
+                    Box::pin(async move {
+                        let progress = driver.advance().await;
+                        (driver, progress)
+                    })
+                }
+                Inner::Busy(fut) => fut,
+            };
+            let Poll::Ready((driver, progress)) = fut.as_mut().poll(cx) else {
+                self.inner = Inner::Busy(fut);
+                return Poll::Pending;
+            };
+            match progress {
+                Progress::Event(ExecEvent::Created { .. }) => {
+                    self.guard.arm();
+                    self.inner = Inner::Idle(driver);
+                }
+                Progress::Event(ExecEvent::Output { stream, data }) => {
+                    self.inner = Inner::Idle(driver);
+                    return Poll::Ready(Some(Ok(StreamChunk { stream, data })));
+                }
+                Progress::Done(Ok(r)) => {
+                    self.guard.disarm();
+                    self.result = Some(r);
+                    return Poll::Ready(None);
+                }
+                Progress::Done(Err(e)) => {
+                    self.guard.disarm();
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+}
+
+impl futures_core::Stream for ExecStream {
+    type Item = Result<StreamChunk>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_chunk(cx)
+    }
+}
+
+impl futures_core::FusedStream for ExecStream {
+    fn is_terminated(&self) -> bool {
+        matches!(self.inner, Inner::Finished)
+    }
+}
