@@ -24,13 +24,32 @@ def exchange(sock_path, raw, upgrade=False):
     while True:
         try:
             chunk = s.recv(65536)
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):
             break
         if not chunk:
             break
         data += chunk
     s.close()
     return data
+
+
+def raw_request(method, path, payload, content_type):
+    head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: pocketdock/0.1.0\r\nConnection: close\r\n"
+    head += f"Content-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n"
+    return head.encode() + b"\r\n" + payload
+
+
+def tar_of(files):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o755 if name.endswith(".sh") else 0o644
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 def request(method, path, body=None, upgrade=False):
@@ -109,12 +128,22 @@ def record(engine, sock_path):
     save("stats", request("GET", f"/containers/{name}/stats?stream=false&one-shot=true"))
     save("archive-get", request("GET", f"/containers/{name}/archive?path=%2Fetc%2Fpasswd"))
     save("archive-missing", request("GET", f"/containers/{name}/archive?path=%2Fnope"))
+    save("archive-put", raw_request("PUT", f"/containers/{name}/archive?path=%2Ftmp&noOverwriteDirNonDir=true",
+                                     tar_of({"hello.sh": b"#!/bin/sh\necho hi\n"}), "application/x-tar"))
+    save("archive-head", request("HEAD", f"/containers/{name}/archive?path=%2Ftmp%2Fhello.sh"))
+    save("commit", request("POST", f"/commit?container={name}&repo=localhost%2Fpd-transcript-{engine}&tag=snap", {}))
+    save("image-remove", request("DELETE", f"/images/localhost%2Fpd-transcript-{engine}%3Asnap?force=true"))
     save("inspect-missing", request("GET", "/containers/pd-no-such-container/json"))
     save("stop", request("POST", f"/containers/{name}/stop?t=5"))
     save("stop-again", request("POST", f"/containers/{name}/stop?t=5"))
     save("exec-create-stopped", request("POST", f"/containers/{name}/exec", {"AttachStdout": True, "Cmd": ["true"]}))
     save("remove", request("DELETE", f"/containers/{name}?force=true&v=true"))
     save("images", request("GET", "/images/json"))
+    ctx = tar_of({"Dockerfile": b"FROM pocketdock/busybox\nRUN echo built-ok\n"})
+    save("build", raw_request("POST", f"/build?t=localhost%2Fpd-transcript-build-{engine}%3Alatest&rm=1&forcerm=1", ctx, "application/x-tar"))
+    exchange(sock_path, request("DELETE", f"/images/localhost%2Fpd-transcript-build-{engine}%3Alatest?force=true"))
+    bad = tar_of({"Dockerfile": b"FROM pocketdock/busybox\nRUN echo failing-step && exit 3\n"})
+    save("build-fails", raw_request("POST", f"/build?t=localhost%2Fpd-transcript-bad-{engine}%3Alatest&rm=1&forcerm=1", bad, "application/x-tar"))
 
 
 def main():

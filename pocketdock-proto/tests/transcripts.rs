@@ -54,6 +54,8 @@ fn mode_for(name: &str) -> Option<DemuxMode> {
 fn decode(pieces: &[&[u8]], name: &str) -> Decoded {
     let expect = if mode_for(name).is_some() {
         Expect::Hijack
+    } else if name.contains("archive-head") {
+        Expect::HeadOnly
     } else {
         Expect::Normal
     };
@@ -288,5 +290,67 @@ fn errors_map_to_typed_errors_on_both_engines() {
                 "{engine} {ok}"
             );
         }
+    }
+}
+
+fn progress(engine: &str, name: &str) -> pocketdock_proto::Result<Vec<String>> {
+    use pocketdock_proto::api::images::{ProgressDecoder, ProgressSummary};
+    let r = response(engine, name);
+    let mut dec = ProgressDecoder::new();
+    let mut summary = ProgressSummary::default();
+    let mut lines = Vec::new();
+    dec.feed(&r.body);
+    dec.finish();
+    while let Some(p) = dec.next_event()? {
+        summary.observe(&p);
+        if let Some(s) = &p.stream {
+            lines.push(s.clone());
+        }
+    }
+    summary.into_result("build").map(|_| lines)
+}
+
+#[test]
+fn build_progress_and_in_stream_errors() {
+    for engine in ["podman", "docker"] {
+        let lines = progress(engine, "build").unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(
+            lines.iter().any(|l| l.contains("built-ok")),
+            "{engine}: {lines:?}"
+        );
+        match progress(engine, "build-fails") {
+            Err(Error::StreamFailed {
+                op: "build",
+                message,
+            }) => {
+                assert!(
+                    message.contains("exit") || message.contains("non-zero"),
+                    "{engine}: {message}"
+                );
+            }
+            other => panic!("{engine}: a failing RUN must fail the build, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn archive_put_head_and_commit() {
+    use pocketdock_proto::api::archive::PathStat;
+    for engine in ["podman", "docker"] {
+        assert!(check(
+            &response(engine, "archive-put"),
+            "put",
+            Subject::Path("/tmp")
+        )
+        .is_ok());
+        let head = decode(&[&load(engine, "archive-head")], "archive-head").head;
+        let stat = PathStat::from_head(&head)
+            .unwrap_or_else(|e| panic!("{engine}: {e}"))
+            .unwrap_or_else(|| panic!("{engine}: no stat header"));
+        assert_eq!(stat.name, "hello.sh", "{engine}");
+        assert_eq!(stat.size, 18, "{engine}");
+        let commit = pocketdock_proto::api::stats::parse_commit(&response(engine, "commit"), "c")
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(!commit.is_empty(), "{engine}");
     }
 }
