@@ -1,6 +1,7 @@
 //! A sandbox container and the commands run in it.
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use pocketdock_proto::api::containers;
 use pocketdock_proto::api::{check, Subject};
@@ -9,6 +10,7 @@ use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::callbacks::Callbacks;
 use crate::engine::{nonce, Engine};
+use crate::logging::InstanceLog;
 use crate::process::Process;
 use crate::stream::ExecStream;
 
@@ -28,6 +30,10 @@ pub struct Container {
     pub(crate) persist: bool,
     pub(crate) project: String,
     pub(crate) data_path: String,
+    /// The instance directory, once checked to be a real one of this container.
+    pub(crate) instance_dir: Option<PathBuf>,
+    /// The instance's logs (`None`: no instance directory, or `auto_log: false`).
+    pub(crate) log: Option<InstanceLog>,
     pub(crate) default_timeout: Option<Duration>,
     pub(crate) buffer_capacity: usize,
     pub(crate) callbacks: Callbacks,
@@ -57,9 +63,23 @@ impl Container {
         &self.project
     }
 
-    /// Instance data directory, empty if none.
+    /// The `pocketdock.data-path` label: the instance directory, empty if none (as labelled, not
+    /// checked; see [`instance_dir`](Self::instance_dir)).
     pub fn data_path(&self) -> &str {
         &self.data_path
+    }
+
+    /// The instance directory (`<root>/.pocketdock/instances/<name>`) of a persistent container
+    /// of a project, once checked to be a real instance directory of this container; its
+    /// `logs/` receive the history of the commands run through this handle.
+    pub fn instance_dir(&self) -> Option<&Path> {
+        self.instance_dir.as_deref()
+    }
+
+    /// The instance's logs, for the session code (`None` when nothing is logged).
+    #[allow(dead_code)] // used by the session code
+    pub(crate) fn instance_log(&self) -> Option<&InstanceLog> {
+        self.log.as_ref()
     }
 
     /// The engine socket.
@@ -94,16 +114,25 @@ impl Container {
     /// On timeout the command's whole process tree is killed and the output so far is kept
     /// (`timed_out`); past the output cap it is stopped (`truncated`) unless the policy says
     /// otherwise.
+    ///
+    /// In a project's persistent container, the run is logged (`logs/run-<ts>.log` and a
+    /// `history.jsonl` line).
     pub fn run_with(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecResult> {
+        let command = command.into();
         let config = opts.exec_config(
             &self.id,
-            &command.into(),
+            &command,
             self.default_timeout,
             &nonce(),
             true,
             false,
         )?;
-        self.engine.exec(config, |_| {})
+        let started = SystemTime::now();
+        let result = self.engine.exec(config, |_| {})?;
+        if let Some(log) = &self.log {
+            log.log_run(&command.display(), started, &result);
+        }
+        Ok(result)
     }
 
     /// Run an argv without any shell.
@@ -123,22 +152,33 @@ impl Container {
     /// assert_eq!(s.result().map(|r| r.exit_code), Some(0));
     /// # Ok(()) }
     /// ```
+    ///
+    /// In a project's persistent container, the run is logged when the stream ends.
     pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
+        let command = command.into();
         let config = opts.exec_config(
             &self.id,
-            &command.into(),
+            &command,
             self.default_timeout,
             &nonce(),
             true,
             true,
         )?;
         let user = config.spec.user.clone();
-        Ok(ExecStream::new(
+        let stream = ExecStream::new(
             self.engine.clone(),
             self.id.clone(),
             user,
             pocketdock_proto::op::ExecOp::new(config),
-        ))
+        );
+        Ok(match self.log.clone() {
+            Some(log) => {
+                let started = SystemTime::now();
+                let text = command.display();
+                stream.on_finish(move |r| log.log_run(&text, started, r))
+            }
+            None => stream,
+        })
     }
 
     /// Start a command in the background. No timeout applies unless `opts.timeout` is set.
@@ -153,18 +193,53 @@ impl Container {
     /// assert!(!p.is_running());
     /// # Ok(()) }
     /// ```
+    ///
+    /// In a project's persistent container, the output goes to `logs/detach-<ts>.log` and the
+    /// exit to a `history.jsonl` line.
     pub fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
         let mut opts = opts.clone();
         if opts.timeout.is_none() {
             opts.no_timeout = true;
         }
-        let config = opts.exec_config(&self.id, &command.into(), None, &nonce(), false, true)?;
-        Process::start(
-            &self.engine,
-            config,
-            self.buffer_capacity,
-            self.callbacks.clone(),
-        )
+        let command = command.into();
+        let config = opts.exec_config(&self.id, &command, None, &nonce(), false, true)?;
+        let Some(log) = &self.log else {
+            return Process::start(
+                &self.engine,
+                config,
+                self.buffer_capacity,
+                self.callbacks.clone(),
+            );
+        };
+        // The process's callbacks: the container's, then the log.
+        let dlog = log.detach(&command.display());
+        let callbacks = Callbacks::default();
+        let (user, l) = (self.callbacks.clone(), dlog.clone());
+        callbacks.on_stdout(std::sync::Arc::new(move |d: &[u8]| {
+            user.stdout(d);
+            l.output(pocketdock_proto::StreamKind::Stdout, d);
+        }));
+        let (user, l) = (self.callbacks.clone(), dlog.clone());
+        callbacks.on_stderr(std::sync::Arc::new(move |d: &[u8]| {
+            user.stderr(d);
+            l.output(pocketdock_proto::StreamKind::Stderr, d);
+        }));
+        let (user, l) = (self.callbacks.clone(), dlog.clone());
+        callbacks.on_exit(std::sync::Arc::new(move |code| {
+            l.finish(code);
+            user.exit(code);
+        }));
+        match Process::start(&self.engine, config, self.buffer_capacity, callbacks) {
+            Ok(p) => {
+                dlog.started(Some(p.id()));
+                Ok(p)
+            }
+            Err(e) => {
+                dlog.started(None);
+                dlog.finish(-1);
+                Err(e)
+            }
+        }
     }
 
     /// Register a callback for stdout of detached processes.
@@ -279,6 +354,13 @@ impl Container {
             },
         ))?;
         self.id = id;
+        if let Some(dir) = &self.instance_dir {
+            // Keep instance.toml's id in step (the reference left the old one).
+            if let Ok(Some(mut meta)) = crate::project::read_instance_metadata(dir) {
+                meta.container.id.clone_from(&self.id);
+                let _ = crate::project::write_instance_metadata(dir, &meta);
+            }
+        }
         let key = self.id.clone();
         self.engine.call(CallOp::new(
             "start",

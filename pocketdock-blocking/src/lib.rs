@@ -24,18 +24,34 @@ mod container;
 mod driver;
 mod engine;
 mod lifecycle;
+mod logging;
+mod persistence;
 mod process;
+mod project;
 mod stream;
 mod transport;
 
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
 pub use engine::Engine;
 pub use lifecycle::create_new_container;
+pub use persistence::{
+    destroy_container, doctor, list_containers, prune, resume_container, stop_container,
+    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
+};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
+pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
+pub use pocketdock_proto::project::{
+    HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
+};
 pub use pocketdock_proto::ring::BufferSnapshot;
 pub use pocketdock_proto::spec::ContainerSpec;
 pub use pocketdock_proto::{
     Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
 };
 pub use process::Process;
+pub use project::{
+    checked_instance_dir, find_project_root, get_project_name, init_project, install_config_file,
+    list_instance_dirs, load_config, load_config_files, read_history, read_instance_metadata,
+    write_instance_metadata, Project,
+};
 pub use stream::ExecStream;

@@ -7,17 +7,30 @@ use pocketdock_proto::api::exec::IdResponse;
 use pocketdock_proto::api::{check, strip_slash, Subject};
 use pocketdock_proto::info::format_timestamp;
 use pocketdock_proto::op::{CallOp, Response};
-use pocketdock_proto::spec::{generate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED};
+use pocketdock_proto::profile::resolve_profile;
+use pocketdock_proto::project::{InstanceMetadata, PocketDockConfig};
+use pocketdock_proto::spec::{
+    generate_name, validate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED,
+};
 use pocketdock_proto::{Error, Result};
 
 use crate::callbacks::Callbacks;
 use crate::container::{remove_container_id, Container, DEFAULT_BUFFER_CAPACITY};
 use crate::engine::{random_u64, Engine};
+use crate::logging::InstanceLog;
+use crate::project::{checked_instance_dir, load_config, InstanceStage, Project};
 
 /// Default timeout of `run` on a new container (the reference's 30 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Create and start a sandbox on the auto-detected engine.
+/// Create and start a sandbox on the default engine, applying the settings of the project
+/// containing the current directory (and of `~/.pocketdock/pocketdock.yaml`).
+///
+/// * The engine is `POCKETDOCK_SOCKET`, else the config's `socket:`, else auto-detected.
+/// * A spec naming neither an image nor a profile gets the config's `default_profile`; a spec
+///   that does not say whether to persist gets `default_persist`.
+/// * A persistent container created in a project gets an instance directory (see
+///   [`Engine::create_container_in`]).
 ///
 /// ```no_run
 /// use pocketdock_blocking::{create_new_container, ContainerSpec};
@@ -29,7 +42,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// # Ok(()) }
 /// ```
 pub fn create_new_container(spec: ContainerSpec) -> Result<Container> {
-    Engine::detect()?.create_container(spec)
+    let project = Project::discover(None)?;
+    let socket = match &project {
+        Some(p) => p.config().socket.clone(),
+        None => load_config(None)?.socket,
+    };
+    Engine::detect_with(None, socket.as_deref())?.create_container_in(spec, project.as_ref())
 }
 
 /// `pocketdock.created-at` for now.
@@ -40,34 +58,152 @@ pub(crate) fn now_iso() -> String {
     format_timestamp(now.as_secs() as i64, now.subsec_micros())
 }
 
+/// Fill in what the spec leaves open from the config: the profile when neither an image nor a
+/// profile is given, and the persist flag.
+fn apply_config(spec: &mut ContainerSpec, config: &PocketDockConfig) -> Result<()> {
+    if spec.image.is_none() && spec.profile.is_none() && !config.default_profile.is_empty() {
+        resolve_profile(&config.default_profile).map_err(|e| Error::Config {
+            path: "pocketdock.yaml".to_string(),
+            detail: format!("default_profile: {e}"),
+        })?;
+        spec.profile = Some(config.default_profile.clone());
+    }
+    if spec.persist.is_none() {
+        spec.persist = Some(config.default_persist);
+    }
+    Ok(())
+}
+
+/// The `instance.toml` of a container about to be created.
+fn instance_metadata(
+    spec: &ContainerSpec,
+    name: &str,
+    project: &str,
+    created_at: &str,
+) -> Result<InstanceMetadata> {
+    let mut meta = InstanceMetadata::default();
+    meta.container.name = name.to_string();
+    meta.container.image = spec.resolved_image()?;
+    meta.container.project = project.to_string();
+    meta.container.created_at = created_at.to_string();
+    meta.container.persist = true;
+    meta.container.profile.clone_from(&spec.profile);
+    meta.container.network = Some(spec.resolved_network()? != "none");
+    meta.resources.mem_limit.clone_from(&spec.mem_limit);
+    meta.resources.cpu_percent = spec.cpu_percent;
+    meta.ports = spec
+        .ports
+        .iter()
+        .map(|p| (p.host_port, p.container_port))
+        .collect();
+    meta.volumes = spec
+        .volumes
+        .iter()
+        .map(|v| (v.host.clone(), v.container.clone()))
+        .collect();
+    meta.provenance.created_by = std::env::args().collect::<Vec<_>>().join(" ");
+    meta.provenance.pid = std::process::id();
+    Ok(meta)
+}
+
 impl Engine {
-    /// Create and start a sandbox on this engine. The spec is checked before any engine call;
-    /// a taken name is [`Error::NameInUse`]; a container that fails to start is removed again.
+    /// Create and start a sandbox on this engine, with the settings of the project containing
+    /// the current directory (see [`create_new_container`]; the socket setting does not apply,
+    /// this engine is used). The spec is checked before any engine call; a taken name is
+    /// [`Error::NameInUse`]; a container that fails to start is removed again.
     pub fn create_container(&self, spec: ContainerSpec) -> Result<Container> {
+        let project = Project::discover(None)?;
+        self.create_container_in(spec, project.as_ref())
+    }
+
+    /// Create and start a sandbox on this engine in `project` (`None`: outside any project; the
+    /// install-level config still applies).
+    ///
+    /// The project's `default_profile` and `default_persist` fill in what the spec leaves open.
+    /// A persistent container whose spec names no project, or names this one, gets the label
+    /// `pocketdock.project` and an instance directory
+    /// `<root>/.pocketdock/instances/<name>/` (`instance.toml`, `data/`, `logs/`), named in its
+    /// `pocketdock.data-path` label: `instance.toml` is written with the id `(pending)` before
+    /// the engine create and completed after it, and the directory is rolled back (removed, or
+    /// its previous `instance.toml` restored) when the create or start fails. Its commands are
+    /// then logged under `logs/` as the project's `logging:` settings say.
+    pub fn create_container_in(
+        &self,
+        mut spec: ContainerSpec,
+        project: Option<&Project>,
+    ) -> Result<Container> {
+        let config = match project {
+            Some(p) => p.config().clone(),
+            None => load_config(None)?,
+        };
+        apply_config(&mut spec, &config)?;
         spec.validate()?;
         let name = spec
             .name
             .clone()
             .unwrap_or_else(|| generate_name(random_u64()));
-        let labels = spec.labels_for(&name, &now_iso());
-        let id = self.create_raw(&spec, &labels)?;
-        let key = id.clone();
-        let started = self.call(CallOp::new(
-            "start",
-            &containers::start(&id),
-            move |r: Response| check(&r, "start", Subject::Container(&key)),
-        ));
-        if let Err(e) = started {
-            let _ = remove_container_id(self, &id, true);
-            return Err(e);
+        validate_name(&name)?;
+        let home = project.filter(|p| {
+            spec.is_persistent() && spec.project.as_deref().is_none_or(|n| n == p.name())
+        });
+        if let Some(p) = home {
+            spec.project = Some(p.name().to_string());
+        }
+        let created_at = now_iso();
+        let mut labels = spec.labels_for(&name, &created_at);
+        let mut stage = match home {
+            Some(p) => Some(InstanceStage::prepare(
+                p,
+                &name,
+                instance_metadata(&spec, &name, p.name(), &created_at)?,
+            )?),
+            None => None,
+        };
+        labels.data_path = stage.as_ref().map(|s| s.dir.display().to_string());
+        let created = self.create_raw(&spec, &labels).and_then(|id| {
+            let key = id.clone();
+            let started = self.call(CallOp::new(
+                "start",
+                &containers::start(&id),
+                move |r: Response| check(&r, "start", Subject::Container(&key)),
+            ));
+            let committed = started.and_then(|()| match stage.as_mut() {
+                Some(s) => s.commit(&id),
+                None => Ok(()),
+            });
+            match committed {
+                Ok(()) => Ok(id),
+                Err(e) => {
+                    let _ = remove_container_id(self, &id, true);
+                    Err(e)
+                }
+            }
+        });
+        let id = match created {
+            Ok(id) => id,
+            Err(e) => {
+                if let Some(s) = stage {
+                    s.rollback();
+                }
+                return Err(e);
+            }
+        };
+        let instance_dir = stage.map(|s| s.dir);
+        let log = instance_dir
+            .as_deref()
+            .and_then(|d| InstanceLog::open(d, &config));
+        if let Some(log) = &log {
+            log.apply_retention();
         }
         Ok(Container {
             engine: self.clone(),
             id,
             name,
-            persist: spec.persist,
+            persist: spec.is_persistent(),
             project: spec.project.clone().unwrap_or_default(),
-            data_path: String::new(),
+            data_path: labels.data_path.unwrap_or_default(),
+            instance_dir,
+            log,
             default_timeout: Some(DEFAULT_TIMEOUT),
             buffer_capacity: DEFAULT_BUFFER_CAPACITY,
             callbacks: Callbacks::default(),
@@ -78,27 +214,47 @@ impl Engine {
 
     /// A handle on an existing pocketdock container, found by name (see
     /// [`find_container`](Self::find_container)). It does not start a stopped container, and
-    /// dropping it leaves the container alone.
+    /// dropping it leaves the container alone. Its commands are logged in its instance directory
+    /// when its `pocketdock.data-path` label names a real one.
     pub fn attach(&self, name: &str) -> Result<Container> {
         let inspect = self.find_container(name)?;
+        Ok(self.handle_from_inspect(&inspect))
+    }
+
+    /// A handle (not owned: never removed on drop) rebuilt from a container's inspect: name,
+    /// persist flag, project and data path from the labels; the instance directory and its logs
+    /// only when the data path passes [`checked_instance_dir`](crate::checked_instance_dir). The
+    /// logs follow the settings of the instance's project (the defaults if they cannot be read).
+    pub(crate) fn handle_from_inspect(&self, inspect: &ContainerInspect) -> Container {
         let labels = Labels::from_map(&inspect.config.labels).unwrap_or_default();
-        Ok(Container {
+        let name = if labels.instance.is_empty() {
+            strip_slash(&inspect.name).to_string()
+        } else {
+            labels.instance.clone()
+        };
+        let checked = labels
+            .data_path
+            .as_deref()
+            .and_then(|dp| checked_instance_dir(dp, &name).ok());
+        let log = checked.as_ref().and_then(|(root, dir)| {
+            let config = load_config(Some(root)).unwrap_or_default();
+            InstanceLog::open(dir, &config)
+        });
+        Container {
             engine: self.clone(),
             id: inspect.id.clone(),
-            name: if labels.instance.is_empty() {
-                strip_slash(&inspect.name).to_string()
-            } else {
-                labels.instance.clone()
-            },
+            name,
             persist: labels.persist,
             project: labels.project.unwrap_or_default(),
             data_path: labels.data_path.unwrap_or_default(),
+            instance_dir: checked.map(|(_, dir)| dir),
+            log,
             default_timeout: Some(DEFAULT_TIMEOUT),
             buffer_capacity: DEFAULT_BUFFER_CAPACITY,
             callbacks: Callbacks::default(),
             closed: false,
             owned: false,
-        })
+        }
     }
 
     /// `POST /containers/create`; returns the id.

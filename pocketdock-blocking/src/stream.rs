@@ -17,7 +17,11 @@ pub struct ExecStream {
     user: Option<String>,
     result: Option<ExecResult>,
     failed: bool,
+    /// Called once with the final result (the instance log of a project's container).
+    on_finish: Option<FinishHook>,
 }
+
+type FinishHook = Box<dyn FnOnce(&ExecResult) + Send + Sync>;
 
 impl std::fmt::Debug for ExecStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,7 +41,14 @@ impl ExecStream {
             user,
             result: None,
             failed: false,
+            on_finish: None,
         }
+    }
+
+    /// Call `f` with the final result when the stream ends successfully.
+    pub(crate) fn on_finish(mut self, f: impl FnOnce(&ExecResult) + Send + Sync + 'static) -> Self {
+        self.on_finish = Some(Box::new(f));
+        self
     }
 
     /// The final result, once iteration has ended (`None` before, or after an error).
@@ -70,6 +81,9 @@ impl Iterator for ExecStream {
                 }
                 Progress::Event(ExecEvent::Created { .. }) => {}
                 Progress::Done(Ok(r)) => {
+                    if let Some(f) = self.on_finish.take() {
+                        f(&r);
+                    }
                     self.result = Some(r);
                     return None;
                 }

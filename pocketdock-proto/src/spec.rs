@@ -654,8 +654,9 @@ pub struct ContainerSpec {
     pub mem_limit: Option<String>,
     /// CPU cap in percent of one CPU, 1-100 (`NanoCpus = percent × 10⁷`).
     pub cpu_percent: Option<u32>,
-    /// Survive shutdown (stop without removing).
-    pub persist: bool,
+    /// Survive shutdown (stop without removing). `None`: not said, so the project's
+    /// `default_persist` applies (false without a project).
+    pub persist: Option<bool>,
     /// Bind mounts.
     pub volumes: Vec<Volume>,
     /// Host devices (`/dev/...`), mapped to the same path with `rwm` permissions.
@@ -716,10 +717,16 @@ impl ContainerSpec {
         self
     }
 
-    /// Keep the container on shutdown.
+    /// Keep the container on shutdown (`true`) or remove it (`false`), whatever the project's
+    /// `default_persist` says.
     pub fn persist(mut self, persist: bool) -> Self {
-        self.persist = persist;
+        self.persist = Some(persist);
         self
+    }
+
+    /// Whether the container survives shutdown: the explicit choice, else `false`.
+    pub fn is_persistent(&self) -> bool {
+        self.persist.unwrap_or(false)
     }
 
     /// Add a bind mount.
@@ -863,7 +870,7 @@ impl ContainerSpec {
     pub fn labels_for(&self, name: &str, created_at: &str) -> Labels {
         Labels {
             instance: name.to_string(),
-            persist: self.persist,
+            persist: self.is_persistent(),
             created_at: created_at.to_string(),
             project: self.project.clone(),
             data_path: None,
