@@ -141,8 +141,12 @@ fn persist_stop_resume_keeps_files(socket: &str) {
         ]
     );
     drop(c);
-    // Dropping a resumed handle leaves the container alone.
+    // Dropping a resumed handle leaves the container alone; resuming a running one just
+    // attaches (199).
     assert!(ok(engine.inspect_container(&name)).state.running);
+    let again = ok(engine.resume_container(&name));
+    assert!(ok(again.run("ls /tmp/persistence-marker")).ok());
+    drop(again);
 
     // 208: destroy removes the container and its instance directory.
     let report = ok(engine.destroy_container(&name));
