@@ -11,10 +11,10 @@ use crate::driver::{Driver, Progress};
 use crate::engine::{Engine, KillGuard};
 
 type Advance =
-    Pin<Box<dyn Future<Output = (Driver<ExecOp>, Progress<ExecEvent, ExecResult>)> + Send>>;
+    Pin<Box<dyn Future<Output = (Box<Driver<ExecOp>>, Progress<ExecEvent, ExecResult>)> + Send>>;
 
 enum Inner {
-    Idle(Driver<ExecOp>),
+    Idle(Box<Driver<ExecOp>>),
     Busy(Advance),
     Finished,
 }
@@ -41,7 +41,7 @@ impl std::fmt::Debug for ExecStream {
 impl ExecStream {
     pub(crate) fn new(engine: &Engine, op: ExecOp, guard: KillGuard) -> Self {
         Self {
-            inner: Inner::Idle(Driver::new(op, engine.socket())),
+            inner: Inner::Idle(Box::new(Driver::new(op, engine.socket()))),
             guard,
             result: None,
         }

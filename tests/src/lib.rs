@@ -5,6 +5,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod conformance;
+
 /// The image every integration test uses (built by `scripts/engines.sh up`).
 pub const TEST_IMAGE: &str = "pocketdock/minimal-python";
 /// A 2 MB busybox image for tests that need no Python.

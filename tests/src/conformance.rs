@@ -1,0 +1,894 @@
+//! The conformance suite: every scenario is written once, as an `async fn` generic over
+//! [`Sandbox`], and run on each adapter (blocking, tokio, smol, and smol under async-std) and
+//! each engine (Podman, Docker). [`conformance_tests!`](crate::conformance_tests) stamps one
+//! `#[test]` per adapter × engine × scenario, named `<adapter>::<engine>::<scenario>`.
+//!
+//! The blocking adapter's methods are wrapped in `async fn`s that never yield, so its futures
+//! complete on the first poll of any executor. Scenarios that need real concurrency or
+//! cancellation (dropping a future mid-run) are run on the async adapters only.
+//!
+//! Every container a scenario creates is named through [`Ctx::name`] and force-removed after the
+//! scenario, whether it passed or panicked.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use pocketdock_proto::api::containers::ContainerInspect;
+use pocketdock_proto::api::system::VersionInfo;
+use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::ring::BufferSnapshot;
+use pocketdock_proto::spec::{ContainerSpec, PortMapping, Volume};
+use pocketdock_proto::{Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions};
+use pocketdock_proto::{StreamChunk, StreamKind};
+
+use crate::{unique_name, TEST_IMAGE};
+
+/// A container handle of one adapter, seen through async methods.
+#[allow(async_fn_in_trait)]
+pub trait Sandbox: Sized {
+    /// The adapter's detached process.
+    type Process: Detached;
+    /// The adapter's output stream.
+    type Stream: ChunkStream;
+
+    /// Create and start a container on the engine at `socket`.
+    fn create(socket: &str, spec: ContainerSpec) -> impl Future<Output = Result<Self>>;
+    /// A handle on an existing container by name.
+    fn attach(socket: &str, name: &str) -> impl Future<Output = Result<Self>>;
+    /// `GET /_ping`.
+    fn ping(socket: &str) -> impl Future<Output = Result<String>>;
+    /// `GET /version`.
+    fn version(socket: &str) -> impl Future<Output = Result<VersionInfo>>;
+    /// Inspect any container.
+    fn inspect(socket: &str, id: &str) -> impl Future<Output = Result<ContainerInspect>>;
+    /// Remove any container.
+    fn remove(socket: &str, id: &str) -> impl Future<Output = Result<()>>;
+    /// The adapter's way to sleep.
+    fn sleep(d: Duration) -> impl Future<Output = ()>;
+
+    /// Container id.
+    fn id(&self) -> &str;
+    /// Pocketdock name.
+    fn name(&self) -> &str;
+    /// `run`.
+    fn run(&self, command: &str) -> impl Future<Output = Result<ExecResult>>;
+    /// `run_with`.
+    fn run_with(
+        &self,
+        command: Command,
+        opts: &RunOptions,
+    ) -> impl Future<Output = Result<ExecResult>>;
+    /// `exec` (argv, no shell).
+    fn exec(&self, argv: &[&str], opts: &RunOptions) -> impl Future<Output = Result<ExecResult>>;
+    /// `stream`.
+    fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream>;
+    /// `detach`.
+    fn detach(
+        &self,
+        command: &str,
+        opts: &RunOptions,
+    ) -> impl Future<Output = Result<Self::Process>>;
+    /// `on_stdout`.
+    fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static);
+    /// `on_stderr`.
+    fn on_stderr(&self, f: impl Fn(&[u8]) + Send + Sync + 'static);
+    /// `on_exit`.
+    fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static);
+    /// `info`.
+    fn info(&self) -> impl Future<Output = Result<ContainerInfo>>;
+    /// `reboot`.
+    fn reboot(&mut self, fresh: bool) -> impl Future<Output = Result<()>>;
+    /// `snapshot`.
+    fn snapshot(&self, image: &str) -> impl Future<Output = Result<String>>;
+    /// `shutdown`.
+    fn shutdown(&mut self, force: bool) -> impl Future<Output = Result<()>>;
+    /// `set_buffer_capacity`.
+    fn set_buffer_capacity(&mut self, bytes: usize);
+    /// `keep`.
+    fn keep(self) -> String;
+}
+
+/// A detached process of one adapter.
+#[allow(async_fn_in_trait)]
+pub trait Detached {
+    /// Exec id.
+    fn id(&self) -> &str;
+    /// Still running?
+    fn is_running(&self) -> bool;
+    /// Signal the tree.
+    fn kill(&self, signal: i32) -> impl Future<Output = Result<()>>;
+    /// Wait for the exit.
+    fn wait(&self, timeout: Option<Duration>) -> impl Future<Output = Result<ExecResult>>;
+    /// Take the buffer.
+    fn read(&self) -> BufferSnapshot;
+    /// Look at the buffer.
+    fn peek(&self) -> BufferSnapshot;
+    /// Bytes buffered.
+    fn buffer_size(&self) -> usize;
+    /// Did the buffer drop output?
+    fn buffer_overflow(&self) -> bool;
+}
+
+/// An output stream of one adapter.
+#[allow(async_fn_in_trait)]
+pub trait ChunkStream {
+    /// The next chunk.
+    fn next_chunk(&mut self) -> impl Future<Output = Option<Result<StreamChunk>>>;
+    /// The result once ended.
+    fn result(&self) -> Option<&ExecResult>;
+}
+
+mod adapters;
+
+/// Block on a future with each adapter's runtime.
+pub mod runtime {
+    use std::future::Future;
+
+    /// Blocking adapter: its futures never yield; any executor does.
+    pub fn blocking<F: Future>(f: F) -> F::Output {
+        futures_lite::future::block_on(f)
+    }
+
+    /// A multi-threaded tokio runtime (the Drop-spawned kills run on its workers).
+    pub fn tokio<F: Future>(f: F) -> F::Output {
+        ::tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("tokio runtime: {e}"))
+            .block_on(f)
+    }
+
+    /// smol's executor.
+    pub fn smol<F: Future>(f: F) -> F::Output {
+        ::smol::block_on(f)
+    }
+
+    /// async-std's executor (the smol adapter is executor-agnostic).
+    pub fn async_std<F: Future>(f: F) -> F::Output {
+        ::async_std::task::block_on(f)
+    }
+}
+
+/// What a scenario gets: the engine socket, and names that are cleaned up afterwards.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Engine socket (`unix://...`).
+    pub socket: String,
+    /// `podman` or `docker`.
+    pub engine: &'static str,
+    names: Arc<Mutex<Vec<String>>>,
+    images: Arc<Mutex<Vec<String>>>,
+}
+
+impl Ctx {
+    fn new(engine: &'static str) -> Self {
+        Self {
+            socket: crate::socket(engine),
+            engine,
+            names: Arc::default(),
+            images: Arc::default(),
+        }
+    }
+
+    /// A unique container name, removed after the scenario.
+    pub fn name(&self, tag: &str) -> String {
+        let name = unique_name(tag);
+        self.names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(name.clone());
+        name
+    }
+
+    /// An image tag, removed after the scenario.
+    pub fn image(&self, tag: &str) -> String {
+        let image = format!(
+            "localhost/pdtest-{tag}:{}",
+            unique_name("t").replace('-', "")
+        );
+        self.images
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(image.clone());
+        image
+    }
+
+    /// The test image with a unique name.
+    pub fn spec(&self, tag: &str) -> ContainerSpec {
+        ContainerSpec::new().image(TEST_IMAGE).name(self.name(tag))
+    }
+
+    /// Create a container from `spec`, panicking on error.
+    pub async fn create<S: Sandbox>(&self, spec: ContainerSpec) -> S {
+        S::create(&self.socket, spec)
+            .await
+            .unwrap_or_else(|e| panic!("create: {e}"))
+    }
+
+    /// A fresh sandbox of the test image.
+    pub async fn sandbox<S: Sandbox>(&self, tag: &str) -> S {
+        self.create(self.spec(tag)).await
+    }
+
+    fn cleanup(&self) {
+        let names = std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner));
+        for name in names {
+            raw_request(
+                &self.socket,
+                "DELETE",
+                &format!("/containers/{name}?force=true"),
+            );
+        }
+        let images =
+            std::mem::take(&mut *self.images.lock().unwrap_or_else(PoisonError::into_inner));
+        for image in images {
+            crate::remove_image(&self.socket, &image);
+        }
+    }
+}
+
+/// One request on a fresh connection, answer ignored (cleanup only).
+fn raw_request(socket: &str, method: &str, path: &str) {
+    use std::io::{Read, Write};
+    let path_on_disk = socket.strip_prefix("unix://").unwrap_or(socket);
+    if let Ok(mut s) = std::os::unix::net::UnixStream::connect(path_on_disk) {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+        let req =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let _ = s.write_all(req.as_bytes());
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+    }
+}
+
+/// Run one scenario on `engine` with `block_on`, then remove what it created, even after a panic.
+pub fn run_test<F, B>(engine: &'static str, block_on: B, scenario: impl FnOnce(Ctx) -> F)
+where
+    F: Future<Output = ()>,
+    B: FnOnce(F),
+{
+    let ctx = Ctx::new(engine);
+    let fut = scenario(ctx.clone());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| block_on(fut)));
+    ctx.cleanup();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Poll every future to completion concurrently, on the caller's task; results in order.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *slot = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// The first of two futures to finish; the other is dropped (cancelled).
+pub async fn race<A: Future, B: Future>(a: A, b: B) -> either::Either<A::Output, B::Output> {
+    futures_lite::future::or(async { either::Either::Left(a.await) }, async {
+        either::Either::Right(b.await)
+    })
+    .await
+}
+
+/// Two results side by side.
+pub mod either {
+    /// One of two values.
+    #[derive(Debug)]
+    pub enum Either<A, B> {
+        /// The first future finished first.
+        Left(A),
+        /// The second future finished first.
+        Right(B),
+    }
+}
+
+fn snapshot<T: Clone>(m: &Mutex<Vec<T>>) -> Vec<T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+fn ok<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Wait (with the adapter's sleep) until `check` holds, at most `limit`.
+async fn eventually<S: Sandbox, F: Future<Output = bool>>(
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> bool {
+    let t0 = Instant::now();
+    loop {
+        if check().await {
+            return true;
+        }
+        if t0.elapsed() > limit {
+            return false;
+        }
+        S::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Processes whose command line contains `pattern`, one per line (empty when none). The test
+/// image has no `ps`: this reads `/proc/*/cmdline`, leaving out the scanning shell itself.
+async fn processes<S: Sandbox>(c: &S, pattern: &str) -> String {
+    let script = format!(
+        "for d in /proc/[0-9]*; do [ \"$d\" = /proc/$$ ] && continue; \
+         tr '\\0' ' ' < $d/cmdline 2>/dev/null; echo; done \
+         | grep -F '{pattern}' | grep -v -e grep -e /proc || true"
+    );
+    let r = ok(c.run(&script).await);
+    assert!(r.ok(), "process scan failed: {}", r.stderr_str());
+    r.stdout_str().into_owned()
+}
+
+const MEMORY_LIMIT_CMD: &str = "cat /sys/fs/cgroup/memory.max 2>/dev/null \
+    || cat /sys/fs/cgroup/memory/memory.limit_in_bytes";
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios of every adapter.
+
+/// The engine answers ping and version.
+pub async fn ping_and_version<S: Sandbox>(ctx: Ctx) {
+    assert_eq!(ok(S::ping(&ctx.socket).await), "OK");
+    assert!(!ok(S::version(&ctx.socket).await).version.is_empty());
+}
+
+/// `run("echo hello")`; shutdown removes an ephemeral container.
+pub async fn echo_hello<S: Sandbox>(ctx: Ctx) {
+    let mut c: S = ctx.sandbox("hello").await;
+    let r = ok(c.run("echo hello").await);
+    assert_eq!(r.stdout_str(), "hello\n");
+    assert_eq!(r.stderr_str(), "");
+    assert!(r.ok() && r.exit_code == 0 && !r.timed_out && !r.truncated);
+    assert!(r.duration > Duration::ZERO);
+    let id = c.id().to_string();
+    ok(c.shutdown(false).await);
+    ok(c.shutdown(false).await);
+    assert!(matches!(
+        S::inspect(&ctx.socket, &id).await,
+        Err(Error::ContainerNotFound(_))
+    ));
+}
+
+/// Stdout and stderr apart, the exit code, output without a trailing newline.
+pub async fn stderr_exit_code_and_no_trailing_newline<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("codes").await;
+    let r = ok(c
+        .run("echo out; echo err >&2; printf 'tail'; exit 42")
+        .await);
+    assert_eq!(r.stdout_str(), "out\ntail");
+    assert_eq!(r.stderr_str(), "err\n");
+    assert_eq!(r.exit_code, 42);
+    assert!(!r.ok());
+}
+
+/// An argv runs without a shell; `lang = python`.
+pub async fn argv_without_shell_and_python<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("argv").await;
+    let r = ok(c
+        .exec(
+            &["printf", "%s|", "a b", "$(touch /tmp/pwned)", "'q'"],
+            &RunOptions::new(),
+        )
+        .await);
+    assert_eq!(r.stdout_str(), "a b|$(touch /tmp/pwned)|'q'|");
+    let r = ok(c.run("test -e /tmp/pwned; echo $?").await);
+    assert_eq!(r.stdout_str(), "1\n");
+    let r = ok(c
+        .run_with(
+            Command::from("print(2+2)"),
+            &RunOptions::new().lang(Lang::Python),
+        )
+        .await);
+    assert_eq!(r.stdout_str(), "4\n");
+    let r = ok(c
+        .run_with(
+            Command::from("echo $FOO; pwd; id -u"),
+            &RunOptions::new()
+                .env("FOO", "bar")
+                .workdir("/tmp")
+                .user("0"),
+        )
+        .await);
+    assert_eq!(r.stdout_str(), "bar\n/tmp\n0\n");
+}
+
+/// Multibyte characters split across frames come out whole.
+pub async fn utf8_is_lossless<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("utf8").await;
+    let r = ok(c
+        .run("python3 -c \"import sys; sys.stdout.write('é€𝄞' * 20000)\"")
+        .await);
+    assert_eq!(r.stdout_str(), "é€𝄞".repeat(20000));
+}
+
+/// A timeout kills the whole tree (checked with `ps`) and keeps the partial output.
+pub async fn timeout_kills_the_whole_tree_and_keeps_partial_output<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("timeout").await;
+    for cmd in [
+        "echo started; sleep 61",
+        "echo started; sh -c 'sleep 61 & sleep 61'",
+        "echo started; trap '' TERM; sleep 61",
+    ] {
+        let t0 = Instant::now();
+        let r = ok(c
+            .run_with(
+                Command::from(cmd),
+                &RunOptions::new().timeout(Duration::from_secs(1)),
+            )
+            .await);
+        assert!(r.timed_out, "{cmd}");
+        assert_eq!(r.exit_code, -1);
+        assert!(!r.ok());
+        assert_eq!(r.stdout_str(), "started\n", "{cmd}");
+        assert!(r.duration >= Duration::from_millis(900));
+        assert!(t0.elapsed() < Duration::from_secs(30), "{cmd}");
+        assert_eq!(processes(&c, "sleep 61").await, "", "{cmd}: left running");
+    }
+}
+
+/// The output cap stops the command; head-and-tail keeps the end.
+pub async fn output_cap_stops_and_head_tail_keeps_the_end<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("cap").await;
+    let r = ok(c
+        .run_with(
+            Command::from("yes x | head -c 5000000; sleep 30"),
+            &RunOptions::new().max_output(1000),
+        )
+        .await);
+    assert!(r.truncated);
+    assert_eq!(r.stdout.len(), 1000);
+    assert_eq!(r.exit_code, -1);
+    let r = ok(c
+        .run_with(
+            Command::from("seq 1 100000; echo THE-END >&2; exit 3"),
+            &RunOptions::new()
+                .max_output(4000)
+                .policy(LimitPolicy::HeadAndTail),
+        )
+        .await);
+    assert!(r.truncated);
+    assert_eq!(r.exit_code, 3);
+    assert!(r.stdout_str().starts_with("1\n2\n3\n"));
+    assert!(r.stdout_str().ends_with("99999\n100000\n"));
+    assert_eq!(r.stderr_str(), "THE-END\n");
+    assert!(r.elided_bytes > 500_000);
+}
+
+/// Chunks arrive as produced, then the result.
+pub async fn stream_delivers_chunks_then_result<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("stream").await;
+    let mut s = ok(c.stream(
+        "for i in 1 2 3; do echo $i; sleep 0.2; done; echo bad >&2; exit 5",
+        &RunOptions::new(),
+    ));
+    let (mut out, mut err, mut n) = (Vec::new(), Vec::new(), 0);
+    while let Some(chunk) = s.next_chunk().await {
+        let chunk = ok(chunk);
+        n += 1;
+        match chunk.stream {
+            StreamKind::Stdout => out.extend_from_slice(&chunk.data),
+            _ => err.extend_from_slice(&chunk.data),
+        }
+    }
+    assert!(n >= 3, "chunks arrive as produced");
+    assert_eq!(out, b"1\n2\n3\n");
+    assert_eq!(err, b"bad\n");
+    let r = s.result().unwrap_or_else(|| panic!("no result"));
+    assert_eq!(r.exit_code, 5);
+    assert_eq!(r.stdout, b"1\n2\n3\n");
+    assert!(s.next_chunk().await.is_none(), "fused");
+}
+
+/// The timeout applies to a stream, with the partial output, and kills the command.
+pub async fn stream_timeout_keeps_partial_output<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("stream-timeout").await;
+    let mut s = ok(c.stream(
+        "echo first; sleep 62",
+        &RunOptions::new().timeout(Duration::from_secs(1)),
+    ));
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next_chunk().await {
+        out.extend_from_slice(&ok(chunk).data);
+    }
+    assert_eq!(out, b"first\n");
+    let r = s.result().unwrap_or_else(|| panic!("no result"));
+    assert!(r.timed_out && r.exit_code == -1);
+    assert_eq!(r.stdout, b"first\n");
+    assert_eq!(processes(&c, "sleep 62").await, "");
+}
+
+/// Dropping a stream before its end kills the command.
+pub async fn dropped_stream_kills_the_command<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("stream-drop").await;
+    let mut s = ok(c.stream("echo first; sleep 63", &RunOptions::new()));
+    let first = ok(s.next_chunk().await.unwrap_or_else(|| panic!("no chunk")));
+    assert_eq!(&first.data[..], b"first\n");
+    assert!(!processes(&c, "sleep 63").await.is_empty());
+    drop(s);
+    let gone = eventually::<S, _>(Duration::from_secs(15), || async {
+        processes(&c, "sleep 63").await.is_empty()
+    })
+    .await;
+    assert!(gone, "the command outlived its dropped stream");
+}
+
+/// Detach, kill(9) really kills, the ring buffer, callbacks fire once each.
+pub async fn detach_kill_ring_buffer_and_callbacks<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("detach").await;
+    let exits = Arc::new(Mutex::new(Vec::new()));
+    let outs = Arc::new(Mutex::new(Vec::new()));
+    let errs = Arc::new(Mutex::new(Vec::new()));
+    let (seen_exit, seen_out, seen_err) =
+        (Arc::clone(&exits), Arc::clone(&outs), Arc::clone(&errs));
+    c.on_exit(move |code| {
+        seen_exit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(code);
+    });
+    c.on_stdout(move |d| {
+        seen_out
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(d);
+    });
+    c.on_stderr(move |d| {
+        seen_err
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(d);
+    });
+    let p = ok(c
+        .detach(
+            "echo ready; echo oops >&2; exec sleep 600",
+            &RunOptions::new(),
+        )
+        .await);
+    assert!(!p.id().is_empty());
+    let ready = eventually::<S, _>(Duration::from_secs(10), || async {
+        !p.peek().stdout.is_empty() && !p.peek().stderr.is_empty()
+    })
+    .await;
+    assert!(ready);
+    assert_eq!(p.peek().stdout_str(), "ready\n");
+    assert!(p.is_running());
+    let r = ok(p.wait(Some(Duration::from_millis(300))).await);
+    assert!(
+        r.timed_out && p.is_running(),
+        "wait(timeout) leaves it running"
+    );
+    ok(p.kill(9).await);
+    let r = ok(p.wait(Some(Duration::from_secs(20))).await);
+    assert!(!r.timed_out, "kill(9) did not stop the process");
+    assert!(!p.is_running());
+    assert_eq!(r.exit_code, 137);
+    assert_eq!(r.stdout, b"ready\n");
+    let snap = p.read();
+    assert_eq!(snap.stdout_str(), "ready\n");
+    assert_eq!(snap.stderr_str(), "oops\n");
+    assert!(p.read().is_empty());
+    assert_eq!(p.buffer_size(), 0);
+    ok(p.kill(9).await);
+    S::sleep(Duration::from_millis(200)).await;
+    assert_eq!(snapshot(&exits), vec![137i64]);
+    assert_eq!(snapshot(&outs), b"ready\n".to_vec());
+    assert_eq!(snapshot(&errs), b"oops\n".to_vec());
+}
+
+/// A small ring buffer keeps the newest output and says it overflowed.
+pub async fn ring_buffer_overflow<S: Sandbox>(ctx: Ctx) {
+    let mut c: S = ctx.sandbox("ring").await;
+    c.set_buffer_capacity(1000);
+    let p = ok(c.detach("seq 1 2000; echo LAST", &RunOptions::new()).await);
+    let r = ok(p.wait(Some(Duration::from_secs(20))).await);
+    assert_eq!(r.exit_code, 0);
+    assert!(p.buffer_overflow());
+    assert!(p.buffer_size() <= 500, "{}", p.buffer_size());
+    let snap = p.peek();
+    assert!(snap.stdout_str().ends_with("1999\n2000\nLAST\n"));
+    assert!(!snap.stdout_str().starts_with("1\n"));
+}
+
+/// info: the live fields.
+pub async fn info_reports_live_state<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx
+        .create(ctx.spec("info").mem_limit("256m").cpu_percent(50))
+        .await;
+    let p = ok(c.detach("while :; do :; done", &RunOptions::new()).await);
+    S::sleep(Duration::from_millis(500)).await;
+    let info = ok(c.info().await);
+    assert_eq!(info.id, c.id());
+    assert_eq!(info.name, c.name());
+    assert_eq!(info.status, "running");
+    assert!(info.image.contains("pocketdock/minimal-python"));
+    assert_eq!(info.memory_limit, "256.0 MB");
+    assert!(info.memory_percent > 0.0 && info.memory_percent < 100.0);
+    assert!(
+        info.cpu_percent > 1.0 && info.cpu_percent < 80.0,
+        "cpu {}",
+        info.cpu_percent
+    );
+    assert!(info.pids >= 2);
+    assert!(info.uptime.is_some_and(|u| u >= 0.0));
+    assert!(!info.network, "network is off by default");
+    let json = serde_json::to_value(&info).unwrap_or_default();
+    assert_eq!(json.as_object().map(serde_json::Map::len), Some(16));
+    ok(p.kill(9).await);
+}
+
+/// reboot in place keeps files; fresh keeps limits and hardening, not files.
+pub async fn reboot_in_place_and_fresh<S: Sandbox>(ctx: Ctx) {
+    let mut c: S = ctx.create(ctx.spec("reboot").mem_limit("128m")).await;
+    ok(c.run("echo kept > /home/sandbox/f").await);
+    ok(c.reboot(false).await);
+    assert_eq!(ok(c.run("cat /home/sandbox/f").await).stdout, b"kept\n");
+    let old = c.id().to_string();
+    ok(c.reboot(true).await);
+    assert_ne!(c.id(), old);
+    assert_ne!(ok(c.run("cat /home/sandbox/f").await).exit_code, 0);
+    let r = ok(c.run(MEMORY_LIMIT_CMD).await);
+    assert_eq!(r.stdout_str().trim(), (128 * 1024 * 1024).to_string());
+    let r = ok(c.run("grep NoNewPrivs /proc/self/status").await);
+    assert!(r.stdout_str().contains('1'));
+}
+
+/// snapshot makes an image a new container starts from.
+pub async fn snapshot_makes_an_image<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("snap").await;
+    ok(c.run("echo snap > /home/sandbox/s").await);
+    let tag = ctx.image("snap");
+    assert!(!ok(c.snapshot(&tag).await).is_empty());
+    let c2: S = ctx
+        .create(ContainerSpec::new().image(&tag).name(ctx.name("snap2")))
+        .await;
+    assert_eq!(ok(c2.run("cat /home/sandbox/s").await).stdout, b"snap\n");
+    assert!(matches!(
+        c.snapshot("bad ref!").await,
+        Err(Error::InvalidInput { .. })
+    ));
+}
+
+/// A taken name is refused with `NameInUse`.
+pub async fn name_clash_is_refused<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("clash").await;
+    let again = S::create(
+        &ctx.socket,
+        ContainerSpec::new().image(TEST_IMAGE).name(c.name()),
+    )
+    .await;
+    assert!(
+        matches!(again, Err(Error::NameInUse(ref n)) if n == c.name()),
+        "{:?}",
+        again.err()
+    );
+}
+
+/// Invalid input is refused before any engine call, naming the field.
+pub async fn invalid_input_is_refused_before_the_engine<S: Sandbox>(ctx: Ctx) {
+    let cases = [
+        (ContainerSpec::new().mem_limit("12x"), "mem_limit"),
+        (ContainerSpec::new().cpu_percent(0), "cpu_percent"),
+        (ContainerSpec::new().cpu_percent(101), "cpu_percent"),
+        (ContainerSpec::new().port(PortMapping::tcp(0, 80)), "ports"),
+        (
+            ContainerSpec::new().volume(Volume::new("rel/path", "/data")),
+            "volumes",
+        ),
+        (ContainerSpec::new().name("bad name!"), "name"),
+    ];
+    for (spec, field) in cases {
+        match S::create(&ctx.socket, spec).await {
+            Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected invalid {field}, got {:?}", other.err()),
+        }
+    }
+    let c: S = ctx.sandbox("badrun").await;
+    for (opts, field) in [
+        (RunOptions::new().max_output(0), "max_output"),
+        (RunOptions::new().timeout(Duration::ZERO), "timeout"),
+        (RunOptions::new().workdir("rel"), "workdir"),
+    ] {
+        match c.run_with(Command::from("true"), &opts).await {
+            Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected invalid {field}, got {other:?}"),
+        }
+    }
+}
+
+/// A missing image and a vanished container are typed errors.
+pub async fn missing_image_and_vanished_container<S: Sandbox>(ctx: Ctx) {
+    let r = S::create(
+        &ctx.socket,
+        ContainerSpec::new()
+            .image("pocketdock/no-such-image")
+            .name(ctx.name("noimg")),
+    )
+    .await;
+    assert!(matches!(r, Err(Error::ImageNotFound(_))), "{:?}", r.err());
+    let c: S = ctx.sandbox("gone").await;
+    let name = c.name().to_string();
+    let id = c.keep();
+    ok(S::remove(&ctx.socket, &id).await);
+    assert!(matches!(
+        S::inspect(&ctx.socket, &id).await,
+        Err(Error::ContainerNotFound(_))
+    ));
+    assert!(matches!(
+        S::attach(&ctx.socket, &name).await,
+        Err(Error::ContainerNotFound(_))
+    ));
+}
+
+/// attach by name; dropping an attached handle leaves the container alone.
+pub async fn attach_by_name<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("attach").await;
+    ok(c.run("echo x > /tmp/mark").await);
+    let a = ok(S::attach(&ctx.socket, c.name()).await);
+    assert_eq!(a.id(), c.id());
+    assert_eq!(a.name(), c.name());
+    assert_eq!(ok(a.run("cat /tmp/mark").await).stdout, b"x\n");
+    drop(a);
+    S::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ok(c.run("echo alive").await).stdout, b"alive\n");
+}
+
+/// A persistent container is only stopped by shutdown, and quickly.
+pub async fn persistent_shutdown_only_stops<S: Sandbox>(ctx: Ctx) {
+    let mut c: S = ctx.create(ctx.spec("persist").persist(true)).await;
+    // PID 1 installs its SIGTERM trap as its first statement; let it get there (a stop sent
+    // right after start can beat it, and is then answered only after the grace period).
+    ok(c.run("true").await);
+    let t0 = Instant::now();
+    ok(c.shutdown(false).await);
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        t0.elapsed()
+    );
+    let insp = ok(S::inspect(&ctx.socket, c.id()).await);
+    assert!(!insp.state.running);
+    assert!(matches!(
+        c.run("true").await,
+        Err(Error::ContainerNotRunning(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios of the async adapters (concurrency and cancellation).
+
+/// Dropping a `run` future mid-run leaves no process behind.
+pub async fn dropped_run_future_kills_the_command<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("cancel").await;
+    let outcome = race(
+        c.run("echo started; sh -c 'sleep 64 & sleep 64'"),
+        S::sleep(Duration::from_millis(1500)),
+    )
+    .await;
+    assert!(
+        matches!(outcome, either::Either::Right(())),
+        "run ended early"
+    );
+    let gone = eventually::<S, _>(Duration::from_secs(15), || async {
+        processes(&c, "sleep 64").await.is_empty()
+    })
+    .await;
+    assert!(gone, "the command outlived its dropped future");
+}
+
+/// 64 concurrent `run("echo $i")` on one container each get their own output.
+pub async fn concurrent_runs_on_one_container<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("par").await;
+    let commands: Vec<String> = (0..64).map(|i| format!("echo {i}")).collect();
+    let runs = commands.iter().map(|cmd| c.run(cmd)).collect();
+    let results = join_all(runs).await;
+    assert_eq!(results.len(), 64);
+    for (i, r) in results.into_iter().enumerate() {
+        let r = ok(r);
+        assert_eq!(r.stdout_str(), format!("{i}\n"), "run {i}: {r:?}");
+        assert_eq!(r.exit_code, 0);
+    }
+}
+
+/// A long streaming producer (30 s) runs while 20 `info()` and 20 `run` calls on the same
+/// container complete, all at once; the stream is still producing afterwards (it is then
+/// dropped, which kills it, so the test takes the time of the calls, not of the producer).
+pub async fn long_stream_does_not_delay_other_calls<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("busy").await;
+    let mut s = ok(c.stream(
+        "i=0; while [ $i -lt 300 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done",
+        &RunOptions::new().timeout(Duration::from_secs(60)),
+    ));
+    let first = ok(s.next_chunk().await.unwrap_or_else(|| panic!("no chunk")));
+    assert!(first.data.starts_with(b"tick 0"));
+    let t0 = Instant::now();
+    let mut ticks = 0usize;
+    let commands: Vec<String> = (0..20)
+        .map(|i| format!("echo {i} > /tmp/f{i} && cat /tmp/f{i}"))
+        .collect();
+    let calls = async {
+        let infos = join_all((0..20).map(|_| c.info()).collect()).await;
+        let runs = join_all(commands.iter().map(|cmd| c.run(cmd)).collect());
+        for info in infos {
+            assert_eq!(ok(info).status, "running");
+        }
+        for (i, r) in runs.await.into_iter().enumerate() {
+            assert_eq!(ok(r).stdout_str(), format!("{i}\n"));
+        }
+    };
+    let drain = async {
+        while let Some(chunk) = s.next_chunk().await {
+            ok(chunk);
+            ticks += 1;
+        }
+    };
+    match race(calls, drain).await {
+        either::Either::Left(()) => {}
+        either::Either::Right(()) => panic!("the 30 s stream ended before the calls did"),
+    }
+    let elapsed = t0.elapsed();
+    assert!(elapsed < Duration::from_secs(25), "calls took {elapsed:?}");
+    assert!(
+        ticks >= 5,
+        "the stream kept producing meanwhile ({ticks} chunks)"
+    );
+    // The producer is still running; the next chunk comes promptly.
+    let next = race(s.next_chunk(), S::sleep(Duration::from_secs(2))).await;
+    assert!(
+        matches!(next, either::Either::Left(Some(Ok(_)))),
+        "stream stalled"
+    );
+    drop(s);
+}
+
+/// One `#[test]` per engine and scenario for an adapter, named `<adapter>::<engine>::<scenario>`:
+/// `conformance_tests!(tokio, pocketdock_tokio::Container, runtime::tokio; echo_hello, ...)`.
+/// The runtime is a path to a `fn(F) -> F::Output` (see [`runtime`]).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($adapter:ident, $sandbox:ty, $runtime:path; $($scenario:ident),* $(,)?) => {
+        mod $adapter {
+            mod podman {
+                $(
+                    #[test]
+                    fn $scenario() {
+                        $crate::conformance::run_test("podman", $runtime, |ctx| {
+                            $crate::conformance::$scenario::<$sandbox>(ctx)
+                        });
+                    }
+                )*
+            }
+            mod docker {
+                $(
+                    #[test]
+                    fn $scenario() {
+                        $crate::conformance::run_test("docker", $runtime, |ctx| {
+                            $crate::conformance::$scenario::<$sandbox>(ctx)
+                        });
+                    }
+                )*
+            }
+        }
+    };
+}

@@ -1,0 +1,244 @@
+//! [`Sandbox`] for each adapter: one-line delegations to the adapter's own API.
+
+use std::time::Duration;
+
+use pocketdock_proto::api::containers::ContainerInspect;
+use pocketdock_proto::api::system::VersionInfo;
+use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::ring::BufferSnapshot;
+use pocketdock_proto::spec::ContainerSpec;
+use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamChunk};
+
+use super::{ChunkStream, Detached, Sandbox};
+
+impl Sandbox for pocketdock_blocking::Container {
+    type Process = pocketdock_blocking::Process;
+    type Stream = pocketdock_blocking::ExecStream;
+
+    async fn create(socket: &str, spec: ContainerSpec) -> Result<Self> {
+        pocketdock_blocking::Engine::new(socket).create_container(spec)
+    }
+    async fn attach(socket: &str, name: &str) -> Result<Self> {
+        pocketdock_blocking::Engine::new(socket).attach(name)
+    }
+    async fn ping(socket: &str) -> Result<String> {
+        pocketdock_blocking::Engine::new(socket).ping()
+    }
+    async fn version(socket: &str) -> Result<VersionInfo> {
+        pocketdock_blocking::Engine::new(socket).version()
+    }
+    async fn inspect(socket: &str, id: &str) -> Result<ContainerInspect> {
+        pocketdock_blocking::Engine::new(socket).inspect_container(id)
+    }
+    async fn remove(socket: &str, id: &str) -> Result<()> {
+        pocketdock_blocking::Engine::new(socket).remove_container(id, true)
+    }
+    async fn sleep(d: Duration) {
+        std::thread::sleep(d);
+    }
+    fn id(&self) -> &str {
+        Self::id(self)
+    }
+    fn name(&self) -> &str {
+        Self::name(self)
+    }
+    async fn run(&self, command: &str) -> Result<ExecResult> {
+        Self::run(self, command)
+    }
+    async fn run_with(&self, command: Command, opts: &RunOptions) -> Result<ExecResult> {
+        Self::run_with(self, command, opts)
+    }
+    async fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
+        Self::exec(self, argv, opts)
+    }
+    fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream> {
+        Self::stream(self, command, opts)
+    }
+    async fn detach(&self, command: &str, opts: &RunOptions) -> Result<Self::Process> {
+        Self::detach(self, command, opts)
+    }
+    fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        Self::on_stdout(self, f);
+    }
+    fn on_stderr(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        Self::on_stderr(self, f);
+    }
+    fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
+        Self::on_exit(self, f);
+    }
+    async fn info(&self) -> Result<ContainerInfo> {
+        Self::info(self)
+    }
+    async fn reboot(&mut self, fresh: bool) -> Result<()> {
+        Self::reboot(self, fresh)
+    }
+    async fn snapshot(&self, image: &str) -> Result<String> {
+        Self::snapshot(self, image)
+    }
+    async fn shutdown(&mut self, force: bool) -> Result<()> {
+        Self::shutdown(self, force)
+    }
+    fn set_buffer_capacity(&mut self, bytes: usize) {
+        Self::set_buffer_capacity(self, bytes);
+    }
+    fn keep(self) -> String {
+        Self::keep(self)
+    }
+}
+
+impl Detached for pocketdock_blocking::Process {
+    fn id(&self) -> &str {
+        Self::id(self)
+    }
+    fn is_running(&self) -> bool {
+        Self::is_running(self)
+    }
+    async fn kill(&self, signal: i32) -> Result<()> {
+        Self::kill(self, signal)
+    }
+    async fn wait(&self, timeout: Option<Duration>) -> Result<ExecResult> {
+        Self::wait(self, timeout)
+    }
+    fn read(&self) -> BufferSnapshot {
+        Self::read(self)
+    }
+    fn peek(&self) -> BufferSnapshot {
+        Self::peek(self)
+    }
+    fn buffer_size(&self) -> usize {
+        Self::buffer_size(self)
+    }
+    fn buffer_overflow(&self) -> bool {
+        Self::buffer_overflow(self)
+    }
+}
+
+impl ChunkStream for pocketdock_blocking::ExecStream {
+    async fn next_chunk(&mut self) -> Option<Result<StreamChunk>> {
+        Iterator::next(self)
+    }
+    fn result(&self) -> Option<&ExecResult> {
+        Self::result(self)
+    }
+}
+
+/// The async adapters have the same API: one implementation, stamped for each.
+macro_rules! async_adapter {
+    ($krate:ident, $sleep:expr) => {
+        impl Sandbox for $krate::Container {
+            type Process = $krate::Process;
+            type Stream = $krate::ExecStream;
+
+            async fn create(socket: &str, spec: ContainerSpec) -> Result<Self> {
+                $krate::Engine::new(socket).create_container(spec).await
+            }
+            async fn attach(socket: &str, name: &str) -> Result<Self> {
+                $krate::Engine::new(socket).attach(name).await
+            }
+            async fn ping(socket: &str) -> Result<String> {
+                $krate::Engine::new(socket).ping().await
+            }
+            async fn version(socket: &str) -> Result<VersionInfo> {
+                $krate::Engine::new(socket).version().await
+            }
+            async fn inspect(socket: &str, id: &str) -> Result<ContainerInspect> {
+                $krate::Engine::new(socket).inspect_container(id).await
+            }
+            async fn remove(socket: &str, id: &str) -> Result<()> {
+                $krate::Engine::new(socket).remove_container(id, true).await
+            }
+            async fn sleep(d: Duration) {
+                ($sleep)(d).await;
+            }
+            fn id(&self) -> &str {
+                Self::id(self)
+            }
+            fn name(&self) -> &str {
+                Self::name(self)
+            }
+            async fn run(&self, command: &str) -> Result<ExecResult> {
+                Self::run(self, command).await
+            }
+            async fn run_with(&self, command: Command, opts: &RunOptions) -> Result<ExecResult> {
+                Self::run_with(self, command, opts).await
+            }
+            async fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
+                Self::exec(self, argv, opts).await
+            }
+            fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream> {
+                Self::stream(self, command, opts)
+            }
+            async fn detach(&self, command: &str, opts: &RunOptions) -> Result<Self::Process> {
+                Self::detach(self, command, opts).await
+            }
+            fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+                Self::on_stdout(self, f);
+            }
+            fn on_stderr(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+                Self::on_stderr(self, f);
+            }
+            fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
+                Self::on_exit(self, f);
+            }
+            async fn info(&self) -> Result<ContainerInfo> {
+                Self::info(self).await
+            }
+            async fn reboot(&mut self, fresh: bool) -> Result<()> {
+                Self::reboot(self, fresh).await
+            }
+            async fn snapshot(&self, image: &str) -> Result<String> {
+                Self::snapshot(self, image).await
+            }
+            async fn shutdown(&mut self, force: bool) -> Result<()> {
+                Self::shutdown(self, force).await
+            }
+            fn set_buffer_capacity(&mut self, bytes: usize) {
+                Self::set_buffer_capacity(self, bytes);
+            }
+            fn keep(self) -> String {
+                Self::keep(self)
+            }
+        }
+
+        impl Detached for $krate::Process {
+            fn id(&self) -> &str {
+                Self::id(self)
+            }
+            fn is_running(&self) -> bool {
+                Self::is_running(self)
+            }
+            async fn kill(&self, signal: i32) -> Result<()> {
+                Self::kill(self, signal).await
+            }
+            async fn wait(&self, timeout: Option<Duration>) -> Result<ExecResult> {
+                Self::wait(self, timeout).await
+            }
+            fn read(&self) -> BufferSnapshot {
+                Self::read(self)
+            }
+            fn peek(&self) -> BufferSnapshot {
+                Self::peek(self)
+            }
+            fn buffer_size(&self) -> usize {
+                Self::buffer_size(self)
+            }
+            fn buffer_overflow(&self) -> bool {
+                Self::buffer_overflow(self)
+            }
+        }
+
+        impl ChunkStream for $krate::ExecStream {
+            async fn next_chunk(&mut self) -> Option<Result<StreamChunk>> {
+                Self::next(self).await
+            }
+            fn result(&self) -> Option<&ExecResult> {
+                Self::result(self)
+            }
+        }
+    };
+}
+
+async_adapter!(pocketdock_tokio, tokio::time::sleep);
+async_adapter!(pocketdock_smol, |d| async move {
+    async_io::Timer::after(d).await;
+});
