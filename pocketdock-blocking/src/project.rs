@@ -535,6 +535,28 @@ mod tests {
     }
 
     #[test]
+    fn list_and_remove_instance_dirs() {
+        let base = tmp("list");
+        assert!(list_instance_dirs(&base).unwrap_or_default().is_empty());
+        let root = init_project(Some(&base), Some("p")).unwrap_or_else(|e| panic!("{e}"));
+        let p = Project::open(&root).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.instance_names().unwrap_or_default().is_empty());
+        for n in ["pd-ccc", "pd-aaa", "pd-bbb"] {
+            let _ = std::fs::create_dir_all(root.join(".pocketdock/instances").join(n));
+        }
+        let _ = std::fs::write(root.join(".pocketdock/instances/file"), "x");
+        assert_eq!(
+            p.instance_names().unwrap_or_default(),
+            ["pd-aaa", "pd-bbb", "pd-ccc"]
+        );
+        assert!(p.remove_instance_dir("pd-bbb").unwrap_or(false));
+        assert!(!p.remove_instance_dir("pd-bbb").unwrap_or(true));
+        assert!(p.remove_instance_dir("..").is_err());
+        assert_eq!(p.instance_names().unwrap_or_default(), ["pd-aaa", "pd-ccc"]);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
     fn bare_pocketdock_dir_is_not_a_project() {
         let base = tmp("bare");
         let _ = std::fs::create_dir_all(base.join(".pocketdock"));
