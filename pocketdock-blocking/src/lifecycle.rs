@@ -7,8 +7,7 @@ use pocketdock_proto::api::exec::IdResponse;
 use pocketdock_proto::api::{check, strip_slash, Subject};
 use pocketdock_proto::info::format_timestamp;
 use pocketdock_proto::op::{CallOp, Response};
-use pocketdock_proto::profile::resolve_profile;
-use pocketdock_proto::project::{InstanceMetadata, PocketDockConfig};
+use pocketdock_proto::persistence::{apply_config, instance_metadata};
 use pocketdock_proto::spec::{
     generate_name, validate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED,
 };
@@ -56,54 +55,6 @@ pub(crate) fn now_iso() -> String {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
     format_timestamp(now.as_secs() as i64, now.subsec_micros())
-}
-
-/// Fill in what the spec leaves open from the config: the profile when neither an image nor a
-/// profile is given, and the persist flag.
-fn apply_config(spec: &mut ContainerSpec, config: &PocketDockConfig) -> Result<()> {
-    if spec.image.is_none() && spec.profile.is_none() && !config.default_profile.is_empty() {
-        resolve_profile(&config.default_profile).map_err(|e| Error::Config {
-            path: "pocketdock.yaml".to_string(),
-            detail: format!("default_profile: {e}"),
-        })?;
-        spec.profile = Some(config.default_profile.clone());
-    }
-    if spec.persist.is_none() {
-        spec.persist = Some(config.default_persist);
-    }
-    Ok(())
-}
-
-/// The `instance.toml` of a container about to be created.
-fn instance_metadata(
-    spec: &ContainerSpec,
-    name: &str,
-    project: &str,
-    created_at: &str,
-) -> Result<InstanceMetadata> {
-    let mut meta = InstanceMetadata::default();
-    meta.container.name = name.to_string();
-    meta.container.image = spec.resolved_image()?;
-    meta.container.project = project.to_string();
-    meta.container.created_at = created_at.to_string();
-    meta.container.persist = true;
-    meta.container.profile.clone_from(&spec.profile);
-    meta.container.network = Some(spec.resolved_network()? != "none");
-    meta.resources.mem_limit.clone_from(&spec.mem_limit);
-    meta.resources.cpu_percent = spec.cpu_percent;
-    meta.ports = spec
-        .ports
-        .iter()
-        .map(|p| (p.host_port, p.container_port))
-        .collect();
-    meta.volumes = spec
-        .volumes
-        .iter()
-        .map(|v| (v.host.clone(), v.container.clone()))
-        .collect();
-    meta.provenance.created_by = std::env::args().collect::<Vec<_>>().join(" ");
-    meta.provenance.pid = std::process::id();
-    Ok(meta)
 }
 
 impl Engine {
@@ -155,7 +106,14 @@ impl Engine {
             Some(p) => Some(InstanceStage::prepare(
                 p,
                 &name,
-                instance_metadata(&spec, &name, p.name(), &created_at)?,
+                instance_metadata(
+                    &spec,
+                    &name,
+                    p.name(),
+                    &created_at,
+                    std::env::args().collect::<Vec<_>>().join(" "),
+                    std::process::id(),
+                )?,
             )?),
             None => None,
         };

@@ -9,15 +9,16 @@
 //! name alone); only containers labelled `pocketdock.managed=true` count, and a name carried by
 //! several labelled containers is refused rather than guessed (inventory §7.1 item 8).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use pocketdock_proto::api::containers::{self, ListItem};
+use pocketdock_proto::api::containers;
 use pocketdock_proto::api::{check, strip_slash, Subject};
 use pocketdock_proto::op::{CallOp, Response};
-use pocketdock_proto::project::instance::PENDING_ID;
-use pocketdock_proto::project::paths;
-use pocketdock_proto::spec::{Labels, LABEL_MANAGED, LABEL_PROJECT};
+use pocketdock_proto::persistence::list_filter;
+pub use pocketdock_proto::persistence::{
+    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
+};
+use pocketdock_proto::spec::Labels;
 use pocketdock_proto::{Error, Result};
 
 use crate::container::{remove_container_id, stop_container_id, Container};
@@ -26,171 +27,6 @@ use crate::project::{
     checked_instance_dir, data_path_exists, default_engine, find_project_root,
     read_instance_metadata, Project,
 };
-
-/// Grace period of [`Engine::stop_container`] before the engine kills (as the reference).
-pub const STOP_GRACE_SECS: u32 = 10;
-
-/// One pocketdock container as listed by [`list_containers`] (the reference's
-/// `ContainerListItem`, plus the full id and a few labels it did not surface).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContainerListItem {
-    /// The first 12 characters of the engine id (as the reference prints it).
-    pub id: String,
-    /// The full engine id, usable with every engine call.
-    pub full_id: String,
-    /// The pocketdock name: label `pocketdock.instance`, else the engine name.
-    pub name: String,
-    /// The engine state: `running`, `exited`, `created`, `paused`, ... (`unknown` if absent).
-    pub status: String,
-    /// The image reference.
-    pub image: String,
-    /// Label `pocketdock.created-at` (`""` if absent).
-    pub created_at: String,
-    /// Label `pocketdock.persist` is `true` (any case).
-    pub persist: bool,
-    /// Label `pocketdock.project` (`""` if absent).
-    pub project: String,
-    /// Label `pocketdock.data-path` (`""` if absent; not checked).
-    pub data_path: String,
-    /// Label `pocketdock.profile` (`""` if absent; the reference does not set it).
-    pub profile: String,
-    /// The engine's container name, without the leading `/` (`""` if absent).
-    pub engine_name: String,
-}
-
-impl ContainerListItem {
-    /// Build an item from one row of `GET /containers/json`.
-    pub fn from_list_item(item: &ListItem) -> Self {
-        let labels = Labels::from_map(&item.labels).unwrap_or_default();
-        let engine_name = item
-            .names
-            .first()
-            .map(|n| strip_slash(n).to_string())
-            .unwrap_or_default();
-        Self {
-            id: item.id.chars().take(12).collect(),
-            full_id: item.id.clone(),
-            name: if labels.instance.is_empty() {
-                engine_name.clone()
-            } else {
-                labels.instance
-            },
-            status: if item.state.is_empty() {
-                "unknown".to_string()
-            } else {
-                item.state.to_ascii_lowercase()
-            },
-            image: item.image.clone(),
-            created_at: labels.created_at,
-            persist: labels.persist,
-            project: labels.project.unwrap_or_default(),
-            data_path: labels.data_path.unwrap_or_default(),
-            profile: labels.profile.unwrap_or_default(),
-            engine_name,
-        }
-    }
-
-    /// True for a container that is not running and can be removed without force.
-    pub fn is_stopped(&self) -> bool {
-        !matches!(
-            self.status.as_str(),
-            "running" | "paused" | "restarting" | "removing" | "stopping"
-        )
-    }
-}
-
-/// What [`destroy_container`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DestroyReport {
-    /// The removed container's full id.
-    pub id: String,
-    /// Its pocketdock name.
-    pub name: String,
-    /// The instance directory that was deleted, if any.
-    pub removed_dir: Option<PathBuf>,
-    /// A `pocketdock.data-path` label that was *not* acted on because it does not name a real
-    /// instance directory of this container, with the reason. Nothing on the host was touched.
-    pub refused_data_path: Option<String>,
-}
-
-/// What [`doctor`] found in a project (the reference's three fields, plus more checks).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DoctorReport {
-    /// The project root.
-    pub root: PathBuf,
-    /// The project name.
-    pub project: String,
-    /// Persistent containers of the project without an instance directory, sorted.
-    pub orphaned_containers: Vec<String>,
-    /// Instance directories without a container, sorted.
-    pub stale_instance_dirs: Vec<String>,
-    /// Instance directories with their container.
-    pub healthy: usize,
-    /// Instance directories whose `instance.toml` still says `(pending)`: a create that was
-    /// interrupted (sorted; they are usually also stale).
-    pub pending_instance_dirs: Vec<String>,
-    /// Instance directories whose `instance.toml` is missing or unreadable, with the reason.
-    pub unreadable_metadata: Vec<(String, String)>,
-    /// Containers whose `instance.toml` records another container id (e.g. recreated by another
-    /// tool), sorted.
-    pub id_mismatches: Vec<String>,
-    /// Containers whose `pocketdock.data-path` label is not their instance directory in this
-    /// project, with the label value.
-    pub data_path_mismatches: Vec<(String, String)>,
-    /// Non-persistent containers labelled with the project (not orphans: they never get an
-    /// instance directory), sorted.
-    pub ephemeral_containers: Vec<String>,
-    /// Containers of the project that are not running, sorted.
-    pub stopped_containers: Vec<String>,
-}
-
-impl DoctorReport {
-    /// True when nothing needs attention (stopped and ephemeral containers are fine).
-    pub fn is_healthy(&self) -> bool {
-        self.orphaned_containers.is_empty()
-            && self.stale_instance_dirs.is_empty()
-            && self.pending_instance_dirs.is_empty()
-            && self.unreadable_metadata.is_empty()
-            && self.id_mismatches.is_empty()
-            && self.data_path_mismatches.is_empty()
-    }
-
-    /// One human-readable line per problem.
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for n in &self.orphaned_containers {
-            out.push(format!("container {n} has no instance directory"));
-        }
-        for n in &self.stale_instance_dirs {
-            out.push(format!("instance directory {n} has no container"));
-        }
-        for n in &self.pending_instance_dirs {
-            out.push(format!(
-                "instance directory {n} is from an interrupted create (id still {PENDING_ID})"
-            ));
-        }
-        for (n, why) in &self.unreadable_metadata {
-            out.push(format!("instance directory {n}: {why}"));
-        }
-        for n in &self.id_mismatches {
-            out.push(format!("instance.toml of {n} records another container id"));
-        }
-        for (n, label) in &self.data_path_mismatches {
-            out.push(format!(
-                "container {n} has data-path {label:?}, not its instance directory"
-            ));
-        }
-        out
-    }
-}
-
-fn filter_labels(project: Option<&str>) -> Vec<String> {
-    let mut labels = vec![format!("{LABEL_MANAGED}=true")];
-    if let Some(p) = project {
-        labels.push(format!("{LABEL_PROJECT}={p}"));
-    }
-    labels
-}
 
 impl Engine {
     /// A handle on the pocketdock container `name`, started first if it is not running. The
@@ -218,7 +54,7 @@ impl Engine {
     /// those of `project` when given.
     pub fn list_containers(&self, project: Option<&str>) -> Result<Vec<ContainerListItem>> {
         Ok(self
-            .list_raw(&filter_labels(project))?
+            .list_raw(&list_filter(project))?
             .iter()
             .map(ContainerListItem::from_list_item)
             .collect())
@@ -313,65 +149,18 @@ impl Engine {
 
     /// [`doctor`](Self::doctor) for an opened project.
     pub fn doctor_project(&self, project: &Project) -> Result<DoctorReport> {
-        let local: BTreeSet<String> = project.instance_names()?.into_iter().collect();
         let items = self.list_containers(Some(project.name()))?;
-        let mut report = DoctorReport {
-            root: project.root().to_path_buf(),
-            project: project.name().to_string(),
-            ..DoctorReport::default()
-        };
-        let mut engine: BTreeMap<String, &ContainerListItem> = BTreeMap::new();
-        for item in &items {
-            engine.insert(item.name.clone(), item);
-            if item.is_stopped() {
-                report.stopped_containers.push(item.name.clone());
-            }
-            if !item.persist {
-                if !local.contains(&item.name) {
-                    report.ephemeral_containers.push(item.name.clone());
-                }
-                continue;
-            }
-            if !local.contains(&item.name) {
-                report.orphaned_containers.push(item.name.clone());
-                continue;
-            }
-            let expected = paths::instance_dir(project.root(), &item.name)
-                .ok()
-                .map(|p| p.display().to_string());
-            if expected.as_deref() != Some(item.data_path.as_str()) {
-                report
-                    .data_path_mismatches
-                    .push((item.name.clone(), item.data_path.clone()));
-            }
+        let mut local = Vec::new();
+        for name in project.instance_names()? {
+            let meta = read_instance_metadata(&project.instance_dir(&name)?);
+            local.push((name, meta));
         }
-        for name in &local {
-            let dir = project.instance_dir(name)?;
-            let meta = read_instance_metadata(&dir);
-            match (&meta, engine.get(name)) {
-                (Ok(Some(m)), _) if m.container.id == PENDING_ID => {
-                    report.pending_instance_dirs.push(name.clone());
-                }
-                (Ok(Some(m)), Some(item))
-                    if !m.container.id.is_empty() && m.container.id != item.full_id =>
-                {
-                    report.id_mismatches.push(name.clone());
-                }
-                (Ok(None), _) => report
-                    .unreadable_metadata
-                    .push((name.clone(), "no instance.toml".to_string())),
-                (Err(e), _) => report
-                    .unreadable_metadata
-                    .push((name.clone(), e.to_string())),
-                _ => {}
-            }
-            if engine.contains_key(name) {
-                report.healthy += 1;
-            } else {
-                report.stale_instance_dirs.push(name.clone());
-            }
-        }
-        Ok(report)
+        Ok(DoctorReport::build(
+            project.root(),
+            project.name(),
+            &items,
+            &local,
+        ))
     }
 }
 
@@ -417,77 +206,4 @@ pub fn doctor(project_root: Option<&Path>) -> Result<DoctorReport> {
     };
     let project = Project::open(&root)?;
     project.engine()?.doctor_project(&project)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(json: &str) -> ContainerListItem {
-        let li: ListItem = serde_json::from_str(json).unwrap_or_default();
-        ContainerListItem::from_list_item(&li)
-    }
-
-    #[test]
-    fn list_item_fields() {
-        let full = item(
-            r#"{"Id":"abc123def45678","Names":["/engine-name"],"Image":"img","State":"running",
-               "Labels":{"pocketdock.managed":"true","pocketdock.instance":"pd-test",
-               "pocketdock.persist":"True","pocketdock.created-at":"2026-01-01T00:00:00+00:00",
-               "pocketdock.project":"my-project"}}"#,
-        );
-        assert_eq!(full.id, "abc123def456");
-        assert_eq!(full.full_id, "abc123def45678");
-        assert_eq!(full.name, "pd-test");
-        assert_eq!(full.engine_name, "engine-name");
-        assert_eq!(full.status, "running");
-        assert_eq!(full.image, "img");
-        assert!(full.persist);
-        assert_eq!(full.created_at, "2026-01-01T00:00:00+00:00");
-        assert_eq!(full.project, "my-project");
-        assert!(!full.is_stopped());
-
-        let bare = item(r#"{"Id":"x","Names":["/docker-name"],"State":"exited","Labels":null}"#);
-        assert_eq!(bare.name, "docker-name");
-        assert!(!bare.persist);
-        assert_eq!(bare.created_at, "");
-        assert_eq!(bare.project, "");
-        assert!(bare.is_stopped());
-
-        let empty = item("{}");
-        assert_eq!(
-            (
-                empty.id.as_str(),
-                empty.name.as_str(),
-                empty.status.as_str()
-            ),
-            ("", "", "unknown")
-        );
-        let nulls = item(r#"{"Labels":null,"Names":null}"#);
-        assert_eq!(nulls.name, "");
-        let not_persist =
-            item(r#"{"Labels":{"pocketdock.managed":"true","pocketdock.persist":"false"}}"#);
-        assert!(!not_persist.persist);
-    }
-
-    #[test]
-    fn filters() {
-        assert_eq!(filter_labels(None), vec!["pocketdock.managed=true"]);
-        assert_eq!(
-            filter_labels(Some("my-project")),
-            vec!["pocketdock.managed=true", "pocketdock.project=my-project"]
-        );
-    }
-
-    #[test]
-    fn report_health() {
-        let mut r = DoctorReport::default();
-        assert!(r.is_healthy());
-        r.stopped_containers.push("a".into());
-        r.ephemeral_containers.push("b".into());
-        assert!(r.is_healthy());
-        r.stale_instance_dirs.push("c".into());
-        assert!(!r.is_healthy());
-        assert_eq!(r.problems(), vec!["instance directory c has no container"]);
-    }
 }

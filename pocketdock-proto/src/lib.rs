@@ -19,6 +19,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod http;
 pub mod op;
+pub mod persistence;
 pub mod result;
 pub mod run;
 

@@ -183,7 +183,16 @@ impl CreateOp {
     pub fn new(spec: &ContainerSpec, random: u64, created_at: &str) -> Result<Self> {
         spec.validate()?;
         let name = spec.name.clone().unwrap_or_else(|| generate_name(random));
-        let labels = spec.labels_for(&name, created_at);
+        Self::with_labels(spec, &spec.labels_for(&name, created_at))
+    }
+
+    /// Create `spec` under the name and with the labels already decided by the caller (e.g. a
+    /// project's instance directory in `data_path`); the spec is checked again.
+    pub fn with_labels(spec: &ContainerSpec, labels: &Labels) -> Result<Self> {
+        spec.validate()?;
+        let name = labels.instance.clone();
+        crate::spec::validate_name(&name)?;
+        let labels = labels.clone();
         let body = spec.checked_create_body(&labels)?;
         let image = spec.resolved_image()?;
         let identity = Identity {
