@@ -1,15 +1,17 @@
 //! A sandbox container and the commands run in it.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::op::{calls, ExecEvent, ExecOp, Identity, RecreateOp};
-use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
+use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamKind};
 
 use crate::engine::{nonce, spawn_background, Engine, KillGuard};
 use crate::lifecycle::{now_iso, DEFAULT_TIMEOUT};
+use crate::logging::InstanceLog;
 use crate::process::Process;
 use crate::stream::ExecStream;
 
@@ -33,6 +35,10 @@ pub struct Container {
     pub(crate) persist: bool,
     pub(crate) project: String,
     pub(crate) data_path: String,
+    /// The instance directory, once checked to be a real one of this container.
+    pub(crate) instance_dir: Option<PathBuf>,
+    /// The instance's logs (`None`: no instance directory, or `auto_log: false`).
+    pub(crate) log: Option<InstanceLog>,
     pub(crate) default_timeout: Option<Duration>,
     pub(crate) buffer_capacity: usize,
     pub(crate) callbacks: Callbacks,
@@ -50,6 +56,8 @@ impl Container {
             persist: identity.persist,
             project: identity.project,
             data_path: identity.data_path,
+            instance_dir: None,
+            log: None,
             default_timeout: Some(DEFAULT_TIMEOUT),
             buffer_capacity: DEFAULT_BUFFER_CAPACITY,
             callbacks: Callbacks::default(),
@@ -78,9 +86,17 @@ impl Container {
         &self.project
     }
 
-    /// Instance data directory, empty if none.
+    /// The `pocketdock.data-path` label: the instance directory, empty if none (as labelled, not
+    /// checked; see [`instance_dir`](Self::instance_dir)).
     pub fn data_path(&self) -> &str {
         &self.data_path
+    }
+
+    /// The instance directory (`<root>/.pocketdock/instances/<name>`) of a persistent container
+    /// of a project, once checked to be a real instance directory of this container; its
+    /// `logs/` receive the history of the commands run through this handle.
+    pub fn instance_dir(&self) -> Option<&Path> {
+        self.instance_dir.as_deref()
     }
 
     /// The engine socket.
@@ -118,20 +134,25 @@ impl Container {
     /// On timeout the command's whole process tree is killed and the output so far is kept
     /// (`timed_out`); past the output cap it is stopped (`truncated`) unless the policy says
     /// otherwise. Dropping the future mid-run kills the command too.
+    ///
+    /// In a project's persistent container, the run is logged (`logs/run-<ts>.log` and a
+    /// `history.jsonl` line).
     pub async fn run_with(
         &self,
         command: impl Into<Command>,
         opts: &RunOptions,
     ) -> Result<ExecResult> {
+        let command = command.into();
         let config = opts.exec_config(
             &self.id,
-            &command.into(),
+            &command,
             self.default_timeout,
             &nonce(),
             true,
             false,
         )?;
         let mut guard = KillGuard::new(&self.engine, &config);
+        let started = SystemTime::now();
         let result = self
             .engine
             .exec(config, |ev| {
@@ -141,7 +162,11 @@ impl Container {
             })
             .await;
         guard.disarm();
-        result
+        let result = result?;
+        if let Some(log) = &self.log {
+            log.log_run(&command.display(), started, &result);
+        }
+        Ok(result)
     }
 
     /// Run an argv without any shell.
@@ -162,17 +187,28 @@ impl Container {
     /// assert_eq!(s.result().map(|r| r.exit_code), Some(0));
     /// # Ok(()) }
     /// ```
+    ///
+    /// In a project's persistent container, the run is logged when the stream ends.
     pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
+        let command = command.into();
         let config = opts.exec_config(
             &self.id,
-            &command.into(),
+            &command,
             self.default_timeout,
             &nonce(),
             true,
             true,
         )?;
         let guard = KillGuard::new(&self.engine, &config);
-        Ok(ExecStream::new(&self.engine, ExecOp::new(config), guard))
+        let stream = ExecStream::new(&self.engine, ExecOp::new(config), guard);
+        Ok(match self.log.clone() {
+            Some(log) => {
+                let started = SystemTime::now();
+                let text = command.display();
+                stream.on_finish(move |r| log.log_run(&text, started, r))
+            }
+            None => stream,
+        })
     }
 
     /// Start a command in the background, read by a thread of its own (see [`Process`]). No
@@ -188,19 +224,54 @@ impl Container {
     /// assert!(!p.is_running());
     /// # Ok(()) }
     /// ```
+    ///
+    /// In a project's persistent container, the output goes to `logs/detach-<ts>.log` and the
+    /// exit to a `history.jsonl` line.
     pub async fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
         let mut opts = opts.clone();
         if opts.timeout.is_none() {
             opts.no_timeout = true;
         }
-        let config = opts.exec_config(&self.id, &command.into(), None, &nonce(), false, true)?;
-        Process::start(
-            &self.engine,
-            config,
-            self.buffer_capacity,
-            self.callbacks.clone(),
-        )
-        .await
+        let command = command.into();
+        let config = opts.exec_config(&self.id, &command, None, &nonce(), false, true)?;
+        let Some(log) = &self.log else {
+            return Process::start(
+                &self.engine,
+                config,
+                self.buffer_capacity,
+                self.callbacks.clone(),
+            )
+            .await;
+        };
+        // The process's callbacks: the container's, then the log.
+        let dlog = log.detach(&command.display());
+        let callbacks = Callbacks::default();
+        let (user, l) = (self.callbacks.clone(), dlog.clone());
+        callbacks.on_stdout(Arc::new(move |d: &[u8]| {
+            user.stdout(d);
+            l.output(StreamKind::Stdout, d);
+        }));
+        let (user, l) = (self.callbacks.clone(), dlog.clone());
+        callbacks.on_stderr(Arc::new(move |d: &[u8]| {
+            user.stderr(d);
+            l.output(StreamKind::Stderr, d);
+        }));
+        let (user, l) = (self.callbacks.clone(), dlog.clone());
+        callbacks.on_exit(Arc::new(move |code| {
+            l.finish(code);
+            user.exit(code);
+        }));
+        match Process::start(&self.engine, config, self.buffer_capacity, callbacks).await {
+            Ok(p) => {
+                dlog.started(Some(p.id()));
+                Ok(p)
+            }
+            Err(e) => {
+                dlog.started(None);
+                dlog.finish(-1);
+                Err(e)
+            }
+        }
     }
 
     /// Register a callback for stdout of detached processes (called on their reader thread).
@@ -255,6 +326,13 @@ impl Container {
         }
         let op = RecreateOp::new(&self.id, &self.name, &now_iso());
         self.id = self.engine.drive(op, |()| {}).await?;
+        if let Some(dir) = &self.instance_dir {
+            // Keep instance.toml's id in step (the reference left the old one).
+            if let Ok(Some(mut meta)) = crate::project::read_instance_metadata(dir) {
+                meta.container.id.clone_from(&self.id);
+                let _ = crate::project::write_instance_metadata(dir, &meta);
+            }
+        }
         Ok(())
     }
 

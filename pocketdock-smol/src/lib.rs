@@ -51,19 +51,39 @@ mod container;
 mod driver;
 mod engine;
 mod lifecycle;
+// Host files of projects (pocketdock.yaml, instance directories, logs): plain synchronous file
+// I/O with no engine call, the same in every adapter, so one source is compiled into each.
+#[path = "../../pocketdock-blocking/src/logging.rs"]
+mod logging;
+mod persistence;
 mod process;
+#[path = "../../pocketdock-blocking/src/project.rs"]
+mod project;
 mod stream;
 mod transport;
 
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
 pub use engine::Engine;
 pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
+pub use persistence::{
+    destroy_container, doctor, list_containers, prune, resume_container, stop_container,
+    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
+};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 pub use pocketdock_proto::info::ContainerInfo;
+pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
+pub use pocketdock_proto::project::{
+    HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
+};
 pub use pocketdock_proto::ring::BufferSnapshot;
 pub use pocketdock_proto::spec::ContainerSpec;
 pub use pocketdock_proto::{
     Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
 };
 pub use process::Process;
+pub use project::{
+    checked_instance_dir, find_project_root, get_project_name, init_project, install_config_file,
+    list_instance_dirs, load_config, load_config_files, read_history, read_instance_metadata,
+    write_instance_metadata, Project,
+};
 pub use stream::ExecStream;

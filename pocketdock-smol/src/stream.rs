@@ -28,7 +28,10 @@ pub struct ExecStream {
     inner: Inner,
     guard: KillGuard,
     result: Option<ExecResult>,
+    on_finish: Option<FinishHook>,
 }
+
+type FinishHook = Box<dyn FnOnce(&ExecResult) + Send + Sync>;
 
 impl std::fmt::Debug for ExecStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,7 +47,14 @@ impl ExecStream {
             inner: Inner::Idle(Box::new(Driver::new(op, engine.socket()))),
             guard,
             result: None,
+            on_finish: None,
         }
+    }
+
+    /// Call `f` with the final result when the stream ends successfully.
+    pub(crate) fn on_finish(mut self, f: impl FnOnce(&ExecResult) + Send + Sync + 'static) -> Self {
+        self.on_finish = Some(Box::new(f));
+        self
     }
 
     /// The final result, once the stream has ended (`None` before, or after an error).
@@ -98,6 +108,9 @@ impl ExecStream {
                 }
                 Progress::Done(Ok(r)) => {
                     self.guard.disarm();
+                    if let Some(f) = self.on_finish.take() {
+                        f(&r);
+                    }
                     self.result = Some(r);
                     return Poll::Ready(None);
                 }

@@ -11,6 +11,7 @@
 //! scenario, whether it passed or panicked.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::system::VersionInfo;
 use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::spec::{ContainerSpec, PortMapping, Volume};
 use pocketdock_proto::{Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions};
@@ -48,11 +50,38 @@ pub trait Sandbox: Sized {
     fn remove(socket: &str, id: &str) -> impl Future<Output = Result<()>>;
     /// The adapter's way to sleep.
     fn sleep(d: Duration) -> impl Future<Output = ()>;
+    /// `init_project` (host files only).
+    fn init_project(dir: &Path, name: &str) -> Result<PathBuf>;
+    /// `create_container_in` the project at `root`.
+    fn create_in(
+        socket: &str,
+        spec: ContainerSpec,
+        root: &Path,
+    ) -> impl Future<Output = Result<Self>>;
+    /// `resume_container`.
+    fn resume(socket: &str, name: &str) -> impl Future<Output = Result<Self>>;
+    /// `list_containers`.
+    fn list(
+        socket: &str,
+        project: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ContainerListItem>>>;
+    /// `stop_container`.
+    fn stop(socket: &str, name: &str) -> impl Future<Output = Result<()>>;
+    /// `destroy_container`.
+    fn destroy(socket: &str, name: &str) -> impl Future<Output = Result<DestroyReport>>;
+    /// `prune`.
+    fn prune(socket: &str, project: Option<&str>) -> impl Future<Output = Result<usize>>;
+    /// `doctor` of the project at `root`.
+    fn doctor(socket: &str, root: &Path) -> impl Future<Output = Result<DoctorReport>>;
 
     /// Container id.
     fn id(&self) -> &str;
     /// Pocketdock name.
     fn name(&self) -> &str;
+    /// Project name.
+    fn project(&self) -> &str;
+    /// Checked instance directory.
+    fn instance_dir(&self) -> Option<&Path>;
     /// `run`.
     fn run(&self, command: &str) -> impl Future<Output = Result<ExecResult>>;
     /// `run_with`.
@@ -773,6 +802,49 @@ pub async fn persistent_shutdown_only_stops<S: Sandbox>(ctx: Ctx) {
         c.run("true").await,
         Err(Error::ContainerNotRunning(_))
     ));
+}
+
+/// A project's persistent container: instance directory and history log, stop, list, resume
+/// (files kept), doctor, destroy (directory removed), prune.
+pub async fn persistence_in_a_project<S: Sandbox>(ctx: Ctx) {
+    let base = std::env::temp_dir().join(unique_name("pdproj"));
+    let project = unique_name("proj");
+    let root = ok(S::init_project(&base, &project));
+    let c: S = ok(S::create_in(&ctx.socket, ctx.spec("pers").persist(true), &root).await);
+    let name = c.name().to_string();
+    assert_eq!(c.project(), project);
+    let dir = c
+        .instance_dir()
+        .unwrap_or_else(|| panic!("no instance dir"))
+        .to_path_buf();
+    assert!(dir.join("instance.toml").is_file());
+    ok(c.run("echo kept > /home/sandbox/k").await);
+    let history = std::fs::read_to_string(dir.join("logs/history.jsonl")).unwrap_or_default();
+    assert!(history.contains("echo kept"), "{history}");
+    drop(c);
+    ok(S::stop(&ctx.socket, &name).await);
+    let listed = ok(S::list(&ctx.socket, Some(&project)).await);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].name == name && listed[0].persist && listed[0].is_stopped());
+    let r = ok(S::resume(&ctx.socket, &name).await);
+    assert_eq!(ok(r.run("cat /home/sandbox/k").await).stdout, b"kept\n");
+    assert_eq!(r.instance_dir(), Some(dir.as_path()));
+    let report = ok(S::doctor(&ctx.socket, &root).await);
+    assert!(report.is_healthy() && report.healthy == 1, "{report:?}");
+    let other: S = ok(S::create_in(&ctx.socket, ctx.spec("pers2").persist(true), &root).await);
+    let other_name = other.name().to_string();
+    drop(other);
+    ok(S::stop(&ctx.socket, &other_name).await);
+    assert_eq!(ok(S::prune(&ctx.socket, Some(&project)).await), 1);
+    let report = ok(S::destroy(&ctx.socket, &name).await);
+    assert_eq!(report.removed_dir.as_deref(), Some(dir.as_path()));
+    assert!(!dir.exists());
+    assert!(matches!(
+        S::resume(&ctx.socket, &name).await,
+        Err(Error::ContainerNotFound(_))
+    ));
+    assert!(ok(S::list(&ctx.socket, Some(&project)).await).is_empty());
+    let _ = std::fs::remove_dir_all(&base);
 }
 
 // ---------------------------------------------------------------------------------------------

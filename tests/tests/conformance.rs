@@ -29,6 +29,7 @@ macro_rules! suite {
             missing_image_and_vanished_container,
             attach_by_name,
             persistent_shutdown_only_stops,
+            persistence_in_a_project,
             $($($extra),*)?
         );
     };

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::system::VersionInfo;
+use std::path::{Path, PathBuf};
+
 use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::spec::ContainerSpec;
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamChunk};
@@ -36,11 +39,42 @@ impl Sandbox for pocketdock_blocking::Container {
     async fn sleep(d: Duration) {
         std::thread::sleep(d);
     }
+    fn init_project(dir: &Path, name: &str) -> Result<PathBuf> {
+        pocketdock_blocking::init_project(Some(dir), Some(name))
+    }
+    async fn create_in(socket: &str, spec: ContainerSpec, root: &Path) -> Result<Self> {
+        let project = pocketdock_blocking::Project::open(root)?;
+        pocketdock_blocking::Engine::new(socket).create_container_in(spec, Some(&project))
+    }
+    async fn resume(socket: &str, name: &str) -> Result<Self> {
+        pocketdock_blocking::Engine::new(socket).resume_container(name)
+    }
+    async fn list(socket: &str, project: Option<&str>) -> Result<Vec<ContainerListItem>> {
+        pocketdock_blocking::Engine::new(socket).list_containers(project)
+    }
+    async fn stop(socket: &str, name: &str) -> Result<()> {
+        pocketdock_blocking::Engine::new(socket).stop_container(name)
+    }
+    async fn destroy(socket: &str, name: &str) -> Result<DestroyReport> {
+        pocketdock_blocking::Engine::new(socket).destroy_container(name)
+    }
+    async fn prune(socket: &str, project: Option<&str>) -> Result<usize> {
+        pocketdock_blocking::Engine::new(socket).prune(project)
+    }
+    async fn doctor(socket: &str, root: &Path) -> Result<DoctorReport> {
+        pocketdock_blocking::Engine::new(socket).doctor(Some(root))
+    }
     fn id(&self) -> &str {
         Self::id(self)
     }
     fn name(&self) -> &str {
         Self::name(self)
+    }
+    fn project(&self) -> &str {
+        Self::project(self)
+    }
+    fn instance_dir(&self) -> Option<&Path> {
+        Self::instance_dir(self)
     }
     async fn run(&self, command: &str) -> Result<ExecResult> {
         Self::run(self, command)
@@ -150,11 +184,44 @@ macro_rules! async_adapter {
             async fn sleep(d: Duration) {
                 ($sleep)(d).await;
             }
+            fn init_project(dir: &Path, name: &str) -> Result<PathBuf> {
+                $krate::init_project(Some(dir), Some(name))
+            }
+            async fn create_in(socket: &str, spec: ContainerSpec, root: &Path) -> Result<Self> {
+                let project = $krate::Project::open(root)?;
+                $krate::Engine::new(socket)
+                    .create_container_in(spec, Some(&project))
+                    .await
+            }
+            async fn resume(socket: &str, name: &str) -> Result<Self> {
+                $krate::Engine::new(socket).resume_container(name).await
+            }
+            async fn list(socket: &str, project: Option<&str>) -> Result<Vec<ContainerListItem>> {
+                $krate::Engine::new(socket).list_containers(project).await
+            }
+            async fn stop(socket: &str, name: &str) -> Result<()> {
+                $krate::Engine::new(socket).stop_container(name).await
+            }
+            async fn destroy(socket: &str, name: &str) -> Result<DestroyReport> {
+                $krate::Engine::new(socket).destroy_container(name).await
+            }
+            async fn prune(socket: &str, project: Option<&str>) -> Result<usize> {
+                $krate::Engine::new(socket).prune(project).await
+            }
+            async fn doctor(socket: &str, root: &Path) -> Result<DoctorReport> {
+                $krate::Engine::new(socket).doctor(Some(root)).await
+            }
             fn id(&self) -> &str {
                 Self::id(self)
             }
             fn name(&self) -> &str {
                 Self::name(self)
+            }
+            fn project(&self) -> &str {
+                Self::project(self)
+            }
+            fn instance_dir(&self) -> Option<&Path> {
+                Self::instance_dir(self)
             }
             async fn run(&self, command: &str) -> Result<ExecResult> {
                 Self::run(self, command).await

@@ -1,0 +1,198 @@
+//! Persistent containers: resume, list, stop, destroy, prune, and the project doctor.
+//!
+//! Every function exists twice: as an [`Engine`] method (the caller picks the socket) and as a
+//! free function that finds the engine like the CLI does (`POCKETDOCK_SOCKET`, then the `socket:`
+//! of the current project or install config, then auto-detection).
+//!
+//! Containers are found by name: the engine's container name first, then the label
+//! `pocketdock.instance` for containers made by the Python reference (which leaves the engine
+//! name alone); only containers labelled `pocketdock.managed=true` count, and a name carried by
+//! several labelled containers is refused rather than guessed.
+
+use std::path::Path;
+
+use pocketdock_proto::op::{calls, Identity};
+use pocketdock_proto::persistence::list_filter;
+pub use pocketdock_proto::persistence::{
+    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
+};
+use pocketdock_proto::{Error, Result};
+
+use crate::container::Container;
+use crate::engine::Engine;
+use crate::project::{
+    checked_instance_dir, data_path_exists, default_engine, find_project_root,
+    read_instance_metadata, Project,
+};
+
+impl Engine {
+    /// A handle on the pocketdock container `name`, started first if it is not running. The
+    /// handle's persist flag, project and instance directory come from the labels (the
+    /// instance directory only if it checks out); its logs continue in that directory. Dropping
+    /// the handle leaves the container alone.
+    pub async fn resume_container(&self, name: &str) -> Result<Container> {
+        let inspect = self.find_container(name).await?;
+        if !inspect.state.running {
+            self.call(calls::start(&inspect.id)).await?;
+        }
+        let c = self.handle_from_inspect(&inspect);
+        if let Some(log) = &c.log {
+            log.apply_retention();
+        }
+        Ok(c)
+    }
+
+    /// The pocketdock containers (label `pocketdock.managed=true`), stopped ones included, only
+    /// those of `project` when given.
+    pub async fn list_containers(&self, project: Option<&str>) -> Result<Vec<ContainerListItem>> {
+        Ok(self
+            .list_raw(&list_filter(project))
+            .await?
+            .iter()
+            .map(ContainerListItem::from_list_item)
+            .collect())
+    }
+
+    /// Stop the pocketdock container `name` (SIGTERM, then SIGKILL after
+    /// [`STOP_GRACE_SECS`]); a stopped container is fine.
+    pub async fn stop_container(&self, name: &str) -> Result<()> {
+        let inspect = self.find_container(name).await?;
+        self.call(calls::stop(&inspect.id, STOP_GRACE_SECS)).await
+    }
+
+    /// Remove the pocketdock container `name` (forced, running or not) and delete its instance
+    /// directory, but only when its `pocketdock.data-path` label names a real instance directory
+    /// of a pocketdock project that belongs to this container (see
+    /// [`checked_instance_dir`](crate::checked_instance_dir)). Any other label value is left
+    /// alone and reported in [`DestroyReport::refused_data_path`]; a label naming a directory
+    /// that no longer exists is not an error.
+    pub async fn destroy_container(&self, name: &str) -> Result<DestroyReport> {
+        let inspect = self.find_container(name).await?;
+        let identity = Identity::from_inspect(&inspect);
+        let mut report = DestroyReport {
+            id: inspect.id.clone(),
+            name: identity.name.clone(),
+            ..DestroyReport::default()
+        };
+        // Decide about the directory before removing anything, so the check sees the labels.
+        let dp = identity.data_path.as_str();
+        let target = if dp.is_empty() || !data_path_exists(dp) {
+            None
+        } else {
+            match checked_instance_dir(dp, &identity.name) {
+                Ok((_, dir)) => Some(dir),
+                Err(e) => {
+                    report.refused_data_path = Some(format!("{dp}: {e}"));
+                    None
+                }
+            }
+        };
+        match self.call(calls::remove(&inspect.id, true)).await {
+            Ok(()) | Err(Error::ContainerNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(dir) = target {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::HostPath {
+                path: dir.display().to_string(),
+                detail: e.to_string(),
+            })?;
+            report.removed_dir = Some(dir);
+        }
+        Ok(report)
+    }
+
+    /// Remove the stopped pocketdock containers (exited, created, dead), only those of `project`
+    /// when given; returns how many were removed. Running and paused containers are kept: the
+    /// removal is not forced, so a container started meanwhile survives. Instance directories
+    /// are kept (their history stays; [`doctor`](Self::doctor) reports them as stale).
+    pub async fn prune(&self, project: Option<&str>) -> Result<usize> {
+        let mut removed = 0;
+        for item in self.list_containers(project).await? {
+            if !item.is_stopped() {
+                continue;
+            }
+            match self.call(calls::remove(&item.full_id, false)).await {
+                Ok(()) => removed += 1,
+                // Gone meanwhile, or running again (409): not ours to remove.
+                Err(
+                    Error::ContainerNotFound(_)
+                    | Error::ContainerNotRunning(_)
+                    | Error::Engine { status: 409, .. },
+                ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Compare the instance directories of the project at `project_root` (the project containing
+    /// the current directory when `None`) with its containers on this engine.
+    /// [`Error::ProjectNotInitialized`] when there is no project.
+    pub async fn doctor(&self, project_root: Option<&Path>) -> Result<DoctorReport> {
+        let project = match project_root {
+            Some(root) => Project::open(root)?,
+            None => Project::discover(None)?.ok_or(Error::ProjectNotInitialized)?,
+        };
+        self.doctor_project(&project).await
+    }
+
+    /// [`doctor`](Self::doctor) for an opened project.
+    pub async fn doctor_project(&self, project: &Project) -> Result<DoctorReport> {
+        let items = self.list_containers(Some(project.name())).await?;
+        let mut local = Vec::new();
+        for name in project.instance_names()? {
+            let meta = read_instance_metadata(&project.instance_dir(&name)?);
+            local.push((name, meta));
+        }
+        Ok(DoctorReport::build(
+            project.root(),
+            project.name(),
+            &items,
+            &local,
+        ))
+    }
+}
+
+/// [`Engine::resume_container`] on the default engine.
+///
+/// ```no_run
+/// # async fn demo() -> pocketdock_smol::Result<()> {
+/// let c = pocketdock_smol::resume_container("my-sandbox").await?;
+/// println!("{}", c.run("ls /tmp").await?.stdout_str());
+/// # Ok(()) }
+/// ```
+pub async fn resume_container(name: &str) -> Result<Container> {
+    default_engine()?.resume_container(name).await
+}
+
+/// [`Engine::list_containers`] on the default engine.
+pub async fn list_containers(project: Option<&str>) -> Result<Vec<ContainerListItem>> {
+    default_engine()?.list_containers(project).await
+}
+
+/// [`Engine::stop_container`] on the default engine.
+pub async fn stop_container(name: &str) -> Result<()> {
+    default_engine()?.stop_container(name).await
+}
+
+/// [`Engine::destroy_container`] on the default engine.
+pub async fn destroy_container(name: &str) -> Result<DestroyReport> {
+    default_engine()?.destroy_container(name).await
+}
+
+/// [`Engine::prune`] on the default engine.
+pub async fn prune(project: Option<&str>) -> Result<usize> {
+    default_engine()?.prune(project).await
+}
+
+/// [`Engine::doctor`] on the engine of the project at `project_root` (the project containing the
+/// current directory when `None`): `POCKETDOCK_SOCKET`, then its `socket:`, then
+/// auto-detection.
+pub async fn doctor(project_root: Option<&Path>) -> Result<DoctorReport> {
+    let root = match project_root {
+        Some(r) => r.to_path_buf(),
+        None => find_project_root(None).ok_or(Error::ProjectNotInitialized)?,
+    };
+    let project = Project::open(&root)?;
+    project.engine()?.doctor_project(&project).await
+}
