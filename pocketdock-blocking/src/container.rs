@@ -3,9 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use pocketdock_proto::api::containers;
-use pocketdock_proto::api::{check, Subject};
-use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_proto::op::{calls, RecreateOp};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::callbacks::Callbacks;
@@ -287,30 +285,12 @@ impl Drop for Container {
 
 /// Stop a container by id; "already stopped" is fine.
 pub(crate) fn stop_container_id(engine: &Engine, id: &str, grace_secs: u32) -> Result<()> {
-    let key = id.to_string();
-    engine.call(
-        CallOp::new(
-            "stop",
-            &containers::stop(id, grace_secs),
-            move |r: Response| {
-                if r.status() == 304 {
-                    return Ok(());
-                }
-                check(&r, "stop", Subject::Container(&key))
-            },
-        )
-        .with_timeout(Some(Duration::from_secs(u64::from(grace_secs) + 60))),
-    )
+    engine.call(calls::stop(id, grace_secs))
 }
 
 /// Remove a container by id.
 pub(crate) fn remove_container_id(engine: &Engine, id: &str, force: bool) -> Result<()> {
-    let key = id.to_string();
-    engine.call(CallOp::new(
-        "remove",
-        &containers::remove(id, force),
-        move |r: Response| check(&r, "remove", Subject::Container(&key)),
-    ))
+    engine.call(calls::remove(id, force))
 }
 
 impl Container {
@@ -325,35 +305,10 @@ impl Container {
     /// Running processes, streams and sessions end.
     pub fn reboot(&mut self, fresh: bool) -> Result<()> {
         if !fresh {
-            let key = self.id.clone();
-            return self.engine.call(
-                CallOp::new(
-                    "restart",
-                    &containers::restart(&self.id, 10),
-                    move |r: Response| check(&r, "restart", Subject::Container(&key)),
-                )
-                .with_timeout(Some(Duration::from_secs(90))),
-            );
+            return self.engine.call(calls::restart(&self.id, 10));
         }
-        let raw = self.engine.inspect_raw(&self.id)?;
-        let body = containers::recreate_body(&raw, &crate::lifecycle::now_iso());
-        remove_container_id(&self.engine, &self.id, true)?;
-        let name = self.name.clone();
-        let image = body
-            .get("Image")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let id = self.engine.call(CallOp::new(
-            "create",
-            &containers::create(Some(&name), &body),
-            move |r: Response| {
-                check(&r, "create", Subject::Image(&image))?;
-                Ok(r.json::<pocketdock_proto::api::exec::IdResponse>("create")?
-                    .id)
-            },
-        ))?;
-        self.id = id;
+        let op = RecreateOp::new(&self.id, &self.name, &crate::lifecycle::now_iso());
+        self.id = self.engine.drive(op, |()| {})?;
         if let Some(dir) = &self.instance_dir {
             // Keep instance.toml's id in step (the reference left the old one).
             if let Ok(Some(mut meta)) = crate::project::read_instance_metadata(dir) {
@@ -361,27 +316,13 @@ impl Container {
                 let _ = crate::project::write_instance_metadata(dir, &meta);
             }
         }
-        let key = self.id.clone();
-        self.engine.call(CallOp::new(
-            "start",
-            &containers::start(&self.id),
-            move |r: Response| check(&r, "start", Subject::Container(&key)),
-        ))
+        Ok(())
     }
 
     /// Commit the container's filesystem as image `name` (`repo[:tag]`, registry ports
     /// understood); returns the image id.
     pub fn snapshot(&self, name: &str) -> Result<String> {
-        let (repo, tag) = pocketdock_proto::spec::split_image_ref(name)?;
-        let key = self.id.clone();
-        self.engine.call(
-            CallOp::new(
-                "commit",
-                &pocketdock_proto::api::stats::commit(&self.id, &repo, &tag, None),
-                move |r: Response| pocketdock_proto::api::stats::parse_commit(&r, &key),
-            )
-            .with_timeout(Some(Duration::from_secs(600))),
-        )
+        self.engine.call(calls::commit(&self.id, name)?)
     }
 
     /// Set the ring buffer capacity of detached processes started from now on.

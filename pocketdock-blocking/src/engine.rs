@@ -3,10 +3,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use pocketdock_proto::api::system::{self, EngineKind, VersionInfo};
-use pocketdock_proto::api::{check, Subject};
+use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 use pocketdock_proto::engine::{discover, socket_path};
-use pocketdock_proto::op::{CallOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation, Response};
+use pocketdock_proto::op::{calls, CallOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation};
 use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::driver::Driver;
@@ -50,18 +49,12 @@ impl Engine {
 
     /// `GET /_ping`: the engine's answer (normally `OK`).
     pub fn ping(&self) -> Result<String> {
-        self.call(CallOp::new("ping", &system::ping(), |r: Response| {
-            check(&r, "ping", Subject::None)?;
-            Ok(String::from_utf8_lossy(&r.body).trim().to_string())
-        }))
+        self.call(calls::ping())
     }
 
     /// `GET /version`.
     pub fn version(&self) -> Result<VersionInfo> {
-        self.call(CallOp::new("version", &system::version(), |r: Response| {
-            check(&r, "version", Subject::None)?;
-            r.json("version")
-        }))
+        self.call(calls::version())
     }
 
     /// Podman or Docker.

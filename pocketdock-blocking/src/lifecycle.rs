@@ -2,16 +2,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pocketdock_proto::api::containers::{self, ContainerInspect, ListItem};
-use pocketdock_proto::api::exec::IdResponse;
-use pocketdock_proto::api::{check, strip_slash, Subject};
+use pocketdock_proto::api::containers::{ContainerInspect, ListItem};
 use pocketdock_proto::info::format_timestamp;
-use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_proto::op::{calls, CreateOp, FindOp, Identity, InfoOp};
 use pocketdock_proto::persistence::{apply_config, instance_metadata};
-use pocketdock_proto::spec::{
-    generate_name, validate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED,
-};
-use pocketdock_proto::{Error, Result};
+use pocketdock_proto::spec::{generate_name, validate_name, ContainerSpec};
+use pocketdock_proto::Result;
 
 use crate::callbacks::Callbacks;
 use crate::container::{remove_container_id, Container, DEFAULT_BUFFER_CAPACITY};
@@ -118,25 +114,21 @@ impl Engine {
             None => None,
         };
         labels.data_path = stage.as_ref().map(|s| s.dir.display().to_string());
-        let created = self.create_raw(&spec, &labels).and_then(|id| {
-            let key = id.clone();
-            let started = self.call(CallOp::new(
-                "start",
-                &containers::start(&id),
-                move |r: Response| check(&r, "start", Subject::Container(&key)),
-            ));
-            let committed = started.and_then(|()| match stage.as_mut() {
-                Some(s) => s.commit(&id),
-                None => Ok(()),
-            });
-            match committed {
-                Ok(()) => Ok(id),
-                Err(e) => {
-                    let _ = remove_container_id(self, &id, true);
-                    Err(e)
+        let created = CreateOp::with_labels(&spec, &labels)
+            .and_then(|op| self.drive(op, |()| {}))
+            .and_then(|identity| {
+                let committed = match stage.as_mut() {
+                    Some(s) => s.commit(&identity.id),
+                    None => Ok(()),
+                };
+                match committed {
+                    Ok(()) => Ok(identity.id),
+                    Err(e) => {
+                        let _ = remove_container_id(self, &identity.id, true);
+                        Err(e)
+                    }
                 }
-            }
-        });
+            });
         let id = match created {
             Ok(id) => id,
             Err(e) => {
@@ -184,27 +176,21 @@ impl Engine {
     /// only when the data path passes [`checked_instance_dir`](crate::checked_instance_dir). The
     /// logs follow the settings of the instance's project (the defaults if they cannot be read).
     pub(crate) fn handle_from_inspect(&self, inspect: &ContainerInspect) -> Container {
-        let labels = Labels::from_map(&inspect.config.labels).unwrap_or_default();
-        let name = if labels.instance.is_empty() {
-            strip_slash(&inspect.name).to_string()
-        } else {
-            labels.instance.clone()
-        };
-        let checked = labels
-            .data_path
-            .as_deref()
-            .and_then(|dp| checked_instance_dir(dp, &name).ok());
+        let identity = Identity::from_inspect(inspect);
+        let checked = (!identity.data_path.is_empty())
+            .then(|| checked_instance_dir(&identity.data_path, &identity.name).ok())
+            .flatten();
         let log = checked.as_ref().and_then(|(root, dir)| {
             let config = load_config(Some(root)).unwrap_or_default();
             InstanceLog::open(dir, &config)
         });
         Container {
             engine: self.clone(),
-            id: inspect.id.clone(),
-            name,
-            persist: labels.persist,
-            project: labels.project.unwrap_or_default(),
-            data_path: labels.data_path.unwrap_or_default(),
+            id: identity.id,
+            name: identity.name,
+            persist: identity.persist,
+            project: identity.project,
+            data_path: identity.data_path,
             instance_dir: checked.map(|(_, dir)| dir),
             log,
             default_timeout: Some(DEFAULT_TIMEOUT),
@@ -215,142 +201,34 @@ impl Engine {
         }
     }
 
-    /// `POST /containers/create`; returns the id.
-    pub(crate) fn create_raw(&self, spec: &ContainerSpec, labels: &Labels) -> Result<String> {
-        let body = spec.checked_create_body(labels)?;
-        let image = spec.resolved_image()?;
-        self.call(CallOp::new(
-            "create",
-            &containers::create(Some(&labels.instance), &body),
-            move |r: Response| {
-                check(&r, "create", Subject::Image(&image))?;
-                Ok(r.json::<IdResponse>("create")?.id)
-            },
-        ))
-    }
-
     /// Inspect a container by id or engine name.
     pub fn inspect_container(&self, id_or_name: &str) -> Result<ContainerInspect> {
-        let key = id_or_name.to_string();
-        self.call(CallOp::new(
-            "inspect",
-            &containers::inspect(id_or_name),
-            move |r: Response| {
-                check(&r, "inspect", Subject::Container(&key))?;
-                r.json("inspect")
-            },
-        ))
+        self.call(calls::inspect(id_or_name))
     }
 
     /// List containers carrying all of `labels` (`key=value`), stopped ones included.
     pub fn list_raw(&self, labels: &[String]) -> Result<Vec<ListItem>> {
-        self.call(CallOp::new(
-            "list",
-            &containers::list(labels),
-            |r: Response| {
-                check(&r, "list", Subject::None)?;
-                r.json("list")
-            },
-        ))
+        self.call(calls::list(labels))
     }
 
     /// Find a pocketdock container by name: the engine name first, then (for containers made by
     /// the Python reference, which leaves the engine name alone) the `pocketdock.instance` label.
     /// Only containers labelled `pocketdock.managed=true` are found.
     pub fn find_container(&self, name: &str) -> Result<ContainerInspect> {
-        match self.inspect_container(name) {
-            Ok(c) if Labels::from_map(&c.config.labels).is_some() => return Ok(c),
-            Ok(_) | Err(Error::ContainerNotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-        let items = self.list_raw(&[
-            format!("{LABEL_MANAGED}=true"),
-            format!("{LABEL_INSTANCE}={name}"),
-        ])?;
-        match items.as_slice() {
-            [one] => self.inspect_container(&one.id),
-            [] => Err(Error::ContainerNotFound(name.to_string())),
-            many => Err(Error::invalid(
-                "name",
-                format!(
-                    "{} containers are labelled {LABEL_INSTANCE}={name}: {}",
-                    many.len(),
-                    many.iter()
-                        .map(|i| i.names.first().map_or(i.id.as_str(), |n| strip_slash(n)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
-        }
+        self.drive(FindOp::new(name), |()| {})
     }
-}
 
-impl Engine {
     /// Remove a container by id or engine name.
     pub fn remove_container(&self, id_or_name: &str, force: bool) -> Result<()> {
         remove_container_id(self, id_or_name, force)
     }
-}
-
-impl Engine {
-    /// The raw inspect JSON of a container.
-    pub(crate) fn inspect_raw(&self, id: &str) -> Result<serde_json::Value> {
-        let key = id.to_string();
-        self.call(CallOp::new(
-            "inspect",
-            &containers::inspect(id),
-            move |r: Response| {
-                check(&r, "inspect", Subject::Container(&key))?;
-                r.json("inspect")
-            },
-        ))
-    }
 
     /// A live [`ContainerInfo`](pocketdock_proto::info::ContainerInfo) of a container.
     pub fn container_info(&self, id: &str) -> Result<pocketdock_proto::info::ContainerInfo> {
-        use pocketdock_proto::api::stats;
-        let inspect = self.inspect_container(id)?;
-        let (mut sample, mut top) = (None, None);
-        if inspect.state.running {
-            let stats_call = |engine: &Engine| {
-                let key = id.to_string();
-                engine.call(CallOp::new(
-                    "stats",
-                    &stats::stats(id, true),
-                    move |r: Response| stats::parse_stats(&r, &key),
-                ))
-            };
-            let tolerate = |e: Error| match e {
-                Error::ContainerNotRunning(_) => Ok(None),
-                e => Err(e),
-            };
-            let first = stats_call(self).or_else(tolerate)?;
-            std::thread::sleep(Duration::from_millis(250));
-            let second = stats_call(self).or_else(tolerate)?;
-            sample = match (first, second) {
-                (Some(a), Some(b)) => Some(b.since(&a)),
-                (_, b) => b,
-            };
-            let key = id.to_string();
-            top = self
-                .call(CallOp::new("top", &stats::top(id), move |r: Response| {
-                    stats::parse_top(&r, &key)
-                }))
-                .map(Some)
-                .or_else(|e| match e {
-                    Error::ContainerNotRunning(_) => Ok(None),
-                    e => Err(e),
-                })?;
-        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .as_secs_f64();
-        Ok(pocketdock_proto::info::ContainerInfo::build(
-            &inspect,
-            sample.as_ref(),
-            top.as_ref(),
-            now,
-        ))
+        self.drive(InfoOp::new(id, now), |()| {})
     }
 }

@@ -5,27 +5,21 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use pocketdock_proto::detached::{Callbacks, DetachedState};
 use pocketdock_proto::op::{signal_name, ExecConfig, ExecEvent};
-use pocketdock_proto::ring::{BufferSnapshot, RingBuffer};
-use pocketdock_proto::{Error, ExecResult, Result, StreamKind};
+use pocketdock_proto::ring::BufferSnapshot;
+use pocketdock_proto::{Error, ExecResult, Result};
 
-use crate::callbacks::Callbacks;
 use crate::engine::Engine;
 
 #[derive(Debug)]
-struct State {
-    ring: RingBuffer,
-    result: Option<Result<ExecResult>>,
-}
-
-#[derive(Debug)]
 struct Shared {
-    state: Mutex<State>,
+    state: Mutex<DetachedState>,
     done: Condvar,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, DetachedState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -53,10 +47,7 @@ impl Process {
         callbacks: Callbacks,
     ) -> Result<Self> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                ring: RingBuffer::with_capacity(buffer_capacity),
-                result: None,
-            }),
+            state: Mutex::new(DetachedState::new(buffer_capacity)),
             done: Condvar::new(),
         });
         let (tx, rx) = mpsc::channel::<Result<String>>();
@@ -76,21 +67,16 @@ impl Process {
                         }
                     }
                     ExecEvent::Output { stream, data } => {
-                        thread_shared.lock().ring.write(stream, &data);
-                        if stream == StreamKind::Stdout {
-                            callbacks.stdout(&data);
-                        } else {
-                            callbacks.stderr(&data);
-                        }
+                        thread_shared.lock().output(stream, &data);
+                        callbacks.output(stream, &data);
                     }
                 });
-                let code = result.as_ref().map_or(-1, |r| r.exit_code);
                 match (tx.take(), result) {
                     (Some(tx), Err(e)) => {
                         let _ = tx.send(Err(e));
                     }
                     (_, result) => {
-                        thread_shared.lock().result = Some(result);
+                        let code = thread_shared.lock().finish(result);
                         thread_shared.done.notify_all();
                         callbacks.exit(code);
                     }
@@ -119,7 +105,7 @@ impl Process {
 
     /// True until the command has exited and its exit code is known.
     pub fn is_running(&self) -> bool {
-        self.shared.lock().result.is_none()
+        self.shared.lock().is_running()
     }
 
     /// Send `signal` (a number such as 15 or 9) to the command and all its descendants inside the
@@ -140,35 +126,14 @@ impl Process {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.shared.lock();
         loop {
-            if let Some(result) = &state.result {
-                return match result {
-                    Ok(r) => {
-                        let snap = state.ring.peek();
-                        Ok(ExecResult {
-                            stdout: snap.stdout,
-                            stderr: snap.stderr,
-                            ..r.clone()
-                        })
-                    }
-                    Err(e) => Err(Error::SocketCommunication(format!(
-                        "detached process failed: {e}"
-                    ))),
-                };
+            if let Some(outcome) = state.outcome() {
+                return outcome;
             }
             let wait_for = match deadline {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        let snap = state.ring.peek();
-                        return Ok(ExecResult {
-                            exit_code: -1,
-                            stdout: snap.stdout,
-                            stderr: snap.stderr,
-                            duration: self.started.elapsed(),
-                            timed_out: true,
-                            truncated: state.ring.overflow(),
-                            elided_bytes: 0,
-                        });
+                        return Ok(state.timed_out(self.started.elapsed()));
                     }
                     left
                 }
@@ -185,22 +150,22 @@ impl Process {
 
     /// Take and clear what the buffer holds.
     pub fn read(&self) -> BufferSnapshot {
-        self.shared.lock().ring.read()
+        self.shared.lock().read()
     }
 
     /// Look at what the buffer holds without clearing it.
     pub fn peek(&self) -> BufferSnapshot {
-        self.shared.lock().ring.peek()
+        self.shared.lock().peek()
     }
 
     /// Bytes currently buffered (stdout and stderr).
     pub fn buffer_size(&self) -> usize {
-        self.shared.lock().ring.size()
+        self.shared.lock().buffer_size()
     }
 
     /// True once the buffer had to drop old output (sticky).
     pub fn buffer_overflow(&self) -> bool {
-        self.shared.lock().ring.overflow()
+        self.shared.lock().buffer_overflow()
     }
 }
 
