@@ -36,3 +36,4 @@ pub mod info;
 pub mod profile;
 pub mod spec;
 pub mod tar;
+pub mod image;
