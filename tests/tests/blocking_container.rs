@@ -36,8 +36,10 @@ fn info_reports_live_state(socket: &str) {
     assert_eq!(info.memory_limit, "256.0 MB");
     assert!(!info.memory_usage.is_empty());
     assert!(info.memory_percent > 0.0 && info.memory_percent < 100.0);
+    // A busy loop under a 50 % cap: measured (non-zero) and never above the cap; a loaded host
+    // may give it less than its share, so there is no tighter lower bound.
     assert!(
-        info.cpu_percent > 10.0 && info.cpu_percent < 80.0,
+        info.cpu_percent > 0.5 && info.cpu_percent < 60.0,
         "cpu {}",
         info.cpu_percent
     );
