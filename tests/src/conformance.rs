@@ -870,16 +870,27 @@ pub async fn dropped_run_future_kills_the_command<S: Sandbox>(ctx: Ctx) {
 }
 
 /// 64 concurrent `run("echo $i")` on one container each get their own output.
+///
+/// The deadline is raised from the default 30 s: Podman starts execs one after another (64 take
+/// about 16 s on the test machine alone, more while the rest of the suite runs), and a run that
+/// waits for its turn past its deadline is (rightly) killed and reported as timed out.
 pub async fn concurrent_runs_on_one_container<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("par").await;
-    let commands: Vec<String> = (0..64).map(|i| format!("echo {i}")).collect();
-    let runs = commands.iter().map(|cmd| c.run(cmd)).collect();
+    let commands: Vec<Command> = (0..64)
+        .map(|i| Command::from(format!("echo {i}")))
+        .collect();
+    let opts = RunOptions::new().timeout(Duration::from_secs(300));
+    let runs = commands
+        .iter()
+        .map(|cmd| c.run_with(cmd.clone(), &opts))
+        .collect();
     let results = join_all(runs).await;
     assert_eq!(results.len(), 64);
     for (i, r) in results.into_iter().enumerate() {
         let r = ok(r);
+        assert!(!r.timed_out, "run {i} timed out: {r:?}");
         assert_eq!(r.stdout_str(), format!("{i}\n"), "run {i}: {r:?}");
-        assert_eq!(r.exit_code, 0);
+        assert_eq!(r.exit_code, 0, "run {i}: {r:?}");
     }
 }
 
