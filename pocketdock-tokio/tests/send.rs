@@ -5,6 +5,7 @@ use pocketdock_tokio::{Container, ContainerSpec, Engine, ExecStream, Process, Ru
 
 fn send<T: Send>(_: &T) {}
 fn send_sync<T: Send + Sync>() {}
+fn send_only<T: Send>() {}
 
 #[allow(dead_code)]
 async fn futures_are_send(c: &mut Container, e: &Engine, p: &Process) {
@@ -30,6 +31,5 @@ fn handles_are_send_and_sync() {
     send_sync::<Engine>();
     send_sync::<Container>();
     send_sync::<Process>();
-    fn send_only<T: Send>() {}
     send_only::<ExecStream>();
 }
