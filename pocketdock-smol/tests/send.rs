@@ -8,7 +8,7 @@ fn send_sync<T: Send + Sync>() {}
 fn send_only<T: Send>() {}
 
 #[allow(dead_code)]
-async fn futures_are_send(c: &mut Container, e: &Engine, p: &Process) {
+fn futures_are_send(c: &mut Container, e: &Engine, p: &Process) {
     let opts = RunOptions::new();
     send(&e.ping());
     send(&e.create_container(ContainerSpec::new()));
