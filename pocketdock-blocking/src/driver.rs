@@ -42,7 +42,6 @@ impl<O: Operation> Driver<O> {
     }
 
     /// The operation being driven, to feed it between steps (e.g. an upload's next body chunk).
-    #[allow(dead_code)] // used by uploads (files, images)
     pub(crate) fn op_mut(&mut self) -> &mut O {
         &mut self.op
     }
