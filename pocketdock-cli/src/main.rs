@@ -1,14 +1,15 @@
 //! `pocketdock`: disposable, offline container sandboxes from the shell.
 //!
-//! Exit codes: `run` exits with the command's own code (124 when it timed out); pocketdock's own
-//! failures exit 125 (like `docker run`), usage errors 2.
+//! Built on `pocketdock-blocking` only: plain blocking I/O over the engine's Unix socket, no async
+//! runtime. Exit codes: `run` exits with the command's own code (124 when it timed out);
+//! pocketdock's own failures exit 125 (like `docker run`); usage errors 2 (see `--help`).
 #![forbid(unsafe_code)]
 
 mod cli;
 mod commands;
 mod output;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::Cli;
 
@@ -16,15 +17,21 @@ use crate::cli::Cli;
 pub const EXIT_FAILURE: i32 = 125;
 /// Exit code of `run` when the command timed out.
 pub const EXIT_TIMEOUT: i32 = 124;
+/// Exit code of usage errors (as clap's).
+pub const EXIT_USAGE: i32 = 2;
 
 fn main() {
-    let cli = Cli::parse();
-    let code = match commands::dispatch(&cli) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    output::set_verbose(cli.verbose);
+    let socket_from_env =
+        matches.value_source("socket") == Some(clap::parser::ValueSource::EnvVariable);
+    let ctx = commands::Ctx::new(cli.socket.clone(), socket_from_env);
+    let code = match commands::dispatch(&ctx, &cli.command) {
         Ok(code) => code,
-        Err(e) => {
-            output::error(&e);
-            EXIT_FAILURE
-        }
+        Err(f) => f.report(),
     };
+    vlog!("exit {code}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     std::process::exit(code);
 }

@@ -1,0 +1,225 @@
+//! What each command does: one module per group of commands.
+//!
+//! * `containers`: list, info, create, reboot, stop, resume, shutdown, snapshot, prune
+//! * `run`: run
+//! * `project`: init, status, logs, doctor
+//! * `guide`: quickstart, profiles, completions
+
+mod containers;
+mod guide;
+mod project;
+mod run;
+
+use std::io::{IsTerminal, Write};
+
+use pocketdock_blocking::{find_project_root, load_config, Engine, Error, Project};
+
+use crate::cli::Command;
+use crate::{output, vlog, EXIT_FAILURE, EXIT_USAGE};
+
+/// Why a command failed: the exit code and what is printed follow from it.
+#[derive(Debug)]
+pub enum Failure {
+    /// A pocketdock error: exit 125 (2 for invalid input), message and hint on stderr.
+    Pd(Error),
+    /// A usage error found after parsing: exit 2.
+    Usage(String),
+    /// Another failure with its own message and hint: exit 125.
+    Message {
+        /// The message.
+        msg: String,
+        /// A one-line hint.
+        hint: Option<&'static str>,
+    },
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self::Pd(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Self::Pd(Error::Io(e))
+    }
+}
+
+impl Failure {
+    /// A failure with a message and a hint (exit 125).
+    pub fn msg(msg: impl Into<String>, hint: Option<&'static str>) -> Self {
+        Self::Message {
+            msg: msg.into(),
+            hint,
+        }
+    }
+
+    /// Print the failure to stderr and return the exit code.
+    pub fn report(&self) -> i32 {
+        match self {
+            Self::Pd(e) => {
+                output::error(e);
+                match e {
+                    Error::InvalidInput { .. } => EXIT_USAGE,
+                    _ => EXIT_FAILURE,
+                }
+            }
+            Self::Usage(msg) => {
+                output::error_msg(msg, Some("see 'pocketdock COMMAND --help'"));
+                EXIT_USAGE
+            }
+            Self::Message { msg, hint } => {
+                output::error_msg(msg, *hint);
+                EXIT_FAILURE
+            }
+        }
+    }
+}
+
+/// What a command returns: its exit code, or why it failed.
+pub type Outcome = Result<i32, Failure>;
+
+/// What every command shares: how to reach the engine.
+#[derive(Debug)]
+pub struct Ctx {
+    socket: Option<String>,
+    socket_from_env: bool,
+}
+
+impl Ctx {
+    /// `socket` is `--socket` or `POCKETDOCK_SOCKET` (`from_env` says which).
+    pub fn new(socket: Option<String>, from_env: bool) -> Self {
+        Self {
+            socket,
+            socket_from_env: from_env,
+        }
+    }
+
+    /// The engine: `--socket`/`POCKETDOCK_SOCKET`, else the `socket:` of the current project
+    /// (or of `~/.pocketdock/pocketdock.yaml`), else auto-detection.
+    pub fn engine(&self) -> Result<Engine, Error> {
+        if self.socket.is_some() {
+            return self.detect(None, "");
+        }
+        let root = find_project_root(None);
+        let config = load_config(root.as_deref())?;
+        self.detect(config.socket.as_deref(), "the project's socket: setting")
+    }
+
+    /// The engine for `project`: `--socket`/`POCKETDOCK_SOCKET`, else its `socket:`, else
+    /// auto-detection.
+    pub fn project_engine(&self, project: &Project) -> Result<Engine, Error> {
+        self.detect(
+            project.config().socket.as_deref(),
+            "the project's socket: setting",
+        )
+    }
+
+    fn detect(&self, configured: Option<&str>, configured_from: &str) -> Result<Engine, Error> {
+        let engine = Engine::detect_with(self.socket.as_deref(), configured)?;
+        if output::is_verbose() {
+            let from = if self.socket.is_some() {
+                if self.socket_from_env {
+                    "POCKETDOCK_SOCKET"
+                } else {
+                    "--socket"
+                }
+            } else if configured.is_some_and(|c| {
+                pocketdock_proto::engine::socket_path(c) == engine.socket().to_string_lossy()
+            }) {
+                configured_from
+            } else {
+                "auto-detection"
+            };
+            vlog!("engine socket {} (from {from})", engine.socket().display());
+            match engine.version() {
+                Ok(v) => vlog!(
+                    "engine: {:?} {}, API {}",
+                    v.engine(),
+                    v.version,
+                    v.api_version
+                ),
+                Err(e) => vlog!("engine version: {e}"),
+            }
+        }
+        Ok(engine)
+    }
+}
+
+/// Run a parsed command.
+pub fn dispatch(ctx: &Ctx, command: &Command) -> Outcome {
+    match command {
+        Command::Quickstart => Ok(guide::quickstart()),
+        Command::Init(a) => project::init(a),
+        Command::List(a) => containers::list(ctx, a),
+        Command::Info(a) => containers::info(ctx, a),
+        Command::Doctor(a) => project::doctor(ctx, a.json),
+        Command::Status(a) => project::status(ctx, a.json),
+        Command::Logs(a) => project::logs(a),
+        Command::Create(a) => containers::create(ctx, a),
+        Command::Run(a) => run::run(ctx, a),
+        Command::Push(_) | Command::Pull(_) => not_yet("push and pull"),
+        Command::Reboot(a) => containers::reboot(ctx, a),
+        Command::Stop(a) => containers::stop(ctx, &a.container),
+        Command::Resume(a) => containers::resume(ctx, &a.container),
+        Command::Shutdown(a) => containers::shutdown(ctx, a),
+        Command::Snapshot(a) => containers::snapshot(ctx, a),
+        Command::Prune(a) => containers::prune(ctx, a),
+        Command::Shell(_) => not_yet("shell"),
+        Command::Build(_) | Command::Export(_) | Command::Import(_) => {
+            not_yet("build, export and import")
+        }
+        Command::Profiles(a) => guide::profiles(a.json),
+        Command::Completions(a) => Ok(guide::completions(a.shell)),
+    }
+}
+
+fn not_yet(what: &str) -> Outcome {
+    Err(Failure::msg(
+        format!("{what}: not available in this build yet"),
+        None,
+    ))
+}
+
+/// Ask `question` on the terminal (`[y/N]`, `y` or `yes` confirm). Without a terminal on stdin
+/// the question is not asked: a usage error telling to pass `-y`.
+pub fn confirm(question: &str) -> Result<bool, Failure> {
+    require_terminal(question)?;
+    let color = output::stderr_color();
+    eprint!(
+        "{} ",
+        output::Color::Yellow.paint(&format!("{question} [y/N]:"), color)
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(is_yes(&answer))
+}
+
+/// A usage error unless stdin is a terminal (where `question` can be asked).
+pub fn require_terminal(question: &str) -> Result<(), Failure> {
+    if std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "{question} Not asking without a terminal: pass -y/--yes to confirm"
+    )))
+}
+
+/// `y` or `yes`, any case, surrounding blanks ignored.
+fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yes_answers() {
+        for a in ["y", "Y\n", " yes ", "YES\r\n"] {
+            assert!(super::is_yes(a), "{a:?}");
+        }
+        for a in ["", "n", "no", "yess", "\n", "ye"] {
+            assert!(!super::is_yes(a), "{a:?}");
+        }
+    }
+}

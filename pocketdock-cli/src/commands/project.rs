@@ -1,0 +1,265 @@
+//! Project commands: init, status, logs, doctor. None of them starts a container.
+
+use pocketdock_blocking::{init_project, Error, HistoryEntry, Project};
+
+use crate::cli::{InitArgs, LogsArgs};
+use crate::commands::{Ctx, Failure, Outcome};
+use crate::output::{self, Cell, Color};
+use crate::vlog;
+
+/// The project containing the current directory, or [`Error::ProjectNotInitialized`].
+fn current_project() -> Result<Project, Error> {
+    let p = Project::discover(None)?.ok_or(Error::ProjectNotInitialized)?;
+    vlog!("project {} at {}", p.name(), p.root().display());
+    Ok(p)
+}
+
+/// `init [PATH] [--name NAME]`.
+pub fn init(a: &InitArgs) -> Outcome {
+    let root = init_project(a.path.as_deref(), a.name.as_deref())?;
+    output::success(&format!("Project initialized at {}", root.display()));
+    Ok(0)
+}
+
+/// `status --json`.
+#[derive(Debug, serde::Serialize)]
+struct StatusJson<'a> {
+    project: &'a str,
+    root: String,
+    instances: usize,
+    containers: usize,
+    running: usize,
+    stopped: usize,
+}
+
+/// `status [--json]`.
+pub fn status(ctx: &Ctx, json: bool) -> Outcome {
+    let project = current_project()?;
+    let instances = project.instance_names()?.len();
+    let items = ctx
+        .project_engine(&project)?
+        .list_containers(Some(project.name()))?;
+    let running = items.iter().filter(|i| i.status == "running").count();
+    let s = StatusJson {
+        project: project.name(),
+        root: project.root().display().to_string(),
+        instances,
+        containers: items.len(),
+        running,
+        stopped: items.len() - running,
+    };
+    if json {
+        output::json(&s)?;
+        return Ok(0);
+    }
+    output::fields(
+        "Project status",
+        &[
+            ("Project", s.project.to_string()),
+            ("Root", s.root.clone()),
+            ("Instances", s.instances.to_string()),
+            (
+                "Containers",
+                format!(
+                    "{} ({} running, {} stopped)",
+                    s.containers, s.running, s.stopped
+                ),
+            ),
+        ],
+    );
+    Ok(0)
+}
+
+/// One `logs --json` entry: the `history.jsonl` line plus `_instance`.
+#[derive(Debug, serde::Serialize)]
+struct LogEntry<'a> {
+    #[serde(flatten)]
+    entry: &'a HistoryEntry,
+    #[serde(rename = "_instance")]
+    instance: &'a str,
+}
+
+/// `logs [CONTAINER] [--last N] [--type T] [--json]`.
+pub fn logs(a: &LogsArgs) -> Outcome {
+    let project = current_project()?;
+    let names = project.instance_names()?;
+    let selected: Vec<String> = match &a.container {
+        Some(c) if names.contains(c) => vec![c.clone()],
+        Some(c) => {
+            return Err(Failure::msg(
+                format!("No instance directory found for '{c}'."),
+                Some("only persistent containers created in this project keep a history; see 'pocketdock status'"),
+            ))
+        }
+        None => names,
+    };
+    let mut entries: Vec<(String, HistoryEntry)> = Vec::new();
+    for name in &selected {
+        for e in project.history(name)? {
+            if a.kind.as_deref().is_none_or(|k| e.kind.as_str() == k) {
+                entries.push((name.clone(), e));
+            }
+        }
+    }
+    if a.last > 0 && entries.len() > a.last {
+        entries.drain(..entries.len() - a.last);
+    }
+    if a.json {
+        let out: Vec<LogEntry<'_>> = entries
+            .iter()
+            .map(|(i, e)| LogEntry {
+                entry: e,
+                instance: i,
+            })
+            .collect();
+        output::json(&out)?;
+        return Ok(0);
+    }
+    if entries.is_empty() {
+        println!("No log entries found.");
+        return Ok(0);
+    }
+    let rows: Vec<Vec<Cell>> = entries
+        .iter()
+        .map(|(i, e)| {
+            let command: String = e.command.replace('\n', " ").chars().take(60).collect();
+            vec![
+                Cell::from(i.as_str()),
+                Cell::from(e.kind.as_str()),
+                Cell::from(command),
+                Cell::colored(
+                    if e.timed_out {
+                        "timeout".to_string()
+                    } else {
+                        e.exit_code.to_string()
+                    },
+                    if e.exit_code == 0 && !e.timed_out {
+                        Color::Green
+                    } else {
+                        Color::Red
+                    },
+                ),
+                Cell::from(format!("{:.0}ms", e.duration_ms)),
+                Cell::from(e.timestamp.as_str()),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "INSTANCE",
+            "TYPE",
+            "COMMAND",
+            "EXIT",
+            "DURATION",
+            "TIMESTAMP",
+        ],
+        &rows,
+    );
+    Ok(0)
+}
+
+/// `doctor --json`: the reference's three keys first, then the extra checks.
+#[derive(Debug, serde::Serialize)]
+struct DoctorJson<'a> {
+    orphaned_containers: &'a [String],
+    stale_instance_dirs: &'a [String],
+    healthy: usize,
+    project: &'a str,
+    root: String,
+    ok: bool,
+    pending_instance_dirs: &'a [String],
+    unreadable_metadata: Vec<NameDetail<'a>>,
+    id_mismatches: &'a [String],
+    data_path_mismatches: Vec<NameDetail<'a>>,
+    ephemeral_containers: &'a [String],
+    stopped_containers: &'a [String],
+    problems: Vec<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct NameDetail<'a> {
+    name: &'a str,
+    detail: &'a str,
+}
+
+fn name_details(v: &[(String, String)]) -> Vec<NameDetail<'_>> {
+    v.iter()
+        .map(|(name, detail)| NameDetail { name, detail })
+        .collect()
+}
+
+/// `doctor [--json]`.
+pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
+    let project = current_project()?;
+    let r = ctx.project_engine(&project)?.doctor_project(&project)?;
+    if json {
+        output::json(&DoctorJson {
+            orphaned_containers: &r.orphaned_containers,
+            stale_instance_dirs: &r.stale_instance_dirs,
+            healthy: r.healthy,
+            project: &r.project,
+            root: r.root.display().to_string(),
+            ok: r.is_healthy(),
+            pending_instance_dirs: &r.pending_instance_dirs,
+            unreadable_metadata: name_details(&r.unreadable_metadata),
+            id_mismatches: &r.id_mismatches,
+            data_path_mismatches: name_details(&r.data_path_mismatches),
+            ephemeral_containers: &r.ephemeral_containers,
+            stopped_containers: &r.stopped_containers,
+            problems: r.problems(),
+        })?;
+        return Ok(0);
+    }
+    let color = output::stdout_color();
+    println!(
+        "Doctor report: project {} ({})",
+        r.project,
+        r.root.display()
+    );
+    if r.healthy > 0 {
+        println!(
+            "  {} {} container(s)",
+            Color::Green.paint("Healthy:", color),
+            r.healthy
+        );
+    }
+    if !r.orphaned_containers.is_empty() {
+        println!(
+            "  {} {}",
+            Color::Yellow.paint("Orphaned containers:", color),
+            r.orphaned_containers.join(", ")
+        );
+    }
+    if !r.stale_instance_dirs.is_empty() {
+        println!(
+            "  {} {}",
+            Color::Yellow.paint("Stale instance dirs:", color),
+            r.stale_instance_dirs.join(", ")
+        );
+    }
+    for n in &r.pending_instance_dirs {
+        println!("  - instance directory {n} is from an interrupted create");
+    }
+    for (n, why) in &r.unreadable_metadata {
+        println!("  - instance directory {n}: {why}");
+    }
+    for n in &r.id_mismatches {
+        println!("  - instance.toml of {n} records another container id");
+    }
+    for (n, label) in &r.data_path_mismatches {
+        println!("  - container {n} has data-path {label:?}, not its instance directory");
+    }
+    if !r.stopped_containers.is_empty() {
+        println!("  Stopped: {}", r.stopped_containers.join(", "));
+    }
+    if !r.ephemeral_containers.is_empty() {
+        println!(
+            "  Ephemeral (no instance directory needed): {}",
+            r.ephemeral_containers.join(", ")
+        );
+    }
+    if r.is_healthy() && r.healthy == 0 {
+        println!("  Nothing to report.");
+    }
+    Ok(0)
+}
