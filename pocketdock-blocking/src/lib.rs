@@ -23,6 +23,7 @@ mod callbacks;
 mod container;
 mod driver;
 mod engine;
+mod files;
 mod images;
 mod lifecycle;
 mod logging;
@@ -58,3 +59,4 @@ pub use project::{
     write_instance_metadata, Project,
 };
 pub use stream::ExecStream;
+pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};

@@ -16,6 +16,7 @@ pub mod demux;
 pub mod detached;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod fuzzing;
 pub mod http;
 pub mod op;

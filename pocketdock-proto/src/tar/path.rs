@@ -41,7 +41,7 @@ fn refuse(path: &str, why: &str) -> Error {
 
 /// The normal components of a relative entry path (`.` and empty components dropped);
 /// absolute paths, `..` and NUL are refused.
-fn components(path: &str) -> Result<Vec<&str>> {
+pub(crate) fn components(path: &str) -> Result<Vec<&str>> {
     if path.contains('\0') {
         return Err(refuse(path, "contains NUL"));
     }
