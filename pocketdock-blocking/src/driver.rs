@@ -47,7 +47,6 @@ impl<O: Operation> Driver<O> {
     }
 
     /// The transport (for a stdin writer beside the reader).
-    #[allow(dead_code)] // used by sessions (stdin writer)
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }

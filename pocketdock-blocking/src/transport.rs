@@ -103,7 +103,6 @@ impl Transport {
     }
 
     /// A second handle on the current connection (for writing stdin beside a reader).
-    #[allow(dead_code)] // used by sessions (stdin writer)
     pub(crate) fn try_clone(&self) -> Result<UnixStream, Error> {
         self.stream
             .as_ref()

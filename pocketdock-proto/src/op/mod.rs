@@ -25,6 +25,7 @@ pub mod calls;
 mod exchange;
 mod exec;
 mod kill;
+pub mod session;
 pub mod lifecycle;
 mod transfer;
 
