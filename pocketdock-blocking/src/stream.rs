@@ -99,10 +99,13 @@ impl Iterator for ExecStream {
 impl Drop for ExecStream {
     fn drop(&mut self) {
         if !self.driver.is_done() && !self.driver.op().exec_id().is_empty() {
-            let nonce = self.driver.op().nonce().to_string();
-            let _ = self
-                .engine
-                .kill_tree(&self.container, &nonce, "KILL", self.user.clone());
+            let op = pocketdock_proto::op::CancelOp::new(
+                &self.container,
+                self.driver.op().exec_id(),
+                self.driver.op().nonce(),
+                self.user.clone(),
+            );
+            let _ = self.engine.drive(op, |()| {});
         }
     }
 }

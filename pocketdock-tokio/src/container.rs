@@ -156,8 +156,8 @@ impl Container {
         let result = self
             .engine
             .exec(config, |ev| {
-                if let ExecEvent::Created { .. } = ev {
-                    guard.arm();
+                if let ExecEvent::Created { exec_id } = ev {
+                    guard.arm(&exec_id);
                 }
             })
             .await;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 use pocketdock_proto::engine::{discover, socket_path};
-use pocketdock_proto::op::{calls, CallOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation};
+use pocketdock_proto::op::{
+    calls, CallOp, CancelOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation,
+};
 use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::driver::Driver;
@@ -129,7 +131,8 @@ pub(crate) struct KillGuard {
     container: String,
     nonce: String,
     user: Option<String>,
-    armed: bool,
+    /// The exec id once created: dropping the guard then cancels the exec.
+    armed: Option<String>,
 }
 
 impl KillGuard {
@@ -139,32 +142,30 @@ impl KillGuard {
             container: config.container.clone(),
             nonce: config.nonce.clone(),
             user: config.spec.user.clone(),
-            armed: false,
+            armed: None,
         }
     }
 
     /// The exec exists: from now on, dropping the guard kills it.
-    pub(crate) fn arm(&mut self) {
-        self.armed = true;
+    pub(crate) fn arm(&mut self, exec_id: &str) {
+        self.armed = Some(exec_id.to_string());
     }
 
     /// The exec has finished.
     pub(crate) fn disarm(&mut self) {
-        self.armed = false;
+        self.armed = None;
     }
 }
 
 impl Drop for KillGuard {
     fn drop(&mut self) {
-        if !self.armed {
+        let Some(exec_id) = self.armed.take() else {
             return;
-        }
+        };
         let engine = self.engine.clone();
-        let container = std::mem::take(&mut self.container);
-        let nonce = std::mem::take(&mut self.nonce);
-        let user = self.user.take();
+        let op = CancelOp::new(&self.container, &exec_id, &self.nonce, self.user.take());
         spawn_background(async move {
-            let _ = engine.kill_tree(&container, &nonce, "KILL", user).await;
+            let _ = engine.drive(op, |()| {}).await;
         });
     }
 }

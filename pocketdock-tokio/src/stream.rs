@@ -98,8 +98,8 @@ impl ExecStream {
                 return Poll::Pending;
             };
             match progress {
-                Progress::Event(ExecEvent::Created { .. }) => {
-                    self.guard.arm();
+                Progress::Event(ExecEvent::Created { exec_id }) => {
+                    self.guard.arm(&exec_id);
                     self.inner = Inner::Idle(driver);
                 }
                 Progress::Event(ExecEvent::Output { stream, data }) => {

@@ -869,6 +869,32 @@ pub async fn dropped_run_future_kills_the_command<S: Sandbox>(ctx: Ctx) {
     assert!(gone, "the command outlived its dropped future");
 }
 
+/// A `run` future dropped at any moment (before the exec exists, while the engine starts it,
+/// once it runs) leaves no process behind.
+pub async fn run_cancelled_at_any_moment_leaves_nothing<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("cancel-early").await;
+    for delay_ms in [0u64, 5, 20, 50, 100, 200, 400, 800] {
+        let outcome = race(
+            c.run("sh -c 'sleep 66 & sleep 66'"),
+            S::sleep(Duration::from_millis(delay_ms)),
+        )
+        .await;
+        assert!(
+            matches!(outcome, either::Either::Right(())),
+            "run ended early"
+        );
+    }
+    let gone = eventually::<S, _>(Duration::from_secs(20), || async {
+        processes(&c, "sleep 66").await.is_empty()
+    })
+    .await;
+    assert!(
+        gone,
+        "a cancelled command outlived its future: {}",
+        processes(&c, "sleep 66").await
+    );
+}
+
 /// 64 concurrent `run("echo $i")` on one container each get their own output.
 ///
 /// The deadline is raised from the default 30 s: Podman starts execs one after another (64 take

@@ -45,6 +45,7 @@ suite!(
     pocketdock_tokio::Container,
     pocketdock_tests::conformance::runtime::tokio;
     dropped_run_future_kills_the_command,
+    run_cancelled_at_any_moment_leaves_nothing,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
 );
@@ -53,6 +54,7 @@ suite!(
     pocketdock_smol::Container,
     pocketdock_tests::conformance::runtime::smol;
     dropped_run_future_kills_the_command,
+    run_cancelled_at_any_moment_leaves_nothing,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
 );
@@ -61,6 +63,7 @@ suite!(
     pocketdock_smol::Container,
     pocketdock_tests::conformance::runtime::async_std;
     dropped_run_future_kills_the_command,
+    run_cancelled_at_any_moment_leaves_nothing,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
 );

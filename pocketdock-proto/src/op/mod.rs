@@ -22,6 +22,7 @@
 
 mod call;
 pub mod calls;
+mod cancel;
 mod exchange;
 mod exec;
 mod kill;
@@ -34,6 +35,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 pub use call::{CallOp, Response};
+pub use cancel::{CancelOp, CANCEL_RETRY, CANCEL_WINDOW};
 pub use exec::{ExecConfig, ExecEvent, ExecOp};
 pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};
 pub use lifecycle::{CreateOp, FindOp, Identity, InfoOp, RecreateOp};
