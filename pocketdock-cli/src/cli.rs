@@ -345,6 +345,16 @@ pub struct BuildArgs {
     /// Build every profile.
     #[arg(long, conflicts_with = "profiles")]
     pub all: bool,
+    /// Base image for the Dockerfile's BASE argument, e.g. a local image when offline
+    /// [default: the profile's pinned upstream image]
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
+    /// Tag the image TAG instead of pocketdock/<profile> (one profile only).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Do not use the engine's build cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// `export`.
@@ -370,6 +380,7 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The archive (tar, or tar.gz).
+    #[arg(value_parser = existing_file)]
     pub file: PathBuf,
 }
 
@@ -392,6 +403,15 @@ fn parse_volume(v: &str) -> Result<Volume, String> {
             Ok(Volume::read_only(*host, *container))
         }
         _ => Err("expected HOST:CONTAINER or HOST:CONTAINER:ro".into()),
+    }
+}
+
+fn existing_file(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err("no such file".into())
     }
 }
 

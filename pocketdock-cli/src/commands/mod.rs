@@ -3,10 +3,12 @@
 //! * `containers`: list, info, create, reboot, stop, resume, shutdown, snapshot, prune
 //! * `run`: run
 //! * `project`: init, status, logs, doctor
+//! * `images`: build, export, import
 //! * `guide`: quickstart, profiles, completions
 
 mod containers;
 mod guide;
+mod images;
 mod project;
 mod run;
 
@@ -166,9 +168,9 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Outcome {
         Command::Snapshot(a) => containers::snapshot(ctx, a),
         Command::Prune(a) => containers::prune(ctx, a),
         Command::Shell(_) => not_yet("shell"),
-        Command::Build(_) | Command::Export(_) | Command::Import(_) => {
-            not_yet("build, export and import")
-        }
+        Command::Build(a) => images::build(ctx, a),
+        Command::Export(a) => images::export(ctx, a),
+        Command::Import(a) => images::import(ctx, a),
         Command::Profiles(a) => guide::profiles(a.json),
         Command::Completions(a) => Ok(guide::completions(a.shell)),
     }

@@ -1,0 +1,38 @@
+//! Progress bars and spinners on stderr (indicatif), drawn only when stderr is a terminal:
+//! piped or redirected, pocketdock stays quiet and prints only its result lines.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Whether progress is drawn at all.
+pub fn enabled() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+fn target() -> ProgressDrawTarget {
+    if enabled() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
+
+/// A spinner with a message and the elapsed time, ticking on its own.
+pub fn spinner(msg: impl Into<String>) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(None, target());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {wide_msg} {elapsed}") {
+        pb.set_style(style);
+    }
+    pb.set_message(msg.into());
+    if enabled() {
+        pb.enable_steady_tick(Duration::from_millis(100));
+    }
+    pb
+}
+
+/// `n` bytes as `12.3 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    indicatif::BinaryBytes(n).to_string()
+}
