@@ -1,0 +1,645 @@
+//! The host side of `push` and `pull`: a tar archive of a host tree produced chunk by chunk
+//! ([`PushSource`]), and the extraction of a pulled archive onto the host ([`Sink`]: a file
+//! or a directory, built under a temporary name and renamed into place). Plain synchronous file
+//! I/O with no engine call, the same in every adapter, so this one source is compiled into each
+//! (the async adapters include it by path).
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fs::{self, DirBuilder, File, FileTimes, OpenOptions, Permissions};
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use pocketdock_proto::files::{
+    container_mode, ExtractAction, Prepared, MAX_LINK_HOPS, UPLOAD_CHUNK,
+};
+use pocketdock_proto::tar::{
+    header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
+};
+use pocketdock_proto::{Error, Result};
+
+use crate::engine::nonce;
+
+pub(crate) fn host_error(path: &Path, e: &io::Error) -> Error {
+    Error::HostPath {
+        path: path.display().to_string(),
+        detail: if e.kind() == ErrorKind::NotFound {
+            "does not exist".to_string()
+        } else {
+            e.to_string()
+        },
+    }
+}
+
+pub(crate) fn host_refusal(path: &Path, detail: impl Into<String>) -> Error {
+    Error::HostPath {
+        path: path.display().to_string(),
+        detail: detail.into(),
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The result of one download: done, or the path was a symlink to this target.
+pub(crate) enum Fetched<T> {
+    Done(T),
+    Link(String),
+}
+
+pub(crate) fn too_many_links(path: &str) -> Error {
+    Error::invalid(
+        "path",
+        format!("more than {MAX_LINK_HOPS} symbolic links to follow at {path:?}"),
+    )
+}
+
+/// The last component of a host source path (`..`, `.` resolved through the file system).
+pub(crate) fn source_name(src: &Path) -> Result<String> {
+    let name = match src.file_name() {
+        Some(n) => n.to_os_string(),
+        None => fs::canonicalize(src)
+            .map_err(|e| host_error(src, &e))?
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .ok_or_else(|| host_refusal(src, "has no name to copy under; use `DIR/.`"))?,
+    };
+    name.into_string()
+        .map_err(|_| host_refusal(src, "its name is not valid UTF-8"))
+}
+
+/// A tar archive of a host file or tree, produced chunk by chunk while it uploads.
+pub(crate) struct PushSource {
+    /// Entries still to emit: host path, archive path, follow a symlink at this path.
+    stack: Vec<(PathBuf, String, bool)>,
+    file: Option<OpenFile>,
+    uid: u64,
+    gid: u64,
+    ended: bool,
+}
+
+struct OpenFile {
+    file: File,
+    host: PathBuf,
+    size: u64,
+    remaining: u64,
+}
+
+impl PushSource {
+    pub(crate) fn new(src: &Path, root_name: Option<String>, prep: &Prepared) -> Result<Self> {
+        let mut s = Self {
+            stack: Vec::new(),
+            file: None,
+            uid: prep.uid,
+            gid: prep.gid,
+            ended: false,
+        };
+        match root_name {
+            Some(name) => s.stack.push((src.to_path_buf(), name, true)),
+            None => s.push_children(src, "")?,
+        }
+        Ok(s)
+    }
+
+    /// Queue the entries of directory `dir` (archive path `prefix`), sorted by name.
+    fn push_children(&mut self, dir: &Path, prefix: &str) -> Result<()> {
+        let mut names: Vec<OsString> = fs::read_dir(dir)
+            .map_err(|e| host_error(dir, &e))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()
+            .map_err(|e| host_error(dir, &e))?;
+        names.sort();
+        for n in names.into_iter().rev() {
+            let host = dir.join(&n);
+            let n = n
+                .into_string()
+                .map_err(|_| host_refusal(&host, "its name is not valid UTF-8"))?;
+            let archive_path = if prefix.is_empty() {
+                n
+            } else {
+                format!("{prefix}/{n}")
+            };
+            self.stack.push((host, archive_path, false));
+        }
+        Ok(())
+    }
+
+    fn meta(&self, m: &fs::Metadata) -> EntryMeta {
+        EntryMeta {
+            mode: container_mode(m.mode()),
+            mtime: u64::try_from(m.mtime()).unwrap_or(0),
+            uid: self.uid,
+            gid: self.gid,
+            uname: String::new(),
+            gname: String::new(),
+        }
+    }
+
+    /// Append the header of one entry (and queue its contents).
+    fn entry(&mut self, host: &Path, name: &str, follow: bool, buf: &mut BytesMut) -> Result<()> {
+        let m = if follow {
+            fs::metadata(host)
+        } else {
+            fs::symlink_metadata(host)
+        }
+        .map_err(|e| host_error(host, &e))?;
+        let ft = m.file_type();
+        if ft.is_dir() {
+            buf.extend_from_slice(&header_for_dir(name, &self.meta(&m))?);
+            self.push_children(host, name)?;
+        } else if ft.is_symlink() {
+            let target = fs::read_link(host).map_err(|e| host_error(host, &e))?;
+            let target = target
+                .to_str()
+                .ok_or_else(|| host_refusal(host, "its link target is not valid UTF-8"))?;
+            buf.extend_from_slice(&header_for_symlink(name, target, &self.meta(&m))?);
+        } else if ft.is_file() {
+            let file = File::open(host).map_err(|e| host_error(host, &e))?;
+            let m = file.metadata().map_err(|e| host_error(host, &e))?;
+            if !m.is_file() {
+                return Err(host_refusal(host, "changed while it was read"));
+            }
+            buf.extend_from_slice(&header_for_file(name, m.len(), &self.meta(&m))?);
+            if m.len() > 0 {
+                self.file = Some(OpenFile {
+                    file,
+                    host: host.to_path_buf(),
+                    size: m.len(),
+                    remaining: m.len(),
+                });
+            }
+        }
+        // Sockets, FIFOs and devices are skipped.
+        Ok(())
+    }
+
+    /// Append data of the open file (up to the chunk size).
+    fn fill(&mut self, buf: &mut BytesMut) -> Result<()> {
+        let Some(f) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let room = UPLOAD_CHUNK.saturating_sub(buf.len()).max(BLOCK_MIN);
+        let want = usize::try_from(f.remaining).unwrap_or(usize::MAX).min(room);
+        let start = buf.len();
+        buf.resize(start + want, 0);
+        let mut got = 0;
+        while got < want {
+            let slot = buf.get_mut(start + got..start + want).unwrap_or_default();
+            match f.file.read(slot) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(host_error(&f.host, &e)),
+            }
+        }
+        buf.truncate(start + got);
+        if got < want {
+            return Err(host_refusal(&f.host, "shrank while it was read"));
+        }
+        f.remaining -= got as u64;
+        if f.remaining == 0 {
+            buf.extend_from_slice(padding(f.size));
+            self.file = None;
+        }
+        Ok(())
+    }
+
+    /// The next piece of the archive; `None` after the end.
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        let mut buf = BytesMut::with_capacity(UPLOAD_CHUNK + 4096);
+        while buf.len() < UPLOAD_CHUNK {
+            if self.file.is_some() {
+                self.fill(&mut buf)?;
+            } else if let Some((host, name, follow)) = self.stack.pop() {
+                self.entry(&host, &name, follow, &mut buf)?;
+            } else {
+                if !self.ended {
+                    self.ended = true;
+                    buf.extend_from_slice(&END_OF_ARCHIVE);
+                }
+                break;
+            }
+        }
+        Ok((!buf.is_empty()).then(|| buf.freeze()))
+    }
+}
+
+/// Smallest read from a file into a chunk that is almost full.
+const BLOCK_MIN: usize = 4096;
+
+/// Where a pull writes.
+pub(crate) enum Sink {
+    File(FileSink),
+    Dir(DirSink),
+}
+
+impl Sink {
+    pub(crate) fn apply(&mut self, action: ExtractAction) -> Result<()> {
+        match self {
+            Self::File(f) => f.apply(action),
+            Self::Dir(d) => d.apply(action),
+        }
+    }
+
+    pub(crate) fn commit(self) -> Result<()> {
+        match self {
+            Self::File(f) => f.commit(),
+            Self::Dir(d) => d.commit(),
+        }
+    }
+
+    pub(crate) fn abort(self) {
+        match self {
+            Self::File(f) => f.abort(),
+            Self::Dir(d) => d.abort(),
+        }
+    }
+}
+
+/// A hidden sibling name for building `target` before renaming it into place.
+fn temp_sibling(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = nonce();
+    let tag = n.get(..12).unwrap_or(&n);
+    target.with_file_name(format!(".{name}.pocketdock-{tag}.part"))
+}
+
+fn create_parents(dest: &Path) -> Result<()> {
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => {
+            fs::create_dir_all(p).map_err(|e| host_error(p, &e))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn ends_with_slash(p: &Path) -> bool {
+    p.as_os_str().as_bytes().ends_with(b"/")
+}
+
+/// A file being written: mode and mtime applied when its data is complete.
+struct Writing {
+    file: File,
+    path: PathBuf,
+    mode: u32,
+    mtime: u64,
+}
+
+impl Writing {
+    fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.file
+            .write_all(data)
+            .map_err(|e| host_error(&self.path, &e))
+    }
+
+    fn finish(self) -> Result<()> {
+        let err = |e: io::Error| host_error(&self.path, &e);
+        self.file
+            .set_permissions(Permissions::from_mode(self.mode))
+            .map_err(err)?;
+        let _ = self
+            .file
+            .set_times(FileTimes::new().set_modified(UNIX_EPOCH + Duration::from_secs(self.mtime)));
+        Ok(())
+    }
+}
+
+/// Create a new file with `O_EXCL` (never through an existing path), private until finished.
+fn create_new(path: &Path, mode: u32, mtime: u64) -> Result<Writing> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| host_error(path, &e))?;
+    Ok(Writing {
+        file,
+        path: path.to_path_buf(),
+        mode,
+        mtime,
+    })
+}
+
+/// A pulled single file: written under a temporary name, renamed over the target at the end.
+pub(crate) struct FileSink {
+    temp: PathBuf,
+    target: PathBuf,
+    writing: Option<Writing>,
+}
+
+impl FileSink {
+    pub(crate) fn new(dest: &Path, name: Option<&str>, mode: u32, mtime: u64) -> Result<Self> {
+        let into_dir = |dir: &Path| -> Result<PathBuf> {
+            let n = name.ok_or_else(|| host_refusal(dir, "no name to copy the file under"))?;
+            let t = dir.join(n);
+            match fs::symlink_metadata(&t) {
+                Ok(m) if m.is_dir() => Err(host_refusal(&t, "is a directory")),
+                _ => Ok(t),
+            }
+        };
+        let target = match fs::metadata(dest) {
+            Ok(m) if m.is_dir() => into_dir(dest)?,
+            Ok(_) => dest.to_path_buf(),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                if ends_with_slash(dest) {
+                    fs::create_dir_all(dest).map_err(|e| host_error(dest, &e))?;
+                    into_dir(dest)?
+                } else {
+                    create_parents(dest)?;
+                    dest.to_path_buf()
+                }
+            }
+            Err(e) => return Err(host_error(dest, &e)),
+        };
+        let temp = temp_sibling(&target);
+        let writing = create_new(&temp, mode, mtime)?;
+        Ok(Self {
+            temp,
+            target,
+            writing: Some(writing),
+        })
+    }
+
+    fn apply(&mut self, action: ExtractAction) -> Result<()> {
+        match action {
+            ExtractAction::Data(d) => match self.writing.as_mut() {
+                Some(w) => w.write(&d),
+                None => Err(Error::Archive("data after the end of the file".into())),
+            },
+            ExtractAction::FileEnd => match self.writing.take() {
+                Some(w) => w.finish(),
+                None => Ok(()),
+            },
+            other => Err(Error::Archive(format!(
+                "unexpected entry in the archive of a file: {other:?}"
+            ))),
+        }
+    }
+
+    fn commit(mut self) -> Result<()> {
+        if let Some(w) = self.writing.take() {
+            w.finish()?;
+        }
+        // rename() replaces a file or symlink at the target without following it.
+        if let Err(e) = fs::rename(&self.temp, &self.target) {
+            let _ = fs::remove_file(&self.temp);
+            return Err(host_error(&self.target, &e));
+        }
+        Ok(())
+    }
+
+    fn abort(self) {
+        drop(self.writing);
+        let _ = fs::remove_file(&self.temp);
+    }
+}
+
+/// A pulled directory: extracted into `root` (a temporary sibling of a new target, or an
+/// existing directory), with every parent checked to be a real directory.
+pub(crate) struct DirSink {
+    root: PathBuf,
+    /// The new target the temporary root is renamed to at the end.
+    rename_to: Option<PathBuf>,
+    /// Mode and mtime for the root itself (not for a `dir/.` copy into an existing one).
+    top: Option<(u32, u64)>,
+    /// Relative directories known to be real directories.
+    verified: HashSet<PathBuf>,
+    /// Directories from the archive: modes and times applied at the end, deepest first.
+    dirs: Vec<(PathBuf, u32, u64)>,
+    writing: Option<Writing>,
+}
+
+impl DirSink {
+    pub(crate) fn new(
+        dest: &Path,
+        name: Option<&str>,
+        contents: bool,
+        mode: u32,
+        mtime: u64,
+    ) -> Result<Self> {
+        enum Target {
+            New(PathBuf),
+            InPlace(PathBuf),
+        }
+        let existing_dir = |dir: &Path| -> Result<Target> {
+            if contents {
+                return Ok(Target::InPlace(dir.to_path_buf()));
+            }
+            let n = name.ok_or_else(|| host_refusal(dir, "no name to copy the directory under"))?;
+            let child = dir.join(n);
+            match fs::symlink_metadata(&child) {
+                Ok(m) if m.is_dir() => Ok(Target::InPlace(child)),
+                Ok(_) => Err(host_refusal(&child, "exists and is not a directory")),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(Target::New(child)),
+                Err(e) => Err(host_error(&child, &e)),
+            }
+        };
+        let target = match fs::metadata(dest) {
+            Ok(m) if m.is_dir() => existing_dir(dest)?,
+            Ok(_) => return Err(host_refusal(dest, "exists and is not a directory")),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                if fs::symlink_metadata(dest).is_ok() {
+                    return Err(host_refusal(dest, "is a dangling symbolic link"));
+                }
+                if ends_with_slash(dest) {
+                    fs::create_dir_all(dest).map_err(|e| host_error(dest, &e))?;
+                    existing_dir(dest)?
+                } else {
+                    create_parents(dest)?;
+                    Target::New(dest.to_path_buf())
+                }
+            }
+            Err(e) => return Err(host_error(dest, &e)),
+        };
+        let (root, rename_to) = match target {
+            Target::New(t) => {
+                let temp = temp_sibling(&t);
+                DirBuilder::new()
+                    .mode(0o700)
+                    .create(&temp)
+                    .map_err(|e| host_error(&temp, &e))?;
+                (temp, Some(t))
+            }
+            Target::InPlace(t) => (t, None),
+        };
+        Ok(Self {
+            root,
+            rename_to,
+            top: (!contents).then_some((mode, mtime)),
+            verified: HashSet::new(),
+            dirs: Vec::new(),
+            writing: None,
+        })
+    }
+
+    fn refuse(rel: &Path, why: &str) -> Error {
+        Error::Archive(format!("refusing entry {:?}: {why}", rel.display()))
+    }
+
+    /// Make sure every parent of `rel` is a real directory, creating missing ones.
+    fn ensure_parents(&mut self, rel: &Path, create: bool) -> Result<()> {
+        let mut prefix = PathBuf::new();
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        for c in parent.components() {
+            prefix.push(c);
+            if self.verified.contains(&prefix) {
+                continue;
+            }
+            let full = self.root.join(&prefix);
+            match fs::symlink_metadata(&full) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(Self::refuse(
+                        rel,
+                        &format!(
+                            "{} is a symlink or file on the host, not a directory",
+                            prefix.display()
+                        ),
+                    ))
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound && create => DirBuilder::new()
+                    .mode(0o755)
+                    .create(&full)
+                    .map_err(|e| host_error(&full, &e))?,
+                Err(e) => return Err(host_error(&full, &e)),
+            }
+            self.verified.insert(prefix.clone());
+        }
+        Ok(())
+    }
+
+    /// Remove a file or symlink at `full`; a directory there is refused.
+    fn clear(rel: &Path, full: &Path) -> Result<()> {
+        match fs::symlink_metadata(full) {
+            Ok(m) if m.is_dir() => Err(Self::refuse(rel, "it would replace a directory")),
+            Ok(_) => fs::remove_file(full).map_err(|e| host_error(full, &e)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(host_error(full, &e)),
+        }
+    }
+
+    fn apply(&mut self, action: ExtractAction) -> Result<()> {
+        match action {
+            ExtractAction::Dir { path, mode, mtime } => {
+                self.ensure_parents(&path, true)?;
+                let full = self.root.join(&path);
+                match fs::symlink_metadata(&full) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        fs::remove_file(&full).map_err(|e| host_error(&full, &e))?;
+                        DirBuilder::new()
+                            .mode(0o700)
+                            .create(&full)
+                            .map_err(|e| host_error(&full, &e))?;
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => DirBuilder::new()
+                        .mode(0o700)
+                        .create(&full)
+                        .map_err(|e| host_error(&full, &e))?,
+                    Err(e) => return Err(host_error(&full, &e)),
+                }
+                self.verified.insert(path.clone());
+                self.dirs.push((path, mode, mtime));
+            }
+            ExtractAction::File {
+                path, mode, mtime, ..
+            } => {
+                self.ensure_parents(&path, true)?;
+                let full = self.root.join(&path);
+                Self::clear(&path, &full)?;
+                self.writing = Some(create_new(&full, mode, mtime)?);
+            }
+            ExtractAction::Data(d) => match self.writing.as_mut() {
+                Some(w) => w.write(&d)?,
+                None => return Err(Error::Archive("data outside a file".into())),
+            },
+            ExtractAction::FileEnd => {
+                if let Some(w) = self.writing.take() {
+                    w.finish()?;
+                }
+            }
+            ExtractAction::Symlink { path, target } => {
+                self.ensure_parents(&path, true)?;
+                let full = self.root.join(&path);
+                Self::clear(&path, &full)?;
+                std::os::unix::fs::symlink(&target, &full).map_err(|e| host_error(&full, &e))?;
+            }
+            ExtractAction::Hardlink { path, source } => {
+                self.ensure_parents(&source, false)?;
+                let src = self.root.join(&source);
+                match fs::symlink_metadata(&src) {
+                    Ok(m) if m.is_file() => {}
+                    _ => {
+                        return Err(Self::refuse(
+                            &path,
+                            "a hard link must point to a regular file of the archive",
+                        ))
+                    }
+                }
+                self.ensure_parents(&path, true)?;
+                let full = self.root.join(&path);
+                Self::clear(&path, &full)?;
+                fs::hard_link(&src, &full).map_err(|e| host_error(&full, &e))?;
+            }
+            other => {
+                return Err(Error::Archive(format!(
+                    "unexpected action inside a directory: {other:?}"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn set_dir(full: &Path, mode: u32, mtime: u64) -> Result<()> {
+        match fs::symlink_metadata(full) {
+            Ok(m) if m.is_dir() => {}
+            _ => return Ok(()),
+        }
+        if let Ok(f) = File::open(full) {
+            let _ =
+                f.set_times(FileTimes::new().set_modified(UNIX_EPOCH + Duration::from_secs(mtime)));
+        }
+        fs::set_permissions(full, Permissions::from_mode(mode)).map_err(|e| host_error(full, &e))
+    }
+
+    fn commit(mut self) -> Result<()> {
+        let result = (|| -> Result<()> {
+            if let Some(w) = self.writing.take() {
+                w.finish()?;
+            }
+            for (rel, mode, mtime) in self.dirs.iter().rev() {
+                Self::set_dir(&self.root.join(rel), *mode, *mtime)?;
+            }
+            if let Some((mode, mtime)) = self.top {
+                Self::set_dir(&self.root, mode, mtime)?;
+            }
+            if let Some(to) = &self.rename_to {
+                fs::rename(&self.root, to).map_err(|e| host_error(to, &e))?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            self.abort();
+        }
+        result
+    }
+
+    fn abort(self) {
+        drop(self.writing);
+        if self.rename_to.is_some() {
+            // Only the temporary directory this pull created; remove_dir_all never follows
+            // symlinks.
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
