@@ -2,6 +2,7 @@
 //!
 //! * `containers`: list, info, create, reboot, stop, resume, shutdown, snapshot, prune
 //! * `run`: run
+//! * `shell`: shell
 //! * `project`: init, status, logs, doctor
 //! * `images`: build, export, import
 //! * `guide`: quickstart, profiles, completions
@@ -11,6 +12,7 @@ mod guide;
 mod images;
 mod project;
 mod run;
+mod shell;
 
 use std::io::{IsTerminal, Write};
 
@@ -167,7 +169,7 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Outcome {
         Command::Shutdown(a) => containers::shutdown(ctx, a),
         Command::Snapshot(a) => containers::snapshot(ctx, a),
         Command::Prune(a) => containers::prune(ctx, a),
-        Command::Shell(_) => not_yet("shell"),
+        Command::Shell(a) => shell::shell(ctx, a),
         Command::Build(a) => images::build(ctx, a),
         Command::Export(a) => images::export(ctx, a),
         Command::Import(a) => images::import(ctx, a),
