@@ -71,9 +71,9 @@ pub enum Command {
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
     /// Copy a file or directory from the host into a container.
-    Push(CopyArgs),
+    Push(PushArgs),
     /// Copy a file or directory from a container to the host.
-    Pull(CopyArgs),
+    Pull(PullArgs),
     /// Restart a container in place, or recreate it from its image with --fresh.
     Reboot(RebootArgs),
     /// Stop a container (it keeps its filesystem; `resume` starts it again).
@@ -278,15 +278,40 @@ pub struct RunArgs {
     pub detach: bool,
 }
 
-/// `push` and `pull`.
+/// `push`.
 #[derive(Debug, Args)]
-pub struct CopyArgs {
+pub struct PushArgs {
     /// Container name.
     pub container: String,
-    /// Source path (on the host for push, in the container for pull).
-    pub src: String,
-    /// Destination path (in the container for push, on the host for pull).
+    /// Host file or directory (`dir/.` copies the directory's contents).
+    pub src: PathBuf,
+    /// Container path (absolute). An existing directory receives SRC under its own name;
+    /// otherwise DST is the new path (parents created; a trailing / makes it a directory).
     pub dst: String,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+}
+
+/// `pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Container name.
+    pub container: String,
+    /// Container path (absolute), file or directory.
+    pub src: String,
+    /// Host path. An existing directory receives SRC under its own name; otherwise DST is the
+    /// new path. Nothing is ever written outside it.
+    pub dst: PathBuf,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Most bytes of file data to write on the host.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_bytes: u64,
 }
 
 /// `reboot`.

@@ -2,12 +2,14 @@
 //!
 //! * `containers`: list, info, create, reboot, stop, resume, shutdown, snapshot, prune
 //! * `run`: run
+//! * `files`: push, pull
 //! * `shell`: shell
 //! * `project`: init, status, logs, doctor
 //! * `images`: build, export, import
 //! * `guide`: quickstart, profiles, completions
 
 mod containers;
+mod files;
 mod guide;
 mod images;
 mod project;
@@ -162,7 +164,8 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Outcome {
         Command::Logs(a) => project::logs(a),
         Command::Create(a) => containers::create(ctx, a),
         Command::Run(a) => run::run(ctx, a),
-        Command::Push(_) | Command::Pull(_) => not_yet("push and pull"),
+        Command::Push(a) => files::push(ctx, a),
+        Command::Pull(a) => files::pull(ctx, a),
         Command::Reboot(a) => containers::reboot(ctx, a),
         Command::Stop(a) => containers::stop(ctx, &a.container),
         Command::Resume(a) => containers::resume(ctx, &a.container),
@@ -176,13 +179,6 @@ pub fn dispatch(ctx: &Ctx, command: &Command) -> Outcome {
         Command::Profiles(a) => guide::profiles(a.json),
         Command::Completions(a) => Ok(guide::completions(a.shell)),
     }
-}
-
-fn not_yet(what: &str) -> Outcome {
-    Err(Failure::msg(
-        format!("{what}: not available in this build yet"),
-        None,
-    ))
 }
 
 /// Ask `question` on the terminal (`[y/N]`, `y` or `yes` confirm). Without a terminal on stdin
