@@ -46,6 +46,7 @@
 mod container;
 mod driver;
 mod engine;
+mod files;
 mod lifecycle;
 // Host files of projects (pocketdock.yaml, instance directories, logs): plain synchronous file
 // I/O with no engine call, the same in every adapter, so one source is compiled into each.
@@ -66,6 +67,7 @@ pub use persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
+pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};
 pub use pocketdock_proto::info::ContainerInfo;
 pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
 pub use pocketdock_proto::project::{

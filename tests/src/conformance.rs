@@ -108,6 +108,16 @@ pub trait Sandbox: Sized {
     fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static);
     /// `info`.
     fn info(&self) -> impl Future<Output = Result<ContainerInfo>>;
+    /// `write_file`.
+    fn write_file(&self, path: &str, content: &[u8]) -> impl Future<Output = Result<()>>;
+    /// `read_file`.
+    fn read_file(&self, path: &str) -> impl Future<Output = Result<Vec<u8>>>;
+    /// `list_files`.
+    fn list_files(&self, path: &str) -> impl Future<Output = Result<Vec<String>>>;
+    /// `push`.
+    fn push(&self, src: &Path, dest: &str) -> impl Future<Output = Result<()>>;
+    /// `pull`.
+    fn pull(&self, src: &str, dest: &Path) -> impl Future<Output = Result<()>>;
     /// `reboot`.
     fn reboot(&mut self, fresh: bool) -> impl Future<Output = Result<()>>;
     /// `snapshot`.
@@ -847,6 +857,69 @@ pub async fn persistence_in_a_project<S: Sandbox>(ctx: Ctx) {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// Files: write (parents created) and read back byte-exact, list, typed errors, names that
+/// would run code in a shell, push and pull of a tree with modes and a symlink kept.
+pub async fn files_round_trip<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("files").await;
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    ok(c.write_file("/home/sandbox/a/b/data.bin", &data).await);
+    assert!(ok(c.read_file("/home/sandbox/a/b/data.bin").await) == data);
+    ok(c.write_file("/home/sandbox/a/b/note.txt", b"hello").await);
+    assert_eq!(
+        ok(c.list_files("/home/sandbox/a/b").await),
+        ["data.bin", "note.txt"]
+    );
+    assert!(matches!(
+        c.read_file("/home/sandbox/missing").await,
+        Err(Error::PathNotFound(_))
+    ));
+    assert!(matches!(
+        c.read_file("/home/sandbox/a").await,
+        Err(Error::InvalidInput { .. })
+    ));
+    let odd = "/home/sandbox/sp ace $(touch /tmp/pwned) 'q'.txt";
+    ok(c.write_file(odd, b"odd").await);
+    assert_eq!(ok(c.read_file(odd).await), b"odd");
+    assert_eq!(
+        ok(c.run("test -e /tmp/pwned; echo $?").await).stdout_str(),
+        "1\n"
+    );
+
+    let base = std::env::temp_dir().join(unique_name("pdfiles"));
+    let src = base.join("tree");
+    let _ = std::fs::create_dir_all(src.join("sub"));
+    let _ = std::fs::write(src.join("run.sh"), "#!/bin/sh\necho ran\n");
+    let _ = std::fs::write(src.join("sub/plain.txt"), "plain");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ =
+            std::fs::set_permissions(src.join("run.sh"), std::fs::Permissions::from_mode(0o755));
+    }
+    let _ = std::os::unix::fs::symlink("sub/plain.txt", src.join("link"));
+    ok(c.push(&src, "/home/sandbox/pushed").await);
+    assert_eq!(
+        ok(c.run("/home/sandbox/pushed/run.sh").await).stdout_str(),
+        "ran\n"
+    );
+    assert_eq!(ok(c.read_file("/home/sandbox/pushed/link").await), b"plain");
+    let back = base.join("back");
+    ok(c.pull("/home/sandbox/pushed", &back).await);
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(back.join("run.sh")).map_or(0, |m| m.permissions().mode() & 0o777)
+    };
+    assert_eq!(mode, 0o755);
+    assert_eq!(
+        std::fs::read_to_string(back.join("sub/plain.txt")).unwrap_or_default(),
+        "plain"
+    );
+    assert_eq!(
+        std::fs::read_link(back.join("link")).ok(),
+        Some(PathBuf::from("sub/plain.txt"))
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scenarios of the async adapters (concurrency and cancellation).
 
@@ -920,8 +993,8 @@ pub async fn concurrent_runs_on_one_container<S: Sandbox>(ctx: Ctx) {
     }
 }
 
-/// A long streaming producer (30 s) runs while 20 `info()` and 20 `run` calls on the same
-/// container complete, all at once; the stream is still producing afterwards (it is then
+/// A long streaming producer (30 s) runs while 20 `info()`, 20 `write_file` and 20 `run` calls
+/// on the same container complete, all at once; the stream is still producing afterwards (it is then
 /// dropped, which kills it, so the test takes the time of the calls, not of the producer).
 pub async fn long_stream_does_not_delay_other_calls<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("busy").await;
@@ -936,14 +1009,27 @@ pub async fn long_stream_does_not_delay_other_calls<S: Sandbox>(ctx: Ctx) {
     let commands: Vec<String> = (0..20)
         .map(|i| format!("echo {i} > /tmp/f{i} && cat /tmp/f{i}"))
         .collect();
+    let paths: Vec<String> = (0..20).map(|i| format!("/tmp/w{i}")).collect();
     let calls = async {
         let infos = join_all((0..20).map(|_| c.info()).collect()).await;
+        let writes = join_all(
+            paths
+                .iter()
+                .map(|p| c.write_file(p, p.as_bytes()))
+                .collect(),
+        );
         let runs = join_all(commands.iter().map(|cmd| c.run(cmd)).collect());
         for info in infos {
             assert_eq!(ok(info).status, "running");
         }
+        for w in writes.await {
+            ok(w);
+        }
         for (i, r) in runs.await.into_iter().enumerate() {
             assert_eq!(ok(r).stdout_str(), format!("{i}\n"));
+        }
+        for p in &paths {
+            assert_eq!(ok(c.read_file(p).await), p.as_bytes());
         }
     };
     let drain = async {

@@ -30,6 +30,7 @@ macro_rules! suite {
             attach_by_name,
             persistent_shutdown_only_stops,
             persistence_in_a_project,
+            files_round_trip,
             $($($extra),*)?
         );
     };

@@ -103,6 +103,21 @@ impl Sandbox for pocketdock_blocking::Container {
     async fn info(&self) -> Result<ContainerInfo> {
         Self::info(self)
     }
+    async fn write_file(&self, path: &str, content: &[u8]) -> Result<()> {
+        Self::write_file(self, path, content)
+    }
+    async fn read_file(&self, path: &str) -> Result<Vec<u8>> {
+        Self::read_file(self, path)
+    }
+    async fn list_files(&self, path: &str) -> Result<Vec<String>> {
+        Self::list_files(self, path)
+    }
+    async fn push(&self, src: &Path, dest: &str) -> Result<()> {
+        Self::push(self, src, dest)
+    }
+    async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
+        Self::pull(self, src, dest)
+    }
     async fn reboot(&mut self, fresh: bool) -> Result<()> {
         Self::reboot(self, fresh)
     }
@@ -249,6 +264,21 @@ macro_rules! async_adapter {
             }
             async fn info(&self) -> Result<ContainerInfo> {
                 Self::info(self).await
+            }
+            async fn write_file(&self, path: &str, content: &[u8]) -> Result<()> {
+                Self::write_file(self, path, content).await
+            }
+            async fn read_file(&self, path: &str) -> Result<Vec<u8>> {
+                Self::read_file(self, path).await
+            }
+            async fn list_files(&self, path: &str) -> Result<Vec<String>> {
+                Self::list_files(self, path).await
+            }
+            async fn push(&self, src: &Path, dest: &str) -> Result<()> {
+                Self::push(self, src, dest).await
+            }
+            async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
+                Self::pull(self, src, dest).await
             }
             async fn reboot(&mut self, fresh: bool) -> Result<()> {
                 Self::reboot(self, fresh).await
