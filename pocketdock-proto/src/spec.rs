@@ -9,14 +9,13 @@
 //!
 //! Every container gets, unless the caller relaxes it (see [`Hardening`]):
 //!
-//! * `CapDrop: ["ALL"]` and a small `CapAdd` set ([`DEFAULT_CAP_ADD`]). The images run as the
-//!   non-root `sandbox` user, whose processes hold no capabilities whatever the bounding set says,
-//!   and `no-new-privileges` keeps setuid binaries from gaining any. The set matters only for
-//!   commands run as root (`user = "root"`, e.g. to install a package or fix the ownership of an
-//!   uploaded file): `CHOWN`, `DAC_OVERRIDE`, `FOWNER` for file housekeeping, `SETUID`/`SETGID` to
-//!   drop to another user, `KILL` to signal another user's processes. Docker's other defaults
-//!   (`NET_RAW`, `MKNOD`, `SETFCAP`, `SETPCAP`, `FSETID`, `NET_BIND_SERVICE`, `SYS_CHROOT`,
-//!   `AUDIT_WRITE`) are not granted.
+//! * `CapDrop: ["ALL"]` and no capability added back ([`DEFAULT_CAP_ADD`] is empty). The images
+//!   run as the non-root `sandbox` user, which needs none. This matters on Podman: Podman 4.3 gives
+//!   a non-root exec user the container's whole capability set as *ambient* capabilities (seen:
+//!   `CapEff = CapAmb = 0xeb` for uid 1000 with `CapAdd` of six capabilities), so any capability
+//!   added back would be held by the sandbox user too. A caller that runs commands as root and
+//!   needs file housekeeping can add [`ROOT_CAP_ADD`] with [`Hardening::with_root_caps`].
+//!   `no-new-privileges` keeps setuid binaries from gaining any.
 //! * `SecurityOpt: ["no-new-privileges"]`.
 //! * `PidsLimit: 512` (a fork bomb stops there; Docker's default is unlimited).
 //! * `MemorySwap` equal to `Memory` when a memory limit is set: no swap beyond the limit.
@@ -50,8 +49,13 @@ pub const DEFAULT_IMAGE: &str = "pocketdock/minimal-python";
 /// Default `PidsLimit`.
 pub const DEFAULT_PIDS_LIMIT: u32 = 512;
 
-/// Capabilities kept by default after dropping all (see the module documentation).
-pub const DEFAULT_CAP_ADD: [&str; 6] = [
+/// Capabilities added back by default after dropping all: none (see the module documentation).
+pub const DEFAULT_CAP_ADD: [&str; 0] = [];
+
+/// A small set for commands run as root inside the sandbox (file ownership and modes, switching
+/// and signalling users), opt-in with [`Hardening::with_root_caps`]. On Podman a non-root exec
+/// user holds these too.
+pub const ROOT_CAP_ADD: [&str; 6] = [
     "CHOWN",
     "DAC_OVERRIDE",
     "FOWNER",
@@ -541,6 +545,14 @@ impl Default for Hardening {
 }
 
 impl Hardening {
+    /// The default hardening plus [`ROOT_CAP_ADD`], for workloads that run commands as root.
+    pub fn with_root_caps() -> Self {
+        Self {
+            cap_add: ROOT_CAP_ADD.iter().map(ToString::to_string).collect(),
+            ..Self::default()
+        }
+    }
+
     /// No hardening at all: the engine's defaults (what the Python reference did).
     pub fn relaxed() -> Self {
         Self {
@@ -1447,8 +1459,13 @@ mod tests {
         let h = &b["HostConfig"];
         assert_eq!(h["NetworkMode"], "none");
         assert_eq!(h["CapDrop"], json!(["ALL"]));
+        assert!(
+            h.get("CapAdd").is_none(),
+            "no capability is added back by default"
+        );
+        let root = body(&ContainerSpec::new().hardening(Hardening::with_root_caps()));
         assert_eq!(
-            h["CapAdd"],
+            root["HostConfig"]["CapAdd"],
             json!([
                 "CHOWN",
                 "DAC_OVERRIDE",

@@ -65,6 +65,17 @@ fn limits_and_hardening_apply(socket: &str) {
         "{}",
         r.stdout_str()
     );
+    // No capability at all for the sandbox user, on Docker and on Podman (whose exec gives a
+    // non-root user the container's capability set as ambient capabilities).
+    assert!(
+        r.stdout_str().contains("CapEff:\t0000000000000000"),
+        "{}",
+        r.stdout_str()
+    );
+    let r = c
+        .run("mkdir /root/escape")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(r.exit_code, 0, "the sandbox user must not write into /root");
     let r = c.run("id -u").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.stdout_str(), "1000\n");
     // No network by default: only the loopback interface.
