@@ -92,21 +92,7 @@ impl SessionOptions {
     }
 }
 
-/// Check `KEY=value` entries and an absolute working directory.
-pub(crate) fn validate_exec_options(env: &[String], workdir: Option<&str>) -> Result<()> {
-    for e in env {
-        let key = e.split('=').next().unwrap_or_default();
-        if key.is_empty() || !e.contains('=') || e.contains('\0') {
-            return Err(Error::invalid("env", format!("{e:?} is not KEY=value")));
-        }
-    }
-    if let Some(w) = workdir {
-        if !w.starts_with('/') {
-            return Err(Error::invalid("workdir", format!("{w:?} is not absolute")));
-        }
-    }
-    Ok(())
-}
+pub(crate) use pocketdock_proto::run::validate_exec_options;
 
 /// Create and start an attached exec; returns the driver (to keep reading), the exec id and a
 /// second handle on the connection (for writing stdin and shutting it down).

@@ -17,29 +17,7 @@ use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, Engine};
 use crate::session::{attach, validate_exec_options};
 
-/// How to start a TTY program.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TtyOptions {
-    /// Extra environment, `KEY=value` (pass the host's `TERM` here; the engines set none).
-    pub env: Vec<String>,
-    /// User (the image's default when `None`).
-    pub user: Option<String>,
-    /// Working directory, absolute (the image's default when `None`).
-    pub workdir: Option<String>,
-    /// Initial window size, `(rows, cols)`; 24 x 80 by default.
-    pub size: (u16, u16),
-}
-
-impl Default for TtyOptions {
-    fn default() -> Self {
-        Self {
-            env: Vec::new(),
-            user: None,
-            workdir: None,
-            size: (24, 80),
-        }
-    }
-}
+pub use pocketdock_proto::run::TtyOptions;
 
 /// A program running on a TTY in the container. See [`Container::open_tty`].
 ///

@@ -93,6 +93,47 @@ impl Command {
     }
 }
 
+/// Check the environment (`KEY=value` entries) and working directory (absolute) of an exec
+/// that is not a `run` (sessions, TTY programs); the error names the field.
+pub fn validate_exec_options(env: &[String], workdir: Option<&str>) -> Result<()> {
+    for e in env {
+        let key = e.split('=').next().unwrap_or_default();
+        if key.is_empty() || !e.contains('=') || e.contains('\0') {
+            return Err(Error::invalid("env", format!("{e:?} is not KEY=value")));
+        }
+    }
+    if let Some(w) = workdir {
+        if !w.starts_with('/') {
+            return Err(Error::invalid("workdir", format!("{w:?} is not absolute")));
+        }
+    }
+    Ok(())
+}
+
+/// How to start a TTY program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TtyOptions {
+    /// Extra environment, `KEY=value` (pass the host's `TERM` here; the engines set none).
+    pub env: Vec<String>,
+    /// User (the image's default when `None`).
+    pub user: Option<String>,
+    /// Working directory, absolute (the image's default when `None`).
+    pub workdir: Option<String>,
+    /// Initial window size, `(rows, cols)`; 24 x 80 by default.
+    pub size: (u16, u16),
+}
+
+impl Default for TtyOptions {
+    fn default() -> Self {
+        Self {
+            env: Vec::new(),
+            user: None,
+            workdir: None,
+            size: (24, 80),
+        }
+    }
+}
+
 /// Options of one `run`, with the reference's defaults (container timeout, 10 MiB cap).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {

@@ -62,6 +62,7 @@ mod process;
 mod project;
 mod stream;
 mod transport;
+mod tty;
 
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
 pub use engine::Engine;
@@ -89,3 +90,4 @@ pub use project::{
     write_instance_metadata, Project,
 };
 pub use stream::ExecStream;
+pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};

@@ -110,6 +110,17 @@ impl Transport {
     pub(crate) fn close(&mut self) {
         self.stream = None;
     }
+
+    /// A second handle on the current connection (a duplicated descriptor, not registered with
+    /// the reactor): for a stdin writer beside the reader, or to shut the connection down.
+    pub(crate) fn try_clone(&self) -> Result<UnixStream, Error> {
+        self.stream
+            .as_ref()
+            .ok_or_else(|| Error::SocketCommunication("not connected".into()))?
+            .get_ref()
+            .try_clone()
+            .map_err(comm)
+    }
 }
 
 fn comm(e: std::io::Error) -> Error {

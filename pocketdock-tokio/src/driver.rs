@@ -42,6 +42,11 @@ impl<O: Operation> Driver<O> {
         &mut self.op
     }
 
+    /// The transport (for a stdin writer beside the reader).
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     /// True once `Done` was returned.
     pub(crate) fn is_done(&self) -> bool {
         self.done

@@ -58,6 +58,7 @@ mod process;
 mod project;
 mod stream;
 mod transport;
+mod tty;
 
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
 pub use engine::Engine;
@@ -85,3 +86,4 @@ pub use project::{
     write_instance_metadata, Project,
 };
 pub use stream::ExecStream;
+pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};

@@ -102,6 +102,18 @@ impl Transport {
     pub(crate) fn close(&mut self) {
         self.stream = None;
     }
+
+    /// A second handle on the current connection (a duplicated descriptor, not registered with
+    /// the runtime): for a stdin writer beside the reader, or to shut the connection down.
+    pub(crate) fn try_clone(&self) -> Result<std::os::unix::net::UnixStream, Error> {
+        use std::os::fd::AsFd;
+        let stream = self
+            .stream
+            .as_ref()
+            .ok_or_else(|| Error::SocketCommunication("not connected".into()))?;
+        let fd = stream.as_fd().try_clone_to_owned().map_err(comm)?;
+        Ok(std::os::unix::net::UnixStream::from(fd))
+    }
 }
 
 fn comm(e: std::io::Error) -> Error {

@@ -31,6 +31,7 @@ macro_rules! suite {
             persistent_shutdown_only_stops,
             persistence_in_a_project,
             files_round_trip,
+            tty_program,
             $($($extra),*)?
         );
     };

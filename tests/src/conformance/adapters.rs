@@ -118,6 +118,23 @@ impl Sandbox for pocketdock_blocking::Container {
     async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
         Self::pull(self, src, dest)
     }
+    async fn tty(&self, argv: &[&str], size: (u16, u16), input: &[u8]) -> Result<(Vec<u8>, i64)> {
+        use std::io::{Read, Write};
+        let opts = pocketdock_blocking::TtyOptions {
+            size,
+            ..Default::default()
+        };
+        let mut tty = self.open_tty(argv, &opts)?;
+        let (mut out, mut input_half) = (tty.take_reader(), tty.take_writer());
+        if let Some(w) = input_half.as_mut() {
+            w.write_all(input)?;
+        }
+        let mut buf = Vec::new();
+        if let Some(r) = out.as_mut() {
+            r.read_to_end(&mut buf)?;
+        }
+        Ok((buf, tty.wait()?))
+    }
     async fn reboot(&mut self, fresh: bool) -> Result<()> {
         Self::reboot(self, fresh)
     }
@@ -173,7 +190,7 @@ impl ChunkStream for pocketdock_blocking::ExecStream {
 
 /// The async adapters have the same API: one implementation, stamped for each.
 macro_rules! async_adapter {
-    ($krate:ident, $sleep:expr) => {
+    ($krate:ident, $sleep:expr, $tty:path) => {
         impl Sandbox for $krate::Container {
             type Process = $krate::Process;
             type Stream = $krate::ExecStream;
@@ -280,6 +297,14 @@ macro_rules! async_adapter {
             async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
                 Self::pull(self, src, dest).await
             }
+            async fn tty(
+                &self,
+                argv: &[&str],
+                size: (u16, u16),
+                input: &[u8],
+            ) -> Result<(Vec<u8>, i64)> {
+                $tty(self, argv, size, input).await
+            }
             async fn reboot(&mut self, fresh: bool) -> Result<()> {
                 Self::reboot(self, fresh).await
             }
@@ -335,7 +360,57 @@ macro_rules! async_adapter {
     };
 }
 
-async_adapter!(pocketdock_tokio, tokio::time::sleep);
-async_adapter!(pocketdock_smol, |d| async move {
-    async_io::Timer::after(d).await;
-});
+async_adapter!(pocketdock_tokio, tokio::time::sleep, tty_tokio);
+async_adapter!(
+    pocketdock_smol,
+    |d| async move {
+        async_io::Timer::after(d).await;
+    },
+    tty_smol
+);
+
+async fn tty_tokio(
+    c: &pocketdock_tokio::Container,
+    argv: &[&str],
+    size: (u16, u16),
+    input: &[u8],
+) -> Result<(Vec<u8>, i64)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let opts = pocketdock_tokio::TtyOptions {
+        size,
+        ..Default::default()
+    };
+    let mut tty = c.open_tty(argv, &opts).await?;
+    let (mut out, mut input_half) = (tty.take_reader(), tty.take_writer());
+    if let Some(w) = input_half.as_mut() {
+        w.write_all(input).await?;
+    }
+    let mut buf = Vec::new();
+    if let Some(r) = out.as_mut() {
+        r.read_to_end(&mut buf).await?;
+    }
+    Ok((buf, tty.wait().await?))
+}
+
+async fn tty_smol(
+    c: &pocketdock_smol::Container,
+    argv: &[&str],
+    size: (u16, u16),
+    input: &[u8],
+) -> Result<(Vec<u8>, i64)> {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let opts = pocketdock_smol::TtyOptions {
+        size,
+        ..Default::default()
+    };
+    let mut tty = c.open_tty(argv, &opts).await?;
+    let (mut out, mut input_half) = (tty.take_reader(), tty.take_writer());
+    if let Some(w) = input_half.as_mut() {
+        w.write_all(input).await?;
+    }
+    let mut buf = Vec::new();
+    if let Some(r) = out.as_mut() {
+        r.read_to_end(&mut buf).await?;
+    }
+    Ok((buf, tty.wait().await?))
+}
