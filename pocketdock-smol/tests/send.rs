@@ -1,7 +1,10 @@
 //! Compile-time checks: the futures and handles can cross threads (an executor's spawn needs
 //! `Send + 'static` futures; a container shared by tasks needs `Sync`).
 
-use pocketdock_smol::{Container, ContainerSpec, Engine, ExecStream, Process, RunOptions};
+use pocketdock_smol::{
+    BuildContext, BuildOptions, Container, ContainerSpec, Engine, ExecStream, Process, RunOptions,
+    TtyExec, TtyOptions, TtyReader, TtyWriter,
+};
 
 fn send<T: Send>(_: &T) {}
 fn send_sync<T: Send + Sync>() {}
@@ -24,6 +27,18 @@ fn futures_are_send(c: &mut Container, e: &Engine, p: &Process) {
     send(&p.kill(9));
     send(&c.reboot(false));
     send(&c.shutdown(false));
+    send(&c.write_file("/x", "y"));
+    send(&c.read_file("/x"));
+    send(&c.push("/x", "/y"));
+    send(&c.pull("/x", "/y"));
+    send(&c.open_tty(&["sh"], &TtyOptions::default()));
+    send(&e.build_image(
+        &BuildContext::profile("minimal-python"),
+        &BuildOptions::default(),
+        |_| {},
+    ));
+    send(&e.import_images("/x.tar"));
+    send(&e.export_images(&["x"], "/x.tar", false));
 }
 
 #[test]
@@ -32,4 +47,7 @@ fn handles_are_send_and_sync() {
     send_sync::<Container>();
     send_sync::<Process>();
     send_only::<ExecStream>();
+    send_sync::<TtyExec>();
+    send_only::<TtyReader>();
+    send_sync::<TtyWriter>();
 }

@@ -47,6 +47,7 @@ mod container;
 mod driver;
 mod engine;
 mod files;
+mod images;
 mod lifecycle;
 // Host files of projects (pocketdock.yaml, instance directories, logs): plain synchronous file
 // I/O with no engine call, the same in every adapter, so one source is compiled into each.
@@ -62,11 +63,13 @@ mod tty;
 
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
 pub use engine::Engine;
+pub use images::{BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT};
 pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
 pub use persistence::{
     destroy_container, doctor, list_containers, prune, resume_container, stop_container,
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
+pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};
 pub use pocketdock_proto::info::ContainerInfo;

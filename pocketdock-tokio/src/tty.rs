@@ -48,6 +48,16 @@ pub(crate) async fn attach(
     }
 }
 
+async fn resize(engine: &Engine, exec_id: &str, rows: u16, cols: u16) -> Result<()> {
+    if rows == 0 || cols == 0 {
+        return Err(Error::invalid(
+            "size",
+            "rows and columns must be at least 1",
+        ));
+    }
+    engine.drive(resize_op(exec_id, rows, cols), |()| {}).await
+}
+
 /// A program running on a TTY in the container. See [`Container::open_tty`].
 ///
 /// Take the two halves with [`take_reader`](Self::take_reader) (the program's output, raw, an
@@ -63,7 +73,8 @@ pub struct TtyExec {
     nonce: String,
     user: Option<String>,
     conn: StdUnixStream,
-    reader: Option<TtyReader>,
+    /// In a mutex only so that the handle is `Sync` while the reader waits to be taken.
+    reader: std::sync::Mutex<Option<TtyReader>>,
     writer: Option<TtyWriter>,
 }
 
@@ -141,21 +152,23 @@ impl Container {
         let writer = conn.try_clone().map_err(Error::Io)?;
         writer.set_nonblocking(true).map_err(Error::Io)?;
         let writer = UnixStream::from_std(writer).map_err(Error::Io)?;
-        let tty = TtyExec {
+        if let Err(e) = resize(&self.engine, &exec_id, rows, cols).await {
+            let _ = conn.shutdown(Shutdown::Both);
+            return Err(e);
+        }
+        Ok(TtyExec {
             id: exec_id,
             engine: self.engine.clone(),
             container: self.id.clone(),
             nonce: marker,
             user: opts.user.clone(),
             conn,
-            reader: Some(TtyReader {
+            reader: std::sync::Mutex::new(Some(TtyReader {
                 state: ReadState::Idle(Box::new(driver)),
                 pending: Bytes::new(),
-            }),
+            })),
             writer: Some(TtyWriter { stream: writer }),
-        };
-        tty.resize(rows, cols).await?;
-        Ok(tty)
+        })
     }
 }
 
@@ -167,7 +180,10 @@ impl TtyExec {
 
     /// The output half (once; `None` afterwards).
     pub fn take_reader(&mut self) -> Option<TtyReader> {
-        self.reader.take()
+        self.reader
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// The input half (once; `None` afterwards).
@@ -177,15 +193,7 @@ impl TtyExec {
 
     /// Set the window size (`POST /exec/{id}/resize`); the program gets `SIGWINCH`.
     pub async fn resize(&self, rows: u16, cols: u16) -> Result<()> {
-        if rows == 0 || cols == 0 {
-            return Err(Error::invalid(
-                "size",
-                "rows and columns must be at least 1",
-            ));
-        }
-        self.engine
-            .drive(resize_op(&self.id, rows, cols), |()| {})
-            .await
+        resize(&self.engine, &self.id, rows, cols).await
     }
 
     /// Wait until the program has exited and return its exit code (polling exec inspect until

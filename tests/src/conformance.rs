@@ -18,7 +18,9 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use pocketdock_proto::api::containers::ContainerInspect;
+use pocketdock_proto::api::images::BuildOptions;
 use pocketdock_proto::api::system::VersionInfo;
+use pocketdock_proto::image::{BuiltImage, ExportedArchive};
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
 use pocketdock_proto::ring::BufferSnapshot;
@@ -73,6 +75,25 @@ pub trait Sandbox: Sized {
     fn prune(socket: &str, project: Option<&str>) -> impl Future<Output = Result<usize>>;
     /// `doctor` of the project at `root`.
     fn doctor(socket: &str, root: &Path) -> impl Future<Output = Result<DoctorReport>>;
+    /// `build_image` of a directory context; returns the image and the progress line count.
+    fn build_dir(
+        socket: &str,
+        dir: &Path,
+        options: &BuildOptions,
+    ) -> impl Future<Output = Result<(BuiltImage, usize)>>;
+    /// `export_images`.
+    fn export_images(
+        socket: &str,
+        images: &[&str],
+        dest: &Path,
+        gzip: bool,
+    ) -> impl Future<Output = Result<ExportedArchive>>;
+    /// `import_images`.
+    fn import_images(socket: &str, path: &Path) -> impl Future<Output = Result<Vec<String>>>;
+    /// `remove_image` (forced).
+    fn remove_image(socket: &str, name: &str) -> impl Future<Output = Result<()>>;
+    /// `inspect_image`: the id.
+    fn inspect_image(socket: &str, name: &str) -> impl Future<Output = Result<String>>;
 
     /// Container id.
     fn id(&self) -> &str;
@@ -952,6 +973,47 @@ pub async fn tty_program<S: Sandbox>(ctx: Ctx) {
         c.tty(&[], (24, 80), b"").await,
         Err(Error::InvalidInput { .. })
     ));
+}
+
+/// Images: build from a directory (FROM the busybox test image, a COPY), export to a
+/// `.tar.gz`, remove, import, and run the imported image.
+pub async fn images_build_export_import<S: Sandbox>(ctx: Ctx) {
+    let base = std::env::temp_dir().join(unique_name("pdimg"));
+    let context = base.join("ctx");
+    let _ = std::fs::create_dir_all(&context);
+    let _ = std::fs::write(
+        context.join("Dockerfile"),
+        "ARG BASE\nFROM ${BASE}\nCOPY unique.txt /unique.txt\n",
+    );
+    let _ = std::fs::write(context.join("unique.txt"), ctx.engine);
+    let tag = ctx.image("img");
+    let mut options = BuildOptions::tagged(tag.clone());
+    options
+        .build_args
+        .insert("BASE".into(), crate::BUSYBOX_IMAGE.into());
+    let (built, lines) = ok(S::build_dir(&ctx.socket, &context, &options).await);
+    assert!(!built.id.is_empty() && lines > 0, "{built:?}");
+    let dest = base.join("images.tar.gz");
+    let exported = ok(S::export_images(&ctx.socket, &[&tag], &dest, true).await);
+    assert!(exported.gzip && exported.file_bytes > 0, "{exported:?}");
+    let short = tag.trim_start_matches("localhost/");
+    assert!(
+        exported.images.iter().any(|n| n.ends_with(short)),
+        "{exported:?}"
+    );
+    ok(S::remove_image(&ctx.socket, &tag).await);
+    assert!(matches!(
+        S::inspect_image(&ctx.socket, &tag).await,
+        Err(Error::ImageNotFound(_))
+    ));
+    let names = ok(S::import_images(&ctx.socket, &dest).await);
+    assert!(names.iter().any(|n| n.ends_with(short)), "{names:?}");
+    assert_eq!(ok(S::inspect_image(&ctx.socket, &tag).await), built.id);
+    let c: S = ctx
+        .create(ContainerSpec::new().image(&tag).name(ctx.name("imgrun")))
+        .await;
+    assert_eq!(ok(c.run("cat /unique.txt").await).stdout_str(), ctx.engine);
+    let _ = std::fs::remove_dir_all(&base);
 }
 
 // ---------------------------------------------------------------------------------------------

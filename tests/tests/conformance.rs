@@ -32,6 +32,7 @@ macro_rules! suite {
             persistence_in_a_project,
             files_round_trip,
             tty_program,
+            images_build_export_import,
             $($($extra),*)?
         );
     };

@@ -6,6 +6,8 @@ use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::system::VersionInfo;
 use std::path::{Path, PathBuf};
 
+use pocketdock_proto::api::images::BuildOptions;
+use pocketdock_proto::image::{BuiltImage, ExportedArchive};
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
 use pocketdock_proto::ring::BufferSnapshot;
@@ -63,6 +65,40 @@ impl Sandbox for pocketdock_blocking::Container {
     }
     async fn doctor(socket: &str, root: &Path) -> Result<DoctorReport> {
         pocketdock_blocking::Engine::new(socket).doctor(Some(root))
+    }
+    async fn build_dir(
+        socket: &str,
+        dir: &Path,
+        options: &BuildOptions,
+    ) -> Result<(BuiltImage, usize)> {
+        let mut lines = 0;
+        let built = pocketdock_blocking::Engine::new(socket).build_image(
+            &pocketdock_blocking::BuildContext::dir(dir),
+            options,
+            |_| lines += 1,
+        )?;
+        Ok((built, lines))
+    }
+    async fn export_images(
+        socket: &str,
+        images: &[&str],
+        dest: &Path,
+        gzip: bool,
+    ) -> Result<ExportedArchive> {
+        pocketdock_blocking::Engine::new(socket).export_images(images, dest, gzip)
+    }
+    async fn import_images(socket: &str, path: &Path) -> Result<Vec<String>> {
+        pocketdock_blocking::Engine::new(socket).import_images(path)
+    }
+    async fn remove_image(socket: &str, name: &str) -> Result<()> {
+        pocketdock_blocking::Engine::new(socket)
+            .remove_image(name, true)
+            .map(drop)
+    }
+    async fn inspect_image(socket: &str, name: &str) -> Result<String> {
+        Ok(pocketdock_blocking::Engine::new(socket)
+            .inspect_image(name)?
+            .id)
     }
     fn id(&self) -> &str {
         Self::id(self)
@@ -242,6 +278,39 @@ macro_rules! async_adapter {
             }
             async fn doctor(socket: &str, root: &Path) -> Result<DoctorReport> {
                 $krate::Engine::new(socket).doctor(Some(root)).await
+            }
+            async fn build_dir(
+                socket: &str,
+                dir: &Path,
+                options: &BuildOptions,
+            ) -> Result<(BuiltImage, usize)> {
+                let mut lines = 0;
+                let built = $krate::Engine::new(socket)
+                    .build_image(&$krate::BuildContext::dir(dir), options, |_| lines += 1)
+                    .await?;
+                Ok((built, lines))
+            }
+            async fn export_images(
+                socket: &str,
+                images: &[&str],
+                dest: &Path,
+                gzip: bool,
+            ) -> Result<ExportedArchive> {
+                $krate::Engine::new(socket)
+                    .export_images(images, dest, gzip)
+                    .await
+            }
+            async fn import_images(socket: &str, path: &Path) -> Result<Vec<String>> {
+                $krate::Engine::new(socket).import_images(path).await
+            }
+            async fn remove_image(socket: &str, name: &str) -> Result<()> {
+                $krate::Engine::new(socket)
+                    .remove_image(name, true)
+                    .await
+                    .map(drop)
+            }
+            async fn inspect_image(socket: &str, name: &str) -> Result<String> {
+                Ok($krate::Engine::new(socket).inspect_image(name).await?.id)
             }
             fn id(&self) -> &str {
                 Self::id(self)

@@ -1,0 +1,320 @@
+//! The host side of image builds and imports: the bodies fed to the engine piece by piece (an
+//! embedded context in memory, a context directory walked and tarred on the fly, an archive
+//! file checked and decompressed while it streams). Plain synchronous file I/O with no engine
+//! call, the same in every adapter, so this one source is compiled into each (the async adapters
+//! include it by path).
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use pocketdock_proto::image::{
+    context_meta, ArchiveCheck, ArchiveSummary, Compression, GzipDecoder, MAGIC_LEN,
+};
+use pocketdock_proto::tar::{header_for_dir, header_for_file, header_for_symlink, padding};
+use pocketdock_proto::{Error, Result};
+
+/// Size of the pieces read from disk and sent to the engine.
+pub(crate) const CHUNK: usize = 256 * 1024;
+
+/// A body fed to an upload piece by piece.
+pub(crate) trait BodySource: Send {
+    /// The next piece; `None` at the end (after every check passed).
+    fn next_chunk(&mut self) -> Result<Option<Bytes>>;
+}
+
+pub(crate) fn host_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::HostPath {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// A body already in memory (an embedded context), sent in pieces.
+pub(crate) struct MemorySource {
+    data: Bytes,
+}
+
+impl MemorySource {
+    pub(crate) fn new(data: Vec<u8>) -> Self {
+        Self {
+            data: Bytes::from(data),
+        }
+    }
+}
+
+impl BodySource for MemorySource {
+    fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        if self.data.is_empty() {
+            return Ok(None);
+        }
+        let n = self.data.len().min(CHUNK);
+        Ok(Some(self.data.split_to(n)))
+    }
+}
+
+/// One entry of a directory context.
+#[derive(Debug)]
+enum DirEntry {
+    Dir {
+        rel: String,
+        mode: u32,
+        mtime: u64,
+    },
+    File {
+        rel: String,
+        abs: PathBuf,
+        mode: u32,
+        mtime: u64,
+        size: u64,
+    },
+    Symlink {
+        rel: String,
+        target: String,
+        mtime: u64,
+    },
+}
+
+/// A directory streamed as a tar: entries in path order, each file read in pieces.
+pub(crate) struct DirSource {
+    entries: std::vec::IntoIter<DirEntry>,
+    /// The file being sent: handle, path, bytes left, size in its header.
+    current: Option<(File, PathBuf, u64, u64)>,
+    ended: bool,
+}
+
+impl DirSource {
+    pub(crate) fn new(dir: &Path, dockerfile: &str) -> Result<Self> {
+        let meta = std::fs::metadata(dir).map_err(|e| host_error(dir, &e))?;
+        if !meta.is_dir() {
+            return Err(Error::HostPath {
+                path: dir.display().to_string(),
+                detail: "not a directory".into(),
+            });
+        }
+        if !dir.join(dockerfile).is_file() {
+            return Err(Error::HostPath {
+                path: dir.join(dockerfile).display().to_string(),
+                detail: "no Dockerfile in the build context".into(),
+            });
+        }
+        let mut entries = Vec::new();
+        walk(dir, "", &mut entries)?;
+        Ok(Self {
+            entries: entries.into_iter(),
+            current: None,
+            ended: false,
+        })
+    }
+}
+
+fn mtime_of(m: &std::fs::Metadata) -> u64 {
+    u64::try_from(m.mtime()).unwrap_or(0)
+}
+
+/// Collect the entries under `dir` (sorted by name, symlinks not followed; sockets, FIFOs and
+/// devices skipped).
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<DirEntry>) -> Result<()> {
+    let mut children: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+        .map_err(|e| host_error(dir, &e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| host_error(dir, &e))?;
+    children.sort_by_key(std::fs::DirEntry::file_name);
+    for child in children {
+        let abs = child.path();
+        let name = child.file_name();
+        let name = name.to_str().ok_or_else(|| Error::HostPath {
+            path: abs.display().to_string(),
+            detail: "file name is not UTF-8".into(),
+        })?;
+        let rel = format!("{prefix}{name}");
+        let m = std::fs::symlink_metadata(&abs).map_err(|e| host_error(&abs, &e))?;
+        let ft = m.file_type();
+        if ft.is_symlink() {
+            let target = std::fs::read_link(&abs).map_err(|e| host_error(&abs, &e))?;
+            out.push(DirEntry::Symlink {
+                rel,
+                target: target.to_string_lossy().to_string(),
+                mtime: mtime_of(&m),
+            });
+        } else if ft.is_dir() {
+            out.push(DirEntry::Dir {
+                rel: rel.clone(),
+                mode: m.permissions().mode(),
+                mtime: mtime_of(&m),
+            });
+            walk(&abs, &format!("{rel}/"), out)?;
+        } else if ft.is_file() {
+            out.push(DirEntry::File {
+                rel,
+                abs,
+                mode: m.permissions().mode(),
+                mtime: mtime_of(&m),
+                size: m.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl BodySource for DirSource {
+    fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        if let Some((file, path, remaining, size)) = self.current.as_mut() {
+            let want = usize::try_from(*remaining).unwrap_or(CHUNK).min(CHUNK);
+            let mut buf = vec![0u8; want];
+            let n = file.read(&mut buf).map_err(|e| host_error(path, &e))?;
+            if n == 0 {
+                return Err(Error::HostPath {
+                    path: path.display().to_string(),
+                    detail: "file shrank while the build context was sent".into(),
+                });
+            }
+            buf.truncate(n);
+            *remaining -= n as u64;
+            if *remaining == 0 {
+                buf.extend_from_slice(padding(*size));
+                self.current = None;
+            }
+            return Ok(Some(Bytes::from(buf)));
+        }
+        let Some(entry) = self.entries.next() else {
+            if self.ended {
+                return Ok(None);
+            }
+            self.ended = true;
+            return Ok(Some(Bytes::from_static(
+                &pocketdock_proto::tar::END_OF_ARCHIVE,
+            )));
+        };
+        let header = match entry {
+            DirEntry::Dir { rel, mode, mtime } => header_for_dir(&rel, &context_meta(mode, mtime))?,
+            DirEntry::Symlink { rel, target, mtime } => {
+                header_for_symlink(&rel, &target, &context_meta(0o777, mtime))?
+            }
+            DirEntry::File {
+                rel,
+                abs,
+                mode,
+                mtime,
+                size,
+            } => {
+                let header = header_for_file(&rel, size, &context_meta(mode, mtime))?;
+                if size > 0 {
+                    let file = File::open(&abs).map_err(|e| host_error(&abs, &e))?;
+                    self.current = Some((file, abs, size, size));
+                }
+                header
+            }
+        };
+        Ok(Some(Bytes::from(header)))
+    }
+}
+
+/// An image archive on disk, decompressed if needed and checked while it is read. The last
+/// piece is handed out only after the check passed.
+pub(crate) struct ArchiveSource {
+    path: PathBuf,
+    file: File,
+    gunzip: Option<GzipDecoder>,
+    /// Compressed bytes read but not yet decoded.
+    pending: Bytes,
+    check: ArchiveCheck,
+    eof: bool,
+    pub(crate) summary: Option<ArchiveSummary>,
+}
+
+impl ArchiveSource {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let mut file = File::open(path).map_err(|e| host_error(path, &e))?;
+        let mut head = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < MAGIC_LEN {
+            let n = file
+                .read(head.get_mut(filled..).unwrap_or_default())
+                .map_err(|e| host_error(path, &e))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        head.truncate(filled);
+        let gunzip = match Compression::detect(&head)? {
+            Compression::Gzip => Some(GzipDecoder::new()),
+            Compression::None => None,
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            gunzip,
+            pending: Bytes::from(head),
+            check: ArchiveCheck::new(),
+            eof: false,
+            summary: None,
+        })
+    }
+
+    /// Next raw bytes from the file (the already read head first); empty at the end.
+    fn read_raw(&mut self) -> Result<Bytes> {
+        if !self.pending.is_empty() {
+            return Ok(std::mem::take(&mut self.pending));
+        }
+        let mut buf = vec![0u8; CHUNK];
+        let n = self
+            .file
+            .read(&mut buf)
+            .map_err(|e| host_error(&self.path, &e))?;
+        buf.truncate(n);
+        Ok(Bytes::from(buf))
+    }
+}
+
+impl BodySource for ArchiveSource {
+    fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        if self.eof {
+            return Ok(None);
+        }
+        let out = match self.gunzip.as_mut() {
+            None => {
+                let raw = self.read_raw()?;
+                if raw.is_empty() {
+                    self.eof = true;
+                }
+                raw
+            }
+            Some(_) => {
+                // Decode up to about one chunk of tar from the compressed input.
+                let mut out = Vec::new();
+                while out.len() < CHUNK {
+                    if self.pending.is_empty() {
+                        let raw = self.read_raw()?;
+                        if raw.is_empty() {
+                            if let Some(g) = self.gunzip.as_mut() {
+                                out.extend_from_slice(&g.finish()?);
+                            }
+                            self.eof = true;
+                            break;
+                        }
+                        self.pending = raw;
+                    }
+                    if let Some(g) = self.gunzip.as_mut() {
+                        let (used, decoded) = g.decode(&self.pending)?;
+                        let _ = self.pending.split_to(used);
+                        out.extend_from_slice(&decoded);
+                    }
+                }
+                Bytes::from(out)
+            }
+        };
+        self.check.feed(&out)?;
+        if self.eof {
+            // Everything was read: the body ends only if the archive is whole.
+            self.summary = Some(self.check.finish()?);
+            if out.is_empty() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(out))
+    }
+}
