@@ -12,7 +12,8 @@ Exit codes:
   N      run: the command's own exit code (also with --stream); shell: the shell's
   2      invalid usage (unknown option, bad value, shutdown/prune without a terminal and no -y)
   124    run: the command timed out (its whole process tree was killed)
-  125    pocketdock itself failed (engine unreachable, container not found, ...)
+  125    pocketdock itself failed (engine unreachable, container not found, ...), or run
+         stopped the command because its output went over --max-output
   126    run: the command could not be invoked (as reported by the engine)
   127    run: the command was not found (as reported by the engine)
 
@@ -117,7 +118,8 @@ How the command is run:
   Everything after the container name belongs to the command: give pocketdock's options
   before it (pocketdock run --timeout 60 box -- make test).
 
-Exit code: the command's own; 124 when it timed out; 125 when pocketdock failed.";
+Exit code: the command's own; 124 when it timed out; 125 when pocketdock failed or stopped the
+command at --max-output.";
 
 /// A `--json` switch.
 #[derive(Debug, Args)]
@@ -170,7 +172,7 @@ pub struct InfoArgs {
 pub struct LogsArgs {
     /// Only this container's history [default: every instance of the project]
     pub container: Option<String>,
-    /// Show the last N entries.
+    /// Show the last N entries (0: all).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub last: usize,
     /// Only entries of this type: run, session or detach.
