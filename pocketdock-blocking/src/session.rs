@@ -7,7 +7,6 @@
 //! [`pocketdock_proto::session`] for the exact protocol and its limits); commands are written
 //! through a second handle on the same connection, never from the reader thread.
 
-use std::collections::VecDeque;
 use std::io::Write;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
@@ -22,17 +21,13 @@ use pocketdock_proto::op::session::{
     ExecWaitOp, InterruptMode,
 };
 use pocketdock_proto::op::ExecOp;
-use pocketdock_proto::session::{
-    sentinel_token, CommandOutput, SessionConfig, SessionEvent, SessionScanner, MAX_ABANDONED,
-};
-use pocketdock_proto::{Error, ExecResult, LimitPolicy, OutputLimit, Result, StreamKind};
+use pocketdock_proto::session::{sentinel_token, CommandOutput, MAX_ABANDONED};
+use pocketdock_proto::shell::{Finish, SessionState};
+use pocketdock_proto::{Error, ExecResult, Result, StreamKind};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
-
-/// Default bound on the output kept for [`Session::read`]: 1 MiB (the oldest bytes are dropped).
-pub const DEFAULT_SESSION_BUFFER: usize = 1024 * 1024;
 
 /// How long a timed-out command may take to stop after its processes were killed before the
 /// shell itself is considered stuck (a loop of shell builtins) and the session is ended.
@@ -44,53 +39,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the reader waits for the engine to report the shell's exit code after it ended.
 const EXIT_WAIT: Duration = Duration::from_secs(10);
 
-/// How a session's shell is started and how much output it keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionOptions {
-    /// Extra environment of the shell, `KEY=value`.
-    pub env: Vec<String>,
-    /// User to run the shell as (the image's default when `None`).
-    pub user: Option<String>,
-    /// Initial working directory, absolute (the image's default when `None`).
-    pub workdir: Option<String>,
-    /// Cap on each command's captured stdout + stderr (10 MiB by default). The command is never
-    /// interrupted for it (`Stop` behaves as `KeepRunning`): the rest is dropped and reported
-    /// with `truncated` and `elided_bytes`.
-    pub limit: OutputLimit,
-    /// Bound on the output kept for [`Session::read`] ([`DEFAULT_SESSION_BUFFER`]).
-    pub max_buffered: usize,
-    /// Also show the output of `send_and_wait` commands in [`Session::read`] and
-    /// [`Session::on_output`], as the reference does (default `true`). With `false` they only
-    /// see output that belongs to no command (after [`Session::send`], background jobs, the
-    /// rest of a timed-out command).
-    pub echo_command_output: bool,
-}
-
-impl Default for SessionOptions {
-    fn default() -> Self {
-        Self {
-            env: Vec::new(),
-            user: None,
-            workdir: None,
-            limit: OutputLimit {
-                max_bytes: pocketdock_proto::DEFAULT_MAX_OUTPUT,
-                policy: LimitPolicy::KeepRunning,
-            },
-            max_buffered: DEFAULT_SESSION_BUFFER,
-            echo_command_output: true,
-        }
-    }
-}
-
-impl SessionOptions {
-    fn validate(&self) -> Result<()> {
-        validate_exec_options(&self.env, self.workdir.as_deref())?;
-        if self.limit.max_bytes == 0 {
-            return Err(Error::invalid("limit", "must be at least 1 byte"));
-        }
-        Ok(())
-    }
-}
+pub use pocketdock_proto::shell::{SessionOptions, DEFAULT_SESSION_BUFFER};
 
 pub(crate) use pocketdock_proto::run::validate_exec_options;
 
@@ -120,88 +69,23 @@ pub(crate) fn attach(
 
 type OutputFn = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// How the pending command ended.
-enum Finish {
-    Completed(CommandOutput),
-    /// The shell's output ended first.
-    Unfinished(CommandOutput),
-}
-
-struct State {
-    scanner: SessionScanner,
-    buffer: VecDeque<u8>,
-    max_buffered: usize,
-    dropped: u64,
-    /// The outcome of the pending command, by token.
-    finished: Option<(String, Finish)>,
-    /// A `send_and_wait` holds the turn.
-    busy: bool,
-    /// `close()` was called.
-    closed: bool,
-    /// The shell's stream ended (it exited, was killed, or the connection broke).
-    ended: bool,
-    /// The reader is done with the exit code (known or not).
-    exit_known: bool,
-    exit_code: Option<i64>,
-    end_error: Option<String>,
-}
-
-impl State {
-    /// Take the scanner's events: output to the buffer (and returned, for callbacks), results
-    /// to `finished`.
-    fn drain(&mut self) -> Vec<(StreamKind, Bytes)> {
-        let mut general = Vec::new();
-        while let Some(ev) = self.scanner.next_event() {
-            match ev {
-                SessionEvent::Output { stream, data, .. } => {
-                    self.buffer.extend(data.iter());
-                    let over = self.buffer.len().saturating_sub(self.max_buffered);
-                    if over > 0 {
-                        self.buffer.drain(..over);
-                        self.dropped += over as u64;
-                    }
-                    general.push((stream, data));
-                }
-                SessionEvent::Completed(out) => {
-                    self.finished = Some((out.token.clone(), Finish::Completed(out)));
-                }
-                SessionEvent::Unfinished(out) => {
-                    self.finished = Some((out.token.clone(), Finish::Unfinished(out)));
-                }
-            }
-        }
-        general
-    }
-
-    fn take_finished(&mut self, token: &str) -> Option<Finish> {
-        if self.finished.as_ref().is_some_and(|(t, _)| t == token) {
-            return self.finished.take().map(|(_, f)| f);
-        }
-        None
-    }
-
-    fn gone(&self) -> bool {
-        self.closed || self.ended
-    }
-}
-
 struct Shared {
-    state: Mutex<State>,
+    state: Mutex<SessionState>,
     cond: Condvar,
     callbacks: Mutex<Vec<OutputFn>>,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Wait for a notification, at most until `deadline`.
     fn wait<'a>(
         &self,
-        guard: MutexGuard<'a, State>,
+        guard: MutexGuard<'a, SessionState>,
         deadline: Option<Instant>,
-    ) -> MutexGuard<'a, State> {
+    ) -> MutexGuard<'a, SessionState> {
         match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
@@ -392,23 +276,7 @@ impl Container {
         )?;
         let writer = conn.try_clone().map_err(Error::Io)?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                scanner: SessionScanner::new(SessionConfig {
-                    capture: opts.limit,
-                    max_queued_output: opts.max_buffered.max(1),
-                    echo_command_output: opts.echo_command_output,
-                }),
-                buffer: VecDeque::new(),
-                max_buffered: opts.max_buffered,
-                dropped: 0,
-                finished: None,
-                busy: false,
-                closed: false,
-                ended: false,
-                exit_known: false,
-                exit_code: None,
-                end_error: None,
-            }),
+            state: Mutex::new(SessionState::new(opts)),
             cond: Condvar::new(),
             callbacks: Mutex::new(Vec::new()),
         });
@@ -723,15 +591,7 @@ impl Session {
     /// sentinel) as text. A character split at the end stays for the next call. Also works
     /// after the session ended, to collect its last output.
     pub fn read(&self) -> String {
-        let mut st = self.shared.lock();
-        let keep = if st.ended {
-            0
-        } else {
-            incomplete_utf8_tail(st.buffer.make_contiguous())
-        };
-        let take = st.buffer.len() - keep;
-        let bytes: Vec<u8> = st.buffer.drain(..take).collect();
-        String::from_utf8_lossy(&bytes).into_owned()
+        self.shared.lock().read_text()
     }
 
     /// Take the output accumulated so far as bytes.
@@ -845,54 +705,5 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.close();
-    }
-}
-
-/// Length of an incomplete UTF-8 sequence at the end of `buf` (0 to 3).
-fn incomplete_utf8_tail(buf: &[u8]) -> usize {
-    let n = buf.len();
-    for back in 1..=3.min(n) {
-        let b = buf[n - back];
-        if b & 0b1100_0000 == 0b1000_0000 {
-            continue;
-        }
-        let need = match b {
-            _ if b & 0b1110_0000 == 0b1100_0000 => 2,
-            _ if b & 0b1111_0000 == 0b1110_0000 => 3,
-            _ if b & 0b1111_1000 == 0b1111_0000 => 4,
-            _ => return 0,
-        };
-        return if need > back { back } else { 0 };
-    }
-    0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utf8_tail() {
-        assert_eq!(incomplete_utf8_tail(b"abc"), 0);
-        assert_eq!(incomplete_utf8_tail("é".as_bytes()), 0);
-        assert_eq!(incomplete_utf8_tail(&"é".as_bytes()[..1]), 1);
-        assert_eq!(incomplete_utf8_tail(&"€".as_bytes()[..2]), 2);
-        assert_eq!(incomplete_utf8_tail(&"𝄞".as_bytes()[..3]), 3);
-        assert_eq!(incomplete_utf8_tail(b""), 0);
-    }
-
-    #[test]
-    fn options_are_checked() {
-        let bad = SessionOptions {
-            env: vec!["NOEQUALS".into()],
-            ..SessionOptions::default()
-        };
-        assert!(bad.validate().is_err());
-        let bad = SessionOptions {
-            workdir: Some("rel".into()),
-            ..SessionOptions::default()
-        };
-        assert!(bad.validate().is_err());
-        assert!(SessionOptions::default().validate().is_ok());
     }
 }

@@ -32,6 +32,7 @@ pub use run::{Command, Lang, RunOptions};
 pub mod project;
 pub mod ring;
 pub mod session;
+pub mod shell;
 
 pub mod info;
 pub mod profile;

@@ -112,6 +112,28 @@ pub(crate) fn spawn_background(work: impl Future<Output = ()> + Send + 'static) 
         .spawn(move || async_io::block_on(work));
 }
 
+/// Run `fut` until `deadline`: `None` if the deadline came first (`fut` is dropped).
+pub(crate) async fn sleep_until_or<T>(
+    deadline: std::time::Instant,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
+    futures_lite::future::or(async { Some(fut.await) }, async {
+        async_io::Timer::at(deadline).await;
+        None
+    })
+    .await
+}
+
+/// Start the reader of a session: a thread of its own running the reader future (see the
+/// crate docs: no executor is assumed).
+pub(crate) fn spawn_reader(reader: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name("pocketdock-session".into())
+        .spawn(move || async_io::block_on(reader))
+        .map(drop)
+        .map_err(Error::Io)
+}
+
 /// Kills a command's process tree when dropped while armed: the cancellation of a `run` future
 /// or an [`ExecStream`](crate::ExecStream) dropped mid-run. The kill runs on a thread of its
 /// own (see [`spawn_background`]).

@@ -123,6 +123,25 @@ impl Transport {
     }
 }
 
+/// The stdin half of a session: a duplicated descriptor of its connection, registered with the
+/// reactor, written through `&self` (one writer at a time is the session's business).
+#[derive(Debug)]
+pub(crate) struct SessionWriter {
+    stream: Async<UnixStream>,
+}
+
+impl SessionWriter {
+    pub(crate) fn new(stream: UnixStream) -> Result<Self, Error> {
+        Ok(Self {
+            stream: Async::new(stream).map_err(comm)?,
+        })
+    }
+
+    pub(crate) async fn write_all(&self, data: &[u8]) -> std::io::Result<()> {
+        (&self.stream).write_all(data).await
+    }
+}
+
 fn comm(e: std::io::Error) -> Error {
     Error::SocketCommunication(e.to_string())
 }

@@ -23,30 +23,7 @@ pub use pocketdock_proto::run::TtyOptions;
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, Engine};
-
-/// Create and start an attached exec; returns the driver (to keep reading), the exec id and a
-/// second handle on the connection (for writing stdin and shutting it down).
-pub(crate) async fn attach(
-    engine: &Engine,
-    config: AttachConfig,
-) -> Result<(Driver<AttachOp>, String, StdUnixStream)> {
-    let mut driver = Driver::new(AttachOp::new(config), engine.socket());
-    loop {
-        match driver.advance().await {
-            Progress::Event(AttachEvent::Attached { exec_id }) => {
-                let conn = driver.transport().try_clone()?;
-                return Ok((driver, exec_id, conn));
-            }
-            Progress::Event(AttachEvent::Output { .. }) => {}
-            Progress::Done(Ok(())) => {
-                return Err(Error::SocketCommunication(
-                    "the exec stream ended before it was attached".into(),
-                ))
-            }
-            Progress::Done(Err(e)) => return Err(e),
-        }
-    }
-}
+use crate::session::attach;
 
 async fn resize(engine: &Engine, exec_id: &str, rows: u16, cols: u16) -> Result<()> {
     if rows == 0 || cols == 0 {

@@ -123,6 +123,23 @@ pub(crate) fn spawn_background(work: impl Future<Output = ()> + Send + 'static) 
         });
 }
 
+/// Run `fut` until `deadline`: `None` if the deadline came first (`fut` is dropped).
+pub(crate) async fn sleep_until_or<T>(
+    deadline: std::time::Instant,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
+    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), fut)
+        .await
+        .ok()
+}
+
+/// Start the reader of a session: a task of the current runtime.
+#[allow(clippy::unnecessary_wraps)] // the smol adapter's twin can fail (thread spawn)
+pub(crate) fn spawn_reader(reader: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    drop(tokio::spawn(reader));
+    Ok(())
+}
+
 /// Kills a command's process tree when dropped while armed: the cancellation of a `run` future
 /// or an [`ExecStream`](crate::ExecStream) dropped mid-run. The kill is spawned (see
 /// [`spawn_background`]).

@@ -57,6 +57,7 @@ mod persistence;
 mod process;
 #[path = "../../pocketdock-blocking/src/project.rs"]
 mod project;
+mod session;
 mod stream;
 mod transport;
 mod tty;
@@ -88,5 +89,6 @@ pub use project::{
     list_instance_dirs, load_config, load_config_files, read_history, read_instance_metadata,
     write_instance_metadata, Project,
 };
+pub use session::{Session, SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
 pub use stream::ExecStream;
 pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};

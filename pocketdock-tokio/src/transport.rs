@@ -116,6 +116,34 @@ impl Transport {
     }
 }
 
+/// The stdin half of a session: a duplicated descriptor of its connection, registered with the
+/// runtime, written through `&self` (one writer at a time is the session's business).
+#[derive(Debug)]
+pub(crate) struct SessionWriter {
+    stream: UnixStream,
+}
+
+impl SessionWriter {
+    pub(crate) fn new(stream: std::os::unix::net::UnixStream) -> Result<Self, Error> {
+        stream.set_nonblocking(true).map_err(comm)?;
+        Ok(Self {
+            stream: UnixStream::from_std(stream).map_err(comm)?,
+        })
+    }
+
+    pub(crate) async fn write_all(&self, mut data: &[u8]) -> std::io::Result<()> {
+        while !data.is_empty() {
+            self.stream.writable().await?;
+            match self.stream.try_write(data) {
+                Ok(n) => data = data.get(n..).unwrap_or_default(),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 fn comm(e: std::io::Error) -> Error {
     Error::SocketCommunication(e.to_string())
 }

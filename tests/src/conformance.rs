@@ -37,6 +37,8 @@ pub trait Sandbox: Sized {
     type Process: Detached;
     /// The adapter's output stream.
     type Stream: ChunkStream;
+    /// The adapter's session.
+    type Session: ShellSession;
 
     /// Create and start a container on the engine at `socket`.
     fn create(socket: &str, spec: ContainerSpec) -> impl Future<Output = Result<Self>>;
@@ -139,6 +141,8 @@ pub trait Sandbox: Sized {
     fn push(&self, src: &Path, dest: &str) -> impl Future<Output = Result<()>>;
     /// `pull`.
     fn pull(&self, src: &str, dest: &Path) -> impl Future<Output = Result<()>>;
+    /// `session`.
+    fn session(&self) -> impl Future<Output = Result<Self::Session>>;
     /// `open_tty(argv, size)`, write `input`, read the output to its end, `wait`.
     fn tty(
         &self,
@@ -177,6 +181,27 @@ pub trait Detached {
     fn buffer_size(&self) -> usize;
     /// Did the buffer drop output?
     fn buffer_overflow(&self) -> bool;
+}
+
+/// A session of one adapter.
+#[allow(async_fn_in_trait)]
+pub trait ShellSession {
+    /// `send_and_wait`.
+    fn send_and_wait(
+        &self,
+        command: &str,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<ExecResult>>;
+    /// `send`.
+    fn send(&self, command: &str) -> impl Future<Output = Result<()>>;
+    /// `read`.
+    fn read(&self) -> String;
+    /// `close`.
+    fn close(&self) -> impl Future<Output = Result<()>>;
+    /// `is_closed`.
+    fn is_closed(&self) -> bool;
+    /// `exit_code`.
+    fn exit_code(&self) -> Option<i64>;
 }
 
 /// An output stream of one adapter.
@@ -1016,6 +1041,59 @@ pub async fn images_build_export_import<S: Sandbox>(ctx: Ctx) {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// Sessions: state persists, exact boundaries and exit codes, a timeout leaves the session
+/// clean, 50 commands in a row, `send` output in `read`, `exit` ends the session, `close`.
+pub async fn session_state_and_boundaries<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("session").await;
+    let s = ok(c.session().await);
+    ok(s.send_and_wait("cd /tmp && export X=forty-two", None).await);
+    assert_eq!(
+        ok(s.send_and_wait("pwd; echo $X", None).await).stdout_str(),
+        "/tmp\nforty-two\n"
+    );
+    assert_eq!(
+        ok(s.send_and_wait("printf abc", None).await).stdout_str(),
+        "abc"
+    );
+    let r = ok(s.send_and_wait("echo e >&2; (exit 3)", None).await);
+    assert_eq!((r.stderr_str().as_ref(), r.exit_code), ("e\n", 3));
+    let r = ok(s
+        .send_and_wait("echo before; sleep 30", Some(Duration::from_secs(1)))
+        .await);
+    assert!(r.timed_out && r.exit_code == -1, "{r:?}");
+    assert_eq!(r.stdout_str(), "before\n");
+    assert_eq!(
+        ok(s.send_and_wait("echo clean", None).await).stdout_str(),
+        "clean\n"
+    );
+    for i in 0..50 {
+        let r = ok(s.send_and_wait(&format!("echo {i}"), None).await);
+        assert_eq!(r.stdout_str(), format!("{i}\n"));
+    }
+    let _ = s.read();
+    ok(s.send("echo from-send").await);
+    let seen = eventually::<S, _>(Duration::from_secs(10), || async {
+        s.read().contains("from-send")
+    })
+    .await;
+    assert!(seen);
+    let r = ok(s.send_and_wait("exit 4", None).await);
+    assert_eq!(r.exit_code, 4);
+    assert!(s.is_closed());
+    assert_eq!(s.exit_code(), Some(4));
+    assert!(matches!(
+        s.send_and_wait("true", None).await,
+        Err(Error::SessionClosed)
+    ));
+    let t = ok(c.session().await);
+    ok(t.close().await);
+    ok(t.close().await);
+    assert!(matches!(
+        t.send_and_wait("true", None).await,
+        Err(Error::SessionClosed)
+    ));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scenarios of the async adapters (concurrency and cancellation).
 
@@ -1062,6 +1140,29 @@ pub async fn run_cancelled_at_any_moment_leaves_nothing<S: Sandbox>(ctx: Ctx) {
         "a cancelled command outlived its future: {}",
         processes(&c, "sleep 66").await
     );
+}
+
+/// A `send_and_wait` future dropped mid-command interrupts the command; the session stays
+/// usable and exact.
+pub async fn dropped_session_command_is_interrupted<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("session-cancel").await;
+    let s = ok(c.session().await);
+    let outcome = race(
+        s.send_and_wait("echo started; sleep 67", None),
+        S::sleep(Duration::from_millis(1500)),
+    )
+    .await;
+    assert!(matches!(outcome, either::Either::Right(())), "ended early");
+    let gone = eventually::<S, _>(Duration::from_secs(15), || async {
+        processes(&c, "sleep 67").await.is_empty()
+    })
+    .await;
+    assert!(gone, "the command outlived its dropped future");
+    assert_eq!(
+        ok(s.send_and_wait("echo next", None).await).stdout_str(),
+        "next\n"
+    );
+    ok(s.close().await);
 }
 
 /// 64 concurrent `run("echo $i")` on one container each get their own output.

@@ -33,6 +33,7 @@ macro_rules! suite {
             files_round_trip,
             tty_program,
             images_build_export_import,
+            session_state_and_boundaries,
             $($($extra),*)?
         );
     };
@@ -49,6 +50,7 @@ suite!(
     pocketdock_tests::conformance::runtime::tokio;
     dropped_run_future_kills_the_command,
     run_cancelled_at_any_moment_leaves_nothing,
+    dropped_session_command_is_interrupted,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
 );
@@ -58,6 +60,7 @@ suite!(
     pocketdock_tests::conformance::runtime::smol;
     dropped_run_future_kills_the_command,
     run_cancelled_at_any_moment_leaves_nothing,
+    dropped_session_command_is_interrupted,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
 );
@@ -67,6 +70,7 @@ suite!(
     pocketdock_tests::conformance::runtime::async_std;
     dropped_run_future_kills_the_command,
     run_cancelled_at_any_moment_leaves_nothing,
+    dropped_session_command_is_interrupted,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
 );

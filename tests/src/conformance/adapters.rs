@@ -14,11 +14,12 @@ use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::spec::ContainerSpec;
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamChunk};
 
-use super::{ChunkStream, Detached, Sandbox};
+use super::{ChunkStream, Detached, Sandbox, ShellSession};
 
 impl Sandbox for pocketdock_blocking::Container {
     type Process = pocketdock_blocking::Process;
     type Stream = pocketdock_blocking::ExecStream;
+    type Session = pocketdock_blocking::Session;
 
     async fn create(socket: &str, spec: ContainerSpec) -> Result<Self> {
         pocketdock_blocking::Engine::new(socket).create_container(spec)
@@ -154,6 +155,9 @@ impl Sandbox for pocketdock_blocking::Container {
     async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
         Self::pull(self, src, dest)
     }
+    async fn session(&self) -> Result<Self::Session> {
+        Self::session(self)
+    }
     async fn tty(&self, argv: &[&str], size: (u16, u16), input: &[u8]) -> Result<(Vec<u8>, i64)> {
         use std::io::{Read, Write};
         let opts = pocketdock_blocking::TtyOptions {
@@ -215,6 +219,27 @@ impl Detached for pocketdock_blocking::Process {
     }
 }
 
+impl ShellSession for pocketdock_blocking::Session {
+    async fn send_and_wait(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
+        Self::send_and_wait(self, command, timeout)
+    }
+    async fn send(&self, command: &str) -> Result<()> {
+        Self::send(self, command)
+    }
+    fn read(&self) -> String {
+        Self::read(self)
+    }
+    async fn close(&self) -> Result<()> {
+        Self::close(self)
+    }
+    fn is_closed(&self) -> bool {
+        Self::is_closed(self)
+    }
+    fn exit_code(&self) -> Option<i64> {
+        Self::exit_code(self)
+    }
+}
+
 impl ChunkStream for pocketdock_blocking::ExecStream {
     async fn next_chunk(&mut self) -> Option<Result<StreamChunk>> {
         Iterator::next(self)
@@ -230,6 +255,7 @@ macro_rules! async_adapter {
         impl Sandbox for $krate::Container {
             type Process = $krate::Process;
             type Stream = $krate::ExecStream;
+            type Session = $krate::Session;
 
             async fn create(socket: &str, spec: ContainerSpec) -> Result<Self> {
                 $krate::Engine::new(socket).create_container(spec).await
@@ -366,6 +392,9 @@ macro_rules! async_adapter {
             async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
                 Self::pull(self, src, dest).await
             }
+            async fn session(&self) -> Result<Self::Session> {
+                Self::session(self).await
+            }
             async fn tty(
                 &self,
                 argv: &[&str],
@@ -415,6 +444,31 @@ macro_rules! async_adapter {
             }
             fn buffer_overflow(&self) -> bool {
                 Self::buffer_overflow(self)
+            }
+        }
+
+        impl ShellSession for $krate::Session {
+            async fn send_and_wait(
+                &self,
+                command: &str,
+                timeout: Option<Duration>,
+            ) -> Result<ExecResult> {
+                Self::send_and_wait(self, command, timeout).await
+            }
+            async fn send(&self, command: &str) -> Result<()> {
+                Self::send(self, command).await
+            }
+            fn read(&self) -> String {
+                Self::read(self)
+            }
+            async fn close(&self) -> Result<()> {
+                Self::close(self).await
+            }
+            fn is_closed(&self) -> bool {
+                Self::is_closed(self)
+            }
+            fn exit_code(&self) -> Option<i64> {
+                Self::exit_code(self)
             }
         }
 
