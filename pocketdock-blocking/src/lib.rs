@@ -36,13 +36,14 @@ mod transport;
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
 pub use engine::Engine;
 pub use images::{BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT};
-pub use lifecycle::create_new_container;
+pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
 pub use persistence::{
     destroy_container, doctor, list_containers, prune, resume_container, stop_container,
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
 pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
+pub use pocketdock_proto::info::ContainerInfo;
 pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
 pub use pocketdock_proto::project::{
     HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
