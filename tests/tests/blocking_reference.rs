@@ -262,20 +262,27 @@ fn r153_callbacks(socket: &str) {
     let err = Arc::new(Mutex::new(Vec::<u8>::new()));
     let exits = Arc::new(Mutex::new(Vec::<i64>::new()));
     c.on_stdout(|_| panic!("a failing callback"));
-    let o = Arc::clone(&out);
+    let out_seen = Arc::clone(&out);
     c.on_stdout(move |d| {
-        o.lock()
+        out_seen
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(d)
+            .extend_from_slice(d);
     });
-    let e = Arc::clone(&err);
+    let err_seen = Arc::clone(&err);
     c.on_stderr(move |d| {
-        e.lock()
+        err_seen
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(d)
+            .extend_from_slice(d);
     });
-    let x = Arc::clone(&exits);
-    c.on_exit(move |code| x.lock().unwrap_or_else(PoisonError::into_inner).push(code));
+    let exits_seen = Arc::clone(&exits);
+    c.on_exit(move |code| {
+        exits_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(code);
+    });
     let p = ok(c.detach("echo cb_out && echo cb_err >&2", &RunOptions::new()));
     ok(p.wait(Some(Duration::from_secs(10))));
     let p = ok(c.detach("exit 42", &RunOptions::new()));
