@@ -47,6 +47,7 @@ DEBIAN_INCLUDE=python3-minimal,libpython3.11-stdlib,bash
 # rebuilt at the next `up`.
 BUSYBOX_RECIPE_VERSION=1
 BASE_RECIPE_VERSION=1
+PYTHON_RECIPE_VERSION=2
 
 # The newer docker CLI in /usr/local/bin talks a newer API than docker.io's dockerd 20.10.
 export DOCKER_API_VERSION=1.41
@@ -618,7 +619,21 @@ python_recipe() {
     esac
     ctx=$(cd "$IMAGE_DIR" && find . -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
-    printf '%s-%s' "$ctx" "${base_id#sha256:}" | cut -c1-40
+    printf 'v%s-%s-%s' "$PYTHON_RECIPE_VERSION" "$ctx" "${base_id#sha256:}" | cut -c1-40
+}
+
+# The pocketdock CLI of this checkout (debug build, shared with the tests), if cargo is here.
+pocketdock_cli() {
+    [[ ${POCKETDOCK_ENGINE_CLI_BUILD:-1} == 1 ]] || return 1
+    local cargo
+    cargo=$(command -v cargo || true)
+    [[ -z $cargo && -x $HOME/.cargo/bin/cargo ]] && cargo=$HOME/.cargo/bin/cargo
+    [[ -n $cargo ]] || return 1
+    (cd "$REPO" && "$cargo" build -q -p pocketdock-cli) >"$RUN/build-cli.log" 2>&1 || {
+        log "building the pocketdock CLI failed (log: $RUN/build-cli.log); using the engine CLI"
+        return 1
+    }
+    printf '%s' "$REPO/target/debug/pocketdock"
 }
 
 ensure_python_image() {
@@ -626,6 +641,20 @@ ensure_python_image() {
     for engine in $ENGINES; do
         recipe=$(python_recipe "$engine")
         [[ $(image_label "$engine" "$PYTHON_IMAGE") == "$recipe" ]] && continue
+        # The product's own build path (pocketdock build: the profile context embedded in the
+        # binary, streamed to the engine's build endpoint) when cargo is here; the engine CLI
+        # otherwise (a machine without a Rust toolchain).
+        local cli
+        if cli=$(pocketdock_cli); then
+            log "$engine: building $PYTHON_IMAGE with pocketdock build (base $BASE_IMAGE)"
+            if POCKETDOCK_SOCKET="unix://$(sock_for "$engine")" "$cli" build minimal-python \
+                --base "$BASE_IMAGE" --tag "$PYTHON_IMAGE" --label "pocketdock.recipe=$recipe" \
+                >"$RUN/build-$engine.log" 2>&1; then
+                continue
+            fi
+            tail -n 30 "$RUN/build-$engine.log" >&2
+            die "pocketdock build failed (log: $RUN/build-$engine.log)"
+        fi
         log "$engine: building $PYTHON_IMAGE from $IMAGE_DIR"
         local -a args=(--build-arg "BASE=$BASE_IMAGE" --label "pocketdock.recipe=$recipe"
             -t "$PYTHON_IMAGE" "$IMAGE_DIR")

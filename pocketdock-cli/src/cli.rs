@@ -382,6 +382,9 @@ pub struct BuildArgs {
     /// Do not use the engine's build cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Add a label KEY=VALUE to the image (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
 }
 
 /// `export`.

@@ -28,6 +28,13 @@ pub fn build(ctx: &Ctx, a: &BuildArgs) -> Outcome {
     if a.tag.is_some() && profiles.len() != 1 {
         return Err(Failure::Usage("--tag needs exactly one profile".into()));
     }
+    let mut labels = Vec::new();
+    for l in &a.labels {
+        match l.split_once('=') {
+            Some((k, v)) if !k.is_empty() => labels.push((k.to_string(), v.to_string())),
+            _ => return Err(Failure::Usage(format!("--label {l:?} is not KEY=VALUE"))),
+        }
+    }
     let engine = ctx.engine()?;
     for p in profiles {
         let tag = a.tag.clone().unwrap_or_else(|| p.image_tag.to_string());
@@ -36,6 +43,7 @@ pub fn build(ctx: &Ctx, a: &BuildArgs) -> Outcome {
         if let Some(base) = &a.base {
             options.build_args.insert("BASE".into(), base.clone());
         }
+        options.labels.extend(labels.iter().cloned());
         options
             .labels
             .insert("pocketdock.profile".into(), p.name.into());
