@@ -581,6 +581,41 @@ fn reboot_fresh_updates_instance_toml(socket: &str) {
     ok(engine.destroy_container(&name));
 }
 
+/// Session commands reach the history (the reference only wrote a session log, and left
+/// `send_and_wait` commands out of it).
+fn session_commands_are_logged(socket: &str) {
+    let mut guard = Cleanup::new(Some(socket));
+    let engine = Engine::new(socket);
+    let project = guard.project("sesslog", "");
+    let name = unique_name("sesslog");
+    guard.container(&name);
+    let c = ok(engine.create_container_in(spec(&name).persist(true), Some(&project)));
+    let session = ok(c.session());
+    ok(session.send_and_wait("cd /tmp", None));
+    let r = ok(session.send_and_wait("pwd; exit_code_is() { return 7; }; exit_code_is", None));
+    assert_eq!((r.stdout_str().as_ref(), r.exit_code), ("/tmp\n", 7));
+    ok(session.close());
+    let hist = ok(project.history(&name));
+    assert_eq!(hist.len(), 2, "{hist:?}");
+    assert!(hist.iter().all(|e| e.kind == HistoryKind::Session));
+    assert_eq!(hist[1].exit_code, 7);
+    assert_eq!(hist[1].session_id.as_deref(), Some(session.id()));
+    let log = io(std::fs::read_to_string(
+        ok(project.instance_dir(&name))
+            .join("logs")
+            .join(hist[1].log.clone().unwrap_or_default()),
+    ));
+    assert!(
+        log.starts_with(&format!("# session_id: {}\n\n", session.id())),
+        "{log}"
+    );
+    assert!(
+        log.contains("] >>> cd /tmp\n") && log.contains("/tmp\n"),
+        "{log}"
+    );
+    ok(engine.destroy_container(&name));
+}
+
 per_engine!(
     default_persist_applies,
     default_profile_applies_and_failed_create_rolls_back,
@@ -591,4 +626,5 @@ per_engine!(
     doctor_reports,
     project_socket_setting,
     reboot_fresh_updates_instance_toml,
+    session_commands_are_logged,
 );
