@@ -26,6 +26,26 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Everything the blocking adapter offers is here, with the same names and types:
+//!
+//! * containers: [`create_new_container`], [`Engine`] (create, attach, find, inspect, list,
+//!   remove), [`Container`] (`run`, `run_with`, `exec`, [`stream`](Container::stream),
+//!   [`detach`](Container::detach), `info`, `reboot`, `snapshot`, `shutdown`, `keep`,
+//!   callbacks);
+//! * files: `write_file`, `read_file`, `list_files`, `push`, `pull` (streamed archives);
+//! * sessions: [`Container::session`] gives a [`Session`], a persistent shell read by
+//!   a tokio task;
+//! * TTY programs: [`Container::open_tty`] gives a [`TtyExec`] whose halves are
+//!   `tokio::io::AsyncRead` / `AsyncWrite`;
+//! * persistence and projects: [`resume_container`], [`list_containers`], [`stop_container`],
+//!   [`destroy_container`], [`prune`], [`doctor`], [`init_project`], [`load_config`], ...;
+//! * images: [`Engine::build_image`], `export_images`, `import_images`, `inspect_image`,
+//!   `remove_image`.
+//!
+//! Reading a project's small files (`pocketdock.yaml`, `instance.toml`, history logs) and the
+//! host side of `push`/`pull`/builds are plain synchronous file I/O, as in every adapter; only
+//! engine calls are `async`.
+//!
 //! Each operation opens its own connection to the engine, so a long stream never delays
 //! another call, and any number of calls may run at once on one container. All protocol rules
 //! live in [`pocketdock_proto`]; this crate only performs the I/O its operations ask for.
