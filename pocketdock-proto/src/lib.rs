@@ -34,8 +34,8 @@ pub mod ring;
 pub mod session;
 pub mod shell;
 
+pub mod image;
 pub mod info;
 pub mod profile;
 pub mod spec;
 pub mod tar;
-pub mod image;

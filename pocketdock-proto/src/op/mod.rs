@@ -26,8 +26,8 @@ mod cancel;
 mod exchange;
 mod exec;
 mod kill;
-pub mod session;
 pub mod lifecycle;
+pub mod session;
 mod transfer;
 
 use std::time::Instant;
