@@ -60,8 +60,8 @@ pub use project::{
     write_instance_metadata, Project,
 };
 pub use stream::ExecStream;
-pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};
 mod session;
 mod tty;
+pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};
 pub use session::{Session, SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
 pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};
