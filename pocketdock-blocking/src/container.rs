@@ -263,7 +263,15 @@ impl Container {
         }
         self.closed = true;
         if self.persist {
-            return stop_container_id(&self.engine, &self.id, if force { 0 } else { 10 });
+            return stop_container_id(
+                &self.engine,
+                &self.id,
+                if force {
+                    0
+                } else {
+                    pocketdock_proto::persistence::STOP_GRACE_SECS
+                },
+            );
         }
         remove_container_id(&self.engine, &self.id, true)
     }
@@ -305,7 +313,10 @@ impl Container {
     /// Running processes, streams and sessions end.
     pub fn reboot(&mut self, fresh: bool) -> Result<()> {
         if !fresh {
-            return self.engine.call(calls::restart(&self.id, 10));
+            return self.engine.call(calls::restart(
+                &self.id,
+                pocketdock_proto::persistence::STOP_GRACE_SECS,
+            ));
         }
         let op = RecreateOp::new(&self.id, &self.name, &crate::lifecycle::now_iso());
         self.id = self.engine.drive(op, |()| {})?;

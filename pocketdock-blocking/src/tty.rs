@@ -116,7 +116,9 @@ impl Container {
             }),
             writer: Some(TtyWriter { stream: writer }),
         };
-        tty.resize(rows, cols)?;
+        // A program that already exited cannot be resized ("cannot resize a stopped exec"): its
+        // output is still there to read and its exit code to wait for, so that is not an error.
+        let _ = tty.resize(rows, cols);
         Ok(tty)
     }
 }

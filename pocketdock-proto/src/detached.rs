@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::demux::StreamKind;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::result::ExecResult;
 use crate::ring::{BufferSnapshot, RingBuffer};
 
@@ -68,8 +68,9 @@ impl DetachedState {
     }
 
     /// The final result once finished (`None` before): the exit code and what the ring buffer
-    /// still holds (not what [`read`](Self::read) already took). A failure to read the process
-    /// is reported as [`Error::SocketCommunication`] (errors are not `Clone`).
+    /// still holds (not what [`read`](Self::read) already took). A failure keeps its type for the
+    /// container errors (e.g. [`crate::Error::ContainerGone`] when the container was removed under the
+    /// process), see [`crate::Error::duplicate`].
     pub fn outcome(&self) -> Option<Result<ExecResult>> {
         self.result.as_ref().map(|result| match result {
             Ok(r) => {
@@ -80,9 +81,7 @@ impl DetachedState {
                     ..r.clone()
                 })
             }
-            Err(e) => Err(Error::SocketCommunication(format!(
-                "detached process failed: {e}"
-            ))),
+            Err(e) => Err(e.duplicate()),
         })
     }
 

@@ -116,6 +116,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// A copy of this error for a second reader of a stored outcome (errors are not `Clone`
+    /// because of [`Error::Io`]): the container variants keep their type, everything else keeps
+    /// its message as [`Error::SocketCommunication`].
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::ContainerNotFound(id) => Self::ContainerNotFound(id.clone()),
+            Self::ContainerNotRunning(id) => Self::ContainerNotRunning(id.clone()),
+            Self::ContainerGone(id) => Self::ContainerGone(id.clone()),
+            Self::SessionClosed => Self::SessionClosed,
+            Self::Timeout { op, after_ms } => Self::Timeout {
+                op,
+                after_ms: *after_ms,
+            },
+            Self::Protocol(p) => Self::Protocol(p.clone()),
+            other => Self::SocketCommunication(other.to_string()),
+        }
+    }
+
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(field: &'static str, reason: impl fmt::Display) -> Self {
         Self::InvalidInput {

@@ -128,10 +128,9 @@ impl Container {
             attach(&self.engine, AttachConfig::new(&self.id, spec, &marker)).await?;
         let writer = conn.try_clone().map_err(Error::Io)?;
         let writer = Async::new(writer).map_err(Error::Io)?;
-        if let Err(e) = resize(&self.engine, &exec_id, rows, cols).await {
-            let _ = conn.shutdown(Shutdown::Both);
-            return Err(e);
-        }
+        // A program that already exited cannot be resized ("cannot resize a stopped exec"): its
+        // output is still there to read and its exit code to wait for, so that is not an error.
+        let _ = resize(&self.engine, &exec_id, rows, cols).await;
         Ok(TtyExec {
             id: exec_id,
             engine: self.engine.clone(),

@@ -299,7 +299,14 @@ impl Container {
         if self.persist {
             return self
                 .engine
-                .call(calls::stop(&self.id, if force { 0 } else { 10 }))
+                .call(calls::stop(
+                    &self.id,
+                    if force {
+                        0
+                    } else {
+                        pocketdock_proto::persistence::STOP_GRACE_SECS
+                    },
+                ))
                 .await;
         }
         self.engine.call(calls::remove(&self.id, true)).await
@@ -322,7 +329,13 @@ impl Container {
     /// Running processes, streams and sessions end.
     pub async fn reboot(&mut self, fresh: bool) -> Result<()> {
         if !fresh {
-            return self.engine.call(calls::restart(&self.id, 10)).await;
+            return self
+                .engine
+                .call(calls::restart(
+                    &self.id,
+                    pocketdock_proto::persistence::STOP_GRACE_SECS,
+                ))
+                .await;
         }
         let op = RecreateOp::new(&self.id, &self.name, &now_iso());
         self.id = self.engine.drive(op, |()| {}).await?;
