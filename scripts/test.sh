@@ -24,6 +24,14 @@ trap cleanup EXIT
 
 echo "== engines: podman=$POCKETDOCK_TEST_PODMAN docker=$POCKETDOCK_TEST_DOCKER"
 
+echo "== the Python reference (pip install pocketdock) for the interoperability tests"
+pyref="$PWD/.run/pyref"
+if [ ! -x "$pyref/bin/python" ] || ! "$pyref/bin/python" -c 'import pocketdock' 2>/dev/null; then
+  python3 -m venv "$pyref"
+  "$pyref/bin/pip" install -q --disable-pip-version-check 'pocketdock==1.2.6'
+fi
+export POCKETDOCK_TEST_PYTHON="$pyref/bin/python"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -39,8 +47,10 @@ for crate in pocketdock-blocking pocketdock-smol pocketdock-cli pocketdock-proto
 done
 
 echo "== cargo test (unit, corpus replay, integration on podman and docker)"
+set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
 status=${PIPESTATUS[0]}
+set -e
 
 echo "== integration tests per adapter and engine"
 for a in blocking tokio smol async_std; do

@@ -547,12 +547,10 @@ fn python_package_interop(socket: &str) {
 
 mod python {
     #[test]
-    #[ignore = "needs POCKETDOCK_TEST_PYTHON (a python with `pip install pocketdock`)"]
     fn podman() {
         super::python_package_interop(&pocketdock_tests::socket("podman"));
     }
     #[test]
-    #[ignore = "needs POCKETDOCK_TEST_PYTHON (a python with `pip install pocketdock`)"]
     fn docker() {
         super::python_package_interop(&pocketdock_tests::socket("docker"));
     }

@@ -312,8 +312,15 @@ fn on_output_and_read(socket: &str) {
     {
         let refused = Arc::clone(&refused);
         let weak = Arc::downgrade(&s);
+        // Output may arrive split anywhere: look for the word in what arrived so far.
+        let so_far = Mutex::new(String::new());
         s.on_output(move |t| {
-            if t.contains("try-nested") {
+            let mut buf = so_far
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let before = buf.contains("try-nested");
+            buf.push_str(t);
+            if !before && buf.contains("try-nested") {
                 if let Some(s) = weak.upgrade() {
                     let r = s.send_and_wait("echo nested", None);
                     *refused
