@@ -13,8 +13,11 @@ pub enum LimitPolicy {
     Stop,
     /// Keep the first `max_bytes`, drop the rest, let the command finish.
     KeepRunning,
-    /// Keep the first and the last `max_bytes / 2` and let the command finish: the error at the
-    /// end of a long log is never lost. The elided byte count is reported.
+    /// Keep the first `max_bytes / 2` (both streams) and the last `max_bytes / 4` of each
+    /// stream, and let the command finish: the error at the end of a long log is never lost. The
+    /// elided byte count is reported. The tails are per stream on purpose: the engine reads the
+    /// stdout and stderr pipes concurrently, so the last stderr line can arrive before the last
+    /// stdout bytes, and a shared tail would push it out.
     HeadAndTail,
 }
 
