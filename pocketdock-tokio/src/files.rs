@@ -22,9 +22,9 @@ use pocketdock_proto::api::archive;
 use pocketdock_proto::api::system::EngineKind;
 use pocketdock_proto::files::{
     self, check_path, container_mode, plan_push, pull_source, push_mkdir_target, resolve_link,
-    split_path, DestKind, ExtractAction, Extractor, Prepared, TransferOptions, DEFAULT_PULL_LIMIT,
-    DEFAULT_READ_LIMIT, HELPER_TIMEOUT, LIST_MAX_OUTPUT, MAX_LINK_HOPS, PREPARE_MAX_OUTPUT,
-    UPLOAD_CHUNK,
+    split_path, DestKind, ExtractAction, Extractor, FileRead, FileReader, Prepared,
+    TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT, HELPER_TIMEOUT, LIST_MAX_OUTPUT,
+    MAX_LINK_HOPS, PREPARE_MAX_OUTPUT, UPLOAD_CHUNK,
 };
 use pocketdock_proto::op::{DownloadOp, Response, TransferEvent, UploadOp};
 use pocketdock_proto::tar::{header_for_file, padding, EntryMeta, END_OF_ARCHIVE};
@@ -153,7 +153,7 @@ impl Container {
     ) -> Result<Fetched<Vec<u8>>> {
         let mut ex = Extractor::new(cap, u64::MAX);
         let mut drv = self.download(get, opts);
-        let mut out = Vec::new();
+        let mut reader = FileReader::new(path);
         loop {
             let finished = match drv.advance().await {
                 Progress::Event(TransferEvent::Data(d)) => {
@@ -168,32 +168,14 @@ impl Container {
                 }
             };
             while let Some(action) = ex.next_action()? {
-                match action {
-                    ExtractAction::TopSymlink { target } => return Ok(Fetched::Link(target)),
-                    ExtractAction::TopFile { size, .. } => {
-                        // The size is within the cap; reserving is only an optimisation.
-                        let _ = out.try_reserve_exact(usize::try_from(size).unwrap_or(0));
-                    }
-                    ExtractAction::Data(d) => out.extend_from_slice(&d),
-                    ExtractAction::FileEnd | ExtractAction::End => return Ok(Fetched::Done(out)),
-                    ExtractAction::TopDir { .. } => {
-                        return Err(Error::invalid(
-                            "path",
-                            format!("{path:?} is a directory, not a file"),
-                        ))
-                    }
-                    other => {
-                        return Err(Error::invalid(
-                            "path",
-                            format!("{path:?} is not a regular file ({other:?})"),
-                        ))
-                    }
+                match reader.take(action)? {
+                    FileRead::Continue => {}
+                    FileRead::Done(data) => return Ok(Fetched::Done(data)),
+                    FileRead::Link(target) => return Ok(Fetched::Link(target)),
                 }
             }
             if finished {
-                return Err(Error::Archive(
-                    "the archive ended before the file's data".into(),
-                ));
+                return Err(FileReader::ended_early());
             }
         }
     }
