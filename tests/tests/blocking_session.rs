@@ -345,7 +345,14 @@ fn on_output_and_read(socket: &str) {
             .clone();
         // Stdout and stderr interleave in any order: look for the words and count the lines.
         let words = ["via-send", "err-send", "via-wait", "try-nested", "/var"];
-        if words.iter().all(|w| text.contains(w)) && text.matches('\n').count() == 5 {
+        // Callbacks run one after another on each chunk: the nested one may still be running
+        // when the first one has seen everything.
+        let nested_done = refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some();
+        if nested_done && words.iter().all(|w| text.contains(w)) && text.matches('\n').count() == 5
+        {
             assert!(!text.contains("__PD_"), "{text:?}");
             break;
         }
