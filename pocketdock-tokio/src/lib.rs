@@ -69,14 +69,8 @@ mod engine;
 mod files;
 mod images;
 mod lifecycle;
-// Host files of projects (pocketdock.yaml, instance directories, logs): plain synchronous file
-// I/O with no engine call, the same in every adapter, so one source is compiled into each.
-#[path = "../../pocketdock-blocking/src/logging.rs"]
-mod logging;
 mod persistence;
 mod process;
-#[path = "../../pocketdock-blocking/src/project.rs"]
-mod project;
 mod session;
 mod stream;
 mod transport;
@@ -90,6 +84,7 @@ pub use persistence::{
     destroy_container, doctor, list_containers, prune, resume_container, stop_container,
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
+use pocketdock_host::{logging, project};
 pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};

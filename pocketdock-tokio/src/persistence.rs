@@ -21,7 +21,7 @@ use pocketdock_proto::{Error, Result};
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::project::{
-    checked_instance_dir, data_path_exists, default_engine, find_project_root,
+    checked_instance_dir, configured_socket, data_path_exists, find_project_root,
     read_instance_metadata, Project,
 };
 
@@ -153,6 +153,20 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The engine for `project`: `POCKETDOCK_SOCKET`, then the project's `socket:`, then
+    /// auto-detection.
+    pub fn for_project(project: &Project) -> Result<Self> {
+        Self::detect_with(None, project.config().socket.as_deref())
+    }
+}
+
+/// The engine the free functions use: `POCKETDOCK_SOCKET`, then the `socket:` of the current
+/// project (or of the install file), then auto-detection.
+fn default_engine() -> Result<Engine> {
+    Engine::detect_with(None, configured_socket()?.as_deref())
+}
+
 /// [`Engine::resume_container`] on the default engine.
 ///
 /// ```no_run
@@ -194,5 +208,7 @@ pub async fn doctor(project_root: Option<&Path>) -> Result<DoctorReport> {
         None => find_project_root(None).ok_or(Error::ProjectNotInitialized)?,
     };
     let project = Project::open(&root)?;
-    project.engine()?.doctor_project(&project).await
+    Engine::for_project(&project)?
+        .doctor_project(&project)
+        .await
 }
