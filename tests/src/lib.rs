@@ -25,6 +25,22 @@ pub fn socket(which: &str) -> String {
     }
 }
 
+/// Poll `check` every 20 ms until it holds, at most `limit`; returns whether it held. For
+/// effects that happen on another thread (callbacks run after a wait returns): never a fixed
+/// sleep, which a loaded machine outlasts.
+pub fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let t0 = std::time::Instant::now();
+    loop {
+        if check() {
+            return true;
+        }
+        if t0.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A container name unique across parallel tests and runs: `pdtest-<tag>-<pid>-<n>`.
 pub fn unique_name(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -13,7 +13,7 @@ use pocketdock_blocking::{
     Container, ContainerSpec, Engine, Error, LimitPolicy, Session, SessionOptions, TtyOptions,
 };
 use pocketdock_proto::OutputLimit;
-use pocketdock_tests::{per_engine, unique_name, BUSYBOX_IMAGE, TEST_IMAGE};
+use pocketdock_tests::{eventually, per_engine, unique_name, BUSYBOX_IMAGE, TEST_IMAGE};
 
 fn sandbox_of(socket: &str, image: &str, tag: &str) -> Container {
     Engine::new(socket)
@@ -483,8 +483,13 @@ fn concurrent_callers_are_serialized(socket: &str) {
     }
     // A caller whose timeout passes while another command runs gets a Timeout error.
     let s2 = Arc::clone(&s);
-    let long = std::thread::spawn(move || s2.send_and_wait("sleep 2; echo long", None));
-    std::thread::sleep(Duration::from_millis(300));
+    let long = std::thread::spawn(move || {
+        s2.send_and_wait("touch /tmp/long-started; sleep 3; echo long", None)
+    });
+    let started = eventually(Duration::from_secs(20), || {
+        c.run("test -e /tmp/long-started").is_ok_and(|r| r.ok())
+    });
+    assert!(started, "the long command never started");
     let r = s.send_and_wait("echo queued", Some(Duration::from_millis(500)));
     assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
     let r = long
@@ -539,21 +544,37 @@ fn tty_exec(socket: &str) {
     let mut out = tty.take_reader().unwrap_or_else(|| panic!("reader"));
     let mut input = tty.take_writer().unwrap_or_else(|| panic!("writer"));
     assert!(tty.take_reader().is_none());
+    let seen = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&seen);
     let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = out.read_to_string(&mut text);
-        text
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            sink.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
     });
+    let text = || {
+        seen.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
     input
         .write_all(b"stty size; echo $TERM\n")
         .unwrap_or_else(|e| panic!("{e}"));
-    std::thread::sleep(Duration::from_millis(300));
+    // Resize only once the first size was printed.
+    assert!(
+        eventually(Duration::from_secs(20), || text().contains("xterm\r\n")),
+        "{:?}",
+        text()
+    );
     tty.resize(40, 100).unwrap_or_else(|e| panic!("{e}"));
     input
         .write_all(b"stty size; echo h''i; exit 4\n")
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(tty.wait().unwrap_or_else(|e| panic!("{e}")), 4);
-    let text = reader.join().unwrap_or_else(|_| panic!("reader panicked"));
+    reader.join().unwrap_or_else(|_| panic!("reader panicked"));
+    let text = text();
     assert!(text.contains("30 90\r\n"), "{text:?}");
     assert!(text.contains("xterm\r\n"), "{text:?}");
     assert!(text.contains("40 100\r\n"), "{text:?}");
