@@ -857,15 +857,12 @@ pub async fn persistent_shutdown_only_stops<S: Sandbox>(ctx: Ctx) {
     // PID 1 installs its SIGTERM trap as its first statement; let it get there (a stop sent
     // right after start can beat it, and is then answered only after the grace period).
     ok(c.run("true").await);
-    let t0 = Instant::now();
     ok(c.shutdown(false).await);
-    assert!(
-        t0.elapsed() < Duration::from_secs(5),
-        "stop took {:?}",
-        t0.elapsed()
-    );
     let insp = ok(S::inspect(&ctx.socket, c.id()).await);
     assert!(!insp.state.running);
+    // Quick because PID 1 exits on SIGTERM (status 0) instead of being killed after the grace
+    // period (137); scripts/bench.sh measures the time.
+    assert_eq!(insp.state.exit_code, 0, "{:?}", insp.state);
     assert!(matches!(
         c.run("true").await,
         Err(Error::ContainerNotRunning(_))

@@ -130,18 +130,17 @@ fn explicit_network_mode(socket: &str) {
 
 fn stop_is_fast(socket: &str) {
     let mut c = create(socket, spec("stop").persist(true));
-    let t0 = Instant::now();
+    // PID 1 installs its SIGTERM trap as its first statement; let it get there.
+    c.run("true").unwrap_or_else(|e| panic!("{e}"));
     c.shutdown(false).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        t0.elapsed() < Duration::from_secs(5),
-        "stop took {:?}",
-        t0.elapsed()
-    );
     let e = Engine::new(socket);
     let insp = e
         .inspect_container(c.id())
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!insp.state.running);
+    // Fast because PID 1 exits on SIGTERM (status 0), instead of being killed after the grace
+    // period (137). The time it takes is measured by scripts/bench.sh, not here.
+    assert_eq!(insp.state.exit_code, 0, "{:?}", insp.state);
     e.remove_container(c.id(), true)
         .unwrap_or_else(|e| panic!("{e}"));
 }
