@@ -61,6 +61,8 @@ pub use project::{
 pub use stream::ExecStream;
 mod session;
 mod tty;
-pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};
+pub use pocketdock_proto::files::{
+    TransferOptions, TransferProgress, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT,
+};
 pub use session::{Session, SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
 pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};

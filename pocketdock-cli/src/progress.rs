@@ -32,6 +32,25 @@ pub fn spinner(msg: impl Into<String>) -> ProgressBar {
     pb
 }
 
+/// A byte counter: a bar to `total` when the size is known, else a spinner with the bytes
+/// moved and the rate. Feed it with [`ProgressBar::set_position`].
+pub fn bytes(msg: impl Into<String>, total: Option<u64>) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(total, target());
+    let template = if total.is_some() {
+        "{wide_msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}"
+    } else {
+        "{spinner} {wide_msg} {bytes} {binary_bytes_per_sec} {elapsed}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(msg.into());
+    if enabled() {
+        pb.enable_steady_tick(Duration::from_millis(100));
+    }
+    pb
+}
+
 /// `n` bytes as `12.3 MiB`.
 pub fn human_bytes(n: u64) -> String {
     indicatif::BinaryBytes(n).to_string()

@@ -67,7 +67,41 @@ pub struct TransferOptions {
     pub timeout: Option<Duration>,
     /// No deadline at all (overrides `timeout`).
     pub no_timeout: bool,
+    /// Told the archive bytes moved so far, after every piece sent or received by an upload
+    /// (`push`, `write_file`) or a `pull` (for a progress display).
+    pub on_progress: Option<TransferProgress>,
 }
+
+/// A callback told how many bytes a transfer has moved so far (see
+/// [`TransferOptions::on_progress`]). Two are equal when they are the same callback.
+#[derive(Clone)]
+pub struct TransferProgress(std::sync::Arc<dyn Fn(u64) + Send + Sync>);
+
+impl TransferProgress {
+    /// Wrap `f`.
+    pub fn new(f: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+
+    /// Tell the callback that `bytes` have moved so far.
+    pub fn report(&self, bytes: u64) {
+        (self.0)(bytes);
+    }
+}
+
+impl std::fmt::Debug for TransferProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TransferProgress(..)")
+    }
+}
+
+impl PartialEq for TransferProgress {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TransferProgress {}
 
 impl TransferOptions {
     /// The defaults.
@@ -98,6 +132,19 @@ impl TransferOptions {
     pub fn no_timeout(mut self) -> Self {
         self.no_timeout = true;
         self
+    }
+
+    /// Call `f` with the archive bytes moved so far after every piece of an upload or a `pull`.
+    pub fn on_progress(mut self, f: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        self.on_progress = Some(TransferProgress::new(f));
+        self
+    }
+
+    /// Report `bytes` moved so far to the progress callback, if any.
+    pub fn report(&self, bytes: u64) {
+        if let Some(p) = &self.on_progress {
+            p.report(bytes);
+        }
     }
 
     /// The byte cap, or `default`.

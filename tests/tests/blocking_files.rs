@@ -14,7 +14,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use pocketdock_blocking::{Container, ContainerSpec, Engine, Error, Lang, RunOptions};
@@ -695,10 +695,29 @@ fn round_trip_64_mib(socket: &str) {
     let t = TempDir::new("big");
     let data = random_bytes(SIZE, 64);
     write(&t.join("big.bin"), &data, 0o600);
+    // Progress reports: growing, many, ending with everything (the archive adds headers).
+    let reports = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let recorder = || {
+        let sink = Arc::clone(&reports);
+        TransferOptions::new().on_progress(move |n| {
+            sink.lock().unwrap_or_else(PoisonError::into_inner).push(n);
+        })
+    };
+    let check_reports = || {
+        let r = std::mem::take(&mut *reports.lock().unwrap_or_else(PoisonError::into_inner));
+        assert!(r.len() > 10, "{} reports", r.len());
+        assert!(r.windows(2).all(|w| w[0] < w[1]), "not growing");
+        assert!(
+            r.last().is_some_and(|&n| n >= SIZE as u64),
+            "{:?}",
+            r.last()
+        );
+    };
     let started = Instant::now();
-    c.push(t.join("big.bin"), "/tmp/big.bin")
+    c.push_with(t.join("big.bin"), "/tmp/big.bin", &recorder())
         .unwrap_or_else(|e| panic!("{e}"));
     let push = started.elapsed();
+    check_reports();
     assert_eq!(
         sh(
             &c,
@@ -708,9 +727,10 @@ fn round_trip_64_mib(socket: &str) {
         crc32(&data).to_string()
     );
     let started = Instant::now();
-    c.pull("/tmp/big.bin", t.join("back.bin"))
+    c.pull_with("/tmp/big.bin", t.join("back.bin"), &recorder())
         .unwrap_or_else(|e| panic!("{e}"));
     let pull = started.elapsed();
+    check_reports();
     assert!(read(&t.join("back.bin")) == data, "pulled bytes differ");
     let mib = |d: std::time::Duration| 64.0 / d.as_secs_f64();
     eprintln!(

@@ -1,5 +1,5 @@
 //! `push` and `pull`: files and directories between the host and a container, streamed through
-//! the engine's archive endpoint (a spinner on stderr when it is a terminal).
+//! the engine's archive endpoint (bytes moved shown on stderr when it is a terminal).
 
 use std::time::Duration;
 
@@ -13,18 +13,19 @@ use crate::{output, progress, vlog};
 pub fn push(ctx: &Ctx, a: &PushArgs) -> Outcome {
     let c = ctx.engine()?.attach(&a.container)?;
     vlog!("container {} is {}", a.container, c.id());
+    // A single file's size is known (the archive adds only its headers): a bar; else a counter.
     let size = std::fs::metadata(&a.src)
         .ok()
         .filter(std::fs::Metadata::is_file)
-        .map(|m| format!(" ({})", progress::human_bytes(m.len())))
-        .unwrap_or_default();
-    let pb = progress::spinner(format!(
-        "pushing {}{size} to {}:{}",
-        a.src.display(),
-        a.container,
-        a.dst
-    ));
-    let opts = TransferOptions::new().timeout(Duration::from_secs(a.timeout));
+        .map(|m| m.len());
+    let pb = progress::bytes(
+        format!("pushing {} to {}:{}", a.src.display(), a.container, a.dst),
+        size,
+    );
+    let bar = pb.clone();
+    let opts = TransferOptions::new()
+        .timeout(Duration::from_secs(a.timeout))
+        .on_progress(move |n| bar.set_position(size.map_or(n, |s| n.min(s))));
     let done = c.push_with(&a.src, &a.dst, &opts);
     pb.finish_and_clear();
     done?;
@@ -41,15 +42,15 @@ pub fn push(ctx: &Ctx, a: &PushArgs) -> Outcome {
 pub fn pull(ctx: &Ctx, a: &PullArgs) -> Outcome {
     let c = ctx.engine()?.attach(&a.container)?;
     vlog!("container {} is {}", a.container, c.id());
-    let pb = progress::spinner(format!(
-        "pulling {}:{} to {}",
-        a.container,
-        a.src,
-        a.dst.display()
-    ));
+    let pb = progress::bytes(
+        format!("pulling {}:{} to {}", a.container, a.src, a.dst.display()),
+        None,
+    );
+    let bar = pb.clone();
     let opts = TransferOptions::new()
         .timeout(Duration::from_secs(a.timeout))
-        .max_bytes(a.max_bytes);
+        .max_bytes(a.max_bytes)
+        .on_progress(move |n| bar.set_position(n));
     let done = c.pull_with(&a.src, &a.dst, &opts);
     pb.finish_and_clear();
     done?;
