@@ -17,18 +17,10 @@ use crate::runtime::Runtime;
 /// A container engine (Podman or Docker) reached over its Unix socket, driven on runtime `R`.
 /// Cheap to clone: it holds only the socket path, and every operation opens its own connection,
 /// so a long stream never delays another call.
-///
-/// `Engine` without a runtime ([`Unbound`]) only knows its socket: it is what the project
-/// helpers shared with the blocking adapter return ([`Project::engine`](crate::Project::engine)).
-pub struct Engine<R = Unbound> {
+pub struct Engine<R> {
     socket: PathBuf,
     runtime: PhantomData<fn() -> R>,
 }
-
-/// The runtime of an [`Engine`] that has none yet: it knows its socket and nothing else. Make
-/// one for a runtime with `Engine::new(engine.socket().display().to_string())`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unbound;
 
 impl<R> std::fmt::Debug for Engine<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,14 +80,6 @@ impl<R> Engine<R> {
     /// The socket path.
     pub fn socket(&self) -> &Path {
         &self.socket
-    }
-
-    /// The same engine on runtime `S`.
-    pub(crate) fn with_runtime<S>(self) -> Engine<S> {
-        Engine {
-            socket: self.socket,
-            runtime: PhantomData,
-        }
     }
 }
 
@@ -198,23 +182,4 @@ impl<R: Runtime> Drop for KillGuard<R> {
     }
 }
 
-/// A random token (hex) from the standard library's per-process random keys.
-pub(crate) fn random_u64() -> u64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
-
-/// A fresh nonce for marking a command's processes.
-pub(crate) fn nonce() -> String {
-    format!("{:016x}{:016x}", random_u64(), random_u64())
-}
+pub(crate) use pocketdock_host::random::{nonce, random_u64};

@@ -43,10 +43,10 @@ use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp
 use pocketdock_proto::profile::resolve_profile;
 use pocketdock_proto::{Error, Result};
 
-#[path = "../../pocketdock-blocking/src/images/host.rs"]
-mod host;
+use pocketdock_host::context as host;
+use pocketdock_host::host_error;
 
-use host::{host_error, ArchiveSource, BodySource, DirSource, MemorySource};
+use host::{ArchiveSource, BodySource, DirSource, MemorySource};
 
 use crate::driver::{Driver, Progress as Step};
 use crate::engine::{random_u64, Engine};

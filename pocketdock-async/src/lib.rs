@@ -50,17 +50,8 @@ mod facade;
 mod files;
 mod images;
 mod lifecycle;
-// Host files of projects (pocketdock.yaml, instance directories, logs): plain synchronous file
-// I/O with no engine call, the same in every adapter, so one source is compiled into each.
-#[path = "../../pocketdock-blocking/src/logging.rs"]
-mod logging;
 mod persistence;
 mod process;
-// `default_engine` and `Project::engine` give an `Engine` without a runtime here; the
-// facade's free functions bind the runtime themselves.
-#[allow(dead_code)]
-#[path = "../../pocketdock-blocking/src/project.rs"]
-mod project;
 mod runtime;
 mod session;
 mod stream;
@@ -68,13 +59,14 @@ mod transport;
 mod tty;
 
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
-pub use engine::{Engine, Unbound};
+pub use engine::Engine;
 pub use images::{BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT};
 pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
 pub use persistence::{
     destroy_container, doctor, list_containers, prune, resume_container, stop_container,
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
+use pocketdock_host::{logging, project};
 pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};

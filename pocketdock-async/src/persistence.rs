@@ -21,7 +21,8 @@ use pocketdock_proto::{Error, Result};
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::project::{
-    checked_instance_dir, data_path_exists, find_project_root, read_instance_metadata, Project,
+    checked_instance_dir, configured_socket, data_path_exists, find_project_root,
+    read_instance_metadata, Project,
 };
 use crate::runtime::Runtime;
 
@@ -153,10 +154,18 @@ impl<R: Runtime> Engine<R> {
     }
 }
 
+impl<R> Engine<R> {
+    /// The engine for `project`: `POCKETDOCK_SOCKET`, then the project's `socket:`, then
+    /// auto-detection.
+    pub fn for_project(project: &Project) -> Result<Self> {
+        Self::detect_with(None, project.config().socket.as_deref())
+    }
+}
+
 /// The engine the free functions use: `POCKETDOCK_SOCKET`, then the `socket:` of the current
 /// project (or of the install file), then auto-detection.
 fn default_engine<R>() -> Result<Engine<R>> {
-    crate::project::default_engine().map(Engine::with_runtime)
+    Engine::detect_with(None, configured_socket()?.as_deref())
 }
 
 /// [`Engine::resume_container`] on the default engine: the body of every adapter's
@@ -194,9 +203,7 @@ pub async fn doctor<R: Runtime>(project_root: Option<&Path>) -> Result<DoctorRep
         None => find_project_root(None).ok_or(Error::ProjectNotInitialized)?,
     };
     let project = Project::open(&root)?;
-    project
-        .engine()?
-        .with_runtime::<R>()
+    Engine::<R>::for_project(&project)?
         .doctor_project(&project)
         .await
 }

@@ -179,6 +179,30 @@ impl Container {
         })
     }
 
+    /// Start a command that nobody watches: the engine runs it detached, nothing stays
+    /// attached, and it keeps running after this process exits (a [`detach`](Self::detach)ed
+    /// command is read by this process and ends its reading with it). Returns the engine's exec
+    /// id. Its output is discarded (redirect it to a file in the command). Only `lang`, `env`,
+    /// `workdir` and `user` of `opts` apply; a timeout or an output cap is
+    /// [`Error::InvalidInput`](pocketdock_proto::Error::InvalidInput).
+    ///
+    /// ```no_run
+    /// # fn main() -> pocketdock_blocking::Result<()> {
+    /// # let c = pocketdock_blocking::create_new_container(Default::default())?;
+    /// let id = c.spawn("python3 -m http.server 8000 >/tmp/http.log 2>&1", &Default::default())?;
+    /// println!("started exec {id}");
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<String> {
+        let spec = opts.spawn_spec(&command.into())?;
+        let id = self
+            .engine
+            .call(calls::exec_create_detached(&self.id, &spec))?;
+        self.engine
+            .call(calls::exec_start_detached(&self.id, &id))?;
+        Ok(id)
+    }
+
     /// Start a command in the background. No timeout applies unless `opts.timeout` is set.
     ///
     /// ```no_run

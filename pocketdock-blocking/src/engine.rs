@@ -93,23 +93,4 @@ impl Engine {
     }
 }
 
-/// A random token (hex) from the standard library's per-process random keys.
-pub(crate) fn random_u64() -> u64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
-
-/// A fresh nonce for marking a command's processes.
-pub(crate) fn nonce() -> String {
-    format!("{:016x}{:016x}", random_u64(), random_u64())
-}
+pub(crate) use pocketdock_host::random::{nonce, random_u64};

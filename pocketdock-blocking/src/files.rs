@@ -30,11 +30,10 @@ use pocketdock_proto::op::{DownloadOp, Response, TransferEvent, UploadOp};
 use pocketdock_proto::tar::{header_for_file, padding, EntryMeta, END_OF_ARCHIVE};
 use pocketdock_proto::{Command, Error, ExecResult, Result, RunOptions};
 
-mod host;
+use pocketdock_host::host_error;
+use pocketdock_host::tree as host;
 
-use host::{
-    host_error, source_name, too_many_links, unix_now, DirSink, Fetched, FileSink, PushSource, Sink,
-};
+use host::{source_name, too_many_links, unix_now, DirSink, Fetched, FileSink, PushSource, Sink};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};

@@ -26,10 +26,8 @@ mod engine;
 mod files;
 mod images;
 mod lifecycle;
-mod logging;
 mod persistence;
 mod process;
-mod project;
 mod stream;
 mod transport;
 
@@ -41,6 +39,7 @@ pub use persistence::{
     destroy_container, doctor, list_containers, prune, resume_container, stop_container,
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
+use pocketdock_host::{logging, project};
 pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 pub use pocketdock_proto::info::ContainerInfo;

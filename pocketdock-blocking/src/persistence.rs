@@ -24,7 +24,7 @@ use pocketdock_proto::{Error, Result};
 use crate::container::{remove_container_id, stop_container_id, Container};
 use crate::engine::Engine;
 use crate::project::{
-    checked_instance_dir, data_path_exists, default_engine, find_project_root,
+    checked_instance_dir, configured_socket, data_path_exists, find_project_root,
     read_instance_metadata, Project,
 };
 
@@ -164,6 +164,20 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The engine for `project`: `POCKETDOCK_SOCKET`, then the project's `socket:`, then
+    /// auto-detection.
+    pub fn for_project(project: &Project) -> Result<Self> {
+        Self::detect_with(None, project.config().socket.as_deref())
+    }
+}
+
+/// The engine the free functions use: `POCKETDOCK_SOCKET`, then the `socket:` of the current
+/// project (or of the install file), then auto-detection.
+fn default_engine() -> Result<Engine> {
+    Engine::detect_with(None, configured_socket()?.as_deref())
+}
+
 /// [`Engine::resume_container`] on the default engine.
 ///
 /// ```no_run
@@ -205,5 +219,5 @@ pub fn doctor(project_root: Option<&Path>) -> Result<DoctorReport> {
         None => find_project_root(None).ok_or(Error::ProjectNotInitialized)?,
     };
     let project = Project::open(&root)?;
-    project.engine()?.doctor_project(&project)
+    Engine::for_project(&project)?.doctor_project(&project)
 }

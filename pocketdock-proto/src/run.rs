@@ -260,6 +260,26 @@ impl RunOptions {
         config.emit = emit;
         Ok(config)
     }
+
+    /// Check the options for a spawned command (started detached by the engine, with nothing
+    /// attached: see the adapters' `Container::spawn`) and build its exec spec. Only `lang`,
+    /// `env`, `workdir` and `user` apply; a `timeout` or `max_output` is refused, since nothing
+    /// watches the command once it started.
+    pub fn spawn_spec(&self, command: &Command) -> Result<ExecSpec> {
+        if self.timeout.is_some() {
+            return Err(Error::invalid(
+                "timeout",
+                "a spawned command has no timeout (use detach for one that is watched)",
+            ));
+        }
+        if self.max_output.is_some() {
+            return Err(Error::invalid(
+                "max_output",
+                "a spawned command's output is not captured",
+            ));
+        }
+        Ok(self.exec_config("", command, None, "", false, false)?.spec)
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +300,28 @@ mod tests {
         assert!(Command::Argv(vec![]).argv(Lang::Shell).is_err());
         assert_eq!("python".parse::<Lang>().ok(), Some(Lang::Python));
         assert!("ruby".parse::<Lang>().is_err());
+    }
+
+    #[test]
+    fn spawn_spec_takes_only_what_applies() {
+        let spec = RunOptions::new()
+            .env("A", "1")
+            .workdir("/tmp")
+            .spawn_spec(&Command::from("sleep 9"));
+        let spec = spec.unwrap_or_default();
+        assert_eq!(spec.cmd, vec!["sh", "-c", "sleep 9"]);
+        assert_eq!(spec.env, vec!["A=1"]);
+        assert!(!spec.stdin && !spec.tty);
+        let field = |o: RunOptions| match o.spawn_spec(&Command::from("true")) {
+            Err(Error::InvalidInput { field, .. }) => field.to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            field(RunOptions::new().timeout(Duration::from_secs(1))),
+            "timeout"
+        );
+        assert_eq!(field(RunOptions::new().max_output(10)), "max_output");
+        assert_eq!(field(RunOptions::new().workdir("rel")), "workdir");
     }
 
     #[test]

@@ -536,7 +536,7 @@ fn project_socket_setting(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
     let socket_path = socket.strip_prefix("unix://").unwrap_or(socket);
     let project = guard.project("sock", &format!("socket: unix://{socket_path}\n"));
-    let engine = ok(project.engine());
+    let engine = ok(Engine::for_project(&project));
     match std::env::var("POCKETDOCK_SOCKET") {
         Ok(env) if !env.is_empty() => assert_eq!(
             engine.socket(),

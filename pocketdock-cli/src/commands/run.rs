@@ -8,11 +8,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use pocketdock_blocking::{Command, Engine, Error, ExecResult, Lang, RunOptions, StreamKind};
-use pocketdock_proto::api::exec::IdResponse;
-use pocketdock_proto::api::{check, Subject};
-use pocketdock_proto::http::{percent_encode, Method, Request};
-use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_blocking::{Command, Error, ExecResult, Lang, RunOptions, StreamKind};
 
 use crate::cli::RunArgs;
 use crate::commands::containers::default_timeout;
@@ -65,7 +61,8 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
             .unwrap_or(pocketdock_proto::DEFAULT_MAX_OUTPUT)
     );
     if a.detach {
-        let id = spawn_detached(&engine, container.id(), &command.argv(opts.lang)?)?;
+        // Spawned, not detached: the command must outlive this process.
+        let id = container.spawn(command, &opts)?;
         output::success(&format!("Process started (exec ID: {id})"));
         return Ok(0);
     }
@@ -138,45 +135,6 @@ fn exit_code(r: &ExecResult, max_output: Option<u64>) -> i32 {
         Ok(c) if (0..=255).contains(&c) => c,
         _ => EXIT_FAILURE,
     }
-}
-
-/// Start `argv` in the container with the engine's own detached mode: nothing stays attached, so
-/// the command keeps running after pocketdock exits (an attached exec would be cut when its
-/// connection closes). Returns the exec id.
-fn spawn_detached(engine: &Engine, container: &str, argv: &[String]) -> Result<String, Error> {
-    let body = serde_json::json!({
-        "AttachStdin": false,
-        "AttachStdout": false,
-        "AttachStderr": false,
-        "Tty": false,
-        "Cmd": argv,
-    });
-    let key = container.to_string();
-    let create = Request::json(
-        Method::Post,
-        format!("/containers/{}/exec", percent_encode(container)),
-        &body,
-    );
-    let id = engine.drive(
-        CallOp::new("exec create", &create, move |r: Response| {
-            check(&r, "exec create", Subject::Container(&key))?;
-            Ok(r.json::<IdResponse>("exec create")?.id)
-        }),
-        |()| {},
-    )?;
-    let key = container.to_string();
-    let start = Request::json(
-        Method::Post,
-        format!("/exec/{}/start", percent_encode(&id)),
-        &serde_json::json!({"Detach": true, "Tty": false}),
-    );
-    engine.drive(
-        CallOp::new("exec start", &start, move |r: Response| {
-            check(&r, "exec start", Subject::Container(&key))
-        }),
-        |()| {},
-    )?;
-    Ok(id)
 }
 
 #[cfg(test)]

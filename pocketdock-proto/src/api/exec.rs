@@ -24,11 +24,21 @@ pub struct ExecSpec {
 
 /// `POST /containers/{id}/exec`.
 pub fn create(container: &str, spec: &ExecSpec) -> Request {
+    create_body(container, spec, true)
+}
+
+/// `POST /containers/{id}/exec` for a command nobody attaches to (see [`start_detached`]):
+/// no stream is attached, whatever `spec.stdin` and `spec.tty` say.
+pub fn create_detached(container: &str, spec: &ExecSpec) -> Request {
+    create_body(container, spec, false)
+}
+
+fn create_body(container: &str, spec: &ExecSpec, attach: bool) -> Request {
     let mut body = json!({
-        "AttachStdout": true,
-        "AttachStderr": true,
-        "AttachStdin": spec.stdin,
-        "Tty": spec.tty,
+        "AttachStdout": attach,
+        "AttachStderr": attach,
+        "AttachStdin": attach && spec.stdin,
+        "Tty": attach && spec.tty,
         "Cmd": spec.cmd,
     });
     if !spec.env.is_empty() {
@@ -55,6 +65,16 @@ pub fn start(exec_id: &str, tty: bool) -> Request {
         &json!({"Detach": false, "Tty": tty}),
     )
     .with_upgrade()
+}
+
+/// `POST /exec/{id}/start` with `Detach: true`: the engine runs the command on its own and
+/// answers at once; no connection stays open, so the command outlives the client.
+pub fn start_detached(exec_id: &str) -> Request {
+    Request::json(
+        Method::Post,
+        format!("/exec/{}/start", percent_encode(exec_id)),
+        &json!({"Detach": true, "Tty": false}),
+    )
 }
 
 /// `POST /exec/{id}/resize`.

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{CallOp, Response};
 use crate::api::containers::{self, ContainerInspect, ListItem};
-use crate::api::exec::IdResponse;
+use crate::api::exec::{self, ExecSpec, IdResponse};
 use crate::api::stats::{self, Stats, Top};
 use crate::api::system::{self, VersionInfo};
 use crate::api::{check, Subject};
@@ -171,5 +171,30 @@ pub fn top(id: &str) -> CallOp<Option<Top>> {
             Err(Error::ContainerNotRunning(_)) => Ok(None),
             Err(e) => Err(e),
         },
+    )
+}
+
+/// Create an exec of `spec` in `container` that nobody will attach to; returns its id (see
+/// [`exec_start_detached`]). A stopped container is [`Error::ContainerNotRunning`].
+pub fn exec_create_detached(container: &str, spec: &ExecSpec) -> CallOp<String> {
+    let key = container.to_string();
+    CallOp::new(
+        "exec create",
+        &exec::create_detached(container, spec),
+        move |r: Response| {
+            check(&r, "exec create", Subject::Container(&key))?;
+            Ok(r.json::<IdResponse>("exec create")?.id)
+        },
+    )
+}
+
+/// Start exec `exec_id` of `container` detached: the engine runs it on its own, and it keeps
+/// running after the client is gone.
+pub fn exec_start_detached(container: &str, exec_id: &str) -> CallOp<()> {
+    let key = container.to_string();
+    CallOp::new(
+        "exec start",
+        &exec::start_detached(exec_id),
+        move |r: Response| check(&r, "exec start", Subject::Container(&key)),
     )
 }

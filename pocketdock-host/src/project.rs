@@ -11,7 +11,7 @@
 //! ignored. What the settings do:
 //!
 //! * `socket`: used to find the engine after an explicit socket and `POCKETDOCK_SOCKET`
-//!   ([`Engine::detect_with`]);
+//!   ([`configured_socket`]; each adapter's `Engine::detect_with`);
 //! * `default_profile`, `default_persist`: used by `create` when the spec names neither an image
 //!   nor a profile, or does not say whether to persist;
 //! * `auto_log`, `max_log_size`, `max_logs_per_instance`, `retention_days`: the logs of persistent
@@ -36,8 +36,6 @@ use pocketdock_proto::project::paths::{
 };
 use pocketdock_proto::project::PocketDockConfig;
 use pocketdock_proto::{Error, Result};
-
-use crate::engine::Engine;
 
 /// The current directory, resolved (symlinks followed).
 fn current_dir() -> Result<PathBuf> {
@@ -67,7 +65,7 @@ fn host_err(path: &Path, e: &std::io::Error) -> Error {
 /// does not count.
 ///
 /// ```no_run
-/// if let Some(root) = pocketdock_blocking::find_project_root(None) {
+/// if let Some(root) = pocketdock_host::project::find_project_root(None) {
 ///     println!("project at {}", root.display());
 /// }
 /// ```
@@ -169,11 +167,11 @@ pub fn load_config(project_root: Option<&Path>) -> Result<PocketDockConfig> {
     Ok(config)
 }
 
-/// The engine the free functions use: `POCKETDOCK_SOCKET`, then the `socket:` of the current
-/// project (or of the install file), then auto-detection.
-pub(crate) fn default_engine() -> Result<Engine> {
-    let config = load_config(find_project_root(None).as_deref())?;
-    Engine::detect_with(None, config.socket.as_deref())
+/// The socket named by the settings the free functions use: those of the project containing
+/// the current directory, else of the install file (`None`: auto-detection, after
+/// `POCKETDOCK_SOCKET`).
+pub fn configured_socket() -> Result<Option<String>> {
+    Ok(load_config(find_project_root(None).as_deref())?.socket)
 }
 
 /// A pocketdock project: its root, name and effective settings.
@@ -226,12 +224,6 @@ impl Project {
     pub fn with_config(mut self, config: PocketDockConfig) -> Self {
         self.config = config;
         self
-    }
-
-    /// The engine for this project: `POCKETDOCK_SOCKET`, then the project's `socket:`, then
-    /// auto-detection.
-    pub fn engine(&self) -> Result<Engine> {
-        Engine::detect_with(None, self.config.socket.as_deref())
     }
 
     /// `<root>/.pocketdock/instances/<name>` (the name is checked, nothing is created).
@@ -312,7 +304,7 @@ pub fn write_instance_metadata(instance_dir: &Path, meta: &InstanceMetadata) -> 
     let tmp = instance_dir.join(format!(
         ".instance.toml.{}.{:x}",
         std::process::id(),
-        crate::engine::random_u64()
+        crate::random::random_u64()
     ));
     let text = meta.to_toml()?;
     let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &file));
@@ -366,7 +358,7 @@ fn check_project_tree(root: &Path, dir: &Path) -> Result<()> {
 }
 
 /// Whether the instance directory named by a label exists at all (nothing was checked).
-pub(crate) fn data_path_exists(data_path: &str) -> bool {
+pub fn data_path_exists(data_path: &str) -> bool {
     std::fs::symlink_metadata(data_path).is_ok()
 }
 
@@ -407,9 +399,9 @@ pub fn checked_instance_dir(data_path: &str, name: &str) -> Result<(PathBuf, Pat
 /// An instance directory being set up for a container that does not exist yet: written as
 /// pending before the engine create, completed with the real id after, or rolled back.
 #[derive(Debug)]
-pub(crate) struct InstanceStage {
+pub struct InstanceStage {
     /// The instance directory.
-    pub(crate) dir: PathBuf,
+    pub dir: PathBuf,
     meta: InstanceMetadata,
     /// The directory existed before (then only `instance.toml` is restored on rollback).
     existed: bool,
@@ -420,11 +412,7 @@ pub(crate) struct InstanceStage {
 impl InstanceStage {
     /// Create (or reuse) `<root>/.pocketdock/instances/<name>` with `data/` and `logs/`, and write
     /// `meta` with the id `(pending)`.
-    pub(crate) fn prepare(
-        project: &Project,
-        name: &str,
-        mut meta: InstanceMetadata,
-    ) -> Result<Self> {
+    pub fn prepare(project: &Project, name: &str, mut meta: InstanceMetadata) -> Result<Self> {
         let dir = project.instance_dir(name)?;
         let root = project.root().to_path_buf();
         let existed = match std::fs::symlink_metadata(&dir) {
@@ -469,14 +457,14 @@ impl InstanceStage {
     }
 
     /// The container exists: record its id.
-    pub(crate) fn commit(&mut self, id: &str) -> Result<()> {
+    pub fn commit(&mut self, id: &str) -> Result<()> {
         self.meta.container.id = id.to_string();
         write_instance_metadata(&self.dir, &self.meta)
     }
 
     /// Undo [`prepare`](Self::prepare): remove the directory if it was made here, else restore the
     /// previous `instance.toml`.
-    pub(crate) fn rollback(self) {
+    pub fn rollback(self) {
         if self.existed {
             let file = paths::instance_file(&self.dir);
             match &self.previous {
@@ -501,7 +489,7 @@ mod tests {
         let d = std::env::temp_dir().join(format!(
             "pd-project-{tag}-{}-{:x}",
             std::process::id(),
-            crate::engine::random_u64()
+            crate::random::random_u64()
         ));
         let _ = std::fs::create_dir_all(&d);
         std::fs::canonicalize(&d).unwrap_or(d)

@@ -44,7 +44,7 @@ fn unix_now(t: SystemTime) -> (u64, u32) {
 }
 
 /// An ISO 8601 UTC timestamp of `t`, as the reference writes them.
-pub(crate) fn iso(t: SystemTime) -> String {
+pub fn iso(t: SystemTime) -> String {
     let (secs, micros) = unix_now(t);
     iso_timestamp(secs, micros)
 }
@@ -68,14 +68,14 @@ impl Inner {
 /// The session code calls [`session`](Self::session) when a session opens and logs each command
 /// through the returned [`SessionLog`].
 #[derive(Debug, Clone)]
-pub(crate) struct InstanceLog {
+pub struct InstanceLog {
     inner: Arc<Inner>,
 }
 
 impl InstanceLog {
     /// The logs of `instance_dir` (already checked to be a real instance directory) under
     /// `config`; `None` when `auto_log` is off or `logs/` cannot be created.
-    pub(crate) fn open(instance_dir: &Path, config: &PocketDockConfig) -> Option<Self> {
+    pub fn open(instance_dir: &Path, config: &PocketDockConfig) -> Option<Self> {
         if !config.auto_log {
             return None;
         }
@@ -92,7 +92,7 @@ impl InstanceLog {
 
     /// The `logs/` directory.
     #[allow(dead_code)] // for the session code and diagnostics
-    pub(crate) fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         &self.inner.logs
     }
 
@@ -102,7 +102,7 @@ impl InstanceLog {
 
     /// Delete what retention says (old and excess log files) and rotate a large
     /// `history.jsonl`. Files this handle is still writing are kept.
-    pub(crate) fn apply_retention(&self) {
+    pub fn apply_retention(&self) {
         // Rotate first, so that the rotated file counts against the limits at once.
         self.rotate_if_large();
         let Ok(entries) = std::fs::read_dir(&self.inner.logs) else {
@@ -164,7 +164,7 @@ impl InstanceLog {
     }
 
     /// Append one line to `history.jsonl`, rotating it first when it has reached the size limit.
-    pub(crate) fn append_history(&self, entry: &HistoryEntry) {
+    pub fn append_history(&self, entry: &HistoryEntry) {
         self.rotate_if_large();
         let path = self.inner.logs.join(HISTORY_FILE);
         let Ok(line) = history::format_line(entry) else {
@@ -200,7 +200,7 @@ impl InstanceLog {
     }
 
     /// Log a finished run (blocking or streamed): `run-<ts>.log` and a `run` history line.
-    pub(crate) fn log_run(&self, command: &str, started: SystemTime, result: &ExecResult) {
+    pub fn log_run(&self, command: &str, started: SystemTime, result: &ExecResult) {
         let ts = iso(started);
         let mut entry = HistoryEntry::new(
             HistoryKind::Run,
@@ -231,7 +231,7 @@ impl InstanceLog {
     }
 
     /// Start the log of a detached command: `detach-<ts>.log` with its header.
-    pub(crate) fn detach(&self, command: &str) -> DetachLog {
+    pub fn detach(&self, command: &str) -> DetachLog {
         let started = SystemTime::now();
         let ts = iso(started);
         let file = self.create_log(LogKind::Detach, &ts).map(|(name, file)| {
@@ -263,7 +263,7 @@ impl InstanceLog {
 
     /// Start the log of a session: `session-<ts>.log` with its header. For the session code.
     #[allow(dead_code)] // called by the session code
-    pub(crate) fn session(&self, session_id: &str) -> SessionLog {
+    pub fn session(&self, session_id: &str) -> SessionLog {
         let ts = iso(SystemTime::now());
         let file = self.create_log(LogKind::Session, &ts).map(|(name, file)| {
             self.inner.active().insert(name.clone());
@@ -364,7 +364,7 @@ impl DetachState {
 
 /// The log of one detached command; cheap to clone (the reader thread's callbacks hold clones).
 #[derive(Debug, Clone)]
-pub(crate) struct DetachLog {
+pub struct DetachLog {
     shared: Arc<Mutex<DetachState>>,
 }
 
@@ -375,7 +375,7 @@ impl DetachLog {
 
     /// The command was started as exec `id` (`None`: it could not be started). The history line
     /// of a command that already ended is written now, with the id.
-    pub(crate) fn started(&self, id: Option<&str>) {
+    pub fn started(&self, id: Option<&str>) {
         let mut s = self.lock();
         s.exec_id = id.map(str::to_string);
         s.launched = true;
@@ -385,7 +385,7 @@ impl DetachLog {
     }
 
     /// One chunk of output: `[<ts>] [stdout] <data>`.
-    pub(crate) fn output(&self, stream: StreamKind, data: &[u8]) {
+    pub fn output(&self, stream: StreamKind, data: &[u8]) {
         let mut s = self.lock();
         if s.finished {
             return;
@@ -402,7 +402,7 @@ impl DetachLog {
 
     /// The command ended with `exit_code` (`-1` when unknown): the footer and a `detach` history
     /// line. Only the first call counts.
-    pub(crate) fn finish(&self, exit_code: i64) {
+    pub fn finish(&self, exit_code: i64) {
         let mut s = self.lock();
         if s.finished {
             return;
@@ -439,7 +439,7 @@ struct SessionState {
 /// `send_and_wait` ends, `close` when the session ends. Cheap to clone.
 #[derive(Debug, Clone)]
 #[allow(dead_code)] // used by the session code
-pub(crate) struct SessionLog {
+pub struct SessionLog {
     shared: Arc<Mutex<SessionState>>,
 }
 
@@ -450,7 +450,7 @@ impl SessionLog {
     }
 
     /// A command sent to the shell: `[<ts>] >>> <cmd>`.
-    pub(crate) fn send(&self, command: &str) {
+    pub fn send(&self, command: &str) {
         let line = history::session_log_send(&iso(SystemTime::now()), command);
         if let Some(w) = self.lock().writer.as_mut() {
             w.write(line.as_bytes());
@@ -458,7 +458,7 @@ impl SessionLog {
     }
 
     /// Output of the shell, written as is.
-    pub(crate) fn output(&self, data: &[u8]) {
+    pub fn output(&self, data: &[u8]) {
         if let Some(w) = self.lock().writer.as_mut() {
             w.write(data);
         }
@@ -466,7 +466,7 @@ impl SessionLog {
 
     /// A `send_and_wait` command that started at `started` ended with `result`: a `session`
     /// history line.
-    pub(crate) fn command(&self, command: &str, started: SystemTime, result: &ExecResult) {
+    pub fn command(&self, command: &str, started: SystemTime, result: &ExecResult) {
         let s = self.lock();
         let mut entry = HistoryEntry::new(
             HistoryKind::Session,
@@ -485,7 +485,7 @@ impl SessionLog {
     }
 
     /// The session ended: the file is closed and may be cleaned up by retention later.
-    pub(crate) fn close(&self) {
+    pub fn close(&self) {
         let mut s = self.lock();
         s.writer = None;
         if let Some(name) = s.name.take() {
@@ -502,7 +502,7 @@ mod tests {
         let d = std::env::temp_dir().join(format!(
             "pd-logging-{tag}-{}-{}",
             std::process::id(),
-            crate::engine::random_u64()
+            crate::random::random_u64()
         ));
         let _ = std::fs::create_dir_all(&d);
         d

@@ -1,8 +1,7 @@
 //! The host side of image builds and imports: the bodies fed to the engine piece by piece (an
 //! embedded context in memory, a context directory walked and tarred on the fly, an archive
 //! file checked and decompressed while it streams). Plain synchronous file I/O with no engine
-//! call, the same in every adapter, so this one source is compiled into each (the async adapters
-//! include it by path).
+//! call, the same in every adapter.
 
 use std::fs::File;
 use std::io::Read;
@@ -16,29 +15,25 @@ use pocketdock_proto::image::{
 use pocketdock_proto::tar::{header_for_dir, header_for_file, header_for_symlink, padding};
 use pocketdock_proto::{Error, Result};
 
+use crate::host_error;
+
 /// Size of the pieces read from disk and sent to the engine.
-pub(crate) const CHUNK: usize = 256 * 1024;
+pub const CHUNK: usize = 256 * 1024;
 
 /// A body fed to an upload piece by piece.
-pub(crate) trait BodySource: Send {
+pub trait BodySource: Send {
     /// The next piece; `None` at the end (after every check passed).
     fn next_chunk(&mut self) -> Result<Option<Bytes>>;
 }
 
-pub(crate) fn host_error(path: &Path, e: &std::io::Error) -> Error {
-    Error::HostPath {
-        path: path.display().to_string(),
-        detail: e.to_string(),
-    }
-}
-
 /// A body already in memory (an embedded context), sent in pieces.
-pub(crate) struct MemorySource {
+pub struct MemorySource {
     data: Bytes,
 }
 
 impl MemorySource {
-    pub(crate) fn new(data: Vec<u8>) -> Self {
+    /// A source that sends `data` in pieces of [`CHUNK`] bytes.
+    pub fn new(data: Vec<u8>) -> Self {
         Self {
             data: Bytes::from(data),
         }
@@ -78,7 +73,7 @@ enum DirEntry {
 }
 
 /// A directory streamed as a tar: entries in path order, each file read in pieces.
-pub(crate) struct DirSource {
+pub struct DirSource {
     entries: std::vec::IntoIter<DirEntry>,
     /// The file being sent: handle, path, bytes left, size in its header.
     current: Option<(File, PathBuf, u64, u64)>,
@@ -86,7 +81,8 @@ pub(crate) struct DirSource {
 }
 
 impl DirSource {
-    pub(crate) fn new(dir: &Path, dockerfile: &str) -> Result<Self> {
+    /// A source that tars the directory `dir` (which must hold `dockerfile`) while it is read.
+    pub fn new(dir: &Path, dockerfile: &str) -> Result<Self> {
         let meta = std::fs::metadata(dir).map_err(|e| host_error(dir, &e))?;
         if !meta.is_dir() {
             return Err(Error::HostPath {
@@ -214,7 +210,7 @@ impl BodySource for DirSource {
 
 /// An image archive on disk, decompressed if needed and checked while it is read. The last
 /// piece is handed out only after the check passed.
-pub(crate) struct ArchiveSource {
+pub struct ArchiveSource {
     path: PathBuf,
     file: File,
     gunzip: Option<GzipDecoder>,
@@ -222,11 +218,13 @@ pub(crate) struct ArchiveSource {
     pending: Bytes,
     check: ArchiveCheck,
     eof: bool,
-    pub(crate) summary: Option<ArchiveSummary>,
+    /// What the archive held, known once it was read to the end and every check passed.
+    pub summary: Option<ArchiveSummary>,
 }
 
 impl ArchiveSource {
-    pub(crate) fn open(path: &Path) -> Result<Self> {
+    /// Open the image archive at `path` (`.tar`, or gzip recognised by its content).
+    pub fn open(path: &Path) -> Result<Self> {
         let mut file = File::open(path).map_err(|e| host_error(path, &e))?;
         let mut head = vec![0u8; CHUNK];
         let mut filled = 0;

@@ -1,8 +1,7 @@
 //! The host side of `push` and `pull`: a tar archive of a host tree produced chunk by chunk
 //! ([`PushSource`]), and the extraction of a pulled archive onto the host ([`Sink`]: a file
 //! or a directory, built under a temporary name and renamed into place). Plain synchronous file
-//! I/O with no engine call, the same in every adapter, so this one source is compiled into each
-//! (the async adapters include it by path).
+//! I/O with no engine call, the same in every adapter.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -22,39 +21,26 @@ use pocketdock_proto::tar::{
 };
 use pocketdock_proto::{Error, Result};
 
-use crate::engine::nonce;
+use crate::random::nonce;
+use crate::{host_error, host_refusal};
 
-pub(crate) fn host_error(path: &Path, e: &io::Error) -> Error {
-    Error::HostPath {
-        path: path.display().to_string(),
-        detail: if e.kind() == ErrorKind::NotFound {
-            "does not exist".to_string()
-        } else {
-            e.to_string()
-        },
-    }
-}
-
-pub(crate) fn host_refusal(path: &Path, detail: impl Into<String>) -> Error {
-    Error::HostPath {
-        path: path.display().to_string(),
-        detail: detail.into(),
-    }
-}
-
-pub(crate) fn unix_now() -> u64 {
+/// The current time in whole seconds since the Unix epoch (0 before it).
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 /// The result of one download: done, or the path was a symlink to this target.
-pub(crate) enum Fetched<T> {
+pub enum Fetched<T> {
+    /// The download finished with this value.
     Done(T),
+    /// The path was a symbolic link to this target: follow it and download again.
     Link(String),
 }
 
-pub(crate) fn too_many_links(path: &str) -> Error {
+/// The error for a chain of more than [`MAX_LINK_HOPS`] symbolic links at `path`.
+pub fn too_many_links(path: &str) -> Error {
     Error::invalid(
         "path",
         format!("more than {MAX_LINK_HOPS} symbolic links to follow at {path:?}"),
@@ -62,7 +48,7 @@ pub(crate) fn too_many_links(path: &str) -> Error {
 }
 
 /// The last component of a host source path (`..`, `.` resolved through the file system).
-pub(crate) fn source_name(src: &Path) -> Result<String> {
+pub fn source_name(src: &Path) -> Result<String> {
     let name = match src.file_name() {
         Some(n) => n.to_os_string(),
         None => fs::canonicalize(src)
@@ -76,7 +62,7 @@ pub(crate) fn source_name(src: &Path) -> Result<String> {
 }
 
 /// A tar archive of a host file or tree, produced chunk by chunk while it uploads.
-pub(crate) struct PushSource {
+pub struct PushSource {
     /// Entries still to emit: host path, archive path, follow a symlink at this path.
     stack: Vec<(PathBuf, String, bool)>,
     file: Option<OpenFile>,
@@ -93,7 +79,9 @@ struct OpenFile {
 }
 
 impl PushSource {
-    pub(crate) fn new(src: &Path, root_name: Option<String>, prep: &Prepared) -> Result<Self> {
+    /// A source for the host file or directory `src`, its top entry named `root_name` (default:
+    /// its own name), prepared for the destination described by `prep`.
+    pub fn new(src: &Path, root_name: Option<String>, prep: &Prepared) -> Result<Self> {
         let mut s = Self {
             stack: Vec::new(),
             file: None,
@@ -212,7 +200,7 @@ impl PushSource {
     }
 
     /// The next piece of the archive; `None` after the end.
-    pub(crate) fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+    pub fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         let mut buf = BytesMut::with_capacity(UPLOAD_CHUNK + 4096);
         while buf.len() < UPLOAD_CHUNK {
             if self.file.is_some() {
@@ -235,27 +223,32 @@ impl PushSource {
 const BLOCK_MIN: usize = 4096;
 
 /// Where a pull writes.
-pub(crate) enum Sink {
+pub enum Sink {
+    /// A single file.
     File(FileSink),
+    /// A directory tree.
     Dir(DirSink),
 }
 
 impl Sink {
-    pub(crate) fn apply(&mut self, action: ExtractAction) -> Result<()> {
+    /// Carry out one action of the extractor (create a directory, write file data, ...).
+    pub fn apply(&mut self, action: ExtractAction) -> Result<()> {
         match self {
             Self::File(f) => f.apply(action),
             Self::Dir(d) => d.apply(action),
         }
     }
 
-    pub(crate) fn commit(self) -> Result<()> {
+    /// The archive ended well: move what was extracted into place.
+    pub fn commit(self) -> Result<()> {
         match self {
             Self::File(f) => f.commit(),
             Self::Dir(d) => d.commit(),
         }
     }
 
-    pub(crate) fn abort(self) {
+    /// The pull failed: remove what was written under temporary names; the target is untouched.
+    pub fn abort(self) {
         match self {
             Self::File(f) => f.abort(),
             Self::Dir(d) => d.abort(),
@@ -331,14 +324,16 @@ fn create_new(path: &Path, mode: u32, mtime: u64) -> Result<Writing> {
 }
 
 /// A pulled single file: written under a temporary name, renamed over the target at the end.
-pub(crate) struct FileSink {
+pub struct FileSink {
     temp: PathBuf,
     target: PathBuf,
     writing: Option<Writing>,
 }
 
 impl FileSink {
-    pub(crate) fn new(dest: &Path, name: Option<&str>, mode: u32, mtime: u64) -> Result<Self> {
+    /// Write into `dest` (a file path, or an existing directory to write `name` into) with
+    /// `mode` and `mtime` applied at the end.
+    pub fn new(dest: &Path, name: Option<&str>, mode: u32, mtime: u64) -> Result<Self> {
         let into_dir = |dir: &Path| -> Result<PathBuf> {
             let n = name.ok_or_else(|| host_refusal(dir, "no name to copy the file under"))?;
             let t = dir.join(n);
@@ -406,7 +401,7 @@ impl FileSink {
 
 /// A pulled directory: extracted into `root` (a temporary sibling of a new target, or an
 /// existing directory), with every parent checked to be a real directory.
-pub(crate) struct DirSink {
+pub struct DirSink {
     root: PathBuf,
     /// The new target the temporary root is renamed to at the end.
     rename_to: Option<PathBuf>,
@@ -420,7 +415,10 @@ pub(crate) struct DirSink {
 }
 
 impl DirSink {
-    pub(crate) fn new(
+    /// Extract into `dest`: a new directory, or `name` inside an existing one, or (with
+    /// `contents`, a `dir/.` copy) the existing directory itself; `mode` and `mtime` are the
+    /// top directory's.
+    pub fn new(
         dest: &Path,
         name: Option<&str>,
         contents: bool,
