@@ -51,7 +51,8 @@
 //!
 //! Each operation opens its own connection to the engine, so a long stream never delays
 //! another call, and any number of calls may run at once on one container. All protocol rules
-//! live in [`pocketdock_proto`]; this crate only performs the I/O its operations ask for.
+//! live in `pocketdock_proto`; [`pocketdock_async`] performs the I/O its operations ask for,
+//! and this crate supplies the runtime.
 //!
 //! The futures need no particular executor: async-io drives its own reactor (on the thread
 //! that blocks in `async_io::block_on`, or on its fallback thread under other executors).

@@ -48,7 +48,8 @@
 //!
 //! Each operation opens its own connection to the engine, so a long stream never delays
 //! another call, and any number of calls may run at once on one container. All protocol rules
-//! live in [`pocketdock_proto`]; this crate only performs the I/O its operations ask for.
+//! live in `pocketdock_proto`; [`pocketdock_async`] performs the I/O its operations ask for,
+//! and this crate supplies the runtime.
 //!
 //! Tokio features used: `net`, `io-util`, `time`, and `rt` (to spawn the reader task of a
 //! detached process and the cleanup work of `Drop`s).
