@@ -38,8 +38,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== dependency checks (no tokio in the blocking, smol or CLI trees)"
-for crate in pocketdock-blocking pocketdock-smol pocketdock-cli pocketdock-proto pocketdock-host; do
+echo "== dependency checks (no tokio in the blocking, async core, smol or CLI trees)"
+for crate in pocketdock-blocking pocketdock-async pocketdock-smol pocketdock-cli pocketdock-proto pocketdock-host; do
   if cargo tree -p "$crate" -e normal -i tokio >/dev/null 2>&1; then
     echo "error: $crate depends on tokio" >&2
     exit 1

@@ -48,10 +48,17 @@
 //!
 //! Each operation opens its own connection to the engine, so a long stream never delays
 //! another call, and any number of calls may run at once on one container. All protocol rules
-//! live in [`pocketdock_proto`]; this crate only performs the I/O its operations ask for.
+//! live in `pocketdock_proto`; [`pocketdock_async`] performs the I/O its operations ask for,
+//! and this crate supplies the runtime.
 //!
 //! Tokio features used: `net`, `io-util`, `time`, and `rt` (to spawn the reader task of a
 //! detached process and the cleanup work of `Drop`s).
+//!
+//! The API itself is written once, in `pocketdock-async`, generic over its `Runtime` trait;
+//! this crate implements that trait for tokio ([`Tokio`]: `tokio::net::UnixStream`,
+//! `tokio::time`, tasks), gives the halves of a TTY program tokio's I/O traits ([`TtyReader`],
+//! [`TtyWriter`]), and names the types for tokio: [`Container`] is
+//! `pocketdock_async::Container<Tokio>`, and so on.
 //!
 //! ## Cancellation
 //!
@@ -63,47 +70,10 @@
 //! [`Container::shutdown`] does it for sure.
 #![forbid(unsafe_code)]
 
-mod container;
-mod driver;
-mod engine;
-mod files;
-mod images;
-mod lifecycle;
-mod persistence;
-mod process;
-mod session;
-mod stream;
-mod transport;
+mod runtime;
 mod tty;
 
-pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
-pub use engine::Engine;
-pub use images::{BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT};
-pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
-pub use persistence::{
-    destroy_container, doctor, list_containers, prune, resume_container, stop_container,
-    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
-};
-use pocketdock_host::{logging, project};
-pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
-pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
-pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};
-pub use pocketdock_proto::info::ContainerInfo;
-pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
-pub use pocketdock_proto::project::{
-    HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
-};
-pub use pocketdock_proto::ring::BufferSnapshot;
-pub use pocketdock_proto::spec::ContainerSpec;
-pub use pocketdock_proto::{
-    Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
-};
-pub use process::Process;
-pub use project::{
-    checked_instance_dir, find_project_root, get_project_name, init_project, install_config_file,
-    list_instance_dirs, load_config, load_config_files, read_history, read_instance_metadata,
-    write_instance_metadata, Project,
-};
-pub use session::{Session, SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
-pub use stream::ExecStream;
-pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};
+pub use runtime::Tokio;
+pub use tty::{TtyReader, TtyWriter};
+
+pocketdock_async::facade!(Tokio, "pocketdock_tokio");

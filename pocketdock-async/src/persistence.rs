@@ -24,13 +24,14 @@ use crate::project::{
     checked_instance_dir, configured_socket, data_path_exists, find_project_root,
     read_instance_metadata, Project,
 };
+use crate::runtime::Runtime;
 
-impl Engine {
+impl<R: Runtime> Engine<R> {
     /// A handle on the pocketdock container `name`, started first if it is not running. The
     /// handle's persist flag, project and instance directory come from the labels (the
     /// instance directory only if it checks out); its logs continue in that directory. Dropping
     /// the handle leaves the container alone.
-    pub async fn resume_container(&self, name: &str) -> Result<Container> {
+    pub async fn resume_container(&self, name: &str) -> Result<Container<R>> {
         let inspect = self.find_container(name).await?;
         if !inspect.state.running {
             self.call(calls::start(&inspect.id)).await?;
@@ -153,7 +154,7 @@ impl Engine {
     }
 }
 
-impl Engine {
+impl<R> Engine<R> {
     /// The engine for `project`: `POCKETDOCK_SOCKET`, then the project's `socket:`, then
     /// auto-detection.
     pub fn for_project(project: &Project) -> Result<Self> {
@@ -163,52 +164,46 @@ impl Engine {
 
 /// The engine the free functions use: `POCKETDOCK_SOCKET`, then the `socket:` of the current
 /// project (or of the install file), then auto-detection.
-fn default_engine() -> Result<Engine> {
+fn default_engine<R>() -> Result<Engine<R>> {
     Engine::detect_with(None, configured_socket()?.as_deref())
 }
 
-/// [`Engine::resume_container`] on the default engine.
-///
-/// ```no_run
-/// # async fn demo() -> pocketdock_tokio::Result<()> {
-/// let c = pocketdock_tokio::resume_container("my-sandbox").await?;
-/// println!("{}", c.run("ls /tmp").await?.stdout_str());
-/// # Ok(()) }
-/// ```
-pub async fn resume_container(name: &str) -> Result<Container> {
-    default_engine()?.resume_container(name).await
+/// [`Engine::resume_container`] on the default engine: the body of every adapter's
+/// `resume_container`.
+pub async fn resume_container<R: Runtime>(name: &str) -> Result<Container<R>> {
+    default_engine::<R>()?.resume_container(name).await
 }
 
 /// [`Engine::list_containers`] on the default engine.
-pub async fn list_containers(project: Option<&str>) -> Result<Vec<ContainerListItem>> {
-    default_engine()?.list_containers(project).await
+pub async fn list_containers<R: Runtime>(project: Option<&str>) -> Result<Vec<ContainerListItem>> {
+    default_engine::<R>()?.list_containers(project).await
 }
 
 /// [`Engine::stop_container`] on the default engine.
-pub async fn stop_container(name: &str) -> Result<()> {
-    default_engine()?.stop_container(name).await
+pub async fn stop_container<R: Runtime>(name: &str) -> Result<()> {
+    default_engine::<R>()?.stop_container(name).await
 }
 
 /// [`Engine::destroy_container`] on the default engine.
-pub async fn destroy_container(name: &str) -> Result<DestroyReport> {
-    default_engine()?.destroy_container(name).await
+pub async fn destroy_container<R: Runtime>(name: &str) -> Result<DestroyReport> {
+    default_engine::<R>()?.destroy_container(name).await
 }
 
 /// [`Engine::prune`] on the default engine.
-pub async fn prune(project: Option<&str>) -> Result<usize> {
-    default_engine()?.prune(project).await
+pub async fn prune<R: Runtime>(project: Option<&str>) -> Result<usize> {
+    default_engine::<R>()?.prune(project).await
 }
 
 /// [`Engine::doctor`] on the engine of the project at `project_root` (the project containing the
 /// current directory when `None`): `POCKETDOCK_SOCKET`, then its `socket:`, then
 /// auto-detection.
-pub async fn doctor(project_root: Option<&Path>) -> Result<DoctorReport> {
+pub async fn doctor<R: Runtime>(project_root: Option<&Path>) -> Result<DoctorReport> {
     let root = match project_root {
         Some(r) => r.to_path_buf(),
         None => find_project_root(None).ok_or(Error::ProjectNotInitialized)?,
     };
     let project = Project::open(&root)?;
-    Engine::for_project(&project)?
+    Engine::<R>::for_project(&project)?
         .doctor_project(&project)
         .await
 }

@@ -50,12 +50,13 @@ use host::{ArchiveSource, BodySource, DirSource, MemorySource};
 
 use crate::driver::{Driver, Progress as Step};
 use crate::engine::{random_u64, Engine};
+use crate::runtime::Runtime;
 
 pub use pocketdock_proto::image::{
     BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
 };
 
-impl Engine {
+impl<R: Runtime> Engine<R> {
     /// Build an image from `context` with `options` (tags, build args such as `BASE`, labels,
     /// ...), handing every progress line to `on_progress` as it arrives. An error reported in the
     /// progress stream (a failing `RUN`, a missing base image) is [`Error::StreamFailed`] with
@@ -191,7 +192,7 @@ impl Engine {
             Some(TRANSFER_TIMEOUT),
             |r: &Response| check(r, "export", Subject::None),
         );
-        let mut driver = Driver::new(op, self.socket());
+        let mut driver = Driver::<_, R>::new(op, self.socket());
         loop {
             match driver.advance().await {
                 Step::Event(TransferEvent::Data(d)) => {
@@ -287,7 +288,7 @@ impl Engine {
         what: &'static str,
         on_progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<ProgressSummary> {
-        let mut driver = Driver::new(op, self.socket());
+        let mut driver = Driver::<_, R>::new(op, self.socket());
         let mut decoder = ProgressDecoder::new();
         let mut summary = ProgressSummary::default();
         let mut drain = |decoder: &mut ProgressDecoder, summary: &mut ProgressSummary| {

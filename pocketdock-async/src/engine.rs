@@ -1,6 +1,6 @@
 //! The connection to one container engine: socket discovery and single calls.
 
-use std::future::Future;
+use std::marker::PhantomData;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -12,20 +12,47 @@ use pocketdock_proto::op::{
 use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::driver::Driver;
+use crate::runtime::Runtime;
 
-/// A container engine (Podman or Docker) reached over its Unix socket. Cheap to clone: it holds
-/// only the socket path, and every operation opens its own connection, so a long stream never
-/// delays another call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Engine {
+/// A container engine (Podman or Docker) reached over its Unix socket, driven on runtime `R`.
+/// Cheap to clone: it holds only the socket path, and every operation opens its own connection,
+/// so a long stream never delays another call.
+pub struct Engine<R> {
     socket: PathBuf,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl Engine {
+impl<R> std::fmt::Debug for Engine<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("socket", &self.socket)
+            .finish()
+    }
+}
+
+impl<R> Clone for Engine<R> {
+    fn clone(&self) -> Self {
+        Self {
+            socket: self.socket.clone(),
+            runtime: PhantomData,
+        }
+    }
+}
+
+impl<R> PartialEq for Engine<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.socket == other.socket
+    }
+}
+
+impl<R> Eq for Engine<R> {}
+
+impl<R> Engine<R> {
     /// An engine at `socket` (a path, or `unix://` followed by a path). Nothing is checked yet.
     pub fn new(socket: impl AsRef<str>) -> Self {
         Self {
             socket: PathBuf::from(socket_path(socket.as_ref())),
+            runtime: PhantomData,
         }
     }
 
@@ -43,7 +70,10 @@ impl Engine {
         let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
         let mut answers = |p: &Path| std::os::unix::net::UnixStream::connect(p).is_ok();
         discover(explicit, &env, project_socket, uid, &mut answers)
-            .map(|(socket, _)| Self { socket })
+            .map(|(socket, _)| Self {
+                socket,
+                runtime: PhantomData,
+            })
             .ok_or(Error::EngineNotFound)
     }
 
@@ -51,7 +81,9 @@ impl Engine {
     pub fn socket(&self) -> &Path {
         &self.socket
     }
+}
 
+impl<R: Runtime> Engine<R> {
     /// `GET /_ping`: the engine's answer (normally `OK`).
     pub async fn ping(&self) -> Result<String> {
         self.call(calls::ping()).await
@@ -73,7 +105,7 @@ impl Engine {
         op: O,
         on_event: impl FnMut(O::Event),
     ) -> Result<O::Output> {
-        Driver::new(op, &self.socket).run(on_event).await
+        Driver::<O, R>::new(op, &self.socket).run(on_event).await
     }
 
     /// Run a single call.
@@ -103,48 +135,11 @@ impl Engine {
     }
 }
 
-/// Run cleanup work that a `Drop` cannot await: on the current tokio runtime when there is one,
-/// else on a short-lived thread with its own current-thread runtime. Work spawned on a runtime
-/// that is shutting down is dropped with it.
-pub(crate) fn spawn_background(work: impl Future<Output = ()> + Send + 'static) {
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        drop(handle.spawn(work));
-        return;
-    }
-    let _ = std::thread::Builder::new()
-        .name("pocketdock-cleanup".into())
-        .spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(work);
-            }
-        });
-}
-
-/// Run `fut` until `deadline`: `None` if the deadline came first (`fut` is dropped).
-pub(crate) async fn sleep_until_or<T>(
-    deadline: std::time::Instant,
-    fut: impl Future<Output = T>,
-) -> Option<T> {
-    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), fut)
-        .await
-        .ok()
-}
-
-/// Start the reader of a session: a task of the current runtime.
-#[allow(clippy::unnecessary_wraps)] // the smol adapter's twin can fail (thread spawn)
-pub(crate) fn spawn_reader(reader: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-    drop(tokio::spawn(reader));
-    Ok(())
-}
-
 /// Kills a command's process tree when dropped while armed: the cancellation of a `run` future
-/// or an [`ExecStream`](crate::ExecStream) dropped mid-run. The kill is spawned (see
-/// [`spawn_background`]).
-pub(crate) struct KillGuard {
-    engine: Engine,
+/// or an [`ExecStream`](crate::ExecStream) dropped mid-run. The kill is handed to
+/// [`Runtime::spawn_cleanup`] (a `Drop` cannot await).
+pub(crate) struct KillGuard<R: Runtime> {
+    engine: Engine<R>,
     container: String,
     nonce: String,
     user: Option<String>,
@@ -152,8 +147,8 @@ pub(crate) struct KillGuard {
     armed: Option<String>,
 }
 
-impl KillGuard {
-    pub(crate) fn new(engine: &Engine, config: &ExecConfig) -> Self {
+impl<R: Runtime> KillGuard<R> {
+    pub(crate) fn new(engine: &Engine<R>, config: &ExecConfig) -> Self {
         Self {
             engine: engine.clone(),
             container: config.container.clone(),
@@ -174,14 +169,14 @@ impl KillGuard {
     }
 }
 
-impl Drop for KillGuard {
+impl<R: Runtime> Drop for KillGuard<R> {
     fn drop(&mut self) {
         let Some(exec_id) = self.armed.take() else {
             return;
         };
         let engine = self.engine.clone();
         let op = CancelOp::new(&self.container, &exec_id, &self.nonce, self.user.take());
-        spawn_background(async move {
+        R::spawn_cleanup(async move {
             let _ = engine.drive(op, |()| {}).await;
         });
     }

@@ -13,39 +13,21 @@ use crate::container::Container;
 use crate::engine::{random_u64, Engine};
 use crate::logging::InstanceLog;
 use crate::project::{checked_instance_dir, load_config, InstanceStage, Project};
+use crate::runtime::Runtime;
 
 /// Default timeout of `run` on a new container (the reference's 30 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Create and start a sandbox on the default engine, applying the settings of the project
-/// containing the current directory (and of `~/.pocketdock/pocketdock.yaml`).
-///
-/// * The engine is `POCKETDOCK_SOCKET`, else the config's `socket:`, else auto-detected.
-/// * A spec naming neither an image nor a profile gets the config's `default_profile`; a spec
-///   that does not say whether to persist gets `default_persist`.
-/// * A persistent container created in a project gets an instance directory (see
-///   [`Engine::create_container_in`]).
-///
-/// Reading the project's small files (`pocketdock.yaml`, `instance.toml`, logs) is plain
-/// synchronous file I/O, as in every adapter; only engine calls are `async`.
-///
-/// ```no_run
-/// use pocketdock_smol::{create_new_container, ContainerSpec};
-/// # async fn demo() -> pocketdock_smol::Result<()> {
-/// let c = create_new_container(
-///     ContainerSpec::new().name("my-sandbox").mem_limit("256m").cpu_percent(50),
-/// )
-/// .await?;
-/// println!("{} {}", c.name(), c.run("uname -a").await?.stdout_str());
-/// # Ok(()) }
-/// ```
-pub async fn create_new_container(spec: ContainerSpec) -> Result<Container> {
+/// containing the current directory: the body of every adapter's `create_new_container` (see
+/// there).
+pub async fn create_new_container<R: Runtime>(spec: ContainerSpec) -> Result<Container<R>> {
     let project = Project::discover(None)?;
     let socket = match &project {
         Some(p) => p.config().socket.clone(),
         None => load_config(None)?.socket,
     };
-    Engine::detect_with(None, socket.as_deref())?
+    Engine::<R>::detect_with(None, socket.as_deref())?
         .create_container_in(spec, project.as_ref())
         .await
 }
@@ -66,13 +48,13 @@ pub(crate) fn now_unix() -> f64 {
         .as_secs_f64()
 }
 
-impl Engine {
+impl<R: Runtime> Engine<R> {
     /// Create and start a sandbox on this engine, with the settings of the project containing
     /// the current directory (see [`create_new_container`]; the socket setting does not apply,
     /// this engine is used). The spec is checked before any engine call; a taken name is
     /// [`Error::NameInUse`](crate::Error::NameInUse); a container that fails to start is removed
     /// again.
-    pub async fn create_container(&self, spec: ContainerSpec) -> Result<Container> {
+    pub async fn create_container(&self, spec: ContainerSpec) -> Result<Container<R>> {
         let project = Project::discover(None)?;
         self.create_container_in(spec, project.as_ref()).await
     }
@@ -92,7 +74,7 @@ impl Engine {
         &self,
         mut spec: ContainerSpec,
         project: Option<&Project>,
-    ) -> Result<Container> {
+    ) -> Result<Container<R>> {
         let config = match project {
             Some(p) => p.config().clone(),
             None => load_config(None)?,
@@ -171,7 +153,7 @@ impl Engine {
     /// [`find_container`](Self::find_container)). It does not start a stopped container, and
     /// dropping it leaves the container alone. Its commands are logged in its instance directory
     /// when its `pocketdock.data-path` label names a real one.
-    pub async fn attach(&self, name: &str) -> Result<Container> {
+    pub async fn attach(&self, name: &str) -> Result<Container<R>> {
         let inspect = self.find_container(name).await?;
         Ok(self.handle_from_inspect(&inspect))
     }
@@ -180,7 +162,7 @@ impl Engine {
     /// persist flag, project and data path from the labels; the instance directory and its logs
     /// only when the data path passes [`checked_instance_dir`](crate::checked_instance_dir). The
     /// logs follow the settings of the instance's project (the defaults if they cannot be read).
-    pub(crate) fn handle_from_inspect(&self, inspect: &ContainerInspect) -> Container {
+    pub(crate) fn handle_from_inspect(&self, inspect: &ContainerInspect) -> Container<R> {
         let identity = Identity::from_inspect(inspect);
         let checked = (!identity.data_path.is_empty())
             .then(|| checked_instance_dir(&identity.data_path, &identity.name).ok())

@@ -1,4 +1,4 @@
-//! The async-io driver: performs the I/O steps a proto operation asks for.
+//! The driver: performs the I/O steps a proto operation asks for, through the runtime.
 
 use std::path::Path;
 use std::time::Instant;
@@ -6,6 +6,7 @@ use std::time::Instant;
 use pocketdock_proto::op::{Io, Operation, Step};
 use pocketdock_proto::Result;
 
+use crate::runtime::Runtime;
 use crate::transport::{ReadOutcome, Transport};
 
 const READ_BUF: usize = 64 * 1024;
@@ -19,14 +20,14 @@ pub(crate) enum Progress<E, T> {
 }
 
 /// Drives one operation over its own connections.
-pub(crate) struct Driver<O> {
+pub(crate) struct Driver<O, R: Runtime> {
     op: O,
-    transport: Transport,
+    transport: Transport<R>,
     buf: Vec<u8>,
     done: bool,
 }
 
-impl<O: Operation> Driver<O> {
+impl<O: Operation, R: Runtime> Driver<O, R> {
     pub(crate) fn new(op: O, socket: &Path) -> Self {
         Self {
             op,
@@ -43,7 +44,7 @@ impl<O: Operation> Driver<O> {
     }
 
     /// The transport (for a stdin writer beside the reader).
-    pub(crate) fn transport(&self) -> &Transport {
+    pub(crate) fn transport(&self) -> &Transport<R> {
         &self.transport
     }
 
@@ -89,7 +90,7 @@ impl<O: Operation> Driver<O> {
                 ReadOutcome::TimedOut => self.op.handle_timeout(Instant::now()),
             },
             Io::Wait(until) => {
-                async_io::Timer::at(until).await;
+                R::sleep_until(until).await;
                 self.op.handle_timeout(Instant::now());
             }
         }

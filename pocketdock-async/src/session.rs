@@ -2,13 +2,14 @@
 //! shell variables and functions) carries over from one command to the next.
 //!
 //! The shell is one exec with stdin attached and no TTY (`bash` when the image has it, else
-//! `sh`), on its own hijacked connection. A reader thread (running the reader future; no
-//! executor is assumed) feeds its demultiplexed output to the
+//! `sh`), on its own hijacked connection. A reader ([`Runtime::spawn_reader`]: a task on tokio,
+//! a thread of its own on smol) feeds its demultiplexed output to the
 //! proto [`SessionScanner`](pocketdock_proto::session::SessionScanner), which finds where each
 //! command ends and its exit code; commands are written through a second handle on the same
 //! connection. The shared state is [`pocketdock_proto::shell::SessionState`], the same as in
 //! every adapter.
 
+use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,8 +29,9 @@ use pocketdock_proto::{Error, ExecResult, Result, StreamKind};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
-use crate::engine::{nonce, random_u64, sleep_until_or, spawn_background, spawn_reader, Engine};
-use crate::transport::SessionWriter;
+use crate::engine::{nonce, random_u64, Engine};
+use crate::runtime::{timeout_at, Runtime};
+use crate::transport::comm;
 
 /// How long a timed-out command may take to stop after its processes were killed before the
 /// shell itself is considered stuck (a loop of shell builtins) and the session is ended.
@@ -43,12 +45,13 @@ const EXIT_WAIT: Duration = Duration::from_secs(10);
 
 type OutputFn = Arc<dyn Fn(&str) + Send + Sync>;
 
-struct Shared {
+struct Shared<R> {
+    runtime: PhantomData<fn() -> R>,
     state: Mutex<SessionState>,
     callbacks: Mutex<Vec<OutputFn>>,
 }
 
-impl Shared {
+impl<R: Runtime> Shared<R> {
     fn lock(&self) -> MutexGuard<'_, SessionState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -61,7 +64,7 @@ impl Shared {
     ) -> Option<T> {
         let ready = std::future::poll_fn(|cx| self.lock().poll_until(cx, |st| f(st)));
         match deadline {
-            Some(d) => sleep_until_or(d, ready).await,
+            Some(d) => timeout_at::<R, _>(d, ready).await,
             None => Some(ready.await),
         }
     }
@@ -90,11 +93,11 @@ impl Shared {
 
 /// Create and start an attached exec; returns the driver (to keep reading), the exec id and a
 /// second handle on the connection (for writing stdin and shutting it down).
-pub(crate) async fn attach(
-    engine: &Engine,
+pub(crate) async fn attach<R: Runtime>(
+    engine: &Engine<R>,
     config: AttachConfig,
-) -> Result<(Driver<AttachOp>, String, StdUnixStream)> {
-    let mut driver = Driver::new(AttachOp::new(config), engine.socket());
+) -> Result<(Driver<AttachOp, R>, String, StdUnixStream)> {
+    let mut driver = Driver::<_, R>::new(AttachOp::new(config), engine.socket());
     loop {
         match driver.advance().await {
             Progress::Event(AttachEvent::Attached { exec_id }) => {
@@ -114,10 +117,10 @@ pub(crate) async fn attach(
 
 /// The reader: feed output to the scanner until the stream ends, then learn the shell's exit
 /// code.
-async fn reader_main(
-    mut driver: Driver<AttachOp>,
-    shared: Arc<Shared>,
-    engine: Engine,
+async fn reader_main<R: Runtime>(
+    mut driver: Driver<AttachOp, R>,
+    shared: Arc<Shared<R>>,
+    engine: Engine<R>,
     container: String,
     exec_id: String,
 ) {
@@ -167,9 +170,9 @@ async fn reader_main(
 }
 
 /// Releases the `send_and_wait` turn, even when the future is dropped.
-struct Turn<'a>(&'a Shared);
+struct Turn<'a, R: Runtime>(&'a Shared<R>);
 
-impl Drop for Turn<'_> {
+impl<R: Runtime> Drop for Turn<'_, R> {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.busy = false;
@@ -178,9 +181,9 @@ impl Drop for Turn<'_> {
 }
 
 /// Releases the stdin writer, even when the future is dropped.
-struct Writing<'a>(&'a Shared);
+struct Writing<'a, R: Runtime>(&'a Shared<R>);
 
-impl Drop for Writing<'_> {
+impl<R: Runtime> Drop for Writing<'_, R> {
     fn drop(&mut self) {
         let mut st = self.0.lock();
         st.writing = false;
@@ -188,16 +191,17 @@ impl Drop for Writing<'_> {
     }
 }
 
-/// A command whose caller went away: forget it and interrupt it (spawned: a `Drop` cannot
-/// await), so it neither keeps running nor leaks into a later result.
-struct Pending<'a> {
-    session: &'a Session,
+/// A command whose caller went away: forget it and interrupt it (handed to
+/// [`Runtime::spawn_cleanup`]: a `Drop` cannot await), so it neither keeps running nor leaks
+/// into a later result.
+struct Pending<'a, R: Runtime> {
+    session: &'a Session<R>,
     token: String,
     written_at: Instant,
     armed: bool,
 }
 
-impl Drop for Pending<'_> {
+impl<R: Runtime> Drop for Pending<'_, R> {
     fn drop(&mut self) {
         if !self.armed {
             return;
@@ -213,7 +217,7 @@ impl Drop for Pending<'_> {
             &nonce(),
         );
         let engine = self.session.engine.clone();
-        spawn_background(async move {
+        R::spawn_cleanup(async move {
             let _ = engine.drive(ExecOp::new(config), |_| {}).await;
         });
     }
@@ -225,14 +229,14 @@ impl Drop for Pending<'_> {
 /// from several tasks run one after another (a waiting call's timeout covers its wait for its
 /// turn). Dropping a `send_and_wait` future interrupts its command. Dropping the session closes
 /// it (in the background; [`close`](Self::close) waits for it).
-pub struct Session {
+pub struct Session<R: Runtime> {
     id: String,
-    engine: Engine,
+    engine: Engine<R>,
     container: String,
     user: Option<String>,
     nonce: String,
-    shared: Arc<Shared>,
-    writer: SessionWriter,
+    shared: Arc<Shared<R>>,
+    writer: R::TtyWriter,
     conn: StdUnixStream,
     /// [`SessionOptions::echo_command_output`].
     echo: bool,
@@ -240,7 +244,7 @@ pub struct Session {
     log: Option<crate::logging::SessionLog>,
 }
 
-impl std::fmt::Debug for Session {
+impl<R: Runtime> std::fmt::Debug for Session<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let st = self.shared.lock();
         f.debug_struct("Session")
@@ -253,26 +257,25 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Container {
+impl<R: Runtime> Container<R> {
     /// Open a persistent shell (`bash` if the image has it, else `sh`) with default options.
     ///
     /// ```no_run
-    /// # async fn demo() -> pocketdock_smol::Result<()> {
-    /// # let c = pocketdock_smol::create_new_container(Default::default()).await?;
+    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
     /// let s = c.session().await?;
     /// s.send_and_wait("cd /tmp", None).await?;
     /// let r = s.send_and_wait("pwd", None).await?;
     /// assert_eq!(r.stdout_str(), "/tmp\n");
     /// # Ok(()) }
     /// ```
-    pub async fn session(&self) -> Result<Session> {
+    pub async fn session(&self) -> Result<Session<R>> {
         self.session_with(&SessionOptions::default()).await
     }
 
     /// Open a persistent shell with `opts`. Returns once the shell has run a first (empty)
-    /// command, so a shell that cannot start is an error here. The reader is a thread of its
-    /// own (see the crate docs).
-    pub async fn session_with(&self, opts: &SessionOptions) -> Result<Session> {
+    /// command, so a shell that cannot start is an error here. The reader is the runtime's
+    /// background reader ([`Runtime::spawn_reader`]).
+    pub async fn session_with(&self, opts: &SessionOptions) -> Result<Session<R>> {
         opts.validate()?;
         let spec = ExecSpec {
             cmd: session_shell(),
@@ -288,18 +291,23 @@ impl Container {
             AttachConfig::new(&self.id, spec, &session_nonce),
         )
         .await?;
-        let writer = SessionWriter::new(conn.try_clone().map_err(Error::Io)?)?;
+        let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
         let shared = Arc::new(Shared {
+            runtime: PhantomData,
             state: Mutex::new(SessionState::new(opts)),
             callbacks: Mutex::new(Vec::new()),
         });
-        spawn_reader(reader_main(
-            driver,
-            Arc::clone(&shared),
-            self.engine.clone(),
-            self.id.clone(),
-            exec_id.clone(),
-        ))?;
+        R::spawn_reader(
+            "pocketdock-session",
+            reader_main(
+                driver,
+                Arc::clone(&shared),
+                self.engine.clone(),
+                self.id.clone(),
+                exec_id.clone(),
+            ),
+        )
+        .map_err(Error::Io)?;
         let log = self.log.as_ref().map(|l| l.session(&exec_id));
         let session = Session {
             id: exec_id,
@@ -336,7 +344,7 @@ impl Container {
     }
 }
 
-impl Session {
+impl<R: Runtime> Session<R> {
     /// The exec id of the shell.
     pub fn id(&self) -> &str {
         &self.id
@@ -361,8 +369,7 @@ impl Session {
             return Err(Error::SessionClosed);
         }
         let _writing = Writing(&self.shared);
-        self.writer
-            .write_all(bytes)
+        R::write_shared(&self.writer, bytes)
             .await
             .map_err(|e| self.write_error(&e))
     }
@@ -426,7 +433,7 @@ impl Session {
         &self,
         deadline: Option<Instant>,
         timeout: Option<Duration>,
-    ) -> Result<Turn<'_>> {
+    ) -> Result<Turn<'_, R>> {
         let got = self
             .shared
             .wait_for(deadline, |st| {
@@ -735,9 +742,9 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+impl<R: Runtime> Drop for Session<R> {
     /// Closes the session: a `Drop` cannot await, so the shell is killed in the background
-    /// (see the crate docs); the connection is closed at once.
+    /// ([`Runtime::spawn_cleanup`]); the connection is closed at once.
     fn drop(&mut self) {
         let Some(running) = self.mark_closed() else {
             return;
@@ -745,7 +752,7 @@ impl Drop for Session {
         if running {
             let engine = self.engine.clone();
             let config = self.end_shell_config();
-            spawn_background(async move {
+            R::spawn_cleanup(async move {
                 let _ = engine.drive(ExecOp::new(config), |_| {}).await;
             });
         }

@@ -1,8 +1,6 @@
-//! Detached mode: a command running in the background, read into a ring buffer by a thread of
-//! its own that runs the reader future with `async_io::block_on`. A thread (rather than a task
-//! on some executor) keeps the crate executor-agnostic: it works the same under smol,
-//! async-std or any futures-io executor, costs what the blocking adapter's reader costs, and the
-//! reader keeps going whatever happens to the caller's executor.
+//! Detached mode: a command running in the background, read into a ring buffer by the
+//! runtime's background reader ([`Runtime::spawn_reader`]: a task on tokio; a thread of its own
+//! on smol, which keeps that adapter executor-agnostic).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -11,10 +9,10 @@ use pocketdock_proto::detached::{Callbacks, DetachedState};
 use pocketdock_proto::op::{signal_name, ExecConfig, ExecEvent, ExecOp};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::{Error, ExecResult, Result};
-use std::thread::JoinHandle;
 
 use crate::driver::{Driver, Progress};
 use crate::engine::Engine;
+use crate::runtime::{timeout_at, Runtime};
 
 type Shared = Arc<Mutex<DetachedState>>;
 
@@ -23,24 +21,23 @@ fn lock(shared: &Shared) -> MutexGuard<'_, DetachedState> {
 }
 
 /// A detached command. Its output is kept in a ring buffer (1 MiB by default); callbacks
-/// registered on the container fire for each chunk and at exit, on the reader thread. Dropping
-/// the handle leaves the command running (and its reader thread reading); [`kill`](Self::kill)
+/// registered on the container fire for each chunk and at exit, on the reader. Dropping the
+/// handle leaves the command running (and its reader reading); [`kill`](Self::kill)
 /// signals its whole process tree.
 #[derive(Debug)]
-pub struct Process {
+pub struct Process<R: Runtime> {
     id: String,
-    engine: Engine,
+    engine: Engine<R>,
     container: String,
     nonce: String,
     user: Option<String>,
     started: Instant,
     shared: Shared,
-    thread: Option<JoinHandle<()>>,
 }
 
-impl Process {
+impl<R: Runtime> Process<R> {
     pub(crate) async fn start(
-        engine: &Engine,
+        engine: &Engine<R>,
         config: ExecConfig,
         buffer_capacity: usize,
         callbacks: Callbacks,
@@ -49,8 +46,8 @@ impl Process {
         let container = config.container.clone();
         let nonce = config.nonce.clone();
         let user = config.spec.user.clone();
-        let mut driver = Driver::new(ExecOp::new(config), engine.socket());
-        // Create the exec here (so errors reach the caller), then hand the rest to the reader thread.
+        let mut driver = Driver::<_, R>::new(ExecOp::new(config), engine.socket());
+        // Create the exec here (so errors reach the caller), then hand the rest to the reader.
         let id = loop {
             match driver.advance().await {
                 Progress::Event(ExecEvent::Created { exec_id }) => break exec_id,
@@ -63,27 +60,24 @@ impl Process {
                 }
             }
         };
-        let thread_shared = Arc::clone(&shared);
+        let reader_shared = Arc::clone(&shared);
         let reader = async move {
             loop {
                 match driver.advance().await {
                     Progress::Event(ExecEvent::Output { stream, data }) => {
-                        lock(&thread_shared).output(stream, &data);
+                        lock(&reader_shared).output(stream, &data);
                         callbacks.output(stream, &data);
                     }
                     Progress::Event(ExecEvent::Created { .. }) => {}
                     Progress::Done(result) => {
-                        let code = lock(&thread_shared).finish(result);
+                        let code = lock(&reader_shared).finish(result);
                         callbacks.exit(code);
                         return;
                     }
                 }
             }
         };
-        let thread = std::thread::Builder::new()
-            .name("pocketdock-process".into())
-            .spawn(move || async_io::block_on(reader))
-            .map_err(Error::Io)?;
+        R::spawn_reader("pocketdock-process", reader).map_err(Error::Io)?;
         Ok(Self {
             id,
             engine: engine.clone(),
@@ -92,7 +86,6 @@ impl Process {
             user,
             started: Instant::now(),
             shared,
-            thread: Some(thread),
         })
     }
 
@@ -125,18 +118,9 @@ impl Process {
         let finished = std::future::poll_fn(|cx| lock(&self.shared).poll_finished(cx));
         match timeout {
             Some(t) => {
-                let expire = async {
-                    async_io::Timer::after(t).await;
-                    false
-                };
-                if !futures_lite::future::or(
-                    async {
-                        finished.await;
-                        true
-                    },
-                    expire,
-                )
-                .await
+                if timeout_at::<R, _>(Instant::now() + t, finished)
+                    .await
+                    .is_none()
                 {
                     return Ok(lock(&self.shared).timed_out(self.started.elapsed()));
                 }
@@ -166,12 +150,5 @@ impl Process {
     /// True once the buffer had to drop old output (sticky).
     pub fn buffer_overflow(&self) -> bool {
         lock(&self.shared).buffer_overflow()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        // The reader thread finishes on its own when the command exits; never block here.
-        drop(self.thread.take());
     }
 }

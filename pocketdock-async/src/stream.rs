@@ -9,31 +9,32 @@ use pocketdock_proto::{Error, ExecResult, Result, StreamChunk};
 
 use crate::driver::{Driver, Progress};
 use crate::engine::{Engine, KillGuard};
+use crate::runtime::Runtime;
 
-type Advance =
-    Pin<Box<dyn Future<Output = (Box<Driver<ExecOp>>, Progress<ExecEvent, ExecResult>)> + Send>>;
+type Advance<R> =
+    Pin<Box<dyn Future<Output = (Box<Driver<ExecOp, R>>, Progress<ExecEvent, ExecResult>)> + Send>>;
 
-enum Inner {
-    Idle(Box<Driver<ExecOp>>),
-    Busy(Advance),
+enum Inner<R: Runtime> {
+    Idle(Box<Driver<ExecOp, R>>),
+    Busy(Advance<R>),
     Finished,
 }
 
 /// A [`Stream`](futures_core::Stream) of output chunks of a running command. When it ends,
 /// [`result`](Self::result) holds the exit code and the captured output (bounded by the cap).
-/// Dropping it before the end kills the command's process tree (the kill runs on a short-lived
-/// thread, since a `Drop` cannot await).
+/// Dropping it before the end kills the command's process tree (the kill is handed to
+/// [`Runtime::spawn_cleanup`], since a `Drop` cannot await).
 #[must_use = "a stream does nothing unless polled"]
-pub struct ExecStream {
-    inner: Inner,
-    guard: KillGuard,
+pub struct ExecStream<R: Runtime> {
+    inner: Inner<R>,
+    guard: KillGuard<R>,
     result: Option<ExecResult>,
     on_finish: Option<FinishHook>,
 }
 
 type FinishHook = Box<dyn FnOnce(&ExecResult) + Send + Sync>;
 
-impl std::fmt::Debug for ExecStream {
+impl<R: Runtime> std::fmt::Debug for ExecStream<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExecStream")
             .field("done", &matches!(self.inner, Inner::Finished))
@@ -41,8 +42,8 @@ impl std::fmt::Debug for ExecStream {
     }
 }
 
-impl ExecStream {
-    pub(crate) fn new(engine: &Engine, op: ExecOp, guard: KillGuard) -> Self {
+impl<R: Runtime> ExecStream<R> {
+    pub(crate) fn new(engine: &Engine<R>, op: ExecOp, guard: KillGuard<R>) -> Self {
         Self {
             inner: Inner::Idle(Box::new(Driver::new(op, engine.socket()))),
             guard,
@@ -123,7 +124,7 @@ impl ExecStream {
     }
 }
 
-impl futures_core::Stream for ExecStream {
+impl<R: Runtime> futures_core::Stream for ExecStream<R> {
     type Item = Result<StreamChunk>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -131,7 +132,7 @@ impl futures_core::Stream for ExecStream {
     }
 }
 
-impl futures_core::FusedStream for ExecStream {
+impl<R: Runtime> futures_core::FusedStream for ExecStream<R> {
     fn is_terminated(&self) -> bool {
         matches!(self.inner, Inner::Finished)
     }

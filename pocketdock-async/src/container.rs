@@ -9,10 +9,11 @@ use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::op::{calls, ExecEvent, ExecOp, Identity, RecreateOp};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamKind};
 
-use crate::engine::{nonce, spawn_background, Engine, KillGuard};
+use crate::engine::{nonce, Engine, KillGuard};
 use crate::lifecycle::{now_iso, DEFAULT_TIMEOUT};
 use crate::logging::InstanceLog;
 use crate::process::Process;
+use crate::runtime::Runtime;
 use crate::stream::ExecStream;
 
 /// Default ring buffer capacity of detached processes (1 MiB).
@@ -23,13 +24,13 @@ pub const DEFAULT_BUFFER_CAPACITY: usize = 1024 * 1024;
 ///
 /// An ephemeral container created by this handle is removed by
 /// [`shutdown`](Self::shutdown), or in the background when the handle is dropped (a `Drop`
-/// cannot await: the removal runs on a short-lived thread, which the end of the process cuts
-/// short; call `shutdown` to be sure). A
+/// cannot await: the removal is handed to [`Runtime::spawn_cleanup`], best effort; call
+/// `shutdown` to be sure). A
 /// persistent one is only stopped by `shutdown` and left alone on drop. Handles obtained by name
 /// ([`Engine::attach`]) never remove anything on drop.
 #[derive(Debug)]
-pub struct Container {
-    pub(crate) engine: Engine,
+pub struct Container<R: Runtime> {
+    pub(crate) engine: Engine<R>,
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) persist: bool,
@@ -47,8 +48,8 @@ pub struct Container {
     pub(crate) owned: bool,
 }
 
-impl Container {
-    pub(crate) fn from_identity(engine: &Engine, identity: Identity, owned: bool) -> Self {
+impl<R: Runtime> Container<R> {
+    pub(crate) fn from_identity(engine: &Engine<R>, identity: Identity, owned: bool) -> Self {
         Self {
             engine: engine.clone(),
             id: identity.id,
@@ -105,7 +106,7 @@ impl Container {
     }
 
     /// The engine.
-    pub fn engine(&self) -> &Engine {
+    pub fn engine(&self) -> &Engine<R> {
         &self.engine
     }
 
@@ -117,11 +118,11 @@ impl Container {
     /// Run a shell command (`sh -c`) to completion with the default options.
     ///
     /// Dropping the future before it completes kills the command's process tree inside the
-    /// container (the kill runs on a short-lived thread, since a `Drop` cannot await).
+    /// container (the kill is handed to [`Runtime::spawn_cleanup`], since a `Drop` cannot
+    /// await).
     ///
     /// ```no_run
-    /// # async fn demo() -> pocketdock_smol::Result<()> {
-    /// let c = pocketdock_smol::create_new_container(Default::default()).await?;
+    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
     /// let r = c.run("echo hello").await?;
     /// assert_eq!(r.stdout_str(), "hello\n");
     /// # Ok(()) }
@@ -178,8 +179,7 @@ impl Container {
     /// arrive. Nothing happens until the stream is polled. The timeout and the cap apply.
     ///
     /// ```no_run
-    /// # async fn demo() -> pocketdock_smol::Result<()> {
-    /// # let c = pocketdock_smol::create_new_container(Default::default()).await?;
+    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
     /// let mut s = c.stream("for i in 1 2 3; do echo $i; sleep 1; done", &Default::default())?;
     /// while let Some(chunk) = s.next().await {
     ///     print!("{}", chunk?.text());
@@ -189,7 +189,7 @@ impl Container {
     /// ```
     ///
     /// In a project's persistent container, the run is logged when the stream ends.
-    pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
+    pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream<R>> {
         let command = command.into();
         let config = opts.exec_config(
             &self.id,
@@ -211,12 +211,12 @@ impl Container {
         })
     }
 
-    /// Start a command in the background, read by a thread of its own (see [`Process`]). No
-    /// timeout applies unless `opts.timeout` is set.
+    /// Start a command in the background, read by the runtime's background reader (see
+    /// [`Runtime::spawn_reader`]: a task on tokio, which must be running; a thread of its own on
+    /// smol). No timeout applies unless `opts.timeout` is set.
     ///
     /// ```no_run
-    /// # async fn demo() -> pocketdock_smol::Result<()> {
-    /// # let c = pocketdock_smol::create_new_container(Default::default()).await?;
+    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
     /// let p = c.detach("sleep 60", &Default::default()).await?;
     /// assert!(p.is_running());
     /// p.kill(9).await?;
@@ -227,7 +227,11 @@ impl Container {
     ///
     /// In a project's persistent container, the output goes to `logs/detach-<ts>.log` and the
     /// exit to a `history.jsonl` line.
-    pub async fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
+    pub async fn detach(
+        &self,
+        command: impl Into<Command>,
+        opts: &RunOptions,
+    ) -> Result<Process<R>> {
         let mut opts = opts.clone();
         if opts.timeout.is_none() {
             opts.no_timeout = true;
@@ -274,7 +278,7 @@ impl Container {
         }
     }
 
-    /// Register a callback for stdout of detached processes (called on their reader thread).
+    /// Register a callback for stdout of detached processes (called on their reader).
     pub fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
         self.callbacks.on_stdout(Arc::new(f));
     }
@@ -366,12 +370,12 @@ impl Container {
     }
 }
 
-impl Drop for Container {
+impl<R: Runtime> Drop for Container<R> {
     fn drop(&mut self) {
         if self.owned && !self.closed && !self.persist {
             let engine = self.engine.clone();
             let id = std::mem::take(&mut self.id);
-            spawn_background(async move {
+            R::spawn_cleanup(async move {
                 let _ = engine.call(calls::remove(&id, true)).await;
             });
         }

@@ -38,14 +38,14 @@ use host::{source_name, too_many_links, unix_now, DirSink, Fetched, FileSink, Pu
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
 use crate::engine::nonce;
+use crate::runtime::Runtime;
 
-impl Container {
+impl<R: Runtime> Container<R> {
     /// Write `content` to the file `path` in the container (absolute), creating its parent
     /// directories. See [`write_file_with`](Self::write_file_with).
     ///
     /// ```no_run
-    /// # async fn demo() -> pocketdock_smol::Result<()> {
-    /// # let c = pocketdock_smol::create_new_container(Default::default()).await?;
+    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
     /// c.write_file("/home/sandbox/notes/hello.txt", "hello").await?;
     /// assert_eq!(c.read_file("/home/sandbox/notes/hello.txt").await?, b"hello");
     /// # Ok(()) }
@@ -440,7 +440,7 @@ impl Container {
     }
 
     /// A download of the archive of `path`.
-    fn download(&self, path: &str, opts: &TransferOptions) -> Driver<DownloadOp> {
+    fn download(&self, path: &str, opts: &TransferOptions) -> Driver<DownloadOp, R> {
         let (id, p) = (self.id.clone(), path.to_string());
         let op = DownloadOp::new(
             "get archive",
@@ -466,7 +466,7 @@ impl Container {
             opts.deadline(),
             move |r: &Response| archive::check(r, "put archive", &id, &d),
         );
-        let mut drv = Driver::new(op, self.engine.socket());
+        let mut drv = Driver::<_, R>::new(op, self.engine.socket());
         loop {
             match drv.advance().await {
                 Progress::Event(TransferEvent::NeedBody) => match next()? {

@@ -1,0 +1,92 @@
+//! # pocketdock-async
+//!
+//! pocketdock's async API, written once and generic over a small [`Runtime`] trait: the
+//! facade that `pocketdock-tokio` and `pocketdock-smol` give their users. Each of them
+//! implements [`Runtime`] for its runtime (connect, read and write a Unix socket with deadlines,
+//! half-close, a timer, starting a background reader and `Drop`-time cleanup, and its own
+//! `AsyncRead`/`AsyncWrite` types for the halves of a TTY program), then names this crate's
+//! types for it with [`facade!`] (`pocketdock_tokio::Container` is
+//! `pocketdock_async::Container<Tokio>`). Applications use an adapter, not this crate.
+//!
+//! Everything the blocking adapter offers is here, with the same names and types, as
+//! `async fn`s:
+//!
+//! * containers: [`create_new_container`], [`Engine`] (create, attach, find, inspect, list,
+//!   remove), [`Container`] (`run`, `run_with`, `exec`, [`stream`](Container::stream),
+//!   [`detach`](Container::detach), `info`, `reboot`, `snapshot`, `shutdown`, `keep`,
+//!   callbacks);
+//! * files: `write_file`, `read_file`, `list_files`, `push`, `pull` (streamed archives);
+//! * sessions: [`Container::session`] gives a [`Session`], a persistent shell read by the
+//!   runtime's background reader;
+//! * TTY programs: [`Container::open_tty`] gives a [`TtyExec`] whose halves are the runtime's
+//!   reader and writer types;
+//! * persistence and projects: [`resume_container`], [`list_containers`], [`stop_container`],
+//!   [`destroy_container`], [`prune`], [`doctor`], [`init_project`], [`load_config`], ...;
+//! * images: [`Engine::build_image`], `export_images`, `import_images`, `inspect_image`,
+//!   `remove_image`.
+//!
+//! Reading a project's small files (`pocketdock.yaml`, `instance.toml`, history logs) and the
+//! host side of `push`/`pull`/builds are plain synchronous file I/O, as in every adapter; only
+//! engine calls are `async`.
+//!
+//! Each operation opens its own connection to the engine, so a long stream never delays
+//! another call, and any number of calls may run at once on one container. All protocol rules
+//! live in [`pocketdock_proto`]; this crate only performs the I/O its operations ask for,
+//! through the [`Runtime`].
+//!
+//! ## Cancellation
+//!
+//! Dropping a `run` future or an [`ExecStream`] before it completes kills the command's process
+//! tree inside the container. A `Drop` cannot await, so the kill is handed to
+//! [`Runtime::spawn_cleanup`] (each adapter documents where it runs). Dropping a [`Process`]
+//! leaves the detached command running, as in every adapter. Dropping an ephemeral
+//! [`Container`] removes it the same way; [`Container::shutdown`] does it for sure.
+#![forbid(unsafe_code)]
+
+mod container;
+mod driver;
+mod engine;
+mod facade;
+mod files;
+mod images;
+mod lifecycle;
+mod persistence;
+mod process;
+mod runtime;
+mod session;
+mod stream;
+mod transport;
+mod tty;
+
+pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
+pub use engine::Engine;
+pub use images::{BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT};
+pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
+pub use persistence::{
+    destroy_container, doctor, list_containers, prune, resume_container, stop_container,
+    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
+};
+use pocketdock_host::{logging, project};
+pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
+pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
+pub use pocketdock_proto::files::{TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT};
+pub use pocketdock_proto::info::ContainerInfo;
+pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
+pub use pocketdock_proto::project::{
+    HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
+};
+pub use pocketdock_proto::ring::BufferSnapshot;
+pub use pocketdock_proto::spec::ContainerSpec;
+pub use pocketdock_proto::{
+    Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
+};
+pub use process::Process;
+pub use project::{
+    checked_instance_dir, find_project_root, get_project_name, init_project, install_config_file,
+    list_instance_dirs, load_config, load_config_files, read_history, read_instance_metadata,
+    write_instance_metadata, Project,
+};
+pub use runtime::Runtime;
+pub use session::{Session, SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
+pub use stream::ExecStream;
+pub use tty::{TtyExec, TtyOptions, TtyOutput};
