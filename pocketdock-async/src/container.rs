@@ -211,6 +211,31 @@ impl<R: Runtime> Container<R> {
         })
     }
 
+    /// Start a command that nobody watches: the engine runs it detached, nothing stays
+    /// attached, and it keeps running after this process exits (a [`detach`](Self::detach)ed
+    /// command is read by this process). Returns the engine's exec id. Its output is discarded
+    /// (redirect it to a file in the command). Only `lang`, `env`, `workdir` and `user` of
+    /// `opts` apply; a timeout or an output cap is
+    /// [`Error::InvalidInput`](pocketdock_proto::Error::InvalidInput).
+    ///
+    /// ```no_run
+    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
+    /// let id = c.spawn("python3 -m http.server 8000 >/tmp/http.log 2>&1", &Default::default()).await?;
+    /// println!("started exec {id}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn spawn(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<String> {
+        let spec = opts.spawn_spec(&command.into())?;
+        let id = self
+            .engine
+            .call(calls::exec_create_detached(&self.id, &spec))
+            .await?;
+        self.engine
+            .call(calls::exec_start_detached(&self.id, &id))
+            .await?;
+        Ok(id)
+    }
+
     /// Start a command in the background, read by the runtime's background reader (see
     /// [`Runtime::spawn_reader`]: a task on tokio, which must be running; a thread of its own on
     /// smol). No timeout applies unless `opts.timeout` is set.

@@ -33,8 +33,8 @@ macro_rules! facade {
             ContainerListItem, ContainerSpec, DestroyReport, DoctorReport, EngineKind, Error,
             ExecResult, ExportedArchive, HistoryEntry, HistoryKind, ImageProgress,
             InstanceMetadata, Lang, LimitPolicy, PocketDockConfig, ProfileInfo, Project, Result,
-            RunOptions, SessionOptions, StreamChunk, StreamKind, TransferOptions, TtyOptions,
-            VersionInfo, BUILD_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_PULL_LIMIT,
+            RunOptions, SessionOptions, StreamChunk, StreamKind, TransferOptions, TransferProgress,
+            TtyOptions, VersionInfo, BUILD_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_PULL_LIMIT,
             DEFAULT_READ_LIMIT, DEFAULT_SESSION_BUFFER, DEFAULT_TIMEOUT, INTERRUPT_GRACE,
             STOP_GRACE_SECS, TRANSFER_TIMEOUT,
         };

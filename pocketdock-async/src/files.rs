@@ -308,10 +308,13 @@ impl<R: Runtime> Container<R> {
         };
         let mut drv = self.download(get, opts);
         let mut sink: Option<Sink> = None;
+        let mut received = 0u64;
         let result = 'outer: loop {
             let finished = match drv.advance().await {
                 Progress::Event(TransferEvent::Data(d)) => {
                     ex.feed(&d);
+                    received += d.len() as u64;
+                    opts.report(received);
                     false
                 }
                 Progress::Event(TransferEvent::NeedBody) => false,
@@ -467,10 +470,15 @@ impl<R: Runtime> Container<R> {
             move |r: &Response| archive::check(r, "put archive", &id, &d),
         );
         let mut drv = Driver::<_, R>::new(op, self.engine.socket());
+        let mut sent = 0u64;
         loop {
             match drv.advance().await {
                 Progress::Event(TransferEvent::NeedBody) => match next()? {
-                    Some(b) => drv.op_mut().push_body(b),
+                    Some(b) => {
+                        sent += b.len() as u64;
+                        drv.op_mut().push_body(b);
+                        opts.report(sent);
+                    }
                     None => drv.op_mut().finish_body(),
                 },
                 Progress::Event(TransferEvent::Data(_)) => {}

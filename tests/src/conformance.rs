@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::images::BuildOptions;
 use pocketdock_proto::api::system::VersionInfo;
+use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::image::{BuiltImage, ExportedArchive};
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
@@ -137,10 +138,22 @@ pub trait Sandbox: Sized {
     fn read_file(&self, path: &str) -> impl Future<Output = Result<Vec<u8>>>;
     /// `list_files`.
     fn list_files(&self, path: &str) -> impl Future<Output = Result<Vec<String>>>;
-    /// `push`.
-    fn push(&self, src: &Path, dest: &str) -> impl Future<Output = Result<()>>;
-    /// `pull`.
-    fn pull(&self, src: &str, dest: &Path) -> impl Future<Output = Result<()>>;
+    /// `push_with`.
+    fn push(
+        &self,
+        src: &Path,
+        dest: &str,
+        opts: &TransferOptions,
+    ) -> impl Future<Output = Result<()>>;
+    /// `pull_with`.
+    fn pull(
+        &self,
+        src: &str,
+        dest: &Path,
+        opts: &TransferOptions,
+    ) -> impl Future<Output = Result<()>>;
+    /// `spawn`.
+    fn spawn(&self, command: &str, opts: &RunOptions) -> impl Future<Output = Result<String>>;
     /// `session`.
     fn session(&self) -> impl Future<Output = Result<Self::Session>>;
     /// `open_tty(argv, size)`, write `input`, read the output to its end, `wait`.
@@ -951,14 +964,30 @@ pub async fn files_round_trip<S: Sandbox>(ctx: Ctx) {
             std::fs::set_permissions(src.join("run.sh"), std::fs::Permissions::from_mode(0o755));
     }
     let _ = std::os::unix::fs::symlink("sub/plain.txt", src.join("link"));
-    ok(c.push(&src, "/home/sandbox/pushed").await);
+    // Progress: told the bytes moved so far, growing, at least the file data in the end.
+    let reports = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let recorder = || {
+        let sink = Arc::clone(&reports);
+        TransferOptions::new().on_progress(move |n| {
+            sink.lock().unwrap_or_else(PoisonError::into_inner).push(n);
+        })
+    };
+    let check_reports = || {
+        let r = std::mem::take(&mut *reports.lock().unwrap_or_else(PoisonError::into_inner));
+        assert!(!r.is_empty());
+        assert!(r.windows(2).all(|w| w[0] < w[1]), "not growing: {r:?}");
+        assert!(r.last().is_some_and(|&n| n >= 40), "{r:?}");
+    };
+    ok(c.push(&src, "/home/sandbox/pushed", &recorder()).await);
+    check_reports();
     assert_eq!(
         ok(c.run("/home/sandbox/pushed/run.sh").await).stdout_str(),
         "ran\n"
     );
     assert_eq!(ok(c.read_file("/home/sandbox/pushed/link").await), b"plain");
     let back = base.join("back");
-    ok(c.pull("/home/sandbox/pushed", &back).await);
+    ok(c.pull("/home/sandbox/pushed", &back, &recorder()).await);
+    check_reports();
     let mode = {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(back.join("run.sh")).map_or(0, |m| m.permissions().mode() & 0o777)
@@ -973,6 +1002,40 @@ pub async fn files_round_trip<S: Sandbox>(ctx: Ctx) {
         Some(PathBuf::from("sub/plain.txt"))
     );
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// A spawned command runs unwatched, with its env and workdir; a timeout is refused.
+pub async fn spawn_runs_unwatched<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("spawn").await;
+    let id = ok(c
+        .spawn(
+            "echo \"$GREETING from $(pwd)\" > /tmp/spawned; exec sleep 600",
+            &RunOptions::new().env("GREETING", "hi").workdir("/tmp"),
+        )
+        .await);
+    assert!(!id.is_empty());
+    let ran = eventually::<S, _>(Duration::from_secs(10), || async {
+        c.run("cat /tmp/spawned").await.is_ok_and(|r| r.ok())
+    })
+    .await;
+    assert!(ran, "the spawned command never ran");
+    assert_eq!(
+        ok(c.run("cat /tmp/spawned").await).stdout_str(),
+        "hi from /tmp\n"
+    );
+    let refused = c
+        .spawn("true", &RunOptions::new().timeout(Duration::from_secs(1)))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::InvalidInput {
+                field: "timeout",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
 }
 
 /// A program on a TTY: input typed in, output with CRLF, the window size, the exit code.

@@ -197,38 +197,6 @@ fn detach_kill_and_ring_buffer(socket: &str) {
     assert_eq!(exit_codes(), vec![137]);
 }
 
-fn spawn_runs_unwatched(socket: &str) {
-    let c = sandbox(socket, "spawn");
-    let id = c
-        .spawn(
-            "echo \"$GREETING from $(pwd)\" > /tmp/spawned; exec sleep 600",
-            &RunOptions::new().env("GREETING", "hi").workdir("/tmp"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(!id.is_empty());
-    let t0 = Instant::now();
-    loop {
-        let r = c.run("cat /tmp/spawned").unwrap_or_else(|e| panic!("{e}"));
-        if r.ok() {
-            assert_eq!(r.stdout_str(), "hi from /tmp\n");
-            break;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(10), "never ran: {r:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let refused = c.spawn("true", &RunOptions::new().timeout(Duration::from_secs(1)));
-    assert!(
-        matches!(
-            refused,
-            Err(Error::InvalidInput {
-                field: "timeout",
-                ..
-            })
-        ),
-        "{refused:?}"
-    );
-}
-
 fn name_clash_is_refused(socket: &str) {
     let c = sandbox(socket, "clash");
     let again =
@@ -293,7 +261,6 @@ per_engine!(
     output_cap_stops_and_head_tail_keeps_the_end,
     stream_delivers_chunks_then_result,
     detach_kill_and_ring_buffer,
-    spawn_runs_unwatched,
     name_clash_is_refused,
     invalid_input_is_refused_before_the_engine,
     missing_image_and_vanished_container,

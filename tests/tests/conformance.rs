@@ -20,6 +20,7 @@ macro_rules! suite {
             stream_timeout_keeps_partial_output,
             dropped_stream_kills_the_command,
             detach_kill_ring_buffer_and_callbacks,
+            spawn_runs_unwatched,
             ring_buffer_overflow,
             info_reports_live_state,
             reboot_in_place_and_fresh,

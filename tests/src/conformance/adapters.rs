@@ -7,6 +7,7 @@ use pocketdock_proto::api::system::VersionInfo;
 use std::path::{Path, PathBuf};
 
 use pocketdock_proto::api::images::BuildOptions;
+use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::image::{BuiltImage, ExportedArchive};
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
@@ -149,11 +150,14 @@ impl Sandbox for pocketdock_blocking::Container {
     async fn list_files(&self, path: &str) -> Result<Vec<String>> {
         Self::list_files(self, path)
     }
-    async fn push(&self, src: &Path, dest: &str) -> Result<()> {
-        Self::push(self, src, dest)
+    async fn push(&self, src: &Path, dest: &str, opts: &TransferOptions) -> Result<()> {
+        Self::push_with(self, src, dest, opts)
     }
-    async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
-        Self::pull(self, src, dest)
+    async fn pull(&self, src: &str, dest: &Path, opts: &TransferOptions) -> Result<()> {
+        Self::pull_with(self, src, dest, opts)
+    }
+    async fn spawn(&self, command: &str, opts: &RunOptions) -> Result<String> {
+        Self::spawn(self, command, opts)
     }
     async fn session(&self) -> Result<Self::Session> {
         Self::session(self)
@@ -386,11 +390,14 @@ macro_rules! async_adapter {
             async fn list_files(&self, path: &str) -> Result<Vec<String>> {
                 Self::list_files(self, path).await
             }
-            async fn push(&self, src: &Path, dest: &str) -> Result<()> {
-                Self::push(self, src, dest).await
+            async fn push(&self, src: &Path, dest: &str, opts: &TransferOptions) -> Result<()> {
+                Self::push_with(self, src, dest, opts).await
             }
-            async fn pull(&self, src: &str, dest: &Path) -> Result<()> {
-                Self::pull(self, src, dest).await
+            async fn pull(&self, src: &str, dest: &Path, opts: &TransferOptions) -> Result<()> {
+                Self::pull_with(self, src, dest, opts).await
+            }
+            async fn spawn(&self, command: &str, opts: &RunOptions) -> Result<String> {
+                Self::spawn(self, command, opts).await
             }
             async fn session(&self) -> Result<Self::Session> {
                 Self::session(self).await
