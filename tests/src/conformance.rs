@@ -29,7 +29,7 @@ use pocketdock_proto::spec::{ContainerSpec, PortMapping, Volume};
 use pocketdock_proto::{Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions};
 use pocketdock_proto::{StreamChunk, StreamKind};
 
-use crate::{unique_name, TEST_IMAGE};
+use crate::{unique_name, ProgressLog, TEST_IMAGE};
 
 /// A container handle of one adapter, seen through async methods.
 #[allow(async_fn_in_trait)]
@@ -965,29 +965,19 @@ pub async fn files_round_trip<S: Sandbox>(ctx: Ctx) {
     }
     let _ = std::os::unix::fs::symlink("sub/plain.txt", src.join("link"));
     // Progress: told the bytes moved so far, growing, at least the file data in the end.
-    let reports = Arc::new(Mutex::new(Vec::<u64>::new()));
-    let recorder = || {
-        let sink = Arc::clone(&reports);
-        TransferOptions::new().on_progress(move |n| {
-            sink.lock().unwrap_or_else(PoisonError::into_inner).push(n);
-        })
-    };
-    let check_reports = || {
-        let r = std::mem::take(&mut *reports.lock().unwrap_or_else(PoisonError::into_inner));
-        assert!(!r.is_empty());
-        assert!(r.windows(2).all(|w| w[0] < w[1]), "not growing: {r:?}");
-        assert!(r.last().is_some_and(|&n| n >= 40), "{r:?}");
-    };
-    ok(c.push(&src, "/home/sandbox/pushed", &recorder()).await);
-    check_reports();
+    let progress = ProgressLog::default();
+    ok(c.push(&src, "/home/sandbox/pushed", &progress.options())
+        .await);
+    progress.take_checked(1, 40);
     assert_eq!(
         ok(c.run("/home/sandbox/pushed/run.sh").await).stdout_str(),
         "ran\n"
     );
     assert_eq!(ok(c.read_file("/home/sandbox/pushed/link").await), b"plain");
     let back = base.join("back");
-    ok(c.pull("/home/sandbox/pushed", &back, &recorder()).await);
-    check_reports();
+    ok(c.pull("/home/sandbox/pushed", &back, &progress.options())
+        .await);
+    progress.take_checked(1, 40);
     let mode = {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(back.join("run.sh")).map_or(0, |m| m.permissions().mode() & 0o777)

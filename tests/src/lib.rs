@@ -41,6 +41,36 @@ pub fn eventually(limit: std::time::Duration, mut check: impl FnMut() -> bool) -
     }
 }
 
+/// Records the progress reports of transfers (`TransferOptions::on_progress`).
+#[derive(Debug, Default, Clone)]
+pub struct ProgressLog(std::sync::Arc<std::sync::Mutex<Vec<u64>>>);
+
+impl ProgressLog {
+    /// Transfer options that report into this log.
+    pub fn options(&self) -> pocketdock_proto::files::TransferOptions {
+        let sink = std::sync::Arc::clone(&self.0);
+        pocketdock_proto::files::TransferOptions::new().on_progress(move |n| {
+            sink.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(n);
+        })
+    }
+
+    /// Take the reports so far and check them: at least `min_reports`, growing, the last at
+    /// least `min_bytes` (the archive adds headers to the file data).
+    pub fn take_checked(&self, min_reports: usize, min_bytes: u64) {
+        let r = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        assert!(r.len() >= min_reports, "{} reports", r.len());
+        assert!(r.windows(2).all(|w| w[0] < w[1]), "not growing");
+        assert!(r.last().is_some_and(|&n| n >= min_bytes), "{:?}", r.last());
+    }
+}
+
 /// A container name unique across parallel tests and runs: `pdtest-<tag>-<pid>-<n>`.
 pub fn unique_name(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -14,13 +14,13 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use pocketdock_blocking::{Container, ContainerSpec, Engine, Error, Lang, RunOptions};
 use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::ProtocolError;
-use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
+use pocketdock_tests::{per_engine, unique_name, ProgressLog, TEST_IMAGE};
 
 fn sandbox(socket: &str, tag: &str) -> Container {
     Engine::new(socket)
@@ -695,29 +695,13 @@ fn round_trip_64_mib(socket: &str) {
     let t = TempDir::new("big");
     let data = random_bytes(SIZE, 64);
     write(&t.join("big.bin"), &data, 0o600);
-    // Progress reports: growing, many, ending with everything (the archive adds headers).
-    let reports = Arc::new(Mutex::new(Vec::<u64>::new()));
-    let recorder = || {
-        let sink = Arc::clone(&reports);
-        TransferOptions::new().on_progress(move |n| {
-            sink.lock().unwrap_or_else(PoisonError::into_inner).push(n);
-        })
-    };
-    let check_reports = || {
-        let r = std::mem::take(&mut *reports.lock().unwrap_or_else(PoisonError::into_inner));
-        assert!(r.len() > 10, "{} reports", r.len());
-        assert!(r.windows(2).all(|w| w[0] < w[1]), "not growing");
-        assert!(
-            r.last().is_some_and(|&n| n >= SIZE as u64),
-            "{:?}",
-            r.last()
-        );
-    };
+    // Progress reports: many, growing, ending with everything.
+    let progress = ProgressLog::default();
     let started = Instant::now();
-    c.push_with(t.join("big.bin"), "/tmp/big.bin", &recorder())
+    c.push_with(t.join("big.bin"), "/tmp/big.bin", &progress.options())
         .unwrap_or_else(|e| panic!("{e}"));
     let push = started.elapsed();
-    check_reports();
+    progress.take_checked(10, SIZE as u64);
     assert_eq!(
         sh(
             &c,
@@ -727,10 +711,10 @@ fn round_trip_64_mib(socket: &str) {
         crc32(&data).to_string()
     );
     let started = Instant::now();
-    c.pull_with("/tmp/big.bin", t.join("back.bin"), &recorder())
+    c.pull_with("/tmp/big.bin", t.join("back.bin"), &progress.options())
         .unwrap_or_else(|e| panic!("{e}"));
     let pull = started.elapsed();
-    check_reports();
+    progress.take_checked(10, SIZE as u64);
     assert!(read(&t.join("back.bin")) == data, "pulled bytes differ");
     let mib = |d: std::time::Duration| 64.0 / d.as_secs_f64();
     eprintln!(
