@@ -46,6 +46,9 @@ for crate in pocketdock-blocking pocketdock-async pocketdock-smol pocketdock-cli
   fi
 done
 
+echo "== cargo package (every published crate builds alone from its package)"
+cargo package --workspace --exclude pocketdock-tests --allow-dirty --quiet
+
 echo "== cargo test (unit, corpus replay, integration on podman and docker)"
 set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log

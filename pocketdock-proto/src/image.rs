@@ -61,7 +61,7 @@ macro_rules! ctx_file {
         ContextFile {
             path: $path,
             mode: $mode,
-            data: include_bytes!(concat!("../../images/", $profile, "/", $path)),
+            data: include_bytes!(concat!("../images/", $profile, "/", $path)),
         }
     };
 }
