@@ -132,6 +132,18 @@ impl<R: Runtime> Engine<R> {
         dest: impl AsRef<Path>,
         gzip: bool,
     ) -> Result<ExportedArchive> {
+        self.export_images_with(images, dest, gzip, |_| {}).await
+    }
+
+    /// [`export_images`](Self::export_images), telling `on_progress` the bytes written to the
+    /// archive file so far after every piece.
+    pub async fn export_images_with<S: AsRef<str>>(
+        &self,
+        images: &[S],
+        dest: impl AsRef<Path>,
+        gzip: bool,
+        mut on_progress: impl FnMut(u64) + Send,
+    ) -> Result<ExportedArchive> {
         let plan = ExportPlan::new(images)?;
         for name in plan.names() {
             self.inspect_image(name).await?;
@@ -145,7 +157,7 @@ impl<R: Runtime> Engine<R> {
                 detail: "not a file path".into(),
             })?;
         let tmp = dest.with_file_name(format!(".{file_name}.partial-{:016x}", random_u64()));
-        let result = self.export_to(&plan, &tmp, gzip).await;
+        let result = self.export_to(&plan, &tmp, gzip, &mut on_progress).await;
         match result {
             Ok((file_bytes, summary)) => {
                 std::fs::rename(&tmp, dest).map_err(|e| {
@@ -172,6 +184,7 @@ impl<R: Runtime> Engine<R> {
         plan: &ExportPlan,
         tmp: &Path,
         gzip: bool,
+        on_progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<(u64, ArchiveSummary)> {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -184,6 +197,7 @@ impl<R: Runtime> Engine<R> {
         let mut write = |file: &mut File, bytes: &[u8]| -> Result<()> {
             file.write_all(bytes).map_err(|e| host_error(tmp, &e))?;
             written += bytes.len() as u64;
+            on_progress(written);
             Ok(())
         };
         let op = DownloadOp::new(
@@ -226,8 +240,18 @@ impl<R: Runtime> Engine<R> {
     /// images). A corrupt, truncated or foreign file is [`Error::Archive`] and the engine is left
     /// as it was (see the module documentation).
     pub async fn import_images(&self, path: impl AsRef<Path>) -> Result<Vec<String>> {
+        self.import_images_with(path, |_| {}).await
+    }
+
+    /// [`import_images`](Self::import_images), telling `on_progress` the bytes of the archive
+    /// file read so far after every piece (against the file's size for a progress bar).
+    pub async fn import_images_with(
+        &self,
+        path: impl AsRef<Path>,
+        on_progress: impl FnMut(u64) + Send + 'static,
+    ) -> Result<Vec<String>> {
         let path = path.as_ref();
-        let mut source = ArchiveSource::open(path)?;
+        let mut source = ArchiveSource::open(path)?.on_progress(on_progress);
         let op = UploadOp::new(
             "import",
             &images::load(false, None),

@@ -218,8 +218,22 @@ pub struct ArchiveSource {
     pending: Bytes,
     check: ArchiveCheck,
     eof: bool,
+    /// Bytes read from the file so far.
+    read: u64,
+    /// Told `read` after every piece.
+    progress: Option<Box<dyn FnMut(u64) + Send>>,
     /// What the archive held, known once it was read to the end and every check passed.
     pub summary: Option<ArchiveSummary>,
+}
+
+impl std::fmt::Debug for ArchiveSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArchiveSource")
+            .field("path", &self.path)
+            .field("read", &self.read)
+            .field("eof", &self.eof)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ArchiveSource {
@@ -249,8 +263,23 @@ impl ArchiveSource {
             pending: Bytes::from(head),
             check: ArchiveCheck::new(),
             eof: false,
+            read: filled as u64,
+            progress: None,
             summary: None,
         })
+    }
+
+    /// Call `f` with the bytes read from the file so far after every piece handed out (for a
+    /// progress bar against the file's size).
+    #[must_use]
+    pub fn on_progress(mut self, f: impl FnMut(u64) + Send + 'static) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Bytes read from the file so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
     }
 
     /// Next raw bytes from the file (the already read head first); empty at the end.
@@ -264,12 +293,23 @@ impl ArchiveSource {
             .read(&mut buf)
             .map_err(|e| host_error(&self.path, &e))?;
         buf.truncate(n);
+        self.read += n as u64;
         Ok(Bytes::from(buf))
     }
 }
 
 impl BodySource for ArchiveSource {
     fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        let out = self.next_checked()?;
+        if let Some(report) = self.progress.as_mut() {
+            report(self.read);
+        }
+        Ok(out)
+    }
+}
+
+impl ArchiveSource {
+    fn next_checked(&mut self) -> Result<Option<Bytes>> {
         if self.eof {
             return Ok(None);
         }

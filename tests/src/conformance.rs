@@ -84,15 +84,20 @@ pub trait Sandbox: Sized {
         dir: &Path,
         options: &BuildOptions,
     ) -> impl Future<Output = Result<(BuiltImage, usize)>>;
-    /// `export_images`.
+    /// `export_images_with`, progress into `progress`.
     fn export_images(
         socket: &str,
         images: &[&str],
         dest: &Path,
         gzip: bool,
+        progress: &ProgressLog,
     ) -> impl Future<Output = Result<ExportedArchive>>;
-    /// `import_images`.
-    fn import_images(socket: &str, path: &Path) -> impl Future<Output = Result<Vec<String>>>;
+    /// `import_images_with`, progress into `progress`.
+    fn import_images(
+        socket: &str,
+        path: &Path,
+        progress: &ProgressLog,
+    ) -> impl Future<Output = Result<Vec<String>>>;
     /// `remove_image` (forced).
     fn remove_image(socket: &str, name: &str) -> impl Future<Output = Result<()>>;
     /// `inspect_image`: the id.
@@ -1074,8 +1079,12 @@ pub async fn images_build_export_import<S: Sandbox>(ctx: Ctx) {
     let (built, lines) = ok(S::build_dir(&ctx.socket, &context, &options).await);
     assert!(!built.id.is_empty() && lines > 0, "{built:?}");
     let dest = base.join("images.tar.gz");
-    let exported = ok(S::export_images(&ctx.socket, &[&tag], &dest, true).await);
+    let progress = ProgressLog::default();
+    let exported = ok(S::export_images(&ctx.socket, &[&tag], &dest, true, &progress).await);
     assert!(exported.gzip && exported.file_bytes > 0, "{exported:?}");
+    // Export reports the bytes written, import the bytes of the file read: both end at its size.
+    assert_eq!(progress.last(), Some(exported.file_bytes));
+    progress.take_checked(1, exported.file_bytes);
     let short = tag.trim_start_matches("localhost/");
     assert!(
         exported.images.iter().any(|n| n.ends_with(short)),
@@ -1086,7 +1095,9 @@ pub async fn images_build_export_import<S: Sandbox>(ctx: Ctx) {
         S::inspect_image(&ctx.socket, &tag).await,
         Err(Error::ImageNotFound(_))
     ));
-    let names = ok(S::import_images(&ctx.socket, &dest).await);
+    let names = ok(S::import_images(&ctx.socket, &dest, &progress).await);
+    assert_eq!(progress.last(), Some(exported.file_bytes));
+    progress.take_checked(1, exported.file_bytes);
     assert!(names.iter().any(|n| n.ends_with(short)), "{names:?}");
     assert_eq!(ok(S::inspect_image(&ctx.socket, &tag).await), built.id);
     let c: S = ctx

@@ -1,4 +1,4 @@
-//! Image commands: build, export, import. Long work shows a spinner on stderr when it is a
+//! Image commands: build, export, import. Long work shows progress on stderr when it is a
 //! terminal.
 
 use std::collections::VecDeque;
@@ -113,8 +113,9 @@ pub fn export(ctx: &Ctx, a: &ExportArgs) -> Outcome {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     println!("Exporting {} ...", images.join(", "));
-    let pb = progress::spinner(format!("exporting to {}", a.output.display()));
-    let done = engine.export_images(&images, &a.output, gzip);
+    let pb = progress::bytes(format!("exporting to {}", a.output.display()), None);
+    let bar = pb.clone();
+    let done = engine.export_images_with(&images, &a.output, gzip, |n| bar.set_position(n));
     pb.finish_and_clear();
     let done = done?;
     output::success(&format!(
@@ -130,14 +131,11 @@ pub fn export(ctx: &Ctx, a: &ExportArgs) -> Outcome {
 /// `import FILE`.
 pub fn import(ctx: &Ctx, a: &ImportArgs) -> Outcome {
     let engine = ctx.engine()?;
-    let size = std::fs::metadata(&a.file).map_or(0, |m| m.len());
+    let size = std::fs::metadata(&a.file).ok().map(|m| m.len());
     println!("Importing from {} ...", a.file.display());
-    let pb = progress::spinner(format!(
-        "importing {} ({})",
-        a.file.display(),
-        progress::human_bytes(size)
-    ));
-    let loaded = engine.import_images(&a.file);
+    let pb = progress::bytes(format!("importing {}", a.file.display()), size);
+    let bar = pb.clone();
+    let loaded = engine.import_images_with(&a.file, move |n| bar.set_position(n));
     pb.finish_and_clear();
     let loaded = loaded?;
     output::success(&format!("Imported from {}", a.file.display()));

@@ -16,6 +16,7 @@ use pocketdock_proto::spec::ContainerSpec;
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamChunk};
 
 use super::{ChunkStream, Detached, Sandbox, ShellSession};
+use crate::ProgressLog;
 
 impl Sandbox for pocketdock_blocking::Container {
     type Process = pocketdock_blocking::Process;
@@ -86,11 +87,21 @@ impl Sandbox for pocketdock_blocking::Container {
         images: &[&str],
         dest: &Path,
         gzip: bool,
+        progress: &ProgressLog,
     ) -> Result<ExportedArchive> {
-        pocketdock_blocking::Engine::new(socket).export_images(images, dest, gzip)
+        pocketdock_blocking::Engine::new(socket).export_images_with(
+            images,
+            dest,
+            gzip,
+            progress.callback(),
+        )
     }
-    async fn import_images(socket: &str, path: &Path) -> Result<Vec<String>> {
-        pocketdock_blocking::Engine::new(socket).import_images(path)
+    async fn import_images(
+        socket: &str,
+        path: &Path,
+        progress: &ProgressLog,
+    ) -> Result<Vec<String>> {
+        pocketdock_blocking::Engine::new(socket).import_images_with(path, progress.callback())
     }
     async fn remove_image(socket: &str, name: &str) -> Result<()> {
         pocketdock_blocking::Engine::new(socket)
@@ -325,13 +336,20 @@ macro_rules! async_adapter {
                 images: &[&str],
                 dest: &Path,
                 gzip: bool,
+                progress: &ProgressLog,
             ) -> Result<ExportedArchive> {
                 $krate::Engine::new(socket)
-                    .export_images(images, dest, gzip)
+                    .export_images_with(images, dest, gzip, progress.callback())
                     .await
             }
-            async fn import_images(socket: &str, path: &Path) -> Result<Vec<String>> {
-                $krate::Engine::new(socket).import_images(path).await
+            async fn import_images(
+                socket: &str,
+                path: &Path,
+                progress: &ProgressLog,
+            ) -> Result<Vec<String>> {
+                $krate::Engine::new(socket)
+                    .import_images_with(path, progress.callback())
+                    .await
             }
             async fn remove_image(socket: &str, name: &str) -> Result<()> {
                 $krate::Engine::new(socket)
