@@ -110,7 +110,7 @@ def record(engine, sock_path):
         "AttachStdout": True, "AttachStderr": True, "AttachStdin": False, "Tty": False,
         "Cmd": ["sh", "-c", "echo hello; echo oops >&2; printf 'no newline'; exit 3"],
     }))
-    exec_id = body_json(resp)["Id"]
+    exec_id = first_exec = body_json(resp)["Id"]
     save("exec-start-upgrade", request("POST", f"/exec/{exec_id}/start", {"Detach": False, "Tty": False}, upgrade=True), True)
     time.sleep(0.3)
     save("exec-inspect", request("GET", f"/exec/{exec_id}/json"))
@@ -144,6 +144,8 @@ def record(engine, sock_path):
     exchange(sock_path, request("DELETE", f"/images/localhost%2Fpd-transcript-build-{engine}%3Alatest?force=true"))
     bad = tar_of({"Dockerfile": b"FROM pocketdock/busybox\nRUN echo failing-step && exit 3\n"})
     save("build-fails", raw_request("POST", f"/build?t=localhost%2Fpd-transcript-bad-{engine}%3Alatest&rm=1&forcerm=1", bad, "application/x-tar"))
+    # An exec of the container removed above (Podman answers 500 "no such container").
+    save("exec-inspect-removed", request("GET", f"/exec/{first_exec}/json"))
 
 
 def main():

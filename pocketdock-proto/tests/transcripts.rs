@@ -283,6 +283,15 @@ fn errors_map_to_typed_errors_on_both_engines() {
             "{engine}: {:?}",
             check(&r, "create", Subject::Image("i"))
         );
+        // An exec of a removed container: 404 "no such exec session/instance".
+        let r = response(engine, "exec-inspect-removed");
+        assert!(
+            matches!(
+                check(&r, "exec inspect", Subject::Container("x")),
+                Err(Error::ContainerNotFound(_))
+            ),
+            "{engine}"
+        );
         for ok in ["stop", "stop-again", "remove", "start"] {
             let r = response(engine, ok);
             assert!(
@@ -353,4 +362,27 @@ fn archive_put_head_and_commit() {
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
         assert!(!commit.is_empty(), "{engine}");
     }
+}
+
+/// Podman's answer to an exec inspect that races the removal of its container (seen in a test
+/// run; the window is too short to record on purpose): a typed "not found", which the exec
+/// operation turns into `ContainerGone`.
+#[test]
+fn exec_inspect_during_removal_is_not_found() {
+    let body = br#"{"cause":"no such container","message":"retrieving exec session 1cd0 from container 615e: container 615e does not exist in database: no such container","response":500}"#;
+    let mut raw = format!(
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    let d = decode(&[&raw], "exec-inspect");
+    let r = Response {
+        head: d.head,
+        body: Bytes::from(d.body),
+    };
+    assert!(matches!(
+        check(&r, "exec inspect", Subject::Container("615e")),
+        Err(Error::ContainerNotFound(id)) if id == "615e"
+    ));
 }

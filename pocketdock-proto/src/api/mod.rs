@@ -50,6 +50,11 @@ pub fn check(resp: &Response, op: &'static str, subject: Subject<'_>) -> Result<
         (500, Subject::Container(id)) if is_not_running(&lower) => {
             Error::ContainerNotRunning(id.to_string())
         }
+        // Podman, while a container is being removed, answers a call about one of its exec
+        // sessions with 500 "container ... does not exist in database: no such container".
+        (500, Subject::Container(id)) if lower.contains("no such container") => {
+            Error::ContainerNotFound(id.to_string())
+        }
         _ => Error::Engine {
             op,
             status,
