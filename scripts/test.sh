@@ -46,6 +46,9 @@ for crate in pocketdock-blocking pocketdock-async pocketdock-smol pocketdock-cli
   fi
 done
 
+echo "== cargo doc (every link in the API docs resolves)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude pocketdock-tests --quiet
+
 echo "== cargo package (every published crate builds alone from its package)"
 cargo package --workspace --exclude pocketdock-tests --allow-dirty --quiet
 

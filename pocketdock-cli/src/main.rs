@@ -4,6 +4,9 @@
 //! runtime. Exit codes: `run` exits with the command's own code (124 when it timed out);
 //! pocketdock's own failures exit 125 (like `docker run`); usage errors 2 (see `--help`).
 #![forbid(unsafe_code)]
+// The doc comments of the clap structs are the --help text, shown verbatim: usage notation such
+// as `[IP:]HOST` or `<profile>` is meant literally, not as rustdoc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod cli;
 mod commands;

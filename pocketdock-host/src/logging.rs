@@ -13,7 +13,7 @@
 //! * `max_log_size` caps every log file (a note ends a cut file) and rotates `history.jsonl` to
 //!   `history-<ts>.jsonl` once it reaches the size;
 //! * `retention_days` and `max_logs_per_instance` are applied with
-//!   [`plan_retention`](pocketdock_proto::project::history::plan_retention) whenever a log file is
+//!   [`plan_retention`] whenever a log file is
 //!   started and when the container is created or resumed. Files still being written (an open
 //!   detach or session log of this handle) are never deleted.
 //!

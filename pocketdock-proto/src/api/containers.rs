@@ -165,7 +165,7 @@ pub struct ContainerInspect {
 
 /// `HostConfig` keys carried over when a container is recreated from its own inspect
 /// (`reboot(fresh)`): limits, mounts, devices, ports, network and hardening.
-const RECREATE_HOST_KEYS: [&str; 16] = [
+pub const RECREATE_HOST_KEYS: [&str; 16] = [
     "Memory",
     "MemorySwap",
     "NanoCpus",
