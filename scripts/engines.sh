@@ -319,10 +319,12 @@ start_podman() {
     {
         printf '\n==== %s podman system service ====\n' "$(date -Is)"
     } >>"$PODMAN_LOG"
-    CONTAINERS_CONF=$PODMAN_CONTAINERS_CONF CONTAINERS_STORAGE_CONF=$PODMAN_STORAGE_CONF \
-        setsid nohup podman --root "$RUN/podman/storage" --runroot "$RUN/podman/runroot" \
+    # Started from the run directory: whatever a daemon writes to its working directory lands
+    # there, not in the caller's tree.
+    (cd "$RUN" && CONTAINERS_CONF=$PODMAN_CONTAINERS_CONF CONTAINERS_STORAGE_CONF=$PODMAN_STORAGE_CONF \
+        exec setsid nohup podman --root "$RUN/podman/storage" --runroot "$RUN/podman/runroot" \
         --storage-driver "$driver" --tmpdir "$RUN/podman/tmp" \
-        system service --time=0 "unix://$PODMAN_SOCK" </dev/null >>"$PODMAN_LOG" 2>&1 9>&- &
+        system service --time=0 "unix://$PODMAN_SOCK") </dev/null >>"$PODMAN_LOG" 2>&1 9>&- &
     echo $! >"$PODMAN_PIDFILE"
     wait_ping podman "$PODMAN_SOCK" "$PODMAN_PIDFILE" "$PODMAN_LOG"
     log "podman: up (pid $(<"$PODMAN_PIDFILE"))"
@@ -352,10 +354,10 @@ start_docker() {
     {
         printf '\n==== %s dockerd ====\n' "$(date -Is)"
     } >>"$DOCKER_LOG"
-    setsid nohup dockerd --config-file "$RUN/docker/daemon.json" \
+    (cd "$RUN" && exec setsid nohup dockerd --config-file "$RUN/docker/daemon.json" \
         --host "unix://$DOCKER_SOCK" --data-root "$RUN/docker/data" \
         --exec-root "$RUN/docker/exec" --pidfile "$DOCKER_PIDFILE" \
-        --storage-driver "$driver" </dev/null >>"$DOCKER_LOG" 2>&1 9>&- &
+        --storage-driver "$driver") </dev/null >>"$DOCKER_LOG" 2>&1 9>&- &
     local pid=$!
     # dockerd writes the pidfile itself a moment later; record it now so a failure is seen.
     echo "$pid" >"$DOCKER_PIDFILE.starting"
