@@ -162,9 +162,7 @@ impl Engine {
             &local,
         ))
     }
-}
 
-impl Engine {
     /// The engine for `project`: `POCKETDOCK_SOCKET`, then the project's `socket:`, then
     /// auto-detection.
     pub fn for_project(project: &Project) -> Result<Self> {
