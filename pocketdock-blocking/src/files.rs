@@ -21,13 +21,12 @@ use bytes::Bytes;
 use pocketdock_proto::api::archive;
 use pocketdock_proto::api::system::EngineKind;
 use pocketdock_proto::files::{
-    self, check_path, container_mode, plan_push, pull_source, push_mkdir_target, resolve_link,
-    split_path, DestKind, ExtractAction, Extractor, FileRead, FileReader, Prepared,
-    TransferOptions, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT, HELPER_TIMEOUT, LIST_MAX_OUTPUT,
-    MAX_LINK_HOPS, PREPARE_MAX_OUTPUT, UPLOAD_CHUNK,
+    self, check_path, plan_push, pull_source, push_mkdir_target, resolve_link, write_file_archive,
+    write_target, ExtractAction, Extractor, FileRead, FileReader, Prepared, TransferOptions,
+    DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT, HELPER_TIMEOUT, LIST_MAX_OUTPUT, MAX_LINK_HOPS,
+    PREPARE_MAX_OUTPUT,
 };
 use pocketdock_proto::op::{DownloadOp, Response, TransferEvent, UploadOp};
-use pocketdock_proto::tar::{header_for_file, padding, EntryMeta, END_OF_ARCHIVE};
 use pocketdock_proto::{Command, Error, ExecResult, Result, RunOptions};
 
 use pocketdock_host::host_error;
@@ -69,41 +68,10 @@ impl Container {
         opts: &TransferOptions,
     ) -> Result<()> {
         opts.validate()?;
-        check_path("path", path)?;
-        let (parent, name) = split_path(path)
-            .filter(|(_, n)| n != "." && n != "..")
-            .ok_or_else(|| Error::invalid("path", format!("{path:?} does not name a file")))?;
-        if path.ends_with('/') {
-            return Err(Error::invalid(
-                "path",
-                format!("{path:?} ends with '/': it names a directory"),
-            ));
-        }
+        let (parent, name) = write_target(path)?;
         let prep = self.prepare(path, &parent)?;
-        let mode = match prep.kind {
-            DestKind::Dir => {
-                return Err(Error::invalid("path", format!("{path:?} is a directory")))
-            }
-            DestKind::File { mode: Some(m) } => container_mode(m),
-            _ => 0o644,
-        };
-        let data = content.as_ref();
-        let meta = EntryMeta {
-            mode,
-            mtime: unix_now(),
-            uid: prep.uid,
-            gid: prep.gid,
-            uname: String::new(),
-            gname: String::new(),
-        };
-        let size = data.len() as u64;
-        let header = header_for_file(&name, size, &meta)?;
-        let mut tail = padding(size).to_vec();
-        tail.extend_from_slice(&END_OF_ARCHIVE);
-        let total = (header.len() + data.len() + tail.len()) as u64;
-        let mut pieces = std::iter::once(Bytes::from(header))
-            .chain(data.chunks(UPLOAD_CHUNK).map(Bytes::copy_from_slice))
-            .chain(std::iter::once(Bytes::from(tail)));
+        let (total, mut pieces) =
+            write_file_archive(path, &name, content.as_ref(), &prep, unix_now())?;
         self.upload(&parent, Some(total), opts, || Ok(pieces.next()))
     }
 

@@ -26,7 +26,10 @@ use crate::api::archive::validate_path;
 use crate::error::{Error, ProtocolError, Result};
 use crate::result::ExecResult;
 use crate::tar::path::components;
-use crate::tar::{EntryHeader, EntryKind, ExtractGuard, TarEvent, TarReader};
+use crate::tar::{
+    header_for_file, padding, EntryHeader, EntryKind, EntryMeta, ExtractGuard, TarEvent, TarReader,
+    END_OF_ARCHIVE,
+};
 
 /// Default cap of [`read_file`](TransferOptions::max_bytes): 64 MiB.
 pub const DEFAULT_READ_LIMIT: u64 = 64 * 1024 * 1024;
@@ -440,6 +443,58 @@ fn plain_name(field: &'static str, name: &str) -> Result<String> {
         ));
     }
     Ok(name.to_string())
+}
+
+/// Check the `path` of a `write_file` (absolute, naming a file: not `/`, `.`, `..` or a path
+/// ending with `/`) and split it into the directory to upload into and the file's name.
+pub fn write_target(path: &str) -> Result<(String, String)> {
+    check_path("path", path)?;
+    let (parent, name) = split_path(path)
+        .filter(|(_, n)| n != "." && n != "..")
+        .ok_or_else(|| Error::invalid("path", format!("{path:?} does not name a file")))?;
+    if path.ends_with('/') {
+        return Err(Error::invalid(
+            "path",
+            format!("{path:?} ends with '/': it names a directory"),
+        ));
+    }
+    Ok((parent, name))
+}
+
+/// The archive a `write_file` of `data` to `path` uploads into its parent directory (see
+/// [`write_target`]): one regular file `name`, owned by the default user of `prep`, with the
+/// permission bits of the file it replaces (setuid/setgid dropped) or `0644`, dated `mtime`;
+/// its total length, and its pieces (at most [`UPLOAD_CHUNK`] of data each) as they are sent.
+/// A directory at `path` is [`Error::InvalidInput`].
+pub fn write_file_archive<'a>(
+    path: &str,
+    name: &str,
+    data: &'a [u8],
+    prep: &Prepared,
+    mtime: u64,
+) -> Result<(u64, impl Iterator<Item = Bytes> + 'a)> {
+    let mode = match prep.kind {
+        DestKind::Dir => return Err(Error::invalid("path", format!("{path:?} is a directory"))),
+        DestKind::File { mode: Some(m) } => container_mode(m),
+        _ => 0o644,
+    };
+    let meta = EntryMeta {
+        mode,
+        mtime,
+        uid: prep.uid,
+        gid: prep.gid,
+        uname: String::new(),
+        gname: String::new(),
+    };
+    let size = data.len() as u64;
+    let header = header_for_file(name, size, &meta)?;
+    let mut tail = padding(size).to_vec();
+    tail.extend_from_slice(&END_OF_ARCHIVE);
+    let total = (header.len() + data.len() + tail.len()) as u64;
+    let pieces = std::iter::once(Bytes::from(header))
+        .chain(data.chunks(UPLOAD_CHUNK).map(Bytes::copy_from_slice))
+        .chain(std::iter::once(Bytes::from(tail)));
+    Ok((total, pieces))
 }
 
 /// Plan a push with `docker cp` semantics. `src_name` is the host source's last component;
@@ -1320,6 +1375,48 @@ mod tests {
         ] {
             assert!(matches!(run_contents(&a), Err(Error::Archive(_))));
         }
+    }
+
+    #[test]
+    fn write_file_archive_is_one_whole_entry() {
+        assert_eq!(
+            write_target("/a/b.txt").ok(),
+            Some(("/a".to_string(), "b.txt".to_string()))
+        );
+        for bad in ["/", "/a/", "/a/..", "rel", "/a/."] {
+            assert!(write_target(bad).is_err(), "{bad}");
+        }
+        let prep = |kind| Prepared {
+            uid: 1000,
+            gid: 1000,
+            kind,
+        };
+        let data = vec![7u8; UPLOAD_CHUNK + 10];
+        let (total, pieces) = write_file_archive("/a/b", "b", &data, &prep(DestKind::Missing), 0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let bytes: Vec<u8> = pieces.flat_map(|b| b.to_vec()).collect();
+        assert_eq!(bytes.len() as u64, total);
+        assert_eq!(total % 512, 0);
+        let mut reader = TarReader::new();
+        reader.feed(&bytes);
+        let mut file = None;
+        while let Some(ev) = reader.next_event().unwrap_or_else(|e| panic!("{e}")) {
+            if let TarEvent::Entry(h) = ev {
+                file = Some((h.path.clone(), h.mode, h.uid, h.size));
+            }
+        }
+        assert_eq!(file, Some(("b".into(), 0o644, 1000, data.len() as u64)));
+        let kept = write_file_archive(
+            "/a/b",
+            "b",
+            b"x",
+            &prep(DestKind::File { mode: Some(0o4755) }),
+            0,
+        );
+        let (_, pieces) = kept.unwrap_or_else(|e| panic!("{e}"));
+        let head: Vec<u8> = pieces.take(1).flat_map(|b| b.to_vec()).collect();
+        assert_eq!(head.get(100..107), Some(&b"0000755"[..]), "setuid dropped");
+        assert!(write_file_archive("/a/b", "b", b"x", &prep(DestKind::Dir), 0).is_err());
     }
 
     #[test]
