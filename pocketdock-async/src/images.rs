@@ -28,28 +28,21 @@
 //!
 //! A directory context is sent as it is: `.dockerignore` is not applied.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use pocketdock_proto::api::images::{
     self, BuildOptions, DeleteItem, ImageInspect, Progress, ProgressDecoder, ProgressSummary,
 };
 use pocketdock_proto::api::{check, Subject};
-use pocketdock_proto::image::{
-    embedded_context, ArchiveCheck, ArchiveSummary, ExportPlan, GzipEncoder,
-};
+use pocketdock_proto::image::{embedded_context, ExportPlan};
 use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp};
 use pocketdock_proto::profile::resolve_profile;
 use pocketdock_proto::{Error, Result};
 
-use pocketdock_host::context as host;
-use pocketdock_host::host_error;
-
-use host::{ArchiveSource, BodySource, DirSource, MemorySource};
+use pocketdock_host::context::{ArchiveSource, BodySource, DirSource, ExportFile, MemorySource};
 
 use crate::driver::{Driver, Progress as Step};
-use crate::engine::{random_u64, Engine};
+use crate::engine::Engine;
 use crate::runtime::Runtime;
 
 pub use pocketdock_proto::image::{
@@ -142,64 +135,13 @@ impl<R: Runtime> Engine<R> {
         images: &[S],
         dest: impl AsRef<Path>,
         gzip: bool,
-        mut on_progress: impl FnMut(u64) + Send,
+        on_progress: impl FnMut(u64) + Send,
     ) -> Result<ExportedArchive> {
         let plan = ExportPlan::new(images)?;
         for name in plan.names() {
             self.inspect_image(name).await?;
         }
-        let dest = dest.as_ref();
-        let file_name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .ok_or_else(|| Error::HostPath {
-                path: dest.display().to_string(),
-                detail: "not a file path".into(),
-            })?;
-        let tmp = dest.with_file_name(format!(".{file_name}.partial-{:016x}", random_u64()));
-        let result = self.export_to(&plan, &tmp, gzip, &mut on_progress).await;
-        match result {
-            Ok((file_bytes, summary)) => {
-                std::fs::rename(&tmp, dest).map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    host_error(dest, &e)
-                })?;
-                Ok(ExportedArchive {
-                    path: dest.to_path_buf(),
-                    file_bytes,
-                    tar_bytes: summary.bytes,
-                    gzip,
-                    images: summary.repo_tags(),
-                })
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                Err(e)
-            }
-        }
-    }
-
-    async fn export_to(
-        &self,
-        plan: &ExportPlan,
-        tmp: &Path,
-        gzip: bool,
-        on_progress: &mut (dyn FnMut(u64) + Send),
-    ) -> Result<(u64, ArchiveSummary)> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(tmp)
-            .map_err(|e| host_error(tmp, &e))?;
-        let mut encoder = gzip.then(GzipEncoder::new);
-        let mut archive = ArchiveCheck::new();
-        let mut written: u64 = 0;
-        let mut write = |file: &mut File, bytes: &[u8]| -> Result<()> {
-            file.write_all(bytes).map_err(|e| host_error(tmp, &e))?;
-            written += bytes.len() as u64;
-            on_progress(written);
-            Ok(())
-        };
+        let mut out = ExportFile::create(dest.as_ref(), gzip, on_progress)?;
         let op = DownloadOp::new(
             "export",
             &plan.request(),
@@ -209,13 +151,7 @@ impl<R: Runtime> Engine<R> {
         let mut driver = Driver::<_, R>::new(op, self.socket());
         loop {
             match driver.advance().await {
-                Step::Event(TransferEvent::Data(d)) => {
-                    archive.feed(&d)?;
-                    match encoder.as_mut() {
-                        Some(enc) => write(&mut file, &enc.encode(&d)?)?,
-                        None => write(&mut file, &d)?,
-                    }
-                }
+                Step::Event(TransferEvent::Data(d)) => out.write(&d)?,
                 Step::Event(TransferEvent::NeedBody) => {
                     return Err(Error::SocketCommunication(
                         "export: unexpected request for a body".into(),
@@ -227,12 +163,7 @@ impl<R: Runtime> Engine<R> {
                 }
             }
         }
-        let summary = archive.finish()?;
-        if let Some(enc) = encoder.as_mut() {
-            write(&mut file, &enc.finish()?)?;
-        }
-        file.sync_all().map_err(|e| host_error(tmp, &e))?;
-        Ok((written, summary))
+        out.commit()
     }
 
     /// Load every image of the archive at `path` (a `.tar` or gzip-compressed tar, detected by

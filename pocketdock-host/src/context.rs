@@ -4,18 +4,20 @@
 //! call, the same in every adapter.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use pocketdock_proto::image::{
-    context_meta, ArchiveCheck, ArchiveSummary, Compression, GzipDecoder, MAGIC_LEN,
+    context_meta, ArchiveCheck, ArchiveSummary, Compression, ExportedArchive, GzipDecoder,
+    GzipEncoder, MAGIC_LEN,
 };
 use pocketdock_proto::tar::{header_for_dir, header_for_file, header_for_symlink, padding};
 use pocketdock_proto::{Error, Result};
 
-use crate::host_error;
+use crate::random::random_u64;
+use crate::{host_error, host_refusal};
 
 /// Size of the pieces read from disk and sent to the engine.
 pub const CHUNK: usize = 256 * 1024;
@@ -354,5 +356,144 @@ impl ArchiveSource {
             }
         }
         Ok(Some(out))
+    }
+}
+
+/// The file an image export streams into: a temporary file beside the destination, written as
+/// the engine's tar arrives (checked, and gzip-compressed when asked), renamed over the
+/// destination by [`commit`](Self::commit) only once the archive is complete and checked.
+/// Dropped without a commit (an error midway), it removes the temporary file: the destination
+/// is never left half-written.
+pub struct ExportFile<F: FnMut(u64)> {
+    dest: PathBuf,
+    tmp: PathBuf,
+    file: Option<File>,
+    gzip: Option<GzipEncoder>,
+    check: ArchiveCheck,
+    written: u64,
+    on_progress: F,
+}
+
+impl<F: FnMut(u64)> ExportFile<F> {
+    /// Create the temporary file for an export to `dest`; `on_progress` is told the bytes
+    /// written to it after every piece.
+    pub fn create(dest: &Path, gzip: bool, on_progress: F) -> Result<Self> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .ok_or_else(|| host_refusal(dest, "not a file path"))?;
+        let tmp = dest.with_file_name(format!(".{name}.partial-{:016x}", random_u64()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| host_error(&tmp, &e))?;
+        Ok(Self {
+            dest: dest.to_path_buf(),
+            tmp,
+            file: Some(file),
+            gzip: gzip.then(GzipEncoder::new),
+            check: ArchiveCheck::new(),
+            written: 0,
+            on_progress,
+        })
+    }
+
+    /// Write the next piece of the engine's tar.
+    pub fn write(&mut self, tar: &[u8]) -> Result<()> {
+        self.check.feed(tar)?;
+        match self.gzip.as_mut() {
+            Some(enc) => {
+                let out = enc.encode(tar)?;
+                self.write_raw(&out)
+            }
+            None => self.write_raw(tar),
+        }
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| host_refusal(&self.tmp, "already closed"))?;
+        file.write_all(bytes)
+            .map_err(|e| host_error(&self.tmp, &e))?;
+        self.written += bytes.len() as u64;
+        (self.on_progress)(self.written);
+        Ok(())
+    }
+
+    /// The engine's tar ended: check it is whole, finish the compression, flush to disk and
+    /// rename the file over the destination.
+    pub fn commit(mut self) -> Result<ExportedArchive> {
+        let summary = self.check.finish()?;
+        if let Some(enc) = self.gzip.as_mut() {
+            let last = enc.finish()?;
+            self.write_raw(&last)?;
+        }
+        if let Some(file) = self.file.take() {
+            file.sync_all().map_err(|e| host_error(&self.tmp, &e))?;
+        }
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| host_error(&self.dest, &e))?;
+        Ok(ExportedArchive {
+            path: self.dest.clone(),
+            file_bytes: self.written,
+            tar_bytes: summary.bytes,
+            gzip: self.gzip.is_some(),
+            images: summary.repo_tags(),
+        })
+    }
+}
+
+impl<F: FnMut(u64)> Drop for ExportFile<F> {
+    fn drop(&mut self) {
+        // After a successful commit the temporary name no longer exists: nothing to remove.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pd-export-{:016x}", random_u64()));
+        let _ = std::fs::create_dir_all(&d);
+        d
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|r| {
+                r.filter_map(std::result::Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_export_that_fails_leaves_nothing() {
+        let dir = scratch();
+        let dest = dir.join("images.tar");
+        let mut reports = Vec::new();
+        {
+            let mut out = ExportFile::create(&dest, false, |n| reports.push(n))
+                .unwrap_or_else(|e| panic!("{e}"));
+            out.write(&[0u8; 100]).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(entries(&dir).len(), 1, "the temporary file exists");
+            // Not a whole image archive: refused, and the temporary file goes away.
+            assert!(out.commit().is_err());
+        }
+        assert_eq!(reports, vec![100]);
+        assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+        {
+            let mut out = ExportFile::create(&dest, true, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+            out.write(b"x").unwrap_or_else(|e| panic!("{e}"));
+            // Dropped midway (an engine error): nothing is left either.
+        }
+        assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+        assert!(ExportFile::create(Path::new("/"), false, |_| {}).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
