@@ -50,7 +50,15 @@ echo "== cargo doc (every link in the API docs resolves)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude pocketdock-tests --quiet
 
 echo "== cargo package (every published crate builds alone from its package)"
-cargo package --workspace --exclude pocketdock-tests --allow-dirty --quiet
+# Verification builds each crate against the others' fresh .crate files through a temporary
+# local registry. Cargo takes registry crates as immutable by name and version, so it would
+# reuse what it extracted (under ~/.cargo) and built (in the target dir) from an earlier run's
+# copy of a changed crate: drop our own extracted copies and verify in a target dir of its own,
+# made afresh each time.
+rm -rf target/package target/package-verify "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/pocketdock-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/-*/pocketdock-*
+CARGO_TARGET_DIR=target/package-verify cargo package --workspace --exclude pocketdock-tests --allow-dirty --quiet
+rm -rf target/package-verify
 
 echo "== cargo test (unit, corpus replay, integration on podman and docker)"
 set +e
