@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{CallOp, Response};
 use crate::api::containers::{self, ContainerInspect, ListItem};
-use crate::api::exec::{self, ExecSpec, IdResponse};
+use crate::api::exec::{self, ExecInspect, ExecSpec, IdResponse};
 use crate::api::stats::{self, Stats, Top};
 use crate::api::system::{self, VersionInfo};
 use crate::api::{check, Subject};
@@ -196,5 +196,19 @@ pub fn exec_start_detached(container: &str, exec_id: &str) -> CallOp<()> {
         "exec start",
         &exec::start_detached(exec_id),
         move |r: Response| check(&r, "exec start", Subject::Container(&key)),
+    )
+}
+
+/// Inspect exec `exec_id` of `container` (a vanished container or exec is
+/// [`Error::ContainerNotFound`]).
+pub fn exec_inspect(container: &str, exec_id: &str) -> CallOp<ExecInspect> {
+    let key = container.to_string();
+    CallOp::new(
+        "exec inspect",
+        &exec::inspect(exec_id),
+        move |r: Response| {
+            check(&r, "exec inspect", Subject::Container(&key))?;
+            r.json::<ExecInspect>("exec inspect")
+        },
     )
 }

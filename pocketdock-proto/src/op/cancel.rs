@@ -9,9 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CallOp, KillOp, Operation, Response, Step};
-use crate::api::exec::{self, ExecInspect};
-use crate::api::{check, Subject};
+use super::{CallOp, KillOp, Operation, Step};
+use crate::api::exec::ExecInspect;
 use crate::error::Error;
 
 /// How long a cancelled command is watched for.
@@ -60,16 +59,8 @@ impl CancelOp {
     }
 
     fn inspect(&self) -> CallOp<ExecInspect> {
-        let container = self.container.clone();
-        CallOp::new(
-            "exec inspect",
-            &exec::inspect(&self.exec_id),
-            move |r: Response| {
-                check(&r, "exec inspect", Subject::Container(&container))?;
-                r.json::<ExecInspect>("exec inspect")
-            },
-        )
-        .with_timeout(Some(Duration::from_secs(15)))
+        super::calls::exec_inspect(&self.container, &self.exec_id)
+            .with_timeout(Some(Duration::from_secs(15)))
     }
 }
 

@@ -166,16 +166,8 @@ impl ExecOp {
     }
 
     fn inspect_call(&self) -> CallOp<ExecInspect> {
-        let container = self.config.container.clone();
-        CallOp::new(
-            "exec inspect",
-            &exec::inspect(&self.exec_id),
-            move |r: Response| {
-                check(&r, "exec inspect", Subject::Container(&container))?;
-                r.json::<ExecInspect>("exec inspect")
-            },
-        )
-        .with_timeout(Some(self.config.call_timeout))
+        super::calls::exec_inspect(&self.config.container, &self.exec_id)
+            .with_timeout(Some(self.config.call_timeout))
     }
 
     fn finish(

@@ -547,16 +547,8 @@ impl ExecWaitOp {
     }
 
     fn inspect_call(&self) -> CallOp<ExecInspect> {
-        let container = self.container.clone();
-        CallOp::new(
-            "exec inspect",
-            &exec::inspect(&self.exec_id),
-            move |r: Response| {
-                check(&r, "exec inspect", Subject::Container(&container))?;
-                r.json::<ExecInspect>("exec inspect")
-            },
-        )
-        .with_timeout(Some(self.call_timeout))
+        super::calls::exec_inspect(&self.container, &self.exec_id)
+            .with_timeout(Some(self.call_timeout))
     }
 }
 
