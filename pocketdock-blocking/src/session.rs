@@ -22,7 +22,7 @@ use pocketdock_proto::op::session::{
 };
 use pocketdock_proto::op::ExecOp;
 use pocketdock_proto::session::{sentinel_token, CommandOutput, MAX_ABANDONED};
-use pocketdock_proto::shell::{Finish, SessionState};
+use pocketdock_proto::shell::{Finish, OutputDecoders, SessionState};
 use pocketdock_proto::{Error, ExecResult, Result, StreamKind};
 
 use crate::container::Container;
@@ -107,36 +107,17 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
-}
 
-/// Text decoders of the callbacks, one per stream (a character split between two chunks of one
-/// stream is kept whole).
-#[derive(Default)]
-struct Decoders {
-    out: pocketdock_proto::Utf8Decoder,
-    err: pocketdock_proto::Utf8Decoder,
-}
-
-impl Decoders {
-    fn deliver(&mut self, shared: &Shared, chunks: &[(StreamKind, Bytes)], flush: bool) {
-        let callbacks = shared.callbacks();
+    /// Hand `chunks` (and, with `flush`, what the decoders still hold) to the callbacks as text;
+    /// a panicking callback is contained.
+    fn deliver(&self, decoders: &mut OutputDecoders, chunks: &[(StreamKind, Bytes)], flush: bool) {
+        let callbacks = self.callbacks();
         if callbacks.is_empty() {
             return;
         }
-        let mut texts: Vec<String> = chunks
-            .iter()
-            .map(|(stream, data)| match stream {
-                StreamKind::Stderr => self.err.decode(data),
-                _ => self.out.decode(data),
-            })
-            .collect();
-        if flush {
-            texts.push(self.out.finish());
-            texts.push(self.err.finish());
-        }
-        for text in texts.iter().filter(|t| !t.is_empty()) {
+        for text in decoders.texts(chunks, flush) {
             for f in &callbacks {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(text)));
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&text)));
             }
         }
     }
@@ -151,7 +132,7 @@ fn reader_main(
     container: String,
     exec_id: String,
 ) {
-    let mut decoders = Decoders::default();
+    let mut decoders = OutputDecoders::default();
     let outcome = loop {
         match driver.advance() {
             Progress::Event(AttachEvent::Output { stream, data }) => {
@@ -161,7 +142,7 @@ fn reader_main(
                     st.drain()
                 };
                 shared.cond.notify_all();
-                decoders.deliver(&shared, &general, false);
+                shared.deliver(&mut decoders, &general, false);
             }
             Progress::Event(AttachEvent::Attached { .. }) => {}
             Progress::Done(r) => break r,
@@ -177,7 +158,7 @@ fn reader_main(
         (general, st.closed)
     };
     shared.cond.notify_all();
-    decoders.deliver(&shared, &general, true);
+    shared.deliver(&mut decoders, &general, true);
     let code = if closed {
         None
     } else {
