@@ -174,18 +174,24 @@ pub fn top(id: &str) -> CallOp<Option<Top>> {
     )
 }
 
+/// Create an exec of `spec` in `container` to attach to; returns its id. A stopped container
+/// is [`Error::ContainerNotRunning`].
+pub fn exec_create(container: &str, spec: &ExecSpec) -> CallOp<String> {
+    exec_create_call(container, &exec::create(container, spec))
+}
+
 /// Create an exec of `spec` in `container` that nobody will attach to; returns its id (see
 /// [`exec_start_detached`]). A stopped container is [`Error::ContainerNotRunning`].
 pub fn exec_create_detached(container: &str, spec: &ExecSpec) -> CallOp<String> {
+    exec_create_call(container, &exec::create_detached(container, spec))
+}
+
+fn exec_create_call(container: &str, request: &crate::http::Request) -> CallOp<String> {
     let key = container.to_string();
-    CallOp::new(
-        "exec create",
-        &exec::create_detached(container, spec),
-        move |r: Response| {
-            check(&r, "exec create", Subject::Container(&key))?;
-            Ok(r.json::<IdResponse>("exec create")?.id)
-        },
-    )
+    CallOp::new("exec create", request, move |r: Response| {
+        check(&r, "exec create", Subject::Container(&key))?;
+        Ok(r.json::<IdResponse>("exec create")?.id)
+    })
 }
 
 /// Start exec `exec_id` of `container` detached: the engine runs it on its own, and it keeps

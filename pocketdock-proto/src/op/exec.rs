@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use super::exchange::{ExStep, Exchange};
 use super::kill::{KillOp, NONCE_VAR};
 use super::{CallOp, Io, Operation, Response, Step};
-use crate::api::exec::{self, ExecInspect, ExecSpec, IdResponse};
+use crate::api::exec::{self, ExecInspect, ExecSpec};
 use crate::api::{check, Subject};
 use crate::capture::{Capture, Captured, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
@@ -129,16 +129,8 @@ impl ExecOp {
             .spec
             .env
             .push(format!("{NONCE_VAR}={}", config.nonce));
-        let container = config.container.clone();
-        let create = CallOp::new(
-            "exec create",
-            &exec::create(&config.container, &config.spec),
-            move |r: Response| {
-                check(&r, "exec create", Subject::Container(&container))?;
-                Ok(r.json::<IdResponse>("exec create")?.id)
-            },
-        )
-        .with_timeout(Some(config.call_timeout));
+        let create = super::calls::exec_create(&config.container, &config.spec)
+            .with_timeout(Some(config.call_timeout));
         let mode = if config.spec.tty {
             DemuxMode::Raw
         } else {

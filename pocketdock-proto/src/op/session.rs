@@ -23,7 +23,7 @@ use bytes::{Bytes, BytesMut};
 use super::exchange::{ExStep, Exchange};
 use super::kill::NONCE_VAR;
 use super::{CallOp, ExecConfig, Io, Operation, Response, Step};
-use crate::api::exec::{self, ExecInspect, ExecSpec, IdResponse};
+use crate::api::exec::{self, ExecInspect, ExecSpec};
 use crate::api::{check, Subject};
 use crate::capture::{LimitPolicy, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
@@ -314,16 +314,8 @@ impl AttachOp {
             .spec
             .env
             .push(format!("{NONCE_VAR}={}", config.nonce));
-        let container = config.container.clone();
-        let create = CallOp::new(
-            "exec create",
-            &exec::create(&config.container, &config.spec),
-            move |r: Response| {
-                check(&r, "exec create", Subject::Container(&container))?;
-                Ok(r.json::<IdResponse>("exec create")?.id)
-            },
-        )
-        .with_timeout(Some(config.call_timeout));
+        let create = super::calls::exec_create(&config.container, &config.spec)
+            .with_timeout(Some(config.call_timeout));
         let mode = if config.spec.tty {
             DemuxMode::Raw
         } else {
