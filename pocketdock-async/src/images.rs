@@ -34,6 +34,7 @@ use pocketdock_proto::api::images::{
     self, BuildOptions, DeleteItem, ImageInspect, Progress, ProgressDecoder, ProgressSummary,
 };
 use pocketdock_proto::api::{check, Subject};
+use pocketdock_proto::build_retry::retry_note;
 use pocketdock_proto::image::{embedded_context, ExportPlan};
 use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp};
 use pocketdock_proto::profile::resolve_profile;
@@ -54,6 +55,11 @@ impl<R: Runtime> Engine<R> {
     /// ...), handing every progress line to `on_progress` as it arrives. An error reported in the
     /// progress stream (a failing `RUN`, a missing base image) is [`Error::StreamFailed`] with
     /// the engine's message. Base images are never pulled unless `options.pull` is set.
+    ///
+    /// When Podman loses a layer to an image removed at the same time (a known engine race, see
+    /// [`pocketdock_proto::build_retry`]), the build runs again, up to
+    /// [`BUILD_ATTEMPTS`](pocketdock_proto::build_retry::BUILD_ATTEMPTS) times in all, after a
+    /// note to `on_progress`.
     pub async fn build_image(
         &self,
         context: &BuildContext,
@@ -61,6 +67,28 @@ impl<R: Runtime> Engine<R> {
         mut on_progress: impl FnMut(&Progress) + Send,
     ) -> Result<BuiltImage> {
         options.validate()?;
+        let mut attempt = 1;
+        loop {
+            match self.build_once(context, options, &mut on_progress).await {
+                Err(err) => match retry_note(&err, attempt) {
+                    Some(note) => {
+                        on_progress(&note);
+                        attempt += 1;
+                    }
+                    None => return Err(err),
+                },
+                built => return built,
+            }
+        }
+    }
+
+    /// One attempt of [`build_image`](Self::build_image), with checked options.
+    async fn build_once(
+        &self,
+        context: &BuildContext,
+        options: &BuildOptions,
+        on_progress: &mut (impl FnMut(&Progress) + Send),
+    ) -> Result<BuiltImage> {
         let mut source: Box<dyn BodySource> = match context {
             BuildContext::Profile(name) => {
                 Box::new(MemorySource::new(embedded_context(name)?.tar()?))
@@ -75,7 +103,7 @@ impl<R: Runtime> Engine<R> {
             check(r, "build", Subject::None)
         });
         let summary = self
-            .upload_with_progress(op, source.as_mut(), "build", &mut on_progress)
+            .upload_with_progress(op, source.as_mut(), "build", on_progress)
             .await?;
         let tags = if summary.images.is_empty() {
             options.tags.clone()

@@ -34,6 +34,7 @@ use pocketdock_proto::api::images::{
     self, BuildOptions, DeleteItem, ImageInspect, Progress, ProgressDecoder, ProgressSummary,
 };
 use pocketdock_proto::api::{check, Subject};
+use pocketdock_proto::build_retry::retry_note;
 use pocketdock_proto::image::{embedded_context, ExportPlan};
 use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp};
 use pocketdock_proto::profile::resolve_profile;
@@ -53,6 +54,11 @@ impl Engine {
     /// ...), handing every progress line to `on_progress` as it arrives. An error reported in the
     /// progress stream (a failing `RUN`, a missing base image) is [`Error::StreamFailed`] with
     /// the engine's message. Base images are never pulled unless `options.pull` is set.
+    ///
+    /// When Podman loses a layer to an image removed at the same time (a known engine race, see
+    /// [`pocketdock_proto::build_retry`]), the build runs again, up to
+    /// [`BUILD_ATTEMPTS`](pocketdock_proto::build_retry::BUILD_ATTEMPTS) times in all, after a
+    /// note to `on_progress`.
     pub fn build_image(
         &self,
         context: &BuildContext,
@@ -60,6 +66,28 @@ impl Engine {
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<BuiltImage> {
         options.validate()?;
+        let mut attempt = 1;
+        loop {
+            match self.build_once(context, options, &mut on_progress) {
+                Err(err) => match retry_note(&err, attempt) {
+                    Some(note) => {
+                        on_progress(&note);
+                        attempt += 1;
+                    }
+                    None => return Err(err),
+                },
+                built => return built,
+            }
+        }
+    }
+
+    /// One attempt of [`build_image`](Self::build_image), with checked options.
+    fn build_once(
+        &self,
+        context: &BuildContext,
+        options: &BuildOptions,
+        on_progress: &mut impl FnMut(&Progress),
+    ) -> Result<BuiltImage> {
         let mut source: Box<dyn BodySource> = match context {
             BuildContext::Profile(name) => {
                 Box::new(MemorySource::new(embedded_context(name)?.tar()?))
@@ -73,7 +101,7 @@ impl Engine {
         let op = UploadOp::new("build", &request, Some(BUILD_TIMEOUT), |r: &Response| {
             check(r, "build", Subject::None)
         });
-        let summary = self.upload_with_progress(op, source.as_mut(), "build", &mut on_progress)?;
+        let summary = self.upload_with_progress(op, source.as_mut(), "build", on_progress)?;
         let tags = if summary.images.is_empty() {
             options.tags.clone()
         } else {

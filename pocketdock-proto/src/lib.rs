@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod build_retry;
 pub mod capture;
 pub mod demux;
 pub mod detached;

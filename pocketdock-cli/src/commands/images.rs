@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use pocketdock_blocking::{list_profiles, resolve_profile, BuildContext, BuildOptions, Error};
+use pocketdock_proto::build_retry::NOTE_PREFIX;
 
 use crate::cli::{BuildArgs, ExportArgs, ImportArgs};
 use crate::commands::{Ctx, Failure, Outcome};
@@ -58,7 +59,11 @@ pub fn build(ctx: &Ctx, a: &BuildArgs) -> Outcome {
                 if line.starts_with("Step ") || line.starts_with("STEP ") {
                     pb.set_message(format!("{tag}: {}", short(line, 70)));
                 }
-                if output::is_verbose() {
+                if line.starts_with(NOTE_PREFIX) {
+                    // pocketdock's own note (a build run again after an engine race) is always
+                    // shown.
+                    pb.suspend(|| eprintln!("{line}"));
+                } else if output::is_verbose() {
                     pb.suspend(|| eprintln!("  | {line}"));
                 }
                 if recent.len() == FAILURE_CONTEXT_LINES {

@@ -426,7 +426,9 @@ impl Progress {
             .filter(|s| !s.is_empty())
     }
 
-    fn text(s: String) -> Self {
+    /// An event carrying only build output text `s` (how a line that is not JSON is reported,
+    /// and how pocketdock adds a note of its own to a build's output).
+    pub fn text(s: String) -> Self {
         Self {
             stream: Some(s),
             ..Self::default()
