@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::detached::{Callbacks, DetachedState};
+use pocketdock_proto::detached::{exit_code, Callbacks, DetachedState};
 use pocketdock_proto::op::{signal_name, ExecConfig, ExecEvent, ExecOp};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::{Error, ExecResult, Result};
@@ -70,8 +70,10 @@ impl<R: Runtime> Process<R> {
                     }
                     Progress::Event(ExecEvent::Created { .. }) => {}
                     Progress::Done(result) => {
-                        let code = lock(&reader_shared).finish(result);
-                        callbacks.exit(code);
+                        // The exit callbacks run before the result is published, so `wait`
+                        // returns only once they ran.
+                        callbacks.exit(exit_code(&result));
+                        lock(&reader_shared).finish(result);
                         return;
                     }
                 }

@@ -274,7 +274,10 @@ impl Container {
         self.callbacks.on_stderr(std::sync::Arc::new(f));
     }
 
-    /// Register a callback for the exit of detached processes.
+    /// Register a callback for the exit of detached processes. It gets the exit code (`-1` when
+    /// reading the process failed) and runs on the process's reader before the result is
+    /// published: a `wait` returns, and `is_running` turns false, only once every exit callback
+    /// ran (so a callback must not wait for its own process).
     pub fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
         self.callbacks.on_exit(std::sync::Arc::new(f));
     }

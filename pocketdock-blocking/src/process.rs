@@ -5,7 +5,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::detached::{Callbacks, DetachedState};
+use pocketdock_proto::detached::{exit_code, Callbacks, DetachedState};
 use pocketdock_proto::op::{signal_name, ExecConfig, ExecEvent};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::{Error, ExecResult, Result};
@@ -76,9 +76,11 @@ impl Process {
                         let _ = tx.send(Err(e));
                     }
                     (_, result) => {
-                        let code = thread_shared.lock().finish(result);
+                        // The exit callbacks run before the result is published, so `wait`
+                        // returns only once they ran.
+                        callbacks.exit(exit_code(&result));
+                        thread_shared.lock().finish(result);
                         thread_shared.done.notify_all();
-                        callbacks.exit(code);
                     }
                 }
             })

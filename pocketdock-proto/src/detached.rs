@@ -17,6 +17,12 @@ use crate::error::Result;
 use crate::result::ExecResult;
 use crate::ring::{BufferSnapshot, RingBuffer};
 
+/// The exit code `on_exit` callbacks get for `result`: the command's, or `-1` when reading it
+/// failed.
+pub fn exit_code(result: &Result<ExecResult>) -> i64 {
+    result.as_ref().map_or(-1, |r| r.exit_code)
+}
+
 /// Output and outcome of one detached process.
 #[derive(Debug)]
 pub struct DetachedState {
@@ -40,15 +46,14 @@ impl DetachedState {
         self.ring.write(stream, data);
     }
 
-    /// The process ended (or reading it failed); wakes every waiting task. Returns the exit code
-    /// for `on_exit` callbacks (`-1` when reading failed).
-    pub fn finish(&mut self, result: Result<ExecResult>) -> i64 {
-        let code = result.as_ref().map_or(-1, |r| r.exit_code);
+    /// The process ended (or reading it failed); wakes every waiting task. Readers fire the
+    /// `on_exit` callbacks (with [`exit_code`]) *before* this, so that a `wait` returns only
+    /// once they ran.
+    pub fn finish(&mut self, result: Result<ExecResult>) {
         self.result = Some(result);
         for w in self.wakers.drain(..) {
             w.wake();
         }
-        code
     }
 
     /// True until the command has exited and its exit code is known.
@@ -230,11 +235,13 @@ mod tests {
         assert!(s.outcome().is_none());
         let t = s.timed_out(Duration::from_secs(1));
         assert!(t.timed_out && t.exit_code == -1 && t.stdout == b"out");
-        let code = s.finish(Ok(ExecResult {
+        let result = Ok(ExecResult {
             exit_code: 3,
             ..ExecResult::default()
-        }));
-        assert_eq!(code, 3);
+        });
+        assert_eq!(exit_code(&result), 3);
+        assert_eq!(exit_code(&Err(crate::Error::ContainerGone("c".into()))), -1);
+        s.finish(result);
         assert_eq!(count.0.load(Ordering::SeqCst), 1, "one waker, woken once");
         assert!(s.poll_finished(&mut cx).is_ready());
         let r = s.outcome().and_then(Result::ok).unwrap_or_default();

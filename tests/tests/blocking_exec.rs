@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use pocketdock_blocking::{ContainerSpec, Engine, Error, LimitPolicy, RunOptions, StreamKind};
-use pocketdock_tests::{eventually, per_engine, unique_name, TEST_IMAGE};
+use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 
 fn sandbox(socket: &str, tag: &str) -> pocketdock_blocking::Container {
     Engine::new(socket)
@@ -186,15 +186,13 @@ fn detach_kill_and_ring_buffer(socket: &str) {
     let snap = p.read();
     assert_eq!(snap.stdout_str(), "ready\n");
     assert!(p.read().is_empty());
-    // The exit callback runs on the reader thread after `wait` was released.
-    let exit_codes = || {
-        exits
+    // The exit callback ran before `wait` returned.
+    assert_eq!(
+        *exits
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    };
-    assert!(eventually(Duration::from_secs(10), || !exit_codes().is_empty()));
-    assert_eq!(exit_codes(), vec![137]);
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        vec![137]
+    );
 }
 
 fn name_clash_is_refused(socket: &str) {
