@@ -619,8 +619,9 @@ python_recipe() {
     podman) base_id=$(P image inspect --format '{{.Id}}' "$BASE_IMAGE") ;;
     docker) base_id=$(D image inspect --format '{{.Id}}' "$BASE_IMAGE") ;;
     esac
-    ctx=$(cd "$IMAGE_DIR" && find . -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 |
-        LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+    ctx=$(cd "$IMAGE_DIR/.." && find "${IMAGE_DIR##*/}" setup -type f ! -name '*.pyc' \
+        ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum |
+        cut -c1-16)
     printf 'v%s-%s-%s' "$PYTHON_RECIPE_VERSION" "$ctx" "${base_id#sha256:}" | cut -c1-40
 }
 
@@ -657,9 +658,14 @@ ensure_python_image() {
             tail -n 30 "$RUN/build-$engine.log" >&2
             die "pocketdock build failed (log: $RUN/build-$engine.log)"
         fi
-        log "$engine: building $PYTHON_IMAGE from $IMAGE_DIR"
+        # The profile's folder plus the shared setup scripts, as `pocketdock build` sends them.
+        local ctx_dir=$RUN/python-context
+        rm -rf "$ctx_dir"
+        cp -r "$IMAGE_DIR" "$ctx_dir"
+        cp -r "$IMAGE_DIR/../setup" "$ctx_dir/setup"
+        log "$engine: building $PYTHON_IMAGE from $IMAGE_DIR and $REPO/images/setup"
         local -a args=(--build-arg "BASE=$BASE_IMAGE" --label "pocketdock.recipe=$recipe"
-            -t "$PYTHON_IMAGE" "$IMAGE_DIR")
+            -t "$PYTHON_IMAGE" "$ctx_dir")
         case $engine in
         podman) P build --pull=never "${args[@]}" >"$RUN/build-podman.log" 2>&1 || {
             tail -n 30 "$RUN/build-podman.log" >&2; die "podman build failed (log: $RUN/build-podman.log)"; } ;;

@@ -3,7 +3,9 @@
 //! of an image archive (`docker save` format) while it streams, and export plans.
 //!
 //! * **Embedded contexts.** Every file of `images/<profile>/` is compiled in
-//!   ([`embedded_context`]), so the library and the CLI build a profile without the source tree.
+//!   ([`embedded_context`]), so the library and the CLI build a profile without the source tree,
+//!   together with the setup scripts all profiles share (`images/setup/`, at `setup/` in each
+//!   context: package installs and the sandbox user, written once).
 //!   A unit test compares the embedded files with the folders, byte for byte and mode for mode.
 //! * **Build contexts.** Entries are owned by `0:0` with empty owner names, as the docker CLI
 //!   sends them; embedded files get mtime 0 so their tar is the same on every machine.
@@ -66,37 +68,49 @@ macro_rules! ctx_file {
     };
 }
 
+/// A shared setup script of `images/setup/`, at `setup/<name>` in every profile's context.
+macro_rules! setup_file {
+    ($name:literal) => {
+        ContextFile {
+            path: concat!("setup/", $name),
+            mode: 0o755,
+            data: include_bytes!(concat!("../images/setup/", $name)),
+        }
+    };
+}
+
+/// A profile's context: the files of `images/<profile>/`, then the shared setup scripts of
+/// `images/setup/` under `setup/`.
+macro_rules! context {
+    ($profile:literal, [$($path:literal: $mode:literal),* $(,)?]) => {
+        EmbeddedContext {
+            profile: $profile,
+            files: &[
+                $(ctx_file!($profile, $path, $mode),)*
+                setup_file!("system-packages.sh"),
+                setup_file!("python-packages.sh"),
+                setup_file!("sandbox-user.sh"),
+            ],
+        }
+    };
+}
+
 const CONTEXTS: [EmbeddedContext; 6] = [
-    EmbeddedContext {
-        profile: "minimal-python",
-        files: &[
-            ctx_file!("minimal-python", "Dockerfile", 0o644),
-            ctx_file!("minimal-python", ".dockerignore", 0o644),
-            ctx_file!("minimal-python", "demo/README.md", 0o644),
-            ctx_file!("minimal-python", "demo/index.html", 0o644),
-            ctx_file!("minimal-python", "demo/serve.py", 0o644),
-        ],
-    },
-    EmbeddedContext {
-        profile: "minimal-node",
-        files: &[ctx_file!("minimal-node", "Dockerfile", 0o644)],
-    },
-    EmbeddedContext {
-        profile: "minimal-bun",
-        files: &[ctx_file!("minimal-bun", "Dockerfile", 0o644)],
-    },
-    EmbeddedContext {
-        profile: "dev",
-        files: &[ctx_file!("dev", "Dockerfile", 0o644)],
-    },
-    EmbeddedContext {
-        profile: "agent",
-        files: &[ctx_file!("agent", "Dockerfile", 0o644)],
-    },
-    EmbeddedContext {
-        profile: "embedded",
-        files: &[ctx_file!("embedded", "Dockerfile", 0o644)],
-    },
+    context!(
+        "minimal-python",
+        [
+            "Dockerfile": 0o644,
+            ".dockerignore": 0o644,
+            "demo/README.md": 0o644,
+            "demo/index.html": 0o644,
+            "demo/serve.py": 0o644,
+        ]
+    ),
+    context!("minimal-node", ["Dockerfile": 0o644]),
+    context!("minimal-bun", ["Dockerfile": 0o644]),
+    context!("dev", ["Dockerfile": 0o644]),
+    context!("agent", ["Dockerfile": 0o644]),
+    context!("embedded", ["Dockerfile": 0o644]),
 ];
 
 /// The embedded build contexts of every profile, in the profiles' order.
@@ -830,31 +844,33 @@ mod tests {
                         "demo/",
                         "demo/README.md",
                         "demo/index.html",
-                        "demo/serve.py"
+                        "demo/serve.py",
+                        "setup/",
+                        "setup/system-packages.sh",
+                        "setup/python-packages.sh",
+                        "setup/sandbox-user.sh",
                     ]
                 );
             }
         }
-        // Every profile makes its sandbox user with the very same step.
-        let user_step = |df: &'static str| {
-            let start = df.find("# Non-root user sandbox").unwrap_or(0);
-            let len = df
-                .get(start..)
-                .and_then(|rest| rest.find("\n\n"))
-                .unwrap_or(0);
-            df.get(start..start + len).unwrap_or_default()
-        };
-        let first = user_step(CONTEXTS[0].dockerfile());
-        assert!(first.contains("useradd --uid 1000"), "{first}");
+        // Every profile runs the shared setup scripts (one copy, in images/setup/) and makes
+        // its sandbox user with them.
         for ctx in embedded_contexts() {
-            assert_eq!(user_step(ctx.dockerfile()), first, "{}", ctx.profile);
+            let df = ctx.dockerfile();
+            for needle in [
+                "COPY setup/ /tmp/pocketdock-setup/",
+                "RUN sh /tmp/pocketdock-setup/sandbox-user.sh && rm -rf /tmp/pocketdock-setup",
+                "/tmp/pocketdock-setup/system-packages.sh",
+            ] {
+                assert!(df.contains(needle), "{}: no {needle:?}", ctx.profile);
+            }
         }
         assert!(embedded_context("nope").is_err());
         assert_eq!(embedded_context("dev").map(|c| c.profile).ok(), Some("dev"));
     }
 
-    /// The embedded files are exactly the files of `images/<profile>/` (same bytes, same
-    /// executable bit).
+    /// The embedded files are exactly the files of `images/<profile>/` and `images/setup/`
+    /// (same bytes, same executable bit).
     #[test]
     fn embedded_contexts_match_the_images_folders() {
         use std::os::unix::fs::PermissionsExt;
@@ -887,10 +903,14 @@ mod tests {
             }
         }
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../images");
+        let mut setup = Vec::new();
+        walk(&root.join("setup"), &root, &mut setup);
+        assert!(!setup.is_empty());
         for ctx in embedded_contexts() {
             let dir = root.join(ctx.profile);
             let mut on_disk = Vec::new();
             walk(&dir, &dir, &mut on_disk);
+            on_disk.extend(setup.iter().cloned());
             on_disk.sort();
             let mut embedded: Vec<(String, u32)> = ctx
                 .files
@@ -900,7 +920,12 @@ mod tests {
             embedded.sort();
             assert_eq!(embedded, on_disk, "{}: embed every file", ctx.profile);
             for f in ctx.files {
-                let bytes = std::fs::read(dir.join(f.path)).unwrap_or_default();
+                let from = if f.path.starts_with("setup/") {
+                    &root
+                } else {
+                    &dir
+                };
+                let bytes = std::fs::read(from.join(f.path)).unwrap_or_default();
                 assert_eq!(bytes, f.data, "{}/{}", ctx.profile, f.path);
             }
         }

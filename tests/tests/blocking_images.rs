@@ -281,7 +281,7 @@ fn every_profile_builds_offline_and_stops_on_sigterm(socket: &str) {
             )
             .unwrap_or_else(|e| panic!("{}: {e}", profile.name));
         let r = c
-            .run("id -u; id -un; id -g; pwd; echo $HOME")
+            .run("id -u; id -un; id -g; pwd; echo $HOME; test ! -e /tmp/pocketdock-setup || echo left")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             r.stdout_str(),
