@@ -410,17 +410,38 @@ unmount_ours() {
         done
 }
 
-# kill_wait SECONDS PID...: SIGTERM, wait, then SIGKILL.
+# proc_start PID: the process's start time (clock ticks after boot), empty once it is gone. With
+# the PID it names one process: a PID freed by a process that ended can be reused by another.
+proc_start() {
+    local stat
+    local -a fields
+    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 0
+    stat=${stat##*) } # the command name (field 2) may hold spaces and parentheses
+    read -ra fields <<<"$stat"
+    printf '%s' "${fields[19]}" # field 22 of proc(5); fields[0] is field 3
+}
+
+# kill_wait SECONDS PID...: SIGTERM, wait, then SIGKILL. Each PID is pinned to the process it names
+# on entry (its start time), so a PID reused meanwhile by someone else's process is never signalled
+# (thousands of podman conmons end during a test run; their PIDs come back quickly).
 kill_wait() {
     local secs=$1 p deadline
+    local -A start=()
     local -a alive
     shift
-    (($# > 0)) || return 0
-    kill -TERM "$@" 2>/dev/null || true
+    for p in "$@"; do
+        [[ $p =~ ^[0-9]+$ ]] && start[$p]=$(proc_start "$p")
+    done
+    # ours PID: still running, and still the process it was on entry.
+    ours() { [[ -n ${start[$1]} ]] && proc_running "$1" && [[ $(proc_start "$1") == "${start[$1]}" ]]; }
+    alive=()
+    for p in "${!start[@]}"; do ours "$p" && alive+=("$p"); done
+    ((${#alive[@]} > 0)) || return 0
+    kill -TERM "${alive[@]}" 2>/dev/null || true
     deadline=$((SECONDS + secs))
     while :; do
         alive=()
-        for p in "$@"; do proc_running "$p" && alive+=("$p"); done
+        for p in "${!start[@]}"; do ours "$p" && alive+=("$p"); done
         ((${#alive[@]} == 0)) && return 0
         if ((SECONDS >= deadline)); then
             log "SIGKILL ${alive[*]}"
