@@ -423,7 +423,7 @@ proc_start() {
 
 # kill_wait SECONDS PID...: SIGTERM, wait, then SIGKILL. Each PID is pinned to the process it names
 # on entry (its start time), so a PID reused meanwhile by someone else's process is never signalled
-# (thousands of podman conmons end during a test run; their PIDs come back quickly).
+# (thousands of podman conmons end during a test run, and the kernel hands their PIDs out again).
 kill_wait() {
     local secs=$1 p deadline
     local -A start=()

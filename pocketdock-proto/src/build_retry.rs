@@ -1,7 +1,8 @@
 //! When to build an image again: Podman's storage race with a concurrent image removal.
 //!
-//! Podman (buildah before 1.43, so every Podman 4.x and 5.x up to 2026) lists the images of its
-//! store when it looks for a cached step, then reads each one's top layer. When another client
+//! Podman's builder (buildah releases before the fix, and the Podman versions that vendor them)
+//! lists the images of its store when it looks for a cached step, then reads each one's top
+//! layer. When another client
 //! removes an image in between, the build fails with "checking if cached image exists from a
 //! previous build: getting top layer info: layer not known"; the same race can hit the commit of
 //! a step ("creating image ...: layer not known"). Nothing is wrong with the build: buildah
