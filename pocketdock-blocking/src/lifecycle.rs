@@ -57,7 +57,8 @@ impl Engine {
     /// Create and start a sandbox on this engine, with the settings of the project containing
     /// the current directory (see [`create_new_container`]; the socket setting does not apply,
     /// this engine is used). The spec is checked before any engine call; a taken name is
-    /// [`Error::NameInUse`](pocketdock_proto::Error::NameInUse); a container that fails to start is removed again.
+    /// [`Error::NameInUse`](pocketdock_proto::Error::NameInUse); a container that fails to start
+    /// is removed again.
     pub fn create_container(&self, spec: ContainerSpec) -> Result<Container> {
         let project = Project::discover(None)?;
         self.create_container_in(spec, project.as_ref())

@@ -279,11 +279,6 @@ impl ArchiveSource {
         self
     }
 
-    /// Bytes read from the file so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.read
-    }
-
     /// Next raw bytes from the file (the already read head first); empty at the end.
     fn read_raw(&mut self) -> Result<Bytes> {
         if !self.pending.is_empty() {
@@ -298,19 +293,8 @@ impl ArchiveSource {
         self.read += n as u64;
         Ok(Bytes::from(buf))
     }
-}
 
-impl BodySource for ArchiveSource {
-    fn next_chunk(&mut self) -> Result<Option<Bytes>> {
-        let out = self.next_checked()?;
-        if let Some(report) = self.progress.as_mut() {
-            report(self.read);
-        }
-        Ok(out)
-    }
-}
-
-impl ArchiveSource {
+    /// The next piece of the archive, checked as it passes; `None` once it ended whole.
     fn next_checked(&mut self) -> Result<Option<Bytes>> {
         if self.eof {
             return Ok(None);
@@ -359,6 +343,16 @@ impl ArchiveSource {
     }
 }
 
+impl BodySource for ArchiveSource {
+    fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        let out = self.next_checked()?;
+        if let Some(report) = self.progress.as_mut() {
+            report(self.read);
+        }
+        Ok(out)
+    }
+}
+
 /// The file an image export streams into: a temporary file beside the destination, written as
 /// the engine's tar arrives (checked, and gzip-compressed when asked), renamed over the
 /// destination by [`commit`](Self::commit) only once the archive is complete and checked.
@@ -367,7 +361,7 @@ impl ArchiveSource {
 pub struct ExportFile<F: FnMut(u64)> {
     dest: PathBuf,
     tmp: PathBuf,
-    file: Option<File>,
+    file: File,
     gzip: Option<GzipEncoder>,
     check: ArchiveCheck,
     written: u64,
@@ -391,7 +385,7 @@ impl<F: FnMut(u64)> ExportFile<F> {
         Ok(Self {
             dest: dest.to_path_buf(),
             tmp,
-            file: Some(file),
+            file,
             gzip: gzip.then(GzipEncoder::new),
             check: ArchiveCheck::new(),
             written: 0,
@@ -412,11 +406,8 @@ impl<F: FnMut(u64)> ExportFile<F> {
     }
 
     fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| host_refusal(&self.tmp, "already closed"))?;
-        file.write_all(bytes)
+        self.file
+            .write_all(bytes)
             .map_err(|e| host_error(&self.tmp, &e))?;
         self.written += bytes.len() as u64;
         (self.on_progress)(self.written);
@@ -431,9 +422,9 @@ impl<F: FnMut(u64)> ExportFile<F> {
             let last = enc.finish()?;
             self.write_raw(&last)?;
         }
-        if let Some(file) = self.file.take() {
-            file.sync_all().map_err(|e| host_error(&self.tmp, &e))?;
-        }
+        self.file
+            .sync_all()
+            .map_err(|e| host_error(&self.tmp, &e))?;
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| host_error(&self.dest, &e))?;
         Ok(ExportedArchive {
             path: self.dest.clone(),

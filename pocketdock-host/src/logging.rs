@@ -12,10 +12,9 @@
 //! * `auto_log: false` turns all of it off;
 //! * `max_log_size` caps every log file (a note ends a cut file) and rotates `history.jsonl` to
 //!   `history-<ts>.jsonl` once it reaches the size;
-//! * `retention_days` and `max_logs_per_instance` are applied with
-//!   [`plan_retention`] whenever a log file is
-//!   started and when the container is created or resumed. Files still being written (an open
-//!   detach or session log of this handle) are never deleted.
+//! * `retention_days` and `max_logs_per_instance` are applied with [`plan_retention`] whenever
+//!   a log file is started and when the container is created or resumed. Files still being
+//!   written (an open detach or session log of this handle) are never deleted.
 //!
 //! Logging is best effort: a full disk or a removed directory never fails a command.
 
