@@ -9,8 +9,8 @@ use std::time::Duration;
 use pocketdock_proto::op::{CancelOp, KillOp, CANCEL_RETRY, CANCEL_WINDOW, NONCE_VAR};
 use pocketdock_proto::Error;
 use support::{
-    check_every_delivery, drive, json, recorded, reply, silent, transcript_request_line, Delivery,
-    Reply, Script, ENGINES,
+    assert_times_out, check_every_delivery, drive, json, recorded, reply, silent,
+    transcript_request_line, Delivery, Reply, Script, ENGINES,
 };
 
 fn name(engine: &str) -> String {
@@ -129,29 +129,25 @@ fn a_refused_kill_start_is_an_engine_error() {
 
 #[test]
 fn kill_gives_up_after_fifteen_seconds_a_step() {
-    let out = Script::new(vec![silent("POST /containers/c/exec ")])
-        .tick(Duration::ZERO)
-        .run(KillOp::new("c", "n", "KILL", None));
-    assert!(matches!(
-        out.result,
-        Err(Error::Timeout {
-            op: "exec create",
-            ..
-        })
-    ));
-    assert_eq!(out.elapsed, Duration::from_secs(15));
-    let out = Script::new(vec![
-        kill_created("c", "k1"),
-        reply(
-            "POST /exec/k1/start ",
-            b"HTTP/1.1 101 UPGRADED\r\n\r\n".to_vec(),
-        )
-        .hang(),
-    ])
-    .tick(Duration::ZERO)
-    .run(KillOp::new("c", "n", "KILL", None));
-    assert!(matches!(out.result, Err(Error::Timeout { op: "kill", .. })));
-    assert_eq!(out.elapsed, Duration::from_secs(15));
+    assert_times_out(
+        KillOp::new("c", "n", "KILL", None),
+        vec![silent("POST /containers/c/exec ")],
+        "exec create",
+        Duration::from_secs(15),
+    );
+    assert_times_out(
+        KillOp::new("c", "n", "KILL", None),
+        vec![
+            kill_created("c", "k1"),
+            reply(
+                "POST /exec/k1/start ",
+                b"HTTP/1.1 101 UPGRADED\r\n\r\n".to_vec(),
+            )
+            .hang(),
+        ],
+        "kill",
+        Duration::from_secs(15),
+    );
 }
 
 #[test]
@@ -308,19 +304,14 @@ fn other_failures_of_a_cancel_are_reported() {
         Delivery::Whole,
     );
     assert!(matches!(out.result, Err(Error::Engine { status: 500, .. })));
-    let out = Script::new(vec![
-        kill_created("c", "k1"),
-        kill_ran("k1"),
-        silent("GET /exec/e1/json "),
-    ])
-    .tick(Duration::ZERO)
-    .run(CancelOp::new("c", "e1", "n", None));
-    assert!(matches!(
-        out.result,
-        Err(Error::Timeout {
-            op: "exec inspect",
-            ..
-        })
-    ));
-    assert_eq!(out.elapsed, Duration::from_secs(15));
+    assert_times_out(
+        CancelOp::new("c", "e1", "n", None),
+        vec![
+            kill_created("c", "k1"),
+            kill_ran("k1"),
+            silent("GET /exec/e1/json "),
+        ],
+        "exec inspect",
+        Duration::from_secs(15),
+    );
 }

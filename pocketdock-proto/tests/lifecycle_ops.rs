@@ -11,8 +11,8 @@ use pocketdock_proto::op::{CreateOp, FindOp, Identity, InfoOp, RecreateOp};
 use pocketdock_proto::spec::{ContainerSpec, Labels};
 use pocketdock_proto::Error;
 use support::{
-    check_every_delivery, drive, json, recorded, reply, silent, transcript, Delivery, Reply,
-    Script, ENGINES,
+    assert_times_out, check_every_delivery, drive, json, recorded, reply, silent, transcript,
+    Delivery, Reply, Script, ENGINES,
 };
 
 const CREATED_AT: &str = "2026-12-04T10:00:00.000000";
@@ -266,14 +266,12 @@ fn a_container_that_fails_to_start_is_removed_and_the_start_error_reported() {
 
 #[test]
 fn a_create_that_never_answers_times_out() {
-    let out = Script::new(vec![silent("POST /containers/create?name=web ")])
-        .tick(Duration::ZERO)
-        .run(create_op("web"));
-    assert!(matches!(
-        out.result,
-        Err(Error::Timeout { op: "create", .. })
-    ));
-    assert_eq!(out.elapsed, Duration::from_secs(60));
+    assert_times_out(
+        create_op("web"),
+        vec![silent("POST /containers/create?name=web ")],
+        "create",
+        Duration::from_secs(60),
+    );
 }
 
 // --- FindOp ----------------------------------------------------------------------------------
@@ -434,14 +432,12 @@ fn find_passes_other_failures_through() {
         "removed between the list and the inspect: {:?}",
         out.result
     );
-    let out = Script::new(vec![silent("GET /containers/web/json ")])
-        .tick(Duration::ZERO)
-        .run(FindOp::new("web"));
-    assert!(matches!(
-        out.result,
-        Err(Error::Timeout { op: "inspect", .. })
-    ));
-    assert_eq!(out.elapsed, Duration::from_secs(60));
+    assert_times_out(
+        FindOp::new("web"),
+        vec![silent("GET /containers/web/json ")],
+        "inspect",
+        Duration::from_secs(60),
+    );
 }
 
 // --- RecreateOp ------------------------------------------------------------------------------
@@ -522,17 +518,15 @@ fn recreate_stops_at_the_first_failure() {
         "{body}"
     );
     assert!(body.contains(r#""Memory":268435456"#), "{body}");
-    let out = Script::new(vec![
-        reply("GET /containers/c1/json ", json("200 OK", inspect)),
-        silent("DELETE /containers/c1?force=true"),
-    ])
-    .tick(Duration::ZERO)
-    .run(RecreateOp::new("c1", "web", CREATED_AT));
-    assert!(matches!(
-        out.result,
-        Err(Error::Timeout { op: "remove", .. })
-    ));
-    assert_eq!(out.elapsed, Duration::from_secs(60));
+    assert_times_out(
+        RecreateOp::new("c1", "web", CREATED_AT),
+        vec![
+            reply("GET /containers/c1/json ", json("200 OK", inspect)),
+            silent("DELETE /containers/c1?force=true"),
+        ],
+        "remove",
+        Duration::from_secs(60),
+    );
 }
 
 // --- InfoOp ----------------------------------------------------------------------------------
@@ -629,15 +623,13 @@ fn info_failures_are_typed() {
         Delivery::Whole,
     );
     assert!(matches!(out.result, Err(Error::Engine { op: "stats", .. })));
-    let out = Script::new(vec![
-        reply("GET /containers/c1/json ", json("200 OK", running)),
-        silent("GET /containers/c1/stats"),
-    ])
-    .tick(Duration::ZERO)
-    .run(InfoOp::new("c1", 0.0));
-    assert!(matches!(
-        out.result,
-        Err(Error::Timeout { op: "stats", .. })
-    ));
-    assert_eq!(out.elapsed, Duration::from_secs(60));
+    assert_times_out(
+        InfoOp::new("c1", 0.0),
+        vec![
+            reply("GET /containers/c1/json ", json("200 OK", running)),
+            silent("GET /containers/c1/stats"),
+        ],
+        "stats",
+        Duration::from_secs(60),
+    );
 }

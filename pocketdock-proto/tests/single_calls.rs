@@ -9,9 +9,14 @@ use std::time::Duration;
 use pocketdock_proto::api::exec::ExecSpec;
 use pocketdock_proto::op::{calls, CallOp};
 use pocketdock_proto::{Error, ProtocolError};
-use support::{check_every_delivery, drive, json, recorded, reply, silent, Delivery, ENGINES};
+use support::{
+    assert_times_out, check_every_delivery, drive, json, recorded, reply, silent, Delivery, ENGINES,
+};
 
 const PD: &str = "pd-transcript-";
+
+/// What an error must be.
+type Check = fn(&Error) -> bool;
 
 /// The recorded container name of `engine`.
 fn name(engine: &str) -> String {
@@ -368,55 +373,36 @@ fn engine_statuses_map_to_typed_errors() {
             calls::exec_inspect("c", "e").map(drop)
         }),
     ];
+    let answers: [(&str, &str, Check); 3] = [
+        (
+            "404 Not Found",
+            r#"{"message":"No such container: c"}"#,
+            |e| matches!(e, Error::ContainerNotFound(c) if c == "c"),
+        ),
+        (
+            "409 Conflict",
+            r#"{"message":"Container c is not running"}"#,
+            |e| matches!(e, Error::ContainerNotRunning(c) if c == "c"),
+        ),
+        (
+            "500 Internal Server Error",
+            r#"{"cause":"disk on fire","message":"disk on fire","response":500}"#,
+            |e| matches!(e, Error::Engine { status: 500, message, .. } if message == "disk on fire"),
+        ),
+    ];
     for (prefix, make) in calls {
-        let out = drive(
-            make(),
-            vec![reply(
-                prefix,
-                json("404 Not Found", r#"{"message":"No such container: c"}"#),
-            )],
-            Delivery::Whole,
-        );
-        assert!(
-            matches!(out.result, Err(Error::ContainerNotFound(ref c)) if c == "c"),
-            "{prefix} 404: {:?}",
-            out.result
-        );
-        let out = drive(
-            make(),
-            vec![reply(
-                prefix,
-                json(
-                    "409 Conflict",
-                    r#"{"message":"Container c is not running"}"#,
-                ),
-            )],
-            Delivery::Whole,
-        );
-        assert!(
-            matches!(out.result, Err(Error::ContainerNotRunning(ref c)) if c == "c"),
-            "{prefix} 409: {:?}",
-            out.result
-        );
-        let out = drive(
-            make(),
-            vec![reply(
-                prefix,
-                json(
-                    "500 Internal Server Error",
-                    r#"{"cause":"disk on fire","message":"disk on fire","response":500}"#,
-                ),
-            )],
-            Delivery::Whole,
-        );
-        assert!(
-            matches!(
-                out.result,
-                Err(Error::Engine { status: 500, ref message, .. }) if message == "disk on fire"
-            ),
-            "{prefix} 500: {:?}",
-            out.result
-        );
+        for (status, body, check) in answers {
+            let out = drive(
+                make(),
+                vec![reply(prefix, json(status, body))],
+                Delivery::Whole,
+            );
+            let err = out
+                .result
+                .err()
+                .unwrap_or_else(|| panic!("{prefix} {status}: no error"));
+            assert!(check(&err), "{prefix} {status}: {err:?}");
+        }
     }
     for (make, what) in [
         (calls::ping as fn() -> CallOp<String>, "ping"),
@@ -578,12 +564,6 @@ fn each_call_times_out_at_its_deadline() {
         ),
     ];
     for (op, prefix, name, after) in cases {
-        let out = drive(op, vec![silent(prefix)], Delivery::Whole);
-        assert!(
-            matches!(out.result, Err(Error::Timeout { op, .. }) if op == name),
-            "{name}: {:?}",
-            out.result
-        );
-        assert_eq!(out.elapsed, after, "{name}");
+        assert_times_out(op, vec![silent(prefix)], name, after);
     }
 }

@@ -189,6 +189,21 @@ pub fn check_every_delivery<O: Operation>(
     }
 }
 
+/// Run `op` against `replies` (the last one [`silent`]) with reads taking no virtual time, and
+/// check that it fails with `Error::Timeout` of operation `name` exactly `after` after it began.
+pub fn assert_times_out<O: Operation>(op: O, replies: Vec<Reply>, name: &str, after: Duration)
+where
+    O::Output: std::fmt::Debug,
+{
+    let out = Script::new(replies).tick(Duration::ZERO).run(op);
+    assert!(
+        matches!(out.result, Err(Error::Timeout { op, .. }) if op == name),
+        "{name}: {:?}",
+        out.result
+    );
+    assert_eq!(out.elapsed, after, "{name}");
+}
+
 /// The step sizes the exec tests have always used: small, odd, around a frame header, and
 /// one that takes every answer whole.
 pub const STEPS: [usize; 8] = [1, 2, 3, 7, 8, 9, 64, 100_000];
