@@ -63,8 +63,8 @@ fn no_content(prefix: &str) -> Reply {
 
 /// Every delivery of `script` but the two-way splits of its first answer, a recorded container
 /// inspect: that answer is still delivered whole and byte by byte, and its every split point is
-/// covered where it is parsed (`single_calls.rs`, and [`find_by_engine_name`] here), at a cost
-/// (a 5 kB JSON parse per run) that would multiply here by the length of the other answers.
+/// covered where it is parsed (`calls::inspect` in `single_calls.rs`), at a cost (a 5 kB JSON
+/// parse per run) that would multiply here by the length of the other answers.
 fn all_but_inspect_splits(script: &[Reply]) -> Vec<Delivery> {
     support::every_delivery(script)
         .into_iter()
@@ -293,19 +293,17 @@ const LIST: &str = "GET /containers/json?all=true&filters=";
 #[test]
 fn find_by_engine_name() {
     for engine in ENGINES {
-        check_every_delivery(
-            &[recorded(engine, "inspect")],
-            || FindOp::new(&name(engine)),
-            |d, out| {
-                let c = out.result.unwrap_or_else(|e| panic!("{engine} {d:?}: {e}"));
-                assert_eq!(
-                    Identity::from_inspect(&c).name,
-                    name(engine),
-                    "{engine} {d:?}"
-                );
-                assert_eq!(out.requests.len(), 1);
-            },
-        );
+        let script = [recorded(engine, "inspect")];
+        for d in all_but_inspect_splits(&script) {
+            let out = drive(FindOp::new(&name(engine)), script.to_vec(), d);
+            let c = out.result.unwrap_or_else(|e| panic!("{engine} {d:?}: {e}"));
+            assert_eq!(
+                Identity::from_inspect(&c).name,
+                name(engine),
+                "{engine} {d:?}"
+            );
+            assert_eq!(out.requests.len(), 1);
+        }
     }
 }
 
