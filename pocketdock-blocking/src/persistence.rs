@@ -13,7 +13,8 @@ use std::path::Path;
 
 use pocketdock_proto::api::containers;
 use pocketdock_proto::api::{check, strip_slash, Subject};
-use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_proto::http::Response;
+use pocketdock_proto::op::CallOp;
 use pocketdock_proto::persistence::list_filter;
 pub use pocketdock_proto::persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,

@@ -10,8 +10,8 @@ use pocketdock_proto::api::exec::{ExecInspect, IdResponse};
 use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 use pocketdock_proto::api::{check, Subject};
 use pocketdock_proto::demux::{DemuxMode, Demuxer};
+use pocketdock_proto::http::Response;
 use pocketdock_proto::http::{Expect, ResponseDecoder, ResponseEvent, ResponseHead};
-use pocketdock_proto::op::Response;
 use pocketdock_proto::{Error, StreamKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,8 @@ use pocketdock_blocking::{init_project, ContainerSpec, Engine, Error, Project};
 use pocketdock_proto::api::containers;
 use pocketdock_proto::api::exec::IdResponse;
 use pocketdock_proto::api::{check, Subject};
-use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_proto::http::Response;
+use pocketdock_proto::op::CallOp;
 use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 use serde_json::json;
 

@@ -182,7 +182,7 @@ fn r139_145_info_and_reboot(socket: &str) {
         pocketdock_proto::op::CallOp::new(
             "stop",
             &pocketdock_proto::api::containers::stop(&key, 5),
-            |r: pocketdock_proto::op::Response| {
+            |r: pocketdock_proto::http::Response| {
                 pocketdock_proto::api::check(&r, "stop", pocketdock_proto::api::Subject::None)
             },
         ),

@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::api::stats::lenient;
 use crate::api::{check, null_default, Subject};
 use crate::error::{Error, ProtocolError, Result};
+use crate::http::Response;
 use crate::http::{percent_encode, Method, Query, Request, RequestBody};
-use crate::op::Response;
 
 /// MIME type of tar bodies.
 pub const TAR: &str = "application/x-tar";

@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::api::exec::IdResponse;
 use crate::api::{check, Subject};
 use crate::error::Result;
+use crate::http::Response;
 use crate::http::{percent_encode, Method, Query, Request};
-use crate::op::Response;
 
 /// `GET /containers/{id}/stats?stream=false[&one-shot=true]`.
 ///

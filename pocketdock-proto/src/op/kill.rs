@@ -9,11 +9,12 @@
 use std::time::{Duration, Instant};
 
 use super::exchange::{ExStep, Exchange};
-use super::{CallOp, Io, Operation, Response, Step};
+use super::{CallOp, Io, Operation, Step};
 use crate::api::exec::{self, ExecSpec, IdResponse};
 use crate::api::{check, Subject};
 use crate::error::{Error, Result};
 use crate::http::Expect;
+use crate::http::Response;
 
 /// Name of the environment variable that marks a command's processes.
 pub const NONCE_VAR: &str = "POCKETDOCK_EXEC";

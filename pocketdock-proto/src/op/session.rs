@@ -22,12 +22,13 @@ use bytes::{Bytes, BytesMut};
 
 use super::exchange::{ExStep, Exchange};
 use super::kill::NONCE_VAR;
-use super::{CallOp, ExecConfig, Io, Operation, Response, Step};
+use super::{CallOp, ExecConfig, Io, Operation, Step};
 use crate::api::exec::{self, ExecInspect, ExecSpec};
 use crate::api::{check, Subject};
 use crate::capture::{LimitPolicy, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
 use crate::error::{Error, ProtocolError};
+use crate::http::Response;
 use crate::http::{Expect, ResponseHead};
 
 /// The script of a session's shell: `bash` (no profile, no rc files) when the image has it,
