@@ -19,7 +19,6 @@
 //! operations ask for.
 #![forbid(unsafe_code)]
 
-mod callbacks;
 mod container;
 mod driver;
 mod engine;

@@ -90,7 +90,6 @@ impl InstanceLog {
     }
 
     /// The `logs/` directory.
-    #[allow(dead_code)] // for the session code and diagnostics
     pub fn dir(&self) -> &Path {
         &self.inner.logs
     }
@@ -261,7 +260,6 @@ impl InstanceLog {
     }
 
     /// Start the log of a session: `session-<ts>.log` with its header. For the session code.
-    #[allow(dead_code)] // called by the session code
     pub fn session(&self, session_id: &str) -> SessionLog {
         let ts = iso(SystemTime::now());
         let file = self.create_log(LogKind::Session, &ts).map(|(name, file)| {
@@ -437,12 +435,10 @@ struct SessionState {
 /// those of `send_and_wait`), `output` for what the shell prints, `command` when a
 /// `send_and_wait` ends, `close` when the session ends. Cheap to clone.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // used by the session code
 pub struct SessionLog {
     shared: Arc<Mutex<SessionState>>,
 }
 
-#[allow(dead_code)] // used by the session code
 impl SessionLog {
     fn lock(&self) -> MutexGuard<'_, SessionState> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
