@@ -320,7 +320,7 @@ mod tests {
     use serde_json::json;
 
     fn inspect(v: &Value) -> ContainerInspect {
-        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}"))
+        serde_json::from_value(v.clone()).unwrap()
     }
 
     fn running() -> Value {
@@ -342,7 +342,7 @@ mod tests {
             "cpu_stats": {"cpu_usage": {"total_usage": 200}, "system_cpu_usage": 1000, "online_cpus": 4},
             "precpu_stats": {"cpu_usage": {"total_usage": 100}, "system_cpu_usage": 500}
         }))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
     }
 
     fn top() -> Top {
@@ -379,7 +379,7 @@ mod tests {
     #[test]
     fn json_has_the_reference_keys() {
         let info = ContainerInfo::build(&inspect(&running()), Some(&stats()), Some(&top()), 0.0);
-        let v = serde_json::to_value(&info).unwrap_or_else(|e| panic!("{e}"));
+        let v = serde_json::to_value(&info).unwrap();
         let keys: Vec<&str> = v
             .as_object()
             .map(|o| o.keys().map(String::as_str).collect())

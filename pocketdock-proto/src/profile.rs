@@ -184,8 +184,7 @@ mod tests {
 
     #[test]
     fn serializes_with_reference_keys() {
-        let v = serde_json::to_value(resolve_profile("dev").unwrap_or_else(|e| panic!("{e}")))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let v = serde_json::to_value(resolve_profile("dev").unwrap()).unwrap();
         let mut keys: Vec<&String> = v
             .as_object()
             .map(|o| o.keys().collect())

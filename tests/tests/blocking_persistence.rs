@@ -18,8 +18,9 @@ use pocketdock_proto::op::CallOp;
 use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 use serde_json::json;
 
+#[track_caller]
 fn ok<T>(r: pocketdock_blocking::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the call should succeed")
 }
 
 /// Removes the containers (by id or engine name) and directories it was given, even on panic.
@@ -122,7 +123,7 @@ fn persist_stop_resume_keeps_files(socket: &str) {
     let item = ok(engine.list_containers(Some(project.name())))
         .into_iter()
         .find(|i| i.name == name)
-        .unwrap_or_else(|| panic!("not listed after stop"));
+        .expect("not listed after stop");
     assert_eq!(item.status, "exited");
 
     let c = ok(engine.resume_container(&name));
@@ -322,7 +323,7 @@ fn name_clash(socket: &str) {
     let name = unique_name("clash");
     guard.container(&name);
     let first = ok(engine.create_container_in(spec(&name).persist(true), Some(&project)));
-    let before = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("no instance.toml"));
+    let before = ok(project.read_instance(&name)).expect("no instance.toml");
     assert_eq!(before.container.id, first.id());
     for p in [Some(&project), None] {
         match engine.create_container_in(spec(&name).persist(true), p) {
@@ -330,7 +331,7 @@ fn name_clash(socket: &str) {
             other => panic!("expected NameInUse, got {other:?}"),
         }
     }
-    let after = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("instance.toml gone"));
+    let after = ok(project.read_instance(&name)).expect("instance.toml gone");
     assert_eq!(after, before);
     assert_eq!(names_in(socket, project.name()), vec![name.clone()]);
     // A label-only duplicate (as the reference could make) is refused, not guessed.
@@ -483,9 +484,8 @@ per_engine!(
 /// containers. Needs `POCKETDOCK_TEST_PYTHON`: a Python interpreter with the package installed
 /// (e.g. `python3 -m venv /tmp/pdvenv && /tmp/pdvenv/bin/pip install pocketdock`).
 fn python_package_interop(socket: &str) {
-    let python = std::env::var("POCKETDOCK_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("set POCKETDOCK_TEST_PYTHON to a python with `pip install pocketdock` done")
-    });
+    let python = std::env::var("POCKETDOCK_TEST_PYTHON")
+        .expect("set POCKETDOCK_TEST_PYTHON to a python with `pip install pocketdock` done");
     let mut guard = Cleanup::new(socket);
     let engine = Engine::new(socket);
     let project = guard.project("pyinterop");

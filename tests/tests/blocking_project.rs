@@ -16,12 +16,14 @@ use pocketdock_blocking::{
 };
 use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 
+#[track_caller]
 fn ok<T>(r: pocketdock_blocking::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the call should succeed")
 }
 
+#[track_caller]
 fn io<T>(r: std::io::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the file operation should succeed")
 }
 
 /// Removes containers and directories, even on panic.
@@ -115,7 +117,7 @@ fn init_project_and_find_root_from_subdirectory() {
         find_project_root(Some(&deep.join("../.."))),
         Some(root.clone())
     );
-    let p = ok(Project::discover(Some(&deep))).unwrap_or_else(|| panic!("no project"));
+    let p = ok(Project::discover(Some(&deep))).expect("no project");
     assert_eq!(p.root(), root);
     assert_eq!(p.name(), "my-widget");
     // A bare .pocketdock directory does not make a project.
@@ -231,7 +233,7 @@ fn default_persist_applies(socket: &str) {
     let mut c = ok(engine.create_container_in(spec(&name), Some(&project)));
     assert!(c.persist());
     assert_eq!(c.project(), project.name());
-    let meta = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("no instance.toml"));
+    let meta = ok(project.read_instance(&name)).expect("no instance.toml");
     assert_eq!(meta.container.id, c.id());
     assert_eq!(meta.container.name, name);
     assert_eq!(meta.container.project, project.name());
@@ -387,7 +389,7 @@ fn history_line_per_run(socket: &str) {
     assert_eq!(hist[4].exec_id.as_deref(), Some(bg.id()));
     let logs = ok(project.instance_dir(&name)).join("logs");
     let read = |entry: &pocketdock_blocking::HistoryEntry| {
-        let file = entry.log.clone().unwrap_or_else(|| panic!("no log name"));
+        let file = entry.log.clone().expect("no log name");
         io(std::fs::read_to_string(logs.join(file)))
     };
     assert_eq!(
@@ -566,7 +568,7 @@ fn reboot_fresh_updates_instance_toml(socket: &str) {
     let old = c.id().to_string();
     ok(c.reboot(true));
     assert_ne!(c.id(), old);
-    let meta = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("no instance.toml"));
+    let meta = ok(project.read_instance(&name)).expect("no instance.toml");
     assert_eq!(meta.container.id, c.id());
     let labels = ok(engine.inspect_container(c.id())).config.labels;
     assert_eq!(

@@ -9,9 +9,7 @@ use pocketdock_blocking::{Container, ContainerSpec, Engine, Error, Lang, RunOpti
 use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 
 fn create(socket: &str, spec: ContainerSpec) -> Container {
-    Engine::new(socket)
-        .create_container(spec)
-        .unwrap_or_else(|e| panic!("create: {e}"))
+    Engine::new(socket).create_container(spec).expect("create")
 }
 
 fn sandbox(socket: &str, tag: &str) -> Container {
@@ -23,8 +21,9 @@ fn sandbox(socket: &str, tag: &str) -> Container {
     )
 }
 
+#[track_caller]
 fn ok<T>(r: pocketdock_blocking::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the call should succeed")
 }
 
 /// 103: generated names are `pd-` + 8 hex; a custom name is kept.
@@ -88,8 +87,8 @@ fn r109_sequential_and_concurrent(socket: &str) {
         let b = s.spawn(|| c.run("echo bravo"));
         (a.join(), b.join())
     });
-    let a = ok(a.unwrap_or_else(|_| panic!("thread")));
-    let b = ok(b.unwrap_or_else(|_| panic!("thread")));
+    let a = ok(a.expect("thread"));
+    let b = ok(b.expect("thread"));
     assert_eq!(
         (a.stdout_str().trim(), b.stdout_str().trim()),
         ("alpha", "bravo")
@@ -132,7 +131,7 @@ fn r111_113_independence(socket: &str) {
             .collect();
         hs.into_iter()
             .map(|h| {
-                ok(h.join().unwrap_or_else(|_| panic!("thread")))
+                ok(h.join().expect("thread"))
                     .stdout_str()
                     .trim()
                     .to_string()
@@ -212,7 +211,7 @@ fn r146_148_stream(socket: &str) {
                 err.push_str(&ch.text());
             }
         }
-        let r = s.result().cloned().unwrap_or_else(|| panic!("no result"));
+        let r = s.result().cloned().expect("no result");
         (n, out, err, r)
     };
     let (n, out, _, r) = collect("echo hello");

@@ -21,7 +21,7 @@ use serde_json::Value;
 fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+        let exe = std::env::current_exe().expect("current_exe");
         // <target>/<profile>/deps/cli-<hash>
         let profile_dir = exe
             .parent()
@@ -42,9 +42,7 @@ fn bin() -> &'static Path {
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
-        let status = build
-            .status()
-            .unwrap_or_else(|e| panic!("cargo build: {e}"));
+        let status = build.status().expect("cargo build");
         assert!(status.success(), "cargo build -p pocketdock-cli failed");
         let bin = profile_dir.join("pocketdock");
         assert!(bin.is_file(), "{} missing after the build", bin.display());
@@ -70,7 +68,7 @@ impl TempDir {
     fn write(&self, rel: &str, data: &str) -> PathBuf {
         let p = self.0.join(rel);
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(parent).expect("create the parent directory");
         }
         std::fs::write(&p, data).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         p
@@ -380,8 +378,7 @@ fn init_makes_a_project() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Project initialized at"));
-    let yaml = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let yaml = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml")).unwrap();
     assert!(yaml.contains("project_name: custom-name"), "{yaml}");
     assert!(dir.path("proj/.pocketdock/instances").is_dir());
     // In the current directory, and again (idempotent, the yaml is kept).
@@ -392,8 +389,7 @@ fn init_makes_a_project() {
             .assert()
             .success();
     }
-    let again = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let again = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml")).unwrap();
     assert_eq!(yaml, again);
 }
 
@@ -617,7 +613,7 @@ fn run_argv_and_exit_codes(socket: &str) {
             .pd()
             .args(["run", &name, "cat /tmp/detached 2>/dev/null"])
             .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("start the pocketdock binary");
         if out.stdout == b"done\n" {
             break;
         }
@@ -1056,7 +1052,7 @@ impl Tmux {
             .args(["-L", &self.socket])
             .args(args)
             .output()
-            .unwrap_or_else(|e| panic!("tmux: {e}"));
+            .expect("tmux");
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 

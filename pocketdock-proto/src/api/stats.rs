@@ -426,7 +426,7 @@ mod tests {
 
     fn stats_of(body: &str) -> Stats {
         parse_stats(&resp(200, body), "c")
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .unwrap_or_else(|| panic!("no stats in {body}"))
     }
 
@@ -619,7 +619,7 @@ mod tests {
             ("[]", 0, 0),
         ];
         for (body, titles, rows) in table {
-            let t = parse_top(&resp(200, body), "c").unwrap_or_else(|e| panic!("{e}"));
+            let t = parse_top(&resp(200, body), "c").unwrap();
             assert_eq!(
                 (t.titles.len(), t.rows().len()),
                 (*titles, *rows),
@@ -628,7 +628,7 @@ mod tests {
         }
         let t = Top::from_body(br#"{"Titles":["PID","CMD","N"],"Processes":[[1,"sleep"]]}"#);
         let rows = t.rows();
-        let row = rows.first().unwrap_or_else(|| panic!("one row"));
+        let row = rows.first().expect("one row");
         assert_eq!(row.get("PID"), Some("1"));
         assert_eq!(row.get("CMD"), Some("sleep"));
         assert_eq!(row.get("N"), None);

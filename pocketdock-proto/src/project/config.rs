@@ -320,7 +320,7 @@ mod tests {
     use super::*;
 
     fn layer(yaml: &str) -> ConfigLayer {
-        ConfigLayer::parse(yaml, "test.yaml").unwrap_or_else(|e| panic!("{e}"))
+        ConfigLayer::parse(yaml, "test.yaml").unwrap()
     }
 
     #[test]
@@ -346,7 +346,7 @@ mod tests {
              unknown_key: 1\nlogging:\n  auto_log: false\n  max_log_size: \"50MB\"\n  \
              retention_days: 7\n",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(c.project_name, "my-app");
         assert_eq!(c.default_profile, "dev");
         assert!(c.default_persist);
@@ -431,7 +431,7 @@ mod tests {
             "ünïcode",
             "x\ny",
         ] {
-            let c = PocketDockConfig::parse(&template(name)).unwrap_or_else(|e| panic!("{e}"));
+            let c = PocketDockConfig::parse(&template(name)).unwrap();
             assert_eq!(c.project_name, name);
             assert_eq!(c.default_profile, "minimal-python");
             assert!(!c.default_persist);

@@ -290,11 +290,10 @@ mod tests {
 
     #[test]
     fn split_label_paths() {
-        let (root, name) = split_instance_dir(Path::new("/p/q/.pocketdock/instances/pd-x"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (root, name) =
+            split_instance_dir(Path::new("/p/q/.pocketdock/instances/pd-x")).unwrap();
         assert_eq!((root, name.as_str()), (PathBuf::from("/p/q"), "pd-x"));
-        let (root, _) = split_instance_dir(Path::new("/.pocketdock/instances/a"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (root, _) = split_instance_dir(Path::new("/.pocketdock/instances/a")).unwrap();
         assert_eq!(root, PathBuf::from("/"));
         for bad in [
             "/etc",

@@ -616,7 +616,7 @@ mod tests {
 
     fn body(spec: &ContainerSpec) -> Value {
         spec.checked_create_body(&spec.labels_for("pd-test", "2026-01-01T00:00:00+00:00"))
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
     }
 
     #[test]
@@ -830,9 +830,7 @@ mod tests {
             .label("team", "a");
         let mut labels = spec.labels_for("pd-lab", "2026-02-10T14:30:00.123456+00:00");
         labels.data_path = Some("/data/path".into());
-        let b = spec
-            .checked_create_body(&labels)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let b = spec.checked_create_body(&labels).unwrap();
         assert_eq!(
             b["Labels"],
             json!({
@@ -853,7 +851,7 @@ mod tests {
         py.insert(LABEL_INSTANCE.to_string(), "pd-1".to_string());
         py.insert(LABEL_PERSIST.to_string(), "TRUE".to_string());
         py.insert(LABEL_PROJECT.to_string(), String::new());
-        let l = Labels::from_map(&py).unwrap_or_else(|| panic!("managed"));
+        let l = Labels::from_map(&py).expect("managed");
         assert!(l.persist);
         assert_eq!(l.project, None);
         assert_eq!(l.created_at, "");

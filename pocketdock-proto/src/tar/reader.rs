@@ -810,7 +810,7 @@ mod tests {
         a.extend(vec![0; 508]);
         a.extend(raw_header(b"second", b'0', 0, b""));
         a.extend_from_slice(&END_OF_ARCHIVE);
-        let ev = read_all(&a, 3).unwrap_or_else(|e| panic!("{e}"));
+        let ev = read_all(&a, 3).unwrap();
         let headers: Vec<&EntryHeader> = ev
             .iter()
             .filter_map(|e| match e {
@@ -951,7 +951,7 @@ mod tests {
         a.extend(b"abc");
         a.extend(vec![0; 509]);
         a.extend_from_slice(&END_OF_ARCHIVE);
-        let ev = read_all(&a, 512).unwrap_or_else(|e| panic!("{e}"));
+        let ev = read_all(&a, 512).unwrap();
         let kinds: Vec<(EntryKind, u64)> = ev
             .iter()
             .filter_map(|e| match e {
