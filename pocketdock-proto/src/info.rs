@@ -194,6 +194,11 @@ fn ports_of(inspect: &ContainerInspect) -> BTreeMap<u16, u16> {
 
 /// Parse an RFC 3339 / ISO 8601 timestamp (`2026-01-15T10:30:00Z`, `...00.123456789+00:00`,
 /// `...00+0100`, a space instead of `T`) to seconds since the epoch. `None` when malformed.
+#[expect(
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss,
+    reason = "at most 9 fraction digits; seconds since 1970 are far below f64's 53-bit mantissa"
+)]
 pub fn parse_timestamp(s: &str) -> Option<f64> {
     let s = s.trim();
     let bytes = s.as_bytes();
@@ -411,6 +416,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::too_many_lines, reason = "a table of cases")]
     fn variants_table() {
         // (mutation of the running inspect, expected status, network, ip, uptime is some, ports)
         type Case = (
@@ -656,6 +662,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "the table's seconds are far below 2^53"
+    )]
     fn timestamps_format() {
         let table: &[(i64, u32, &str)] = &[
             (0, 0, "1970-01-01T00:00:00+00:00"),

@@ -82,6 +82,10 @@ pub enum Finish {
 
 /// What a session's reader and its callers share. See the module docs.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about the session, not a state to encode as an enum"
+)]
 pub struct SessionState {
     /// Finds where each command ends and its exit code.
     pub scanner: SessionScanner,

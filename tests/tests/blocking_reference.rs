@@ -1,6 +1,7 @@
-//! The reference's integration scenarios of inventory §6.H, §6.I, §6.M and §6.N (numbers in the
-//! names), ported to the blocking adapter and run on Podman and Docker. Where §7 shows the
-//! reference was wrong, the expectation here is the corrected one (noted inline).
+//! The integration scenarios of the Python pocketdock for commands, containers, streams, detached
+//! processes and callbacks (their numbers in the names), ported to the blocking adapter and run
+//! on Podman and Docker. Where the Python package behaved wrongly, the expectation here is the
+//! corrected one (noted inline).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -62,7 +63,8 @@ fn r106_python(socket: &str) {
     assert_eq!(ok(c.run_with(multi, &py)).stdout_str().trim(), "3");
 }
 
-/// 107, 108: timeout and max_output (the process is now killed and output kept: §7.1 #2).
+/// 107, 108: timeout and `max_output` (a timeout now kills the process and keeps the output
+/// collected so far; the Python package did neither).
 fn r107_108_timeout_and_cap(socket: &str) {
     let c = sandbox(socket, "r107");
     let r = ok(c.run_with(
@@ -226,7 +228,8 @@ fn r146_148_stream(socket: &str) {
     assert!(out.starts_with("1\n") && out.contains("\n100\n"));
 }
 
-/// 149-152, 160: detached processes, buffers, kill (which now really kills: §7.1 #1).
+/// 149-152, 160: detached processes, buffers, kill (which now delivers the signal; the Python
+/// package's did not).
 fn r149_152_detach(socket: &str) {
     let mut c = sandbox(socket, "r149");
     let p = ok(c.detach("echo detached", &RunOptions::new()));
@@ -254,7 +257,8 @@ fn r149_152_detach(socket: &str) {
     assert!(p.buffer_overflow() && p.buffer_size() <= 50);
 }
 
-/// 153: callbacks, once each, in order; a panicking callback does not stop the others (6.Q 173).
+/// 153: callbacks, once each, in order; a panicking callback does not stop the others
+/// (the Python package's scenario 173 checks that too).
 fn r153_callbacks(socket: &str) {
     let c = sandbox(socket, "r153");
     let out = Arc::new(Mutex::new(Vec::<u8>::new()));

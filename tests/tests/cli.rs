@@ -1,5 +1,5 @@
 //! The `pocketdock` command line, end to end: every command on Podman and Docker, driven with
-//! assert_cmd like a user would, checking output, JSON shapes and exit codes (the command's own,
+//! `assert_cmd` like a user would, checking output, JSON shapes and exit codes (the command's own,
 //! 124 on timeout, 125 for pocketdock's failures, 2 for usage errors). `shell` is driven through
 //! tmux: keys typed, the screen read back, the pane resized, the exit code checked.
 //!
@@ -102,7 +102,7 @@ impl Cli {
         }
     }
 
-    /// `pocketdock` on this engine (via POCKETDOCK_SOCKET), in the working directory, with no
+    /// `pocketdock` on this engine (via `POCKETDOCK_SOCKET`), in the working directory, with no
     /// stdin (not a terminal).
     fn pd(&self) -> Command {
         self.pd_in(&self.cwd.0)
@@ -486,6 +486,7 @@ fn create_list_info_shutdown(socket: &str) {
         .stderr(predicate::str::contains("already in use"));
 }
 
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn run_argv_and_exit_codes(socket: &str) {
     let mut cli = Cli::new(socket);
     let name = cli.create("cli-run", &[]);
@@ -735,6 +736,7 @@ fn stop_resume_reboot_snapshot_prune(socket: &str) {
         .code(125);
 }
 
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn project_status_logs_doctor(socket: &str) {
     let mut cli = Cli::new(socket);
     let root = TempDir::new("cli-project");

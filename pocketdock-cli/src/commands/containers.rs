@@ -170,6 +170,7 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
 
 /// `1h 2m 3s` style.
 fn human_duration(secs: f64) -> String {
+    #[expect(clippy::cast_sign_loss, reason = "clamped to zero first")]
     let s = secs.max(0.0) as u64;
     let (d, h, m, s) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
     match (d, h, m) {

@@ -133,6 +133,10 @@ pub fn pull(image: &str, tag: &str) -> Request {
 
 /// Options of `POST /build`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is one flag of the engine's build endpoint"
+)]
 pub struct BuildOptions {
     /// Tags to give the image (`t=`, repeated), e.g. `pocketdock/minimal-python`.
     pub tags: Vec<String>,

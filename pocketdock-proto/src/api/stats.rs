@@ -204,6 +204,10 @@ impl Stats {
     /// CPU use between `precpu_stats` and `cpu_stats`, in percent of one CPU (a container using
     /// two CPUs fully reads 200), rounded to 2 decimals, as the docker CLI computes it. 0 when
     /// there is no previous sample or no time passed.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a percentage rounded to 2 decimals"
+    )]
     pub fn cpu_percent(&self) -> f64 {
         let (cur, pre) = (&self.cpu_stats, &self.precpu_stats);
         let (Some(sys), Some(pre_sys)) = (cur.system_cpu_usage, pre.system_cpu_usage) else {
@@ -234,6 +238,10 @@ impl Stats {
 
     /// Memory use without page cache, the limit, and the percentage (2 decimals; 0 without a
     /// limit). `None` when the sample carries no usage.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a percentage rounded to 2 decimals"
+    )]
     pub fn memory(&self) -> Option<(u64, u64, f64)> {
         let usage = self.memory_stats.usage_without_cache()?;
         let limit = self.memory_stats.limit.unwrap_or(0);

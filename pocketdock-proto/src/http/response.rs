@@ -159,6 +159,10 @@ impl ResponseDecoder {
     }
 
     /// The next event, `Ok(None)` when more input is needed.
+    #[expect(
+        clippy::single_match_else,
+        reason = "a head or not yet: both arms are long and read as the two cases"
+    )]
     pub fn next_event(&mut self) -> Result<Option<ResponseEvent>, ProtocolError> {
         loop {
             match &mut self.state {

@@ -245,6 +245,7 @@ impl Operation for ExecOp {
     type Event = ExecEvent;
     type Output = ExecResult;
 
+    #[expect(clippy::too_many_lines, reason = "one match arm per state of the exec")]
     fn poll(&mut self, now: Instant) -> Step<ExecEvent, ExecResult> {
         let started = *self.started.get_or_insert(now);
         loop {

@@ -137,6 +137,10 @@ impl Operation for UploadOp {
     type Event = TransferEvent;
     type Output = ResponseHead;
 
+    #[expect(
+        clippy::single_match_else,
+        reason = "the connect phase accepts one step of the exchange and refuses every other"
+    )]
     fn poll(&mut self, now: Instant) -> Step<TransferEvent, ResponseHead> {
         loop {
             match self.phase {

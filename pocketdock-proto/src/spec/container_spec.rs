@@ -266,6 +266,7 @@ impl ContainerSpec {
     }
 
     /// Check every field; the error names the first offending one.
+    #[expect(clippy::too_many_lines, reason = "one check per field, in field order")]
     pub fn validate(&self) -> Result<()> {
         if let Some(image) = &self.image {
             if image.is_empty()
@@ -891,6 +892,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::too_many_lines, reason = "a table of cases")]
     fn every_invalid_field_is_named() {
         let h = |f: fn(&mut Hardening)| {
             let mut hd = Hardening::default();

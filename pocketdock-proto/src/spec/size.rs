@@ -41,6 +41,7 @@ pub fn parse_mem_limit(s: &str) -> Result<u64> {
 
 /// Human size with 1024 steps: `"512 B"`, `"1.0 KB"`, `"42.0 MB"`, `"2.0 GB"`, `"3.0 TB"` (TB is
 /// the largest unit).
+#[expect(clippy::cast_precision_loss, reason = "a human size shows one decimal")]
 pub fn format_bytes(n: u64) -> String {
     if n < 1024 {
         return format!("{n} B");

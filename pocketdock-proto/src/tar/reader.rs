@@ -297,6 +297,7 @@ impl TarReader {
 
     /// Handle a non-zero header block: metadata switches state and returns `None`; a real entry
     /// returns its `Entry` event.
+    #[expect(clippy::too_many_lines, reason = "one header block, field by field")]
     fn header(&mut self, block: &[u8]) -> Result<Option<TarEvent>> {
         verify_checksum(block)?;
         let typeflag = block.get(156).copied().unwrap_or(0);
@@ -507,6 +508,10 @@ pub(crate) fn parse_number(f: &[u8], name: &str) -> Result<u64> {
     Ok(v)
 }
 
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "the signed checksum reads every byte as an i8, as some tar writers did"
+)]
 fn verify_checksum(block: &[u8]) -> Result<()> {
     let stored = parse_number(field(block, 148, 8), "checksum")?;
     let mut unsigned: u64 = 0;
