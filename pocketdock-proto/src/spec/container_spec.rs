@@ -35,7 +35,7 @@ pub struct ContainerSpec {
     /// Image reference. `None`: the profile's image, else [`DEFAULT_IMAGE`]. An explicit image
     /// wins over the profile's.
     pub image: Option<String>,
-    /// Engine and pocketdock name; `None`: the caller generates one ([`generate_name`]).
+    /// Engine and pocketdock name; `None`: the caller generates one ([`generate_name`](super::generate_name)).
     pub name: Option<String>,
     /// Memory limit, e.g. `"256m"` (see [`parse_mem_limit`]); at least 6 MiB.
     pub mem_limit: Option<String>,

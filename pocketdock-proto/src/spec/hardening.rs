@@ -32,7 +32,7 @@ pub struct Hardening {
     pub no_new_privileges: bool,
     /// `PidsLimit`; `None` leaves the engine default (unlimited on Docker, 2048 on Podman).
     pub pids_limit: Option<u32>,
-    /// `ReadonlyRootfs` (pair it with [`ContainerSpec::tmpfs`] for writable scratch space).
+    /// `ReadonlyRootfs` (pair it with [`ContainerSpec::tmpfs`](super::ContainerSpec::tmpfs) for writable scratch space).
     pub readonly_rootfs: bool,
 }
 

@@ -1,9 +1,9 @@
 //! What a sandbox container is made of: [`ContainerSpec`] and the Docker create body it becomes.
 //!
 //! A spec is validated before any engine call ([`ContainerSpec::validate`]); every refusal is an
-//! [`Error::InvalidInput`] that names the offending field. [`ContainerSpec::create_body`] then turns
-//! it into the JSON of `POST /containers/create` (the engine name goes into the `?name=` query, see
-//! [`crate::api::containers::create`]).
+//! [`Error::InvalidInput`](crate::Error::InvalidInput) that names the offending field.
+//! [`ContainerSpec::create_body`] then turns it into the JSON of `POST /containers/create` (the
+//! engine name goes into the `?name=` query, see [`crate::api::containers::create`]).
 //!
 //! # Secure by default
 //!
