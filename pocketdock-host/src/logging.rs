@@ -1,13 +1,14 @@
-//! Per-instance logs of persistent containers in a project (inventory §4.4), with the limits of
-//! the project's `logging:` settings enforced.
+//! Per-instance logs of persistent containers in a project, with the limits of the project's
+//! `logging:` settings enforced.
 //!
 //! Under `<instance dir>/logs/`:
 //!
 //! * `history.jsonl`: one line per blocking run, streamed run, detached command and session
-//!   command (the reference wrote only blocking runs), with the reference's keys;
-//! * `run-<ts>.log`, `detach-<ts>.log`, `session-<ts>.log`: the output, in the reference's layout.
+//!   command (the Python pocketdock wrote only blocking runs), with the Python pocketdock's keys;
+//! * `run-<ts>.log`, `detach-<ts>.log`, `session-<ts>.log`: the output, in the Python pocketdock's
+//!   layout.
 //!
-//! Limits (none of which the reference applied):
+//! Limits (none of which the Python pocketdock applied):
 //!
 //! * `auto_log: false` turns all of it off;
 //! * `max_log_size` caps every log file (a note ends a cut file) and rotates `history.jsonl` to
@@ -42,7 +43,7 @@ fn unix_now(t: SystemTime) -> (u64, u32) {
     (d.as_secs(), d.subsec_micros())
 }
 
-/// An ISO 8601 UTC timestamp of `t`, as the reference writes them.
+/// An ISO 8601 UTC timestamp of `t`, as the Python pocketdock writes them.
 pub fn iso(t: SystemTime) -> String {
     let (secs, micros) = unix_now(t);
     iso_timestamp(secs, micros)

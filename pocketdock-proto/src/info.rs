@@ -1,7 +1,7 @@
-//! `info()`: a snapshot of a container built from inspect, stats and top (inventory §2.14), plus
-//! the timestamp helpers it needs (no clock reads: "now" is always passed in).
+//! `info()`: a snapshot of a container built from inspect, stats and top, plus the timestamp
+//! helpers it needs (no clock reads: "now" is always passed in).
 //!
-//! Differences from the reference, on purpose (inventory §7.1 #16):
+//! Differences from the Python pocketdock, on purpose:
 //!
 //! * memory usage excludes the inactive page cache, as `docker stats` does;
 //! * CPU percent is 0 when the sample has no previous sample, instead of a lifetime average (use
@@ -20,7 +20,7 @@ use crate::api::stats::{ProcessRow, Stats, Top};
 use crate::api::strip_slash;
 use crate::spec::{format_bytes, LABEL_INSTANCE};
 
-/// What `info()` reports about a container. Serializes to the reference's 16 JSON keys.
+/// What `info()` reports about a container. Serializes to the Python pocketdock's 16 JSON keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInfo {
     /// Full engine id.
@@ -266,8 +266,8 @@ pub fn parse_timestamp(s: &str) -> Option<f64> {
     Some(secs as f64 + frac)
 }
 
-/// Format a UTC instant like Python's `datetime.isoformat()`, which the reference writes into
-/// the `pocketdock.created-at` label: `2026-02-10T14:30:00.123456+00:00` (the fraction is left
+/// Format a UTC instant like Python's `datetime.isoformat()`, which the Python pocketdock writes
+/// into the `pocketdock.created-at` label: `2026-02-10T14:30:00.123456+00:00` (the fraction is left
 /// out when `micros` is 0). `micros` above 999 999 is clamped.
 pub fn format_timestamp(unix_secs: i64, micros: u32) -> String {
     let days = unix_secs.div_euclid(86_400);

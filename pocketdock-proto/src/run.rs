@@ -134,7 +134,7 @@ impl Default for TtyOptions {
     }
 }
 
-/// Options of one `run`, with the reference's defaults (container timeout, 10 MiB cap).
+/// Options of one `run`, with the Python pocketdock's defaults (container timeout, 10 MiB cap).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Deadline; `None` uses the container's default timeout.

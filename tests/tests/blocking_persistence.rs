@@ -1,7 +1,7 @@
 //! Persistent containers on the blocking adapter, against real Podman and Docker: resume, list,
 //! stop, destroy (with the data-path guard), prune, name clashes, and containers made the way the
-//! Python reference makes them. Ports the scenarios of inventory §6.T and §6.U that need an
-//! engine (numbers in the comments), with the §7 corrections.
+//! Python pocketdock makes them. Ports the Python pocketdock's persistence and listing scenarios
+//! that need an engine (their numbers in the comments), corrected where it fell short.
 //!
 //! Every test works in its own temporary project with a unique project name, so the project
 //! filters keep parallel tests (and other runs) apart; guards remove containers and directories
@@ -214,7 +214,7 @@ fn list_with_project_filter(socket: &str) {
     assert!(ok(engine.list_containers(Some(&unique_name("nobody")))).is_empty());
 }
 
-/// §7.3: destroy never deletes a directory a label names unless it is that container's real
+/// Destroy never deletes a directory a label names unless it is that container's real
 /// instance directory in a pocketdock project.
 fn destroy_refuses_forged_data_path(socket: &str) {
     let mut guard = Cleanup::new(socket);
@@ -314,8 +314,8 @@ fn prune_only_within_project(socket: &str) {
     assert!(names_in(socket, &pb).is_empty());
 }
 
-/// §7.1 item 8: a name is one container; a clash is refused and leaves the first intact,
-/// instance directory included.
+/// A name is one container (the Python pocketdock could make several under one name); a clash is
+/// refused and leaves the first intact, instance directory included.
 fn name_clash(socket: &str) {
     let mut guard = Cleanup::new(socket);
     let engine = Engine::new(socket);
@@ -355,7 +355,7 @@ fn name_clash(socket: &str) {
     ));
 }
 
-/// A container made the way the Python reference makes it (no engine name, its labels,
+/// A container made the way the Python pocketdock makes it (no engine name, its labels,
 /// `sleep infinity`, an instance directory it created) is listed, resumed, logged into and
 /// destroyed by name.
 fn reference_made_container(socket: &str) {

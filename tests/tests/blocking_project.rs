@@ -1,8 +1,9 @@
 //! Projects on the blocking adapter: `init_project`, `find_project_root`, `pocketdock.yaml`
 //! actually applied (`default_persist`, `default_profile`, `socket`, logging limits), instance
-//! directories, `history.jsonl`, retention, the doctor, and profiles. Ports the scenarios of
-//! inventory §6.V (numbers in the comments), with the §7 corrections: the config is applied, the
-//! profile's network default is applied, sessions and detached commands reach the history.
+//! directories, `history.jsonl`, retention, the doctor, and profiles. Ports the Python pocketdock's
+//! project scenarios (their numbers in the comments), corrected where it fell short: the config is
+//! applied, the profile's network default is applied, sessions and detached commands reach the
+//! history.
 //!
 //! Engine scenarios run on Podman and Docker, each in its own temporary project with a unique
 //! project name; guards remove containers and directories even when a test fails.
@@ -138,8 +139,8 @@ fn init_project_and_find_root_from_subdirectory() {
     assert_eq!(ok(Project::open(&named)).name(), dir_name);
 }
 
-/// 221, 222: files layer key by key; a broken file is an error naming it (the reference ignored
-/// it silently).
+/// 221, 222: files layer key by key; a broken file is an error naming it (the Python pocketdock
+/// ignored it silently).
 #[test]
 fn config_layers_and_broken_files() {
     let mut guard = Cleanup::new(None);
@@ -280,7 +281,7 @@ fn default_persist_applies(socket: &str) {
 
 /// `default_profile` is used when the spec names no image and no profile (here `dev`, whose
 /// image is not built, so the create fails on that image), and a failed create leaves no
-/// instance directory behind (§7.1 item 19).
+/// instance directory behind (the Python pocketdock left one).
 fn default_profile_applies_and_failed_create_rolls_back(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
     let engine = Engine::new(socket);
@@ -306,7 +307,7 @@ fn default_profile_applies_and_failed_create_rolls_back(socket: &str) {
     ));
 }
 
-/// The profile's network default is applied (the reference only stored it): `dev` has a
+/// The profile's network default is applied (the Python pocketdock only stored it): `dev` has a
 /// network, `minimal-python` none; an explicit choice wins.
 fn profile_network_default(socket: &str) {
     let engine = Engine::new(socket);
@@ -341,7 +342,7 @@ fn profile_network_default(socket: &str) {
 }
 
 /// Every blocking run, streamed run and detached command gets a `history.jsonl` line with its
-/// exit code, and a log file in the reference's layout.
+/// exit code, and a log file in the Python pocketdock's layout.
 fn history_line_per_run(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
     let engine = Engine::new(socket);
@@ -422,7 +423,7 @@ fn auto_log_off(socket: &str) {
     ok(engine.destroy_container(&name));
 }
 
-/// `retention_days`, `max_logs_per_instance` and `max_log_size` are enforced (the reference
+/// `retention_days`, `max_logs_per_instance` and `max_log_size` are enforced (the Python pocketdock
 /// never did): old log files go, the newest few stay, big outputs are cut, unrelated files stay.
 fn retention_deletes_old_logs(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
@@ -556,8 +557,8 @@ fn project_socket_setting(socket: &str) {
     assert_eq!(explicit.socket(), std::path::Path::new("/explicit.sock"));
 }
 
-/// `reboot(fresh)` keeps `instance.toml` in step with the new container id (the reference left
-/// the old one).
+/// `reboot(fresh)` keeps `instance.toml` in step with the new container id (the Python pocketdock
+/// left the old one).
 fn reboot_fresh_updates_instance_toml(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
     let engine = Engine::new(socket);
@@ -583,7 +584,7 @@ fn reboot_fresh_updates_instance_toml(socket: &str) {
     ok(engine.destroy_container(&name));
 }
 
-/// Session commands reach the history (the reference only wrote a session log, and left
+/// Session commands reach the history (the Python pocketdock only wrote a session log, and left
 /// `send_and_wait` commands out of it).
 fn session_commands_are_logged(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));

@@ -18,10 +18,10 @@ use crate::vlog;
 /// Label holding a container's default `run` timeout in seconds (set by `create --timeout`).
 pub const LABEL_TIMEOUT: &str = "pocketdock-cli.timeout";
 
-/// Default `run` timeout when the container has no label (the reference's 30 s).
+/// Default `run` timeout when the container has no label (the Python pocketdock's 30 s).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
-/// One row of `list --json`: the reference's seven keys, then the full id.
+/// One row of `list --json`: the Python pocketdock's seven keys, then the full id.
 #[derive(Debug, serde::Serialize)]
 struct ListRow<'a> {
     id: &'a str,
@@ -258,7 +258,7 @@ pub fn resume(ctx: &Ctx, name: &str) -> Outcome {
 }
 
 /// `shutdown CONTAINER [-y]`: destroys the container (persistent ones too, with their instance
-/// directory), as the reference CLI does.
+/// directory), as the Python pocketdock CLI does.
 pub fn shutdown(ctx: &Ctx, a: &ShutdownArgs) -> Outcome {
     let question = format!("Shutdown and remove container '{}'?", a.container);
     if !a.yes {

@@ -1,9 +1,8 @@
 //! `/containers/{id}/stats`, `/containers/{id}/top`, `/containers/{id}/changes` and `/commit`.
 //!
 //! The models are lenient: a field of the wrong type or `null` reads as its default instead of
-//! failing the whole document (inventory §7.1 #16: an odd stats or top body must not break
-//! `info()`). Podman 4.3 answers `/top` with `200` and an empty body for busybox images; that
-//! parses as an empty [`Top`].
+//! failing the whole document: an odd stats or top body must not break `info()`. Podman 4.3 answers
+//! `/top` with `200` and an empty body for busybox images; that parses as an empty [`Top`].
 
 use std::collections::BTreeMap;
 
@@ -290,7 +289,7 @@ impl ProcessRow {
 }
 
 impl Serialize for ProcessRow {
-    /// A JSON object in column order, as the reference's `{title: value}` dicts.
+    /// A JSON object in column order, as the Python pocketdock's `{title: value}` dicts.
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(self.fields.len()))?;

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Deleting an instance directory is the one destructive thing pocketdock does on the host, and
-//! the reference deleted whatever path a container label named (inventory §7.3). Here every
+//! the Python pocketdock deleted whatever path a container label named. Here every
 //! instance path goes through [`is_valid_instance_name`], and a path that comes from elsewhere
 //! (a label) must pass [`check_instance_dir`] or [`split_instance_dir`] first. These checks are
 //! lexical: the adapter passes canonical paths (or refuses symlinks) so that a symlinked

@@ -35,7 +35,8 @@ pub struct ContainerSpec {
     /// Image reference. `None`: the profile's image, else [`DEFAULT_IMAGE`]. An explicit image
     /// wins over the profile's.
     pub image: Option<String>,
-    /// Engine and pocketdock name; `None`: the caller generates one ([`generate_name`](super::generate_name)).
+    /// Engine and pocketdock name; `None`: the caller generates one
+    /// ([`generate_name`](super::generate_name)).
     pub name: Option<String>,
     /// Memory limit, e.g. `"256m"` (see [`parse_mem_limit`]); at least 6 MiB.
     pub mem_limit: Option<String>,
@@ -436,7 +437,8 @@ impl ContainerSpec {
         Ok(())
     }
 
-    /// [`validate`](Self::validate), check `labels.instance`, then [`create_body`](Self::create_body).
+    /// [`validate`](Self::validate), check `labels.instance`, then
+    /// [`create_body`](Self::create_body).
     pub fn checked_create_body(&self, labels: &Labels) -> Result<Value> {
         self.validate()?;
         validate_name(&labels.instance)?;

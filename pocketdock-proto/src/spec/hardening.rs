@@ -32,7 +32,8 @@ pub struct Hardening {
     pub no_new_privileges: bool,
     /// `PidsLimit`; `None` leaves the engine default (unlimited on Docker, 2048 on Podman).
     pub pids_limit: Option<u32>,
-    /// `ReadonlyRootfs` (pair it with [`ContainerSpec::tmpfs`](super::ContainerSpec::tmpfs) for writable scratch space).
+    /// `ReadonlyRootfs` (pair it with [`ContainerSpec::tmpfs`](super::ContainerSpec::tmpfs) for
+    /// writable scratch space).
     pub readonly_rootfs: bool,
 }
 
@@ -57,7 +58,7 @@ impl Hardening {
         }
     }
 
-    /// No hardening at all: the engine's defaults (what the Python reference did).
+    /// No hardening at all: the engine's defaults (what the Python pocketdock did).
     pub fn relaxed() -> Self {
         Self {
             cap_drop_all: false,

@@ -17,7 +17,7 @@ pub const LABEL_DATA_PATH: &str = "pocketdock.data-path";
 /// Label holding the profile name.
 pub const LABEL_PROFILE: &str = "pocketdock.profile";
 
-/// The pocketdock labels of a container, compatible with the Python reference.
+/// The pocketdock labels of a container, compatible with the Python pocketdock.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Labels {
     /// `pocketdock.instance`: the pocketdock name.
@@ -64,7 +64,7 @@ impl Labels {
     }
 
     /// Read the labels of an engine container; `None` unless `pocketdock.managed` is `true`
-    /// (any case). Works for containers created by the Python reference.
+    /// (any case). Works for containers created by the Python pocketdock.
     pub fn from_map(map: &BTreeMap<String, String>) -> Option<Self> {
         let get = |k: &str| map.get(k).map(String::as_str);
         if !get(LABEL_MANAGED).is_some_and(|v| v.eq_ignore_ascii_case("true")) {

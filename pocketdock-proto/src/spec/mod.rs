@@ -22,17 +22,17 @@
 //! * Published ports bound to `127.0.0.1`, never to every interface, unless a host IP is given.
 //! * `NetworkMode: "none"` unless the caller or the profile turns networking on. **Publishing a
 //!   port needs a network**: when ports are given and the caller did not choose a network, the
-//!   container gets the engine's `bridge` network (ports stay bound to `127.0.0.1`); when the caller
-//!   explicitly turned networking off (or chose `host`, where publishing means nothing), the spec is
-//!   refused on `ports`.
+//!   container gets the engine's `bridge` network (ports stay bound to `127.0.0.1`); when the
+//!   caller explicitly turned networking off (or chose `host`, where publishing means nothing), the
+//!   spec is refused on `ports`.
 //!
 //! # PID 1
 //!
 //! The container's first process is [`default_cmd`], a shell that sleeps in the background and
 //! exits at once on `SIGTERM`/`SIGINT`, so a stop takes milliseconds instead of the whole grace
-//! period (`sleep infinity`, used by the reference, ignores `SIGTERM`). It is overridable with
-//! [`ContainerSpec::cmd`]. `HostConfig.Init` is not used: it needs `docker-init`/`catatonit` on the
-//! host, which an offline machine may not have.
+//! period (`sleep infinity`, used by the Python pocketdock, ignores `SIGTERM`). It is overridable
+//! with [`ContainerSpec::cmd`]. `HostConfig.Init` is not used: it needs `docker-init`/`catatonit`
+//! on the host, which an offline machine may not have.
 
 mod container_spec;
 mod hardening;

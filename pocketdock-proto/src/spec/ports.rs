@@ -37,7 +37,7 @@ impl fmt::Display for Protocol {
 /// A published port: `host_ip:host_port` on the host forwards to `container_port/protocol`.
 ///
 /// Several mappings may share one container port (`8080:80` and `8081:80` both work, unlike the
-/// reference, which kept only the last).
+/// Python pocketdock, which kept only the last).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortMapping {
     /// Port on the host, 1-65535.
