@@ -25,18 +25,12 @@ macro_rules! facade {
         /// A program running on a TTY in the container: see [`pocketdock_async::TtyExec`].
         pub type TtyExec = $crate::TtyExec<$runtime>;
 
+        pub use $crate::__host::adapter_api::*;
         pub use $crate::{
-            checked_instance_dir, find_project_root, get_project_name, init_project,
-            install_config_file, list_instance_dirs, list_profiles, load_config, load_config_files,
-            read_history, read_instance_metadata, resolve_profile, write_instance_metadata,
-            BufferSnapshot, BuildContext, BuildOptions, BuiltImage, Command, ContainerInfo,
-            ContainerListItem, ContainerSpec, DestroyReport, DoctorReport, EngineKind, Error,
-            ExecResult, ExportedArchive, HistoryEntry, HistoryKind, ImageProgress,
-            InstanceMetadata, Lang, LimitPolicy, PocketDockConfig, ProfileInfo, Project, Result,
-            RunOptions, SessionOptions, StreamChunk, StreamKind, TransferOptions, TransferProgress,
-            TtyOptions, VersionInfo, BUILD_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_PULL_LIMIT,
-            DEFAULT_READ_LIMIT, DEFAULT_SESSION_BUFFER, DEFAULT_TIMEOUT, INTERRUPT_GRACE,
-            STOP_GRACE_SECS, TRANSFER_TIMEOUT,
+            BuildContext, BuiltImage, ContainerListItem, DestroyReport, DoctorReport,
+            ExportedArchive, SessionOptions, TtyOptions, BUILD_TIMEOUT, DEFAULT_BUFFER_CAPACITY,
+            DEFAULT_SESSION_BUFFER, DEFAULT_TIMEOUT, INTERRUPT_GRACE, STOP_GRACE_SECS,
+            TRANSFER_TIMEOUT,
         };
 
         /// Create and start a sandbox on the default engine, applying the settings of the project

@@ -33,6 +33,10 @@ pub async fn create_new_container<R: Runtime>(spec: ContainerSpec) -> Result<Con
 }
 
 /// `pocketdock.created-at` for now.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "seconds since 1970 stay below i64::MAX for billions of years"
+)]
 pub(crate) fn now_iso() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -100,6 +100,10 @@ impl<R: Runtime> Transport<R> {
     }
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as `map_err(comm)`, which hands the error over by value"
+)]
 pub(crate) fn comm(e: std::io::Error) -> Error {
     Error::SocketCommunication(e.to_string())
 }

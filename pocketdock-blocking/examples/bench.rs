@@ -1,6 +1,6 @@
 //! Benchmarks (not tests): client memory under heavy output, stop latency, run latency.
 //!
-//! `cargo run --release -p pocketdock-blocking --example bench` (POCKETDOCK_SOCKET selects the
+//! `cargo run --release -p pocketdock-blocking --example bench` (`POCKETDOCK_SOCKET` selects the
 //! engine; `scripts/bench.sh` runs it on both). Prints one line per figure.
 
 use std::time::{Duration, Instant};

@@ -2,11 +2,16 @@
 //! minimal hand-written client (one Unix socket connection per request, `Connection: close`, no
 //! parsing beyond what the answer needs), on the same container, interleaved.
 //!
-//! `cargo run --release -p pocketdock-blocking --example floor` (POCKETDOCK_SOCKET selects the
+//! `cargo run --release -p pocketdock-blocking --example floor` (`POCKETDOCK_SOCKET` selects the
 //! engine; `scripts/bench-floor.sh` runs it on both). Figures: wall time (median and spread) and
 //! client CPU per exec, lifecycle (create + start + stop + remove), write and read of 1 MB and
 //! 64 MB, and stdout streamed at 100 MB and 1 GiB with MB/s, CPU and the client's peak RSS
 //! (measured in a child process per case, so one case's memory never shows in another's).
+#![expect(
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss,
+    reason = "benchmark figures: rates and percentiles of counts far below 2^52"
+)]
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;

@@ -1,6 +1,6 @@
 //! Blocking mode: create a sandbox, run commands, read their output, remove it.
 //!
-//! `cargo run -p pocketdock-blocking --example run` (with POCKETDOCK_SOCKET set or an engine on a
+//! `cargo run -p pocketdock-blocking --example run` (with `POCKETDOCK_SOCKET` set or an engine on a
 //! standard socket).
 
 use std::time::Duration;

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::op::{calls, RecreateOp};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
-use crate::callbacks::Callbacks;
 use crate::engine::{nonce, Engine};
 use crate::logging::InstanceLog;
 use crate::process::Process;
@@ -75,7 +75,6 @@ impl Container {
     }
 
     /// The instance's logs, for the session code (`None` when nothing is logged).
-    #[allow(dead_code)] // used by the session code
     pub(crate) fn instance_log(&self) -> Option<&InstanceLog> {
         self.log.as_ref()
     }

@@ -26,7 +26,8 @@ use pocketdock_proto::files::{
     DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT, HELPER_TIMEOUT, LIST_MAX_OUTPUT, MAX_LINK_HOPS,
     PREPARE_MAX_OUTPUT,
 };
-use pocketdock_proto::op::{DownloadOp, Response, TransferEvent, UploadOp};
+use pocketdock_proto::http::Response;
+use pocketdock_proto::op::{DownloadOp, TransferEvent, UploadOp};
 use pocketdock_proto::{Command, Error, ExecResult, Result, RunOptions};
 
 use pocketdock_host::host_error;

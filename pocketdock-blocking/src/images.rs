@@ -35,8 +35,9 @@ use pocketdock_proto::api::images::{
 };
 use pocketdock_proto::api::{check, Subject};
 use pocketdock_proto::build_retry::retry_note;
+use pocketdock_proto::http::Response;
 use pocketdock_proto::image::{embedded_context, ExportPlan};
-use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp};
+use pocketdock_proto::op::{CallOp, DownloadOp, TransferEvent, UploadOp};
 use pocketdock_proto::profile::resolve_profile;
 use pocketdock_proto::{Error, Result};
 

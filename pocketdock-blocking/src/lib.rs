@@ -19,7 +19,6 @@
 //! operations ask for.
 #![forbid(unsafe_code)]
 
-mod callbacks;
 mod container;
 mod driver;
 mod engine;
@@ -28,8 +27,12 @@ mod images;
 mod lifecycle;
 mod persistence;
 mod process;
+mod session;
 mod stream;
 mod transport;
+mod tty;
+
+use pocketdock_host::{logging, project};
 
 pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
 pub use engine::Engine;
@@ -39,30 +42,10 @@ pub use persistence::{
     destroy_container, doctor, list_containers, prune, resume_container, stop_container,
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
-use pocketdock_host::{logging, project};
-pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
-pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
-pub use pocketdock_proto::info::ContainerInfo;
-pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
-pub use pocketdock_proto::project::{
-    HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
-};
-pub use pocketdock_proto::ring::BufferSnapshot;
-pub use pocketdock_proto::spec::ContainerSpec;
-pub use pocketdock_proto::{
-    Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
-};
+/// Specs, results, errors, options, profiles and project functions: the same items in every
+/// adapter.
+pub use pocketdock_host::adapter_api::*;
 pub use process::Process;
-pub use project::{
-    checked_instance_dir, find_project_root, get_project_name, init_project, install_config_file,
-    list_instance_dirs, load_config, load_config_files, read_history, read_instance_metadata,
-    write_instance_metadata, Project,
-};
-pub use stream::ExecStream;
-mod session;
-mod tty;
-pub use pocketdock_proto::files::{
-    TransferOptions, TransferProgress, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT,
-};
 pub use session::{Session, SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
+pub use stream::ExecStream;
 pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};

@@ -3,13 +3,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pocketdock_proto::api::containers::{ContainerInspect, ListItem};
+use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::info::format_timestamp;
 use pocketdock_proto::op::{calls, CreateOp, FindOp, Identity, InfoOp};
 use pocketdock_proto::persistence::{apply_config, instance_metadata};
 use pocketdock_proto::spec::{generate_name, validate_name, ContainerSpec};
 use pocketdock_proto::Result;
 
-use crate::callbacks::Callbacks;
 use crate::container::{remove_container_id, Container, DEFAULT_BUFFER_CAPACITY};
 use crate::engine::{random_u64, Engine};
 use crate::logging::InstanceLog;
@@ -46,6 +46,10 @@ pub fn create_new_container(spec: ContainerSpec) -> Result<Container> {
 }
 
 /// `pocketdock.created-at` for now.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "seconds since 1970 stay below i64::MAX for billions of years"
+)]
 pub(crate) fn now_iso() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -5,15 +5,16 @@
 //! of the current project or install config, then auto-detection).
 //!
 //! Containers are found by name: the engine's container name first, then the label
-//! `pocketdock.instance` for containers made by the Python reference (which leaves the engine
+//! `pocketdock.instance` for containers made by the Python pocketdock (which leaves the engine
 //! name alone); only containers labelled `pocketdock.managed=true` count, and a name carried by
-//! several labelled containers is refused rather than guessed (inventory §7.1 item 8).
+//! several labelled containers is refused rather than guessed.
 
 use std::path::Path;
 
 use pocketdock_proto::api::containers;
 use pocketdock_proto::api::{check, strip_slash, Subject};
-use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_proto::http::Response;
+use pocketdock_proto::op::CallOp;
 use pocketdock_proto::persistence::list_filter;
 pub use pocketdock_proto::persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,

@@ -96,6 +96,10 @@ impl Shared {
 
 /// The reader thread: feed output to the machine until the stream ends, then learn the shell's
 /// exit code.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the reader thread owns what it is given for its whole life"
+)]
 fn reader_main(
     mut driver: Driver<AttachOp>,
     shared: Arc<Shared>,

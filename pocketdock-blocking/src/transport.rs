@@ -148,6 +148,10 @@ impl Transport for UnixTransport {
     }
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as `map_err(comm)`, which hands the error over by value"
+)]
 fn comm(e: std::io::Error) -> Error {
     Error::SocketCommunication(e.to_string())
 }

@@ -188,6 +188,10 @@ pub struct LogsArgs {
 pub struct CreateArgs {
     /// Image [default: the profile's, else the project's default_profile, else
     /// pocketdock/minimal-python]
+    #[expect(
+        clippy::doc_markdown,
+        reason = "this doc is the --help text, shown without markdown"
+    )]
     #[arg(long)]
     pub image: Option<String>,
     /// Container name, unique [default: pd-<8 hex digits>]
@@ -205,6 +209,10 @@ pub struct CreateArgs {
     pub cpu_percent: Option<u32>,
     /// Keep the container when it stops: in a project it gets an instance directory and
     /// its commands are logged [default: the project's default_persist]
+    #[expect(
+        clippy::doc_markdown,
+        reason = "this doc is the --help text, shown without markdown"
+    )]
     #[arg(long)]
     pub persist: bool,
     /// Bind-mount HOST:CONTAINER[:ro] (repeatable).

@@ -247,7 +247,7 @@ pub fn fields(title: &str, rows: &[(&str, String)]) {
     }
 }
 
-/// The first `n` characters of `s` (the reference prints 12-character ids).
+/// The first `n` characters of `s` (the Python pocketdock prints 12-character ids).
 pub fn short(s: &str, n: usize) -> &str {
     s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }

@@ -295,6 +295,10 @@ impl ArchiveSource {
     }
 
     /// The next piece of the archive, checked as it passes; `None` once it ended whole.
+    #[expect(
+        clippy::single_match_else,
+        reason = "the two arms are the two input kinds (plain, gzip), each with its own loop"
+    )]
     fn next_checked(&mut self) -> Result<Option<Bytes>> {
         if self.eof {
             return Ok(None);

@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod adapter_api;
 pub mod context;
 pub mod logging;
 pub mod project;

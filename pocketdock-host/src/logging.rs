@@ -1,13 +1,14 @@
-//! Per-instance logs of persistent containers in a project (inventory §4.4), with the limits of
-//! the project's `logging:` settings enforced.
+//! Per-instance logs of persistent containers in a project, with the limits of the project's
+//! `logging:` settings enforced.
 //!
 //! Under `<instance dir>/logs/`:
 //!
 //! * `history.jsonl`: one line per blocking run, streamed run, detached command and session
-//!   command (the reference wrote only blocking runs), with the reference's keys;
-//! * `run-<ts>.log`, `detach-<ts>.log`, `session-<ts>.log`: the output, in the reference's layout.
+//!   command (the Python pocketdock wrote only blocking runs), with the Python pocketdock's keys;
+//! * `run-<ts>.log`, `detach-<ts>.log`, `session-<ts>.log`: the output, in the Python pocketdock's
+//!   layout.
 //!
-//! Limits (none of which the reference applied):
+//! Limits (none of which the Python pocketdock applied):
 //!
 //! * `auto_log: false` turns all of it off;
 //! * `max_log_size` caps every log file (a note ends a cut file) and rotates `history.jsonl` to
@@ -42,7 +43,7 @@ fn unix_now(t: SystemTime) -> (u64, u32) {
     (d.as_secs(), d.subsec_micros())
 }
 
-/// An ISO 8601 UTC timestamp of `t`, as the reference writes them.
+/// An ISO 8601 UTC timestamp of `t`, as the Python pocketdock writes them.
 pub fn iso(t: SystemTime) -> String {
     let (secs, micros) = unix_now(t);
     iso_timestamp(secs, micros)
@@ -90,7 +91,6 @@ impl InstanceLog {
     }
 
     /// The `logs/` directory.
-    #[allow(dead_code)] // for the session code and diagnostics
     pub fn dir(&self) -> &Path {
         &self.inner.logs
     }
@@ -261,7 +261,6 @@ impl InstanceLog {
     }
 
     /// Start the log of a session: `session-<ts>.log` with its header. For the session code.
-    #[allow(dead_code)] // called by the session code
     pub fn session(&self, session_id: &str) -> SessionLog {
         let ts = iso(SystemTime::now());
         let file = self.create_log(LogKind::Session, &ts).map(|(name, file)| {
@@ -437,12 +436,10 @@ struct SessionState {
 /// those of `send_and_wait`), `output` for what the shell prints, `command` when a
 /// `send_and_wait` ends, `close` when the session ends. Cheap to clone.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // used by the session code
 pub struct SessionLog {
     shared: Arc<Mutex<SessionState>>,
 }
 
-#[allow(dead_code)] // used by the session code
 impl SessionLog {
     fn lock(&self) -> MutexGuard<'_, SessionState> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)

@@ -115,7 +115,7 @@ pub fn init_project(path: Option<&Path>, project_name: Option<&str>) -> Result<P
 }
 
 /// The project's name: `project_name` of its `pocketdock.yaml` when that is a non-empty string,
-/// else the directory name (as the reference).
+/// else the directory name (as the Python pocketdock).
 pub fn get_project_name(root: &Path) -> String {
     let yaml = std::fs::read_to_string(config_path(root)).ok();
     let dir_name = root

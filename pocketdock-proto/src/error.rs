@@ -1,6 +1,6 @@
 //! The one error type of pocketdock, shared by every adapter.
 //!
-//! It carries the Python reference's hierarchy (socket, container not found / not running / gone,
+//! It carries the Python pocketdock's hierarchy (socket, container not found / not running / gone,
 //! image not found, session closed, project not initialized) plus typed protocol failures, invalid
 //! input that names the offending field, and deadlines.
 

@@ -1,7 +1,7 @@
-//! `info()`: a snapshot of a container built from inspect, stats and top (inventory §2.14), plus
-//! the timestamp helpers it needs (no clock reads: "now" is always passed in).
+//! `info()`: a snapshot of a container built from inspect, stats and top, plus the timestamp
+//! helpers it needs (no clock reads: "now" is always passed in).
 //!
-//! Differences from the reference, on purpose (inventory §7.1 #16):
+//! Differences from the Python pocketdock, on purpose:
 //!
 //! * memory usage excludes the inactive page cache, as `docker stats` does;
 //! * CPU percent is 0 when the sample has no previous sample, instead of a lifetime average (use
@@ -20,7 +20,7 @@ use crate::api::stats::{ProcessRow, Stats, Top};
 use crate::api::strip_slash;
 use crate::spec::{format_bytes, LABEL_INSTANCE};
 
-/// What `info()` reports about a container. Serializes to the reference's 16 JSON keys.
+/// What `info()` reports about a container. Serializes to the Python pocketdock's 16 JSON keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInfo {
     /// Full engine id.
@@ -194,6 +194,11 @@ fn ports_of(inspect: &ContainerInspect) -> BTreeMap<u16, u16> {
 
 /// Parse an RFC 3339 / ISO 8601 timestamp (`2026-01-15T10:30:00Z`, `...00.123456789+00:00`,
 /// `...00+0100`, a space instead of `T`) to seconds since the epoch. `None` when malformed.
+#[expect(
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss,
+    reason = "at most 9 fraction digits; seconds since 1970 are far below f64's 53-bit mantissa"
+)]
 pub fn parse_timestamp(s: &str) -> Option<f64> {
     let s = s.trim();
     let bytes = s.as_bytes();
@@ -261,8 +266,8 @@ pub fn parse_timestamp(s: &str) -> Option<f64> {
     Some(secs as f64 + frac)
 }
 
-/// Format a UTC instant like Python's `datetime.isoformat()`, which the reference writes into
-/// the `pocketdock.created-at` label: `2026-02-10T14:30:00.123456+00:00` (the fraction is left
+/// Format a UTC instant like Python's `datetime.isoformat()`, which the Python pocketdock writes
+/// into the `pocketdock.created-at` label: `2026-02-10T14:30:00.123456+00:00` (the fraction is left
 /// out when `micros` is 0). `micros` above 999 999 is clamped.
 pub fn format_timestamp(unix_secs: i64, micros: u32) -> String {
     let days = unix_secs.div_euclid(86_400);
@@ -320,7 +325,7 @@ mod tests {
     use serde_json::json;
 
     fn inspect(v: &Value) -> ContainerInspect {
-        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}"))
+        serde_json::from_value(v.clone()).unwrap()
     }
 
     fn running() -> Value {
@@ -342,7 +347,7 @@ mod tests {
             "cpu_stats": {"cpu_usage": {"total_usage": 200}, "system_cpu_usage": 1000, "online_cpus": 4},
             "precpu_stats": {"cpu_usage": {"total_usage": 100}, "system_cpu_usage": 500}
         }))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
     }
 
     fn top() -> Top {
@@ -379,7 +384,7 @@ mod tests {
     #[test]
     fn json_has_the_reference_keys() {
         let info = ContainerInfo::build(&inspect(&running()), Some(&stats()), Some(&top()), 0.0);
-        let v = serde_json::to_value(&info).unwrap_or_else(|e| panic!("{e}"));
+        let v = serde_json::to_value(&info).unwrap();
         let keys: Vec<&str> = v
             .as_object()
             .map(|o| o.keys().map(String::as_str).collect())
@@ -411,6 +416,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::too_many_lines, reason = "a table of cases")]
     fn variants_table() {
         // (mutation of the running inspect, expected status, network, ip, uptime is some, ports)
         type Case = (
@@ -656,6 +662,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "the table's seconds are far below 2^53"
+    )]
     fn timestamps_format() {
         let table: &[(i64, u32, &str)] = &[
             (0, 0, "1970-01-01T00:00:00+00:00"),

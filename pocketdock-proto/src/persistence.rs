@@ -71,14 +71,14 @@ pub fn instance_metadata(
 /// exits every other process of the container is killed anyway, so a longer grace gives nothing to
 /// the workload. It only matters when `SIGTERM` arrives before PID 1 has installed its trap (a stop
 /// right after create: PID 1 of a namespace ignores signals it has no handler for); 2 s bounds that
-/// case where the reference's 10 s made every stop slow.
+/// case where the Python pocketdock's 10 s made every stop slow.
 pub const STOP_GRACE_SECS: u32 = 2;
 
-/// One pocketdock container as listed by `list_containers` (the reference's
+/// One pocketdock container as listed by `list_containers` (the Python pocketdock's
 /// `ContainerListItem`, plus the full id and a few labels it did not surface).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerListItem {
-    /// The first 12 characters of the engine id (as the reference prints it).
+    /// The first 12 characters of the engine id (as the Python pocketdock prints it).
     pub id: String,
     /// The full engine id, usable with every engine call.
     pub full_id: String,
@@ -96,7 +96,7 @@ pub struct ContainerListItem {
     pub project: String,
     /// Label `pocketdock.data-path` (`""` if absent; not checked).
     pub data_path: String,
-    /// Label `pocketdock.profile` (`""` if absent; the reference does not set it).
+    /// Label `pocketdock.profile` (`""` if absent; the Python pocketdock does not set it).
     pub profile: String,
     /// The engine's container name, without the leading `/` (`""` if absent).
     pub engine_name: String,
@@ -157,7 +157,7 @@ pub struct DestroyReport {
     pub refused_data_path: Option<String>,
 }
 
-/// What `doctor` found in a project (the reference's three fields, plus more checks).
+/// What `doctor` found in a project (the Python pocketdock's three fields, plus more checks).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DoctorReport {
     /// The project root.

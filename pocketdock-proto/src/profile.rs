@@ -1,12 +1,12 @@
-//! Image profiles: named, pre-configured sandbox images (inventory §5).
+//! Image profiles: named, pre-configured sandbox images.
 //!
 //! A profile names an image tag, the folder of its build context and whether the sandbox gets a
-//! network by default. The six profiles and their order are those of the Python reference, so
+//! network by default. The six profiles and their order are those of the Python pocketdock, so
 //! `pocketdock profiles --json` prints the same objects.
 //!
-//! Unlike the reference, `network_default` is applied: a container created from a profile whose
-//! `network_default` is `false` runs with `NetworkMode: none` unless the caller asks for a network
-//! (see [`crate::spec::ContainerSpec`]).
+//! Unlike the Python pocketdock, `network_default` is applied: a container created from a profile
+//! whose `network_default` is `false` runs with `NetworkMode: none` unless the caller asks for a
+//! network (see [`crate::spec::ContainerSpec`]).
 //!
 //! `dockerfile_dir` is relative to the root of the pocketdock repository (`images/<name>`), where
 //! the build contexts of this implementation live; the Python package used `_images/<name>` inside
@@ -33,7 +33,7 @@ pub struct ProfileInfo {
     pub size_estimate: &'static str,
 }
 
-/// The profiles, in the reference's order.
+/// The profiles, in the Python pocketdock's order.
 const PROFILES: [ProfileInfo; 6] = [
     ProfileInfo {
         name: "minimal-python",
@@ -90,7 +90,7 @@ const PROFILES: [ProfileInfo; 6] = [
 /// The name of the profile used when none is given.
 pub const DEFAULT_PROFILE: &str = "minimal-python";
 
-/// Every profile, in the reference's order (`minimal-python` first).
+/// Every profile, in the Python pocketdock's order (`minimal-python` first).
 pub fn list_profiles() -> Vec<ProfileInfo> {
     PROFILES.to_vec()
 }
@@ -98,7 +98,7 @@ pub fn list_profiles() -> Vec<ProfileInfo> {
 /// The profile called `name` (exact, case-sensitive match).
 ///
 /// An unknown name gives [`Error::InvalidInput`] with `field: "profile"` whose reason lists the
-/// known profiles in alphabetical order, as the reference does.
+/// known profiles in alphabetical order, as the Python pocketdock does.
 pub fn resolve_profile(name: &str) -> Result<ProfileInfo> {
     PROFILES
         .iter()
@@ -184,8 +184,7 @@ mod tests {
 
     #[test]
     fn serializes_with_reference_keys() {
-        let v = serde_json::to_value(resolve_profile("dev").unwrap_or_else(|e| panic!("{e}")))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let v = serde_json::to_value(resolve_profile("dev").unwrap()).unwrap();
         let mut keys: Vec<&String> = v
             .as_object()
             .map(|o| o.keys().collect())

@@ -43,7 +43,7 @@ impl ExecResult {
         String::from_utf8_lossy(&self.stderr)
     }
 
-    /// Duration in milliseconds, as the reference reports it.
+    /// Duration in milliseconds, as the Python pocketdock reports it.
     pub fn duration_ms(&self) -> f64 {
         self.duration.as_secs_f64() * 1000.0
     }

@@ -1,12 +1,12 @@
 //! The output buffer of a detached process: the newest bytes of stdout and stderr, bounded.
 //!
-//! Like the reference (inventory §2.9), the capacity is split evenly: each stream keeps at most
+//! Like the Python pocketdock, the capacity is split evenly: each stream keeps at most
 //! `max(capacity / 2, 1)` bytes and the oldest bytes are evicted first; [`RingBuffer::overflow`]
 //! becomes true at the first eviction and stays true (it is not reset by [`RingBuffer::read`]).
 //! An even split means a chatty stderr can never push the last lines of stdout out, which is the
-//! property the reference's tests rely on.
+//! property the Python pocketdock's tests rely on.
 //!
-//! Two things are better than the reference:
+//! Two things are better than the Python pocketdock:
 //!
 //! * Bytes are stored, not text. Eviction never leaves half a UTF-8 character at the front of a
 //!   stream: up to three continuation bytes after the cut are evicted with it.
@@ -98,7 +98,7 @@ impl RingBuffer {
     }
 
     /// Append output. Stdout goes to stdout; every other kind (stderr, stdin echo, engine
-    /// error) goes to stderr, as in the reference. The oldest bytes are evicted when full.
+    /// error) goes to stderr, as in the Python pocketdock. The oldest bytes are evicted when full.
     pub fn write(&mut self, kind: StreamKind, data: &[u8]) {
         let half = self.half;
         let buf = if kind == StreamKind::Stdout {

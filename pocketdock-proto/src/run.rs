@@ -134,7 +134,7 @@ impl Default for TtyOptions {
     }
 }
 
-/// Options of one `run`, with the reference's defaults (container timeout, 10 MiB cap).
+/// Options of one `run`, with the Python pocketdock's defaults (container timeout, 10 MiB cap).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Deadline; `None` uses the container's default timeout.
@@ -357,7 +357,7 @@ mod tests {
                 true,
                 false,
             )
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!(cfg.timeout, Some(Duration::from_secs(30)));
         assert_eq!(cfg.limit.map(|l| l.max_bytes), Some(DEFAULT_MAX_OUTPUT));
         let cfg = RunOptions::new()
@@ -370,7 +370,7 @@ mod tests {
                 false,
                 true,
             )
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!(cfg.timeout, None);
         assert!(cfg.limit.is_none() && cfg.emit);
     }

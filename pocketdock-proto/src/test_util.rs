@@ -56,8 +56,11 @@ impl ScriptedEngine {
         }
     }
 
-    /// Open the next scripted connection (dropping the current one). Panics when the script
-    /// has no more: the driver connected more often than the test expects.
+    /// Open the next scripted connection (dropping the current one).
+    ///
+    /// # Panics
+    ///
+    /// When the script has no more: the driver connected more often than the test expects.
     pub fn connect(&mut self) -> io::Result<()> {
         self.reads = None;
         match self.script.pop_front() {
@@ -90,6 +93,10 @@ impl ScriptedEngine {
     /// The next read into `buf`: `Some(Ok(0))` at the end of the stream, `None` when
     /// `deadline` passed first (already passed, or during a [`Read::Silence`], which moves the
     /// clock to it).
+    ///
+    /// # Panics
+    ///
+    /// On a [`Read::Silence`] with no deadline: a real driver would hang there.
     pub fn read(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Option<io::Result<usize>> {
         if deadline.is_some_and(|d| d <= self.now) {
             return None;

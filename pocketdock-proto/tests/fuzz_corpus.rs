@@ -8,7 +8,9 @@ fn replay(target: &str, f: fn(&[u8])) {
         .join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        let path = entry
+            .expect("the corpus directory should be readable")
+            .path();
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         f(&data);
         // Every prefix too: truncation at any point must be handled.

@@ -10,8 +10,8 @@ use pocketdock_proto::api::exec::{ExecInspect, IdResponse};
 use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 use pocketdock_proto::api::{check, Subject};
 use pocketdock_proto::demux::{DemuxMode, Demuxer};
+use pocketdock_proto::http::Response;
 use pocketdock_proto::http::{Expect, ResponseDecoder, ResponseEvent, ResponseHead};
-use pocketdock_proto::op::Response;
 use pocketdock_proto::{Error, StreamKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ fn load(engine: &str, name: &str) -> Vec<u8> {
             f.split_once('-').map(|(_, rest)| rest) == Some(&format!("{name}.resp"))
         })
         .unwrap_or_else(|| panic!("no transcript {engine}/{name}"));
-    std::fs::read(entry.path()).unwrap_or_else(|e| panic!("{e}"))
+    std::fs::read(entry.path()).expect("the transcript should be readable")
 }
 
 fn mode_for(name: &str) -> Option<DemuxMode> {
@@ -112,7 +112,7 @@ fn every_transcript_decodes_identically_at_every_split() {
     let mut count = 0;
     for engine in ["podman", "docker"] {
         let mut entries: Vec<_> = std::fs::read_dir(dir(engine))
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "resp"))
@@ -123,7 +123,7 @@ fn every_transcript_decodes_identically_at_every_split() {
                 .file_name()
                 .map(|f| f.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let wire = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            let wire = std::fs::read(&path).unwrap();
             let whole = decode(&[&wire], &name);
             for split in 0..=wire.len() {
                 let (a, b) = wire.split_at(split);
@@ -168,9 +168,7 @@ fn exec_output_and_exit_code() {
             .collect();
         assert_eq!(stdout, b"hello\nno newline", "{engine}");
         assert_eq!(stderr, b"oops\n", "{engine}");
-        let inspect: ExecInspect = response(engine, "exec-inspect")
-            .json("t")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let inspect: ExecInspect = response(engine, "exec-inspect").json("t").unwrap();
         assert_eq!(
             (inspect.running, inspect.exit_code),
             (false, Some(3)),
@@ -201,18 +199,12 @@ fn models_parse_on_both_engines() {
         ("podman", EngineKind::Podman),
         ("docker", EngineKind::Docker),
     ] {
-        let v: VersionInfo = response(engine, "version")
-            .json("v")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let v: VersionInfo = response(engine, "version").json("v").unwrap();
         assert_eq!(v.engine(), kind);
         assert_eq!(v.api_version, "1.41");
-        let id: IdResponse = response(engine, "create")
-            .json("c")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let id: IdResponse = response(engine, "create").json("c").unwrap();
         assert_eq!(id.id.len(), 64);
-        let insp: ContainerInspect = response(engine, "inspect")
-            .json("i")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let insp: ContainerInspect = response(engine, "inspect").json("i").unwrap();
         assert!(insp.state.running, "{engine}: {:?}", insp.state);
         assert_eq!(
             insp.config
@@ -221,9 +213,7 @@ fn models_parse_on_both_engines() {
                 .map(String::as_str),
             Some("true")
         );
-        let list: Vec<ListItem> = response(engine, "list")
-            .json("l")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let list: Vec<ListItem> = response(engine, "list").json("l").unwrap();
         let mine = list
             .iter()
             .find(|i| {

@@ -2,7 +2,7 @@
 //! and cancellation (a dropped future kills its command). The same program runs under
 //! async-std or any futures-io executor: only `smol::block_on` would change.
 //!
-//! `cargo run -p pocketdock-smol --example sandbox` (with POCKETDOCK_SOCKET set or an engine
+//! `cargo run -p pocketdock-smol --example sandbox` (with `POCKETDOCK_SOCKET` set or an engine
 //! on a standard socket).
 
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! pocketdock on tokio: run, concurrent runs on one container, a stream, a detached process,
 //! and cancellation (a dropped future kills its command).
 //!
-//! `cargo run -p pocketdock-tokio --example sandbox` (with POCKETDOCK_SOCKET set or an engine
+//! `cargo run -p pocketdock-tokio --example sandbox` (with `POCKETDOCK_SOCKET` set or an engine
 //! on a standard socket).
 
 use std::time::Duration;

@@ -10,7 +10,10 @@ fn send<T: Send>(_: &T) {}
 fn send_sync<T: Send + Sync>() {}
 fn send_only<T: Send>() {}
 
-#[allow(dead_code)]
+#[expect(
+    dead_code,
+    reason = "compile-time check: the body only has to type-check, it never runs"
+)]
 fn futures_are_send(c: &mut Container, e: &Engine, p: &Process) {
     let opts = RunOptions::new();
     send(&e.ping());

@@ -248,7 +248,7 @@ pub mod runtime {
             .worker_threads(2)
             .enable_all()
             .build()
-            .unwrap_or_else(|e| panic!("tokio runtime: {e}"))
+            .expect("tokio runtime")
             .block_on(f)
     }
 
@@ -314,9 +314,7 @@ impl Ctx {
 
     /// Create a container from `spec`, panicking on error.
     pub async fn create<S: Sandbox>(&self, spec: ContainerSpec) -> S {
-        S::create(&self.socket, spec)
-            .await
-            .unwrap_or_else(|e| panic!("create: {e}"))
+        S::create(&self.socket, spec).await.expect("create")
     }
 
     /// A fresh sandbox of the test image.
@@ -418,8 +416,9 @@ fn snapshot<T: Clone>(m: &Mutex<Vec<T>>) -> Vec<T> {
     m.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
+#[track_caller]
 fn ok<T>(r: Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the call should succeed")
 }
 
 /// Wait (with the adapter's sleep) until `check` holds, at most `limit`.
@@ -605,7 +604,7 @@ pub async fn stream_delivers_chunks_then_result<S: Sandbox>(ctx: Ctx) {
     assert!(n >= 3, "chunks arrive as produced");
     assert_eq!(out, b"1\n2\n3\n");
     assert_eq!(err, b"bad\n");
-    let r = s.result().unwrap_or_else(|| panic!("no result"));
+    let r = s.result().expect("no result");
     assert_eq!(r.exit_code, 5);
     assert_eq!(r.stdout, b"1\n2\n3\n");
     assert!(s.next_chunk().await.is_none(), "fused");
@@ -623,7 +622,7 @@ pub async fn stream_timeout_keeps_partial_output<S: Sandbox>(ctx: Ctx) {
         out.extend_from_slice(&ok(chunk).data);
     }
     assert_eq!(out, b"first\n");
-    let r = s.result().unwrap_or_else(|| panic!("no result"));
+    let r = s.result().expect("no result");
     assert!(r.timed_out && r.exit_code == -1);
     assert_eq!(r.stdout, b"first\n");
     assert_eq!(processes(&c, "sleep 62").await, "");
@@ -633,7 +632,7 @@ pub async fn stream_timeout_keeps_partial_output<S: Sandbox>(ctx: Ctx) {
 pub async fn dropped_stream_kills_the_command<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("stream-drop").await;
     let mut s = ok(c.stream("echo first; sleep 63", &RunOptions::new()));
-    let first = ok(s.next_chunk().await.unwrap_or_else(|| panic!("no chunk")));
+    let first = ok(s.next_chunk().await.expect("no chunk"));
     assert_eq!(&first.data[..], b"first\n");
     assert!(!processes(&c, "sleep 63").await.is_empty());
     drop(s);
@@ -891,10 +890,7 @@ pub async fn persistence_in_a_project<S: Sandbox>(ctx: Ctx) {
     let c: S = ok(S::create_in(&ctx.socket, ctx.spec("pers").persist(true), &root).await);
     let name = c.name().to_string();
     assert_eq!(c.project(), project);
-    let dir = c
-        .instance_dir()
-        .unwrap_or_else(|| panic!("no instance dir"))
-        .to_path_buf();
+    let dir = c.instance_dir().expect("no instance dir").to_path_buf();
     assert!(dir.join("instance.toml").is_file());
     ok(c.run("echo kept > /home/sandbox/k").await);
     let history = std::fs::read_to_string(dir.join("logs/history.jsonl")).unwrap_or_default();
@@ -1260,7 +1256,7 @@ pub async fn long_stream_does_not_delay_other_calls<S: Sandbox>(ctx: Ctx) {
         "i=0; while [ $i -lt 300 ]; do echo tick $i; i=$((i+1)); sleep 0.1; done",
         &RunOptions::new().timeout(Duration::from_secs(60)),
     ));
-    let first = ok(s.next_chunk().await.unwrap_or_else(|| panic!("no chunk")));
+    let first = ok(s.next_chunk().await.expect("no chunk"));
     assert!(first.data.starts_with(b"tick 0"));
     let t0 = Instant::now();
     let mut ticks = 0usize;

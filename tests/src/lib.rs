@@ -2,6 +2,10 @@
 //!
 //! The engines come from `POCKETDOCK_TEST_PODMAN` and `POCKETDOCK_TEST_DOCKER` (set by
 //! `scripts/engines.sh env`). A missing engine fails the test: it is never a silent skip.
+#![expect(
+    clippy::missing_panics_doc,
+    reason = "test helpers and scenarios report a failure by panicking; that is their contract"
+)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,5 +1,9 @@
 //! info, reboot, snapshot, limits, ports, hardening and concurrency on the blocking adapter,
 //! against real Podman and Docker.
+#![expect(
+    clippy::unwrap_used,
+    reason = "the scenarios are test bodies run by per_engine!, where a failed unwrap is the test failure"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -14,9 +18,7 @@ fn spec(tag: &str) -> ContainerSpec {
 }
 
 fn create(socket: &str, spec: ContainerSpec) -> pocketdock_blocking::Container {
-    Engine::new(socket)
-        .create_container(spec)
-        .unwrap_or_else(|e| panic!("create: {e}"))
+    Engine::new(socket).create_container(spec).expect("create")
 }
 
 fn info_reports_live_state(socket: &str) {
@@ -26,9 +28,9 @@ fn info_reports_live_state(socket: &str) {
             "while :; do :; done",
             &pocketdock_blocking::RunOptions::default(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let info = c.info().unwrap_or_else(|e| panic!("{e}"));
+    let info = c.info().unwrap();
     assert_eq!(info.id, c.id());
     assert_eq!(info.name, c.name());
     assert_eq!(info.status, "running");
@@ -58,11 +60,11 @@ fn limits_and_hardening_apply(socket: &str) {
     let c = create(socket, spec("limits").mem_limit("64m"));
     let r = c
         .run("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str().trim(), (64 * 1024 * 1024).to_string());
     let r = c
         .run("grep -E 'CapEff|NoNewPrivs' /proc/self/status")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(
         r.stdout_str().contains("NoNewPrivs:\t1"),
         "{}",
@@ -75,16 +77,14 @@ fn limits_and_hardening_apply(socket: &str) {
         "{}",
         r.stdout_str()
     );
-    let r = c
-        .run("mkdir /root/escape")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = c.run("mkdir /root/escape").unwrap();
     assert_ne!(r.exit_code, 0, "the sandbox user must not write into /root");
-    let r = c.run("id -u").unwrap_or_else(|e| panic!("{e}"));
+    let r = c.run("id -u").unwrap();
     assert_eq!(r.stdout_str(), "1000\n");
     // No network by default: only the loopback interface.
     let r = c
         .run("python3 -c \"import socket; print(len(socket.if_nameindex()))\"")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str(), "1\n");
 }
 
@@ -96,7 +96,7 @@ fn ports_publish_on_loopback(socket: &str) {
             "cd demo && exec python3 serve.py",
             &pocketdock_blocking::RunOptions::default(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let t0 = Instant::now();
     let body = loop {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -115,7 +115,7 @@ fn ports_publish_on_loopback(socket: &str) {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(body.starts_with("HTTP/1.0 200"));
-    let info = c.info().unwrap_or_else(|e| panic!("{e}"));
+    let info = c.info().unwrap();
     assert_eq!(info.ports.get(&port), Some(&8000));
     assert!(info.network);
 }
@@ -124,62 +124,53 @@ fn explicit_network_mode(socket: &str) {
     let c = create(socket, spec("net").network(NetworkMode::Bridge));
     let r = c
         .run("python3 -c \"import socket; print(len(socket.if_nameindex()) > 1)\"")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str(), "True\n");
 }
 
 fn stop_is_fast(socket: &str) {
     let mut c = create(socket, spec("stop").persist(true));
     // PID 1 installs its SIGTERM trap as its first statement; let it get there.
-    c.run("true").unwrap_or_else(|e| panic!("{e}"));
-    c.shutdown(false).unwrap_or_else(|e| panic!("{e}"));
+    c.run("true").unwrap();
+    c.shutdown(false).unwrap();
     let e = Engine::new(socket);
-    let insp = e
-        .inspect_container(c.id())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let insp = e.inspect_container(c.id()).unwrap();
     assert!(!insp.state.running);
     // Fast because PID 1 exits on SIGTERM (status 0), instead of being killed after the grace
     // period (137). The time it takes is measured by scripts/bench.sh, not here.
     assert_eq!(insp.state.exit_code, 0, "{:?}", insp.state);
-    e.remove_container(c.id(), true)
-        .unwrap_or_else(|e| panic!("{e}"));
+    e.remove_container(c.id(), true).unwrap();
 }
 
 fn reboot_in_place_and_fresh(socket: &str) {
     let mut c = create(socket, spec("reboot").mem_limit("128m"));
-    c.run("echo kept > /home/sandbox/f")
-        .unwrap_or_else(|e| panic!("{e}"));
-    c.reboot(false).unwrap_or_else(|e| panic!("{e}"));
+    c.run("echo kept > /home/sandbox/f").unwrap();
+    c.reboot(false).unwrap();
     assert_eq!(
         c.run("cat /home/sandbox/f").map(|r| r.stdout).ok(),
         Some(b"kept\n".to_vec())
     );
     let old = c.id().to_string();
-    c.reboot(true).unwrap_or_else(|e| panic!("{e}"));
+    c.reboot(true).unwrap();
     assert_ne!(c.id(), old);
-    let r = c
-        .run("cat /home/sandbox/f")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = c.run("cat /home/sandbox/f").unwrap();
     assert_ne!(r.exit_code, 0, "fresh reboot keeps no files");
     let r = c
         .run("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str().trim(), (128 * 1024 * 1024).to_string());
-    let r = c
-        .run("grep NoNewPrivs /proc/self/status")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = c.run("grep NoNewPrivs /proc/self/status").unwrap();
     assert!(r.stdout_str().contains('1'));
 }
 
 fn snapshot_makes_an_image(socket: &str) {
     let c = create(socket, spec("snap"));
-    c.run("echo snap > /home/sandbox/s")
-        .unwrap_or_else(|e| panic!("{e}"));
+    c.run("echo snap > /home/sandbox/s").unwrap();
     let tag = format!(
         "localhost/pdtest-snap:{}",
         unique_name("t").replace('-', "")
     );
-    let id = c.snapshot(&tag).unwrap_or_else(|e| panic!("{e}"));
+    let id = c.snapshot(&tag).unwrap();
     assert!(!id.is_empty());
     let c2 = create(
         socket,
@@ -203,7 +194,7 @@ fn many_commands_in_parallel_on_one_container(socket: &str) {
             })
             .collect();
         for (i, h) in handles.into_iter().enumerate() {
-            let out = h.join().unwrap_or_else(|_| panic!("thread panicked"));
+            let out = h.join().expect("thread panicked");
             assert_eq!(out.ok(), Some(format!("{i}\n").into_bytes()));
         }
     });
@@ -212,7 +203,7 @@ fn many_commands_in_parallel_on_one_container(socket: &str) {
 fn multi_container_independence(socket: &str) {
     let a = create(socket, spec("ind-a"));
     let b = create(socket, spec("ind-b"));
-    a.run("echo a > /tmp/x").unwrap_or_else(|e| panic!("{e}"));
+    a.run("echo a > /tmp/x").unwrap();
     assert_ne!(b.run("cat /tmp/x").map(|r| r.exit_code).ok(), Some(0));
     drop(a);
     assert_eq!(

@@ -1,4 +1,8 @@
 //! Containers and commands on the blocking adapter, against real Podman and Docker.
+#![expect(
+    clippy::unwrap_used,
+    reason = "the scenarios are test bodies run by per_engine!, where a failed unwrap is the test failure"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -12,25 +16,25 @@ fn sandbox(socket: &str, tag: &str) -> pocketdock_blocking::Container {
                 .image(TEST_IMAGE)
                 .name(unique_name(tag)),
         )
-        .unwrap_or_else(|e| panic!("create: {e}"))
+        .expect("create")
 }
 
 fn ping_and_version(socket: &str) {
     let e = Engine::new(socket);
-    assert_eq!(e.ping().unwrap_or_else(|e| panic!("{e}")), "OK");
-    let v = e.version().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(e.ping().unwrap(), "OK");
+    let v = e.version().unwrap();
     assert!(!v.version.is_empty());
 }
 
 fn echo_hello(socket: &str) {
     let mut c = sandbox(socket, "hello");
-    let r = c.run("echo hello").unwrap_or_else(|e| panic!("{e}"));
+    let r = c.run("echo hello").unwrap();
     assert_eq!(r.stdout_str(), "hello\n");
     assert_eq!(r.stderr_str(), "");
     assert_eq!(r.exit_code, 0);
     assert!(r.ok());
     let id = c.id().to_string();
-    c.shutdown(false).unwrap_or_else(|e| panic!("{e}"));
+    c.shutdown(false).unwrap();
     assert!(matches!(
         Engine::new(socket).inspect_container(&id),
         Err(Error::ContainerNotFound(_))
@@ -41,7 +45,7 @@ fn stderr_exit_code_and_no_trailing_newline(socket: &str) {
     let c = sandbox(socket, "codes");
     let r = c
         .run("echo out; echo err >&2; printf 'tail'; exit 42")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str(), "out\ntail");
     assert_eq!(r.stderr_str(), "err\n");
     assert_eq!(r.exit_code, 42);
@@ -55,18 +59,16 @@ fn argv_without_shell_and_python(socket: &str) {
             &["printf", "%s|", "a b", "$(touch /tmp/pwned)", "'q'"],
             &RunOptions::new(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str(), "a b|$(touch /tmp/pwned)|'q'|");
-    let r = c
-        .run("test -e /tmp/pwned; echo $?")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = c.run("test -e /tmp/pwned; echo $?").unwrap();
     assert_eq!(r.stdout_str(), "1\n");
     let r = c
         .run_with(
             "print(2+2)",
             &RunOptions::new().lang(pocketdock_blocking::Lang::Python),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str(), "4\n");
 }
 
@@ -74,7 +76,7 @@ fn utf8_is_lossless(socket: &str) {
     let c = sandbox(socket, "utf8");
     let r = c
         .run("python3 -c \"import sys; sys.stdout.write('é€𝄞' * 20000)\"")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.stdout_str(), "é€𝄞".repeat(20000));
 }
 
@@ -88,7 +90,7 @@ fn timeout_kills_the_whole_tree_and_keeps_partial_output(socket: &str) {
         let t0 = Instant::now();
         let r = c
             .run_with(cmd, &RunOptions::new().timeout(Duration::from_secs(1)))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert!(r.timed_out, "{cmd}");
         assert_eq!(r.exit_code, -1);
         assert!(!r.ok());
@@ -98,7 +100,7 @@ fn timeout_kills_the_whole_tree_and_keeps_partial_output(socket: &str) {
         let ps = c
             // The image has no ps: scan /proc (the pattern does not match its own command line).
             .run("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep 'sleep 6[0]' || true")
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!(ps.stdout_str(), "", "{cmd}: left running");
     }
 }
@@ -110,7 +112,7 @@ fn output_cap_stops_and_head_tail_keeps_the_end(socket: &str) {
             "yes x | head -c 5000000; sleep 30",
             &RunOptions::new().max_output(1000),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(r.truncated);
     assert_eq!(r.stdout.len(), 1000);
     assert_eq!(r.exit_code, -1);
@@ -121,7 +123,7 @@ fn output_cap_stops_and_head_tail_keeps_the_end(socket: &str) {
                 .max_output(4000)
                 .policy(LimitPolicy::HeadAndTail),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(r.truncated);
     assert_eq!(r.exit_code, 3);
     assert!(r.stdout_str().starts_with("1\n2\n3\n"));
@@ -137,12 +139,12 @@ fn stream_delivers_chunks_then_result(socket: &str) {
             "for i in 1 2 3; do echo $i; sleep 0.2; done; echo bad >&2; exit 5",
             &RunOptions::new(),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let mut out = Vec::new();
     let mut err = Vec::new();
     let mut n = 0;
     for chunk in s.by_ref() {
-        let chunk = chunk.unwrap_or_else(|e| panic!("{e}"));
+        let chunk = chunk.unwrap();
         n += 1;
         match chunk.stream {
             StreamKind::Stdout => out.extend_from_slice(&chunk.data),
@@ -152,7 +154,7 @@ fn stream_delivers_chunks_then_result(socket: &str) {
     assert!(n >= 3, "chunks arrive as produced");
     assert_eq!(out, b"1\n2\n3\n");
     assert_eq!(err, b"bad\n");
-    let r = s.result().unwrap_or_else(|| panic!("no result"));
+    let r = s.result().expect("no result");
     assert_eq!(r.exit_code, 5);
     assert_eq!(r.stdout, b"1\n2\n3\n");
 }
@@ -168,7 +170,7 @@ fn detach_kill_and_ring_buffer(socket: &str) {
     });
     let p = c
         .detach("echo ready; exec sleep 600", &RunOptions::new())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(!p.id().is_empty());
     let t0 = Instant::now();
     while p.peek().stdout.is_empty() && t0.elapsed() < Duration::from_secs(10) {
@@ -176,10 +178,8 @@ fn detach_kill_and_ring_buffer(socket: &str) {
     }
     assert_eq!(p.peek().stdout_str(), "ready\n");
     assert!(p.is_running());
-    p.kill(9).unwrap_or_else(|e| panic!("{e}"));
-    let r = p
-        .wait(Some(Duration::from_secs(20)))
-        .unwrap_or_else(|e| panic!("{e}"));
+    p.kill(9).unwrap();
+    let r = p.wait(Some(Duration::from_secs(20))).unwrap();
     assert!(!r.timed_out, "kill(9) did not stop the process");
     assert!(!p.is_running());
     assert_eq!(r.exit_code, 137);
@@ -240,8 +240,7 @@ fn missing_image_and_vanished_container(socket: &str) {
     let c = sandbox(socket, "gone");
     let id = c.id().to_string();
     pocketdock_blocking::Container::keep(c);
-    e.remove_container(&id, true)
-        .unwrap_or_else(|e| panic!("{e}"));
+    e.remove_container(&id, true).unwrap();
     // The handle is gone with keep(); use a fresh lookup to show the typed error.
     assert!(matches!(
         e.inspect_container(&id),

@@ -1,7 +1,7 @@
 //! Persistent containers on the blocking adapter, against real Podman and Docker: resume, list,
 //! stop, destroy (with the data-path guard), prune, name clashes, and containers made the way the
-//! Python reference makes them. Ports the scenarios of inventory §6.T and §6.U that need an
-//! engine (numbers in the comments), with the §7 corrections.
+//! Python pocketdock makes them. Ports the Python pocketdock's persistence and listing scenarios
+//! that need an engine (their numbers in the comments), corrected where it fell short.
 //!
 //! Every test works in its own temporary project with a unique project name, so the project
 //! filters keep parallel tests (and other runs) apart; guards remove containers and directories
@@ -13,12 +13,14 @@ use pocketdock_blocking::{init_project, ContainerSpec, Engine, Error, Project};
 use pocketdock_proto::api::containers;
 use pocketdock_proto::api::exec::IdResponse;
 use pocketdock_proto::api::{check, Subject};
-use pocketdock_proto::op::{CallOp, Response};
+use pocketdock_proto::http::Response;
+use pocketdock_proto::op::CallOp;
 use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 use serde_json::json;
 
+#[track_caller]
 fn ok<T>(r: pocketdock_blocking::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the call should succeed")
 }
 
 /// Removes the containers (by id or engine name) and directories it was given, even on panic.
@@ -121,7 +123,7 @@ fn persist_stop_resume_keeps_files(socket: &str) {
     let item = ok(engine.list_containers(Some(project.name())))
         .into_iter()
         .find(|i| i.name == name)
-        .unwrap_or_else(|| panic!("not listed after stop"));
+        .expect("not listed after stop");
     assert_eq!(item.status, "exited");
 
     let c = ok(engine.resume_container(&name));
@@ -212,7 +214,7 @@ fn list_with_project_filter(socket: &str) {
     assert!(ok(engine.list_containers(Some(&unique_name("nobody")))).is_empty());
 }
 
-/// §7.3: destroy never deletes a directory a label names unless it is that container's real
+/// Destroy never deletes a directory a label names unless it is that container's real
 /// instance directory in a pocketdock project.
 fn destroy_refuses_forged_data_path(socket: &str) {
     let mut guard = Cleanup::new(socket);
@@ -312,8 +314,8 @@ fn prune_only_within_project(socket: &str) {
     assert!(names_in(socket, &pb).is_empty());
 }
 
-/// §7.1 item 8: a name is one container; a clash is refused and leaves the first intact,
-/// instance directory included.
+/// A name is one container (the Python pocketdock could make several under one name); a clash is
+/// refused and leaves the first intact, instance directory included.
 fn name_clash(socket: &str) {
     let mut guard = Cleanup::new(socket);
     let engine = Engine::new(socket);
@@ -321,7 +323,7 @@ fn name_clash(socket: &str) {
     let name = unique_name("clash");
     guard.container(&name);
     let first = ok(engine.create_container_in(spec(&name).persist(true), Some(&project)));
-    let before = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("no instance.toml"));
+    let before = ok(project.read_instance(&name)).expect("no instance.toml");
     assert_eq!(before.container.id, first.id());
     for p in [Some(&project), None] {
         match engine.create_container_in(spec(&name).persist(true), p) {
@@ -329,7 +331,7 @@ fn name_clash(socket: &str) {
             other => panic!("expected NameInUse, got {other:?}"),
         }
     }
-    let after = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("instance.toml gone"));
+    let after = ok(project.read_instance(&name)).expect("instance.toml gone");
     assert_eq!(after, before);
     assert_eq!(names_in(socket, project.name()), vec![name.clone()]);
     // A label-only duplicate (as the reference could make) is refused, not guessed.
@@ -353,7 +355,7 @@ fn name_clash(socket: &str) {
     ));
 }
 
-/// A container made the way the Python reference makes it (no engine name, its labels,
+/// A container made the way the Python pocketdock makes it (no engine name, its labels,
 /// `sleep infinity`, an instance directory it created) is listed, resumed, logged into and
 /// destroyed by name.
 fn reference_made_container(socket: &str) {
@@ -482,9 +484,8 @@ per_engine!(
 /// containers. Needs `POCKETDOCK_TEST_PYTHON`: a Python interpreter with the package installed
 /// (e.g. `python3 -m venv /tmp/pdvenv && /tmp/pdvenv/bin/pip install pocketdock`).
 fn python_package_interop(socket: &str) {
-    let python = std::env::var("POCKETDOCK_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("set POCKETDOCK_TEST_PYTHON to a python with `pip install pocketdock` done")
-    });
+    let python = std::env::var("POCKETDOCK_TEST_PYTHON")
+        .expect("set POCKETDOCK_TEST_PYTHON to a python with `pip install pocketdock` done");
     let mut guard = Cleanup::new(socket);
     let engine = Engine::new(socket);
     let project = guard.project("pyinterop");

@@ -1,8 +1,9 @@
 //! Projects on the blocking adapter: `init_project`, `find_project_root`, `pocketdock.yaml`
 //! actually applied (`default_persist`, `default_profile`, `socket`, logging limits), instance
-//! directories, `history.jsonl`, retention, the doctor, and profiles. Ports the scenarios of
-//! inventory §6.V (numbers in the comments), with the §7 corrections: the config is applied, the
-//! profile's network default is applied, sessions and detached commands reach the history.
+//! directories, `history.jsonl`, retention, the doctor, and profiles. Ports the Python pocketdock's
+//! project scenarios (their numbers in the comments), corrected where it fell short: the config is
+//! applied, the profile's network default is applied, sessions and detached commands reach the
+//! history.
 //!
 //! Engine scenarios run on Podman and Docker, each in its own temporary project with a unique
 //! project name; guards remove containers and directories even when a test fails.
@@ -16,12 +17,14 @@ use pocketdock_blocking::{
 };
 use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 
+#[track_caller]
 fn ok<T>(r: pocketdock_blocking::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the call should succeed")
 }
 
+#[track_caller]
 fn io<T>(r: std::io::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the file operation should succeed")
 }
 
 /// Removes containers and directories, even on panic.
@@ -115,7 +118,7 @@ fn init_project_and_find_root_from_subdirectory() {
         find_project_root(Some(&deep.join("../.."))),
         Some(root.clone())
     );
-    let p = ok(Project::discover(Some(&deep))).unwrap_or_else(|| panic!("no project"));
+    let p = ok(Project::discover(Some(&deep))).expect("no project");
     assert_eq!(p.root(), root);
     assert_eq!(p.name(), "my-widget");
     // A bare .pocketdock directory does not make a project.
@@ -136,8 +139,8 @@ fn init_project_and_find_root_from_subdirectory() {
     assert_eq!(ok(Project::open(&named)).name(), dir_name);
 }
 
-/// 221, 222: files layer key by key; a broken file is an error naming it (the reference ignored
-/// it silently).
+/// 221, 222: files layer key by key; a broken file is an error naming it (the Python pocketdock
+/// ignored it silently).
 #[test]
 fn config_layers_and_broken_files() {
     let mut guard = Cleanup::new(None);
@@ -231,7 +234,7 @@ fn default_persist_applies(socket: &str) {
     let mut c = ok(engine.create_container_in(spec(&name), Some(&project)));
     assert!(c.persist());
     assert_eq!(c.project(), project.name());
-    let meta = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("no instance.toml"));
+    let meta = ok(project.read_instance(&name)).expect("no instance.toml");
     assert_eq!(meta.container.id, c.id());
     assert_eq!(meta.container.name, name);
     assert_eq!(meta.container.project, project.name());
@@ -278,7 +281,7 @@ fn default_persist_applies(socket: &str) {
 
 /// `default_profile` is used when the spec names no image and no profile (here `dev`, whose
 /// image is not built, so the create fails on that image), and a failed create leaves no
-/// instance directory behind (§7.1 item 19).
+/// instance directory behind (the Python pocketdock left one).
 fn default_profile_applies_and_failed_create_rolls_back(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
     let engine = Engine::new(socket);
@@ -304,7 +307,7 @@ fn default_profile_applies_and_failed_create_rolls_back(socket: &str) {
     ));
 }
 
-/// The profile's network default is applied (the reference only stored it): `dev` has a
+/// The profile's network default is applied (the Python pocketdock only stored it): `dev` has a
 /// network, `minimal-python` none; an explicit choice wins.
 fn profile_network_default(socket: &str) {
     let engine = Engine::new(socket);
@@ -339,7 +342,7 @@ fn profile_network_default(socket: &str) {
 }
 
 /// Every blocking run, streamed run and detached command gets a `history.jsonl` line with its
-/// exit code, and a log file in the reference's layout.
+/// exit code, and a log file in the Python pocketdock's layout.
 fn history_line_per_run(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
     let engine = Engine::new(socket);
@@ -387,7 +390,7 @@ fn history_line_per_run(socket: &str) {
     assert_eq!(hist[4].exec_id.as_deref(), Some(bg.id()));
     let logs = ok(project.instance_dir(&name)).join("logs");
     let read = |entry: &pocketdock_blocking::HistoryEntry| {
-        let file = entry.log.clone().unwrap_or_else(|| panic!("no log name"));
+        let file = entry.log.clone().expect("no log name");
         io(std::fs::read_to_string(logs.join(file)))
     };
     assert_eq!(
@@ -420,7 +423,7 @@ fn auto_log_off(socket: &str) {
     ok(engine.destroy_container(&name));
 }
 
-/// `retention_days`, `max_logs_per_instance` and `max_log_size` are enforced (the reference
+/// `retention_days`, `max_logs_per_instance` and `max_log_size` are enforced (the Python pocketdock
 /// never did): old log files go, the newest few stay, big outputs are cut, unrelated files stay.
 fn retention_deletes_old_logs(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
@@ -554,8 +557,8 @@ fn project_socket_setting(socket: &str) {
     assert_eq!(explicit.socket(), std::path::Path::new("/explicit.sock"));
 }
 
-/// `reboot(fresh)` keeps `instance.toml` in step with the new container id (the reference left
-/// the old one).
+/// `reboot(fresh)` keeps `instance.toml` in step with the new container id (the Python pocketdock
+/// left the old one).
 fn reboot_fresh_updates_instance_toml(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));
     let engine = Engine::new(socket);
@@ -566,7 +569,7 @@ fn reboot_fresh_updates_instance_toml(socket: &str) {
     let old = c.id().to_string();
     ok(c.reboot(true));
     assert_ne!(c.id(), old);
-    let meta = ok(project.read_instance(&name)).unwrap_or_else(|| panic!("no instance.toml"));
+    let meta = ok(project.read_instance(&name)).expect("no instance.toml");
     assert_eq!(meta.container.id, c.id());
     let labels = ok(engine.inspect_container(c.id())).config.labels;
     assert_eq!(
@@ -581,7 +584,7 @@ fn reboot_fresh_updates_instance_toml(socket: &str) {
     ok(engine.destroy_container(&name));
 }
 
-/// Session commands reach the history (the reference only wrote a session log, and left
+/// Session commands reach the history (the Python pocketdock only wrote a session log, and left
 /// `send_and_wait` commands out of it).
 fn session_commands_are_logged(socket: &str) {
     let mut guard = Cleanup::new(Some(socket));

@@ -1,6 +1,7 @@
-//! The reference's integration scenarios of inventory §6.H, §6.I, §6.M and §6.N (numbers in the
-//! names), ported to the blocking adapter and run on Podman and Docker. Where §7 shows the
-//! reference was wrong, the expectation here is the corrected one (noted inline).
+//! The integration scenarios of the Python pocketdock for commands, containers, streams, detached
+//! processes and callbacks (their numbers in the names), ported to the blocking adapter and run
+//! on Podman and Docker. Where the Python package behaved wrongly, the expectation here is the
+//! corrected one (noted inline).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -9,9 +10,7 @@ use pocketdock_blocking::{Container, ContainerSpec, Engine, Error, Lang, RunOpti
 use pocketdock_tests::{per_engine, unique_name, TEST_IMAGE};
 
 fn create(socket: &str, spec: ContainerSpec) -> Container {
-    Engine::new(socket)
-        .create_container(spec)
-        .unwrap_or_else(|e| panic!("create: {e}"))
+    Engine::new(socket).create_container(spec).expect("create")
 }
 
 fn sandbox(socket: &str, tag: &str) -> Container {
@@ -23,8 +22,9 @@ fn sandbox(socket: &str, tag: &str) -> Container {
     )
 }
 
+#[track_caller]
 fn ok<T>(r: pocketdock_blocking::Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("{e}"))
+    r.expect("the call should succeed")
 }
 
 /// 103: generated names are `pd-` + 8 hex; a custom name is kept.
@@ -63,7 +63,8 @@ fn r106_python(socket: &str) {
     assert_eq!(ok(c.run_with(multi, &py)).stdout_str().trim(), "3");
 }
 
-/// 107, 108: timeout and max_output (the process is now killed and output kept: §7.1 #2).
+/// 107, 108: timeout and `max_output` (a timeout now kills the process and keeps the output
+/// collected so far; the Python package did neither).
 fn r107_108_timeout_and_cap(socket: &str) {
     let c = sandbox(socket, "r107");
     let r = ok(c.run_with(
@@ -88,8 +89,8 @@ fn r109_sequential_and_concurrent(socket: &str) {
         let b = s.spawn(|| c.run("echo bravo"));
         (a.join(), b.join())
     });
-    let a = ok(a.unwrap_or_else(|_| panic!("thread")));
-    let b = ok(b.unwrap_or_else(|_| panic!("thread")));
+    let a = ok(a.expect("thread"));
+    let b = ok(b.expect("thread"));
     assert_eq!(
         (a.stdout_str().trim(), b.stdout_str().trim()),
         ("alpha", "bravo")
@@ -132,7 +133,7 @@ fn r111_113_independence(socket: &str) {
             .collect();
         hs.into_iter()
             .map(|h| {
-                ok(h.join().unwrap_or_else(|_| panic!("thread")))
+                ok(h.join().expect("thread"))
                     .stdout_str()
                     .trim()
                     .to_string()
@@ -182,7 +183,7 @@ fn r139_145_info_and_reboot(socket: &str) {
         pocketdock_proto::op::CallOp::new(
             "stop",
             &pocketdock_proto::api::containers::stop(&key, 5),
-            |r: pocketdock_proto::op::Response| {
+            |r: pocketdock_proto::http::Response| {
                 pocketdock_proto::api::check(&r, "stop", pocketdock_proto::api::Subject::None)
             },
         ),
@@ -212,7 +213,7 @@ fn r146_148_stream(socket: &str) {
                 err.push_str(&ch.text());
             }
         }
-        let r = s.result().cloned().unwrap_or_else(|| panic!("no result"));
+        let r = s.result().cloned().expect("no result");
         (n, out, err, r)
     };
     let (n, out, _, r) = collect("echo hello");
@@ -227,7 +228,8 @@ fn r146_148_stream(socket: &str) {
     assert!(out.starts_with("1\n") && out.contains("\n100\n"));
 }
 
-/// 149-152, 160: detached processes, buffers, kill (which now really kills: §7.1 #1).
+/// 149-152, 160: detached processes, buffers, kill (which now delivers the signal; the Python
+/// package's did not).
 fn r149_152_detach(socket: &str) {
     let mut c = sandbox(socket, "r149");
     let p = ok(c.detach("echo detached", &RunOptions::new()));
@@ -255,7 +257,8 @@ fn r149_152_detach(socket: &str) {
     assert!(p.buffer_overflow() && p.buffer_size() <= 50);
 }
 
-/// 153: callbacks, once each, in order; a panicking callback does not stop the others (6.Q 173).
+/// 153: callbacks, once each, in order; a panicking callback does not stop the others
+/// (the Python package's scenario 173 checks that too).
 fn r153_callbacks(socket: &str) {
     let c = sandbox(socket, "r153");
     let out = Arc::new(Mutex::new(Vec::<u8>::new()));

@@ -1,5 +1,5 @@
 //! The `pocketdock` command line, end to end: every command on Podman and Docker, driven with
-//! assert_cmd like a user would, checking output, JSON shapes and exit codes (the command's own,
+//! `assert_cmd` like a user would, checking output, JSON shapes and exit codes (the command's own,
 //! 124 on timeout, 125 for pocketdock's failures, 2 for usage errors). `shell` is driven through
 //! tmux: keys typed, the screen read back, the pane resized, the exit code checked.
 //!
@@ -21,7 +21,7 @@ use serde_json::Value;
 fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+        let exe = std::env::current_exe().expect("current_exe");
         // <target>/<profile>/deps/cli-<hash>
         let profile_dir = exe
             .parent()
@@ -42,9 +42,7 @@ fn bin() -> &'static Path {
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
-        let status = build
-            .status()
-            .unwrap_or_else(|e| panic!("cargo build: {e}"));
+        let status = build.status().expect("cargo build");
         assert!(status.success(), "cargo build -p pocketdock-cli failed");
         let bin = profile_dir.join("pocketdock");
         assert!(bin.is_file(), "{} missing after the build", bin.display());
@@ -70,7 +68,7 @@ impl TempDir {
     fn write(&self, rel: &str, data: &str) -> PathBuf {
         let p = self.0.join(rel);
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(parent).expect("create the parent directory");
         }
         std::fs::write(&p, data).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         p
@@ -104,7 +102,7 @@ impl Cli {
         }
     }
 
-    /// `pocketdock` on this engine (via POCKETDOCK_SOCKET), in the working directory, with no
+    /// `pocketdock` on this engine (via `POCKETDOCK_SOCKET`), in the working directory, with no
     /// stdin (not a terminal).
     fn pd(&self) -> Command {
         self.pd_in(&self.cwd.0)
@@ -380,8 +378,7 @@ fn init_makes_a_project() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Project initialized at"));
-    let yaml = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let yaml = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml")).unwrap();
     assert!(yaml.contains("project_name: custom-name"), "{yaml}");
     assert!(dir.path("proj/.pocketdock/instances").is_dir());
     // In the current directory, and again (idempotent, the yaml is kept).
@@ -392,8 +389,7 @@ fn init_makes_a_project() {
             .assert()
             .success();
     }
-    let again = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let again = std::fs::read_to_string(dir.path("proj/.pocketdock/pocketdock.yaml")).unwrap();
     assert_eq!(yaml, again);
 }
 
@@ -490,6 +486,7 @@ fn create_list_info_shutdown(socket: &str) {
         .stderr(predicate::str::contains("already in use"));
 }
 
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn run_argv_and_exit_codes(socket: &str) {
     let mut cli = Cli::new(socket);
     let name = cli.create("cli-run", &[]);
@@ -617,7 +614,7 @@ fn run_argv_and_exit_codes(socket: &str) {
             .pd()
             .args(["run", &name, "cat /tmp/detached 2>/dev/null"])
             .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("start the pocketdock binary");
         if out.stdout == b"done\n" {
             break;
         }
@@ -739,6 +736,7 @@ fn stop_resume_reboot_snapshot_prune(socket: &str) {
         .code(125);
 }
 
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn project_status_logs_doctor(socket: &str) {
     let mut cli = Cli::new(socket);
     let root = TempDir::new("cli-project");
@@ -1056,7 +1054,7 @@ impl Tmux {
             .args(["-L", &self.socket])
             .args(args)
             .output()
-            .unwrap_or_else(|e| panic!("tmux: {e}"));
+            .expect("tmux");
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 

@@ -1,14 +1,13 @@
 //! The [`Transport`] of the driver's tests: a [`ScriptedEngine`] (scripted connections on a
 //! virtual clock), with its I/O errors turned into pocketdock errors as the real transport does.
 
-use std::io;
 use std::ops::Deref;
 use std::time::Instant;
 
 use pocketdock_proto::test_util::{Conn, ScriptedEngine};
 use pocketdock_proto::Error;
 
-use super::{ReadOutcome, Transport};
+use super::{comm, ReadOutcome, Transport};
 
 /// A transport with no socket. Derefs to its engine for the test's checks.
 #[derive(Debug)]
@@ -26,10 +25,6 @@ impl Deref for FakeTransport {
     fn deref(&self) -> &ScriptedEngine {
         &self.0
     }
-}
-
-fn comm(e: io::Error) -> Error {
-    Error::SocketCommunication(e.to_string())
 }
 
 impl Transport for FakeTransport {

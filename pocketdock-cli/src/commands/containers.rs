@@ -18,10 +18,10 @@ use crate::vlog;
 /// Label holding a container's default `run` timeout in seconds (set by `create --timeout`).
 pub const LABEL_TIMEOUT: &str = "pocketdock-cli.timeout";
 
-/// Default `run` timeout when the container has no label (the reference's 30 s).
+/// Default `run` timeout when the container has no label (the Python pocketdock's 30 s).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
-/// One row of `list --json`: the reference's seven keys, then the full id.
+/// One row of `list --json`: the Python pocketdock's seven keys, then the full id.
 #[derive(Debug, serde::Serialize)]
 struct ListRow<'a> {
     id: &'a str,
@@ -170,6 +170,7 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
 
 /// `1h 2m 3s` style.
 fn human_duration(secs: f64) -> String {
+    #[expect(clippy::cast_sign_loss, reason = "clamped to zero first")]
     let s = secs.max(0.0) as u64;
     let (d, h, m, s) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
     match (d, h, m) {
@@ -257,7 +258,7 @@ pub fn resume(ctx: &Ctx, name: &str) -> Outcome {
 }
 
 /// `shutdown CONTAINER [-y]`: destroys the container (persistent ones too, with their instance
-/// directory), as the reference CLI does.
+/// directory), as the Python pocketdock CLI does.
 pub fn shutdown(ctx: &Ctx, a: &ShutdownArgs) -> Outcome {
     let question = format!("Shutdown and remove container '{}'?", a.container);
     if !a.yes {

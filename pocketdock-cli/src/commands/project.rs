@@ -158,7 +158,7 @@ pub fn logs(a: &LogsArgs) -> Outcome {
     Ok(0)
 }
 
-/// `doctor --json`: the reference's three keys first, then the extra checks.
+/// `doctor --json`: the Python pocketdock's three keys first, then the extra checks.
 #[derive(Debug, serde::Serialize)]
 struct DoctorJson<'a> {
     orphaned_containers: &'a [String],

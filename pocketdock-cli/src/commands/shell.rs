@@ -83,6 +83,10 @@ fn pick_shell(c: &Container) -> &'static str {
 }
 
 /// `shell CONTAINER`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one linear interactive loop, read top to bottom"
+)]
 pub fn shell(ctx: &Ctx, a: &ShellArgs) -> Outcome {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::Usage(

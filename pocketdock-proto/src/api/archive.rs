@@ -12,8 +12,8 @@ use serde::Deserialize;
 use crate::api::stats::lenient;
 use crate::api::{check as check_status, Subject};
 use crate::error::{Error, ProtocolError, Result};
+use crate::http::Response;
 use crate::http::{percent_encode, Method, Query, Request, RequestBody, ResponseHead};
-use crate::op::Response;
 
 /// The header carrying the path stat.
 pub const PATH_STAT_HEADER: &str = "X-Docker-Container-Path-Stat";

@@ -5,7 +5,7 @@
 //! `Some(length)` when the size is known (sent with `Content-Length`) or `None` to send it chunked.
 //! Both engines answer these calls with `200` and a stream of JSON objects, one per line, and
 //! report failures **inside** that stream (`{"error": ..., "errorDetail": {...}}`), which the
-//! reference ignored (inventory §7.1 #5): feed the body to a [`ProgressDecoder`] and let a
+//! Python pocketdock ignored: feed the body to a [`ProgressDecoder`] and let a
 //! [`ProgressSummary`] turn the first in-stream error into [`Error::StreamFailed`].
 
 use std::collections::{BTreeMap, VecDeque};
@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::api::stats::lenient;
 use crate::api::{check, null_default, Subject};
 use crate::error::{Error, ProtocolError, Result};
+use crate::http::Response;
 use crate::http::{percent_encode, Method, Query, Request, RequestBody};
-use crate::op::Response;
 
 /// MIME type of tar bodies.
 pub const TAR: &str = "application/x-tar";
@@ -133,6 +133,10 @@ pub fn pull(image: &str, tag: &str) -> Request {
 
 /// Options of `POST /build`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each bool is one flag of the engine's build endpoint"
+)]
 pub struct BuildOptions {
     /// Tags to give the image (`t=`, repeated), e.g. `pocketdock/minimal-python`.
     pub tags: Vec<String>,

@@ -8,7 +8,7 @@ pub mod exec;
 pub mod system;
 
 use crate::error::{Error, Result};
-use crate::op::Response;
+use crate::http::Response;
 
 /// What a `404` or `409` means for the call being checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,8 @@
 //! `/containers/{id}/stats`, `/containers/{id}/top`, `/containers/{id}/changes` and `/commit`.
 //!
 //! The models are lenient: a field of the wrong type or `null` reads as its default instead of
-//! failing the whole document (inventory §7.1 #16: an odd stats or top body must not break
-//! `info()`). Podman 4.3 answers `/top` with `200` and an empty body for busybox images; that
-//! parses as an empty [`Top`].
+//! failing the whole document: an odd stats or top body must not break `info()`. Podman 4.3 answers
+//! `/top` with `200` and an empty body for busybox images; that parses as an empty [`Top`].
 
 use std::collections::BTreeMap;
 
@@ -14,8 +13,8 @@ use serde_json::Value;
 use crate::api::exec::IdResponse;
 use crate::api::{check, Subject};
 use crate::error::Result;
+use crate::http::Response;
 use crate::http::{percent_encode, Method, Query, Request};
-use crate::op::Response;
 
 /// `GET /containers/{id}/stats?stream=false[&one-shot=true]`.
 ///
@@ -204,6 +203,10 @@ impl Stats {
     /// CPU use between `precpu_stats` and `cpu_stats`, in percent of one CPU (a container using
     /// two CPUs fully reads 200), rounded to 2 decimals, as the docker CLI computes it. 0 when
     /// there is no previous sample or no time passed.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a percentage rounded to 2 decimals"
+    )]
     pub fn cpu_percent(&self) -> f64 {
         let (cur, pre) = (&self.cpu_stats, &self.precpu_stats);
         let (Some(sys), Some(pre_sys)) = (cur.system_cpu_usage, pre.system_cpu_usage) else {
@@ -234,6 +237,10 @@ impl Stats {
 
     /// Memory use without page cache, the limit, and the percentage (2 decimals; 0 without a
     /// limit). `None` when the sample carries no usage.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a percentage rounded to 2 decimals"
+    )]
     pub fn memory(&self) -> Option<(u64, u64, f64)> {
         let usage = self.memory_stats.usage_without_cache()?;
         let limit = self.memory_stats.limit.unwrap_or(0);
@@ -282,7 +289,7 @@ impl ProcessRow {
 }
 
 impl Serialize for ProcessRow {
-    /// A JSON object in column order, as the reference's `{title: value}` dicts.
+    /// A JSON object in column order, as the Python pocketdock's `{title: value}` dicts.
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(self.fields.len()))?;
@@ -426,7 +433,7 @@ mod tests {
 
     fn stats_of(body: &str) -> Stats {
         parse_stats(&resp(200, body), "c")
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .unwrap_or_else(|| panic!("no stats in {body}"))
     }
 
@@ -619,7 +626,7 @@ mod tests {
             ("[]", 0, 0),
         ];
         for (body, titles, rows) in table {
-            let t = parse_top(&resp(200, body), "c").unwrap_or_else(|e| panic!("{e}"));
+            let t = parse_top(&resp(200, body), "c").unwrap();
             assert_eq!(
                 (t.titles.len(), t.rows().len()),
                 (*titles, *rows),
@@ -628,7 +635,7 @@ mod tests {
         }
         let t = Top::from_body(br#"{"Titles":["PID","CMD","N"],"Processes":[[1,"sleep"]]}"#);
         let rows = t.rows();
-        let row = rows.first().unwrap_or_else(|| panic!("one row"));
+        let row = rows.first().expect("one row");
         assert_eq!(row.get("PID"), Some("1"));
         assert_eq!(row.get("CMD"), Some("sleep"));
         assert_eq!(row.get("N"), None);

@@ -2,11 +2,13 @@
 //! and connection upgrade, all without I/O.
 
 mod chunked;
+mod complete_response;
 mod query;
 mod request;
 mod response;
 
 pub use chunked::{encode_chunk, Chunk, ChunkedDecoder, CHUNKED_END};
+pub use complete_response::Response;
 pub use query::{percent_encode, Query};
 pub use request::{Method, Request, RequestBody};
 pub use response::{BodyKind, Expect, ResponseDecoder, ResponseEvent, ResponseHead};

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{CallOp, Response};
+use super::CallOp;
 use crate::api::containers::{self, ContainerInspect, ListItem};
 use crate::api::exec::{self, ExecInspect, ExecSpec, IdResponse};
 use crate::api::stats::{self, Stats, Top};
 use crate::api::system::{self, VersionInfo};
 use crate::api::{check, Subject};
 use crate::error::{Error, Result};
+use crate::http::Response;
 
 /// Deadline of `stop` beyond the grace period.
 const STOP_MARGIN: Duration = Duration::from_secs(60);

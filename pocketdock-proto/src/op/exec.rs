@@ -9,12 +9,13 @@ use bytes::{Bytes, BytesMut};
 
 use super::exchange::{ExStep, Exchange};
 use super::kill::{KillOp, NONCE_VAR};
-use super::{CallOp, Io, Operation, Response, Step};
+use super::{CallOp, Io, Operation, Step};
 use crate::api::exec::{self, ExecInspect, ExecSpec};
 use crate::api::{check, Subject};
 use crate::capture::{Capture, Captured, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
 use crate::error::{Error, Result};
+use crate::http::Response;
 use crate::http::{Expect, ResponseHead};
 use crate::result::ExecResult;
 
@@ -244,6 +245,7 @@ impl Operation for ExecOp {
     type Event = ExecEvent;
     type Output = ExecResult;
 
+    #[expect(clippy::too_many_lines, reason = "one match arm per state of the exec")]
     fn poll(&mut self, now: Instant) -> Step<ExecEvent, ExecResult> {
         let started = *self.started.get_or_insert(now);
         loop {

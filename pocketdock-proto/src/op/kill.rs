@@ -9,11 +9,12 @@
 use std::time::{Duration, Instant};
 
 use super::exchange::{ExStep, Exchange};
-use super::{CallOp, Io, Operation, Response, Step};
+use super::{CallOp, Io, Operation, Step};
 use crate::api::exec::{self, ExecSpec, IdResponse};
 use crate::api::{check, Subject};
 use crate::error::{Error, Result};
 use crate::http::Expect;
+use crate::http::Response;
 
 /// Name of the environment variable that marks a command's processes.
 pub const NONCE_VAR: &str = "POCKETDOCK_EXEC";
@@ -43,6 +44,10 @@ pub fn kill_command(nonce: &str, signal: &str) -> Vec<String> {
 }
 
 /// Convert a signal number to the name `kill -s` takes; names pass through (upper-cased, no `SIG`).
+#[expect(
+    clippy::single_match_else,
+    reason = "a number or a name: the number arm is a table"
+)]
 pub fn signal_name(signal: &str) -> Result<String> {
     let s = signal
         .trim()

@@ -1,6 +1,6 @@
-//! Operations that chain several engine calls: create-and-start (removing a container that fails
-//! to start), find by name (engine name, then the reference's instance label), recreate from the
-//! container's own settings (`reboot(fresh)`), and the live info (two stats samples a quarter
+//! Operations that chain several engine calls: create-and-start (removing a container that fails to
+//! start), find by name (engine name, then the Python pocketdock's instance label), recreate from
+//! the container's own settings (`reboot(fresh)`), and the live info (two stats samples a quarter
 //! second apart, then `/top`). Each is written once here; the adapters only drive them.
 
 use std::time::{Duration, Instant};

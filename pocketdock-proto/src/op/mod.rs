@@ -20,7 +20,7 @@
 //! }
 //! ```
 
-mod call;
+mod call_op;
 pub mod calls;
 mod cancel;
 pub(crate) mod exchange;
@@ -33,7 +33,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-pub use call::{CallOp, Response};
+/// The complete response a [`CallOp`] hands to its parser; it belongs to the HTTP model and is
+/// re-exported here for the callers that write parsers.
+#[doc(no_inline)]
+pub use crate::http::Response;
+pub use call_op::CallOp;
 pub use cancel::{CancelOp, CANCEL_RETRY, CANCEL_WINDOW};
 pub use exec::{ExecConfig, ExecEvent, ExecOp};
 pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::exchange::{ExStep, Exchange};
-use super::{Io, Operation, Response, Step};
+use super::{Io, Operation, Step};
 use crate::error::{Error, ProtocolError, Result};
+use crate::http::Response;
 use crate::http::{encode_chunk, Expect, Request, RequestBody, ResponseHead, CHUNKED_END};
 
 /// Bound on an error body kept for the error message.
@@ -136,6 +137,10 @@ impl Operation for UploadOp {
     type Event = TransferEvent;
     type Output = ResponseHead;
 
+    #[expect(
+        clippy::single_match_else,
+        reason = "the connect phase accepts one step of the exchange and refuses every other"
+    )]
     fn poll(&mut self, now: Instant) -> Step<TransferEvent, ResponseHead> {
         loop {
             match self.phase {

@@ -3,17 +3,17 @@
 //! Two files may exist: the install-level `~/.pocketdock/pocketdock.yaml` and the project's
 //! `<root>/.pocketdock/pocketdock.yaml`. Each parses to a [`ConfigLayer`] (only the keys it sets);
 //! [`PocketDockConfig::load`] applies them key by key over the defaults, so the precedence is
-//! defaults < install file < project file (inventory §4.1).
+//! defaults < install file < project file.
 //!
 //! Parsing rules:
 //!
 //! * The keys of a `logging:` mapping are flattened to the top level (in file order, the later
-//!   occurrence wins, as in the reference). Unknown keys are ignored.
+//!   occurrence wins, as in the Python pocketdock). Unknown keys are ignored.
 //! * A key whose value is `null` counts as not set.
-//! * Unlike the reference, which silently ignored a broken file, invalid YAML, a document that is
-//!   not a mapping, or a known key with a value of the wrong type is an [`Error::Config`] naming
-//!   the file and the key, so users see why their settings are not applied. An empty file is an
-//!   empty layer.
+//! * Unlike the Python pocketdock, which silently ignored a broken file, invalid YAML, a document
+//!   that is not a mapping, or a known key with a value of the wrong type is an [`Error::Config`]
+//!   naming the file and the key, so users see why their settings are not applied. An empty file is
+//!   an empty layer.
 //! * `max_log_size` is a size string (see [`parse_size`]) or a plain integer (bytes); it is
 //!   validated when parsed.
 
@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 /// The name used in errors for a project file when no path was given.
 const DEFAULT_ORIGIN: &str = "pocketdock.yaml";
 
-/// Effective settings of a project (defaults as in the reference, inventory §4.1).
+/// Effective settings of a project (defaults as in the Python pocketdock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PocketDockConfig {
     /// Project name (`""` by default: the directory name is used, see [`project_name_or`]).
@@ -220,7 +220,7 @@ impl PocketDockConfig {
     }
 }
 
-/// The project name the reference derives: the file's `project_name` when it is a non-empty
+/// The project name the Python pocketdock derives: the file's `project_name` when it is a non-empty
 /// string, else `dir_name` (also when the file is missing, empty or invalid).
 pub fn project_name_or(yaml: Option<&str>, dir_name: &str) -> String {
     yaml.and_then(|y| serde_yaml::from_str::<Value>(y).ok())
@@ -233,8 +233,8 @@ pub fn project_name_or(yaml: Option<&str>, dir_name: &str) -> String {
         .unwrap_or_else(|| dir_name.to_string())
 }
 
-/// The file `pocketdock init` writes (the exact text of the reference). A name that would not
-/// read back as the same string in plain YAML (spaces, `:`, `#`, quotes, `true`, `42`, ...) is
+/// The file `pocketdock init` writes (the exact text of the Python pocketdock). A name that would
+/// not read back as the same string in plain YAML (spaces, `:`, `#`, quotes, `true`, `42`, ...) is
 /// written double-quoted.
 pub fn template(project_name: &str) -> String {
     format!(
@@ -320,7 +320,7 @@ mod tests {
     use super::*;
 
     fn layer(yaml: &str) -> ConfigLayer {
-        ConfigLayer::parse(yaml, "test.yaml").unwrap_or_else(|e| panic!("{e}"))
+        ConfigLayer::parse(yaml, "test.yaml").unwrap()
     }
 
     #[test]
@@ -346,7 +346,7 @@ mod tests {
              unknown_key: 1\nlogging:\n  auto_log: false\n  max_log_size: \"50MB\"\n  \
              retention_days: 7\n",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(c.project_name, "my-app");
         assert_eq!(c.default_profile, "dev");
         assert!(c.default_persist);
@@ -431,7 +431,7 @@ mod tests {
             "ünïcode",
             "x\ny",
         ] {
-            let c = PocketDockConfig::parse(&template(name)).unwrap_or_else(|e| panic!("{e}"));
+            let c = PocketDockConfig::parse(&template(name)).unwrap();
             assert_eq!(c.project_name, name);
             assert_eq!(c.default_profile, "minimal-python");
             assert!(!c.default_persist);

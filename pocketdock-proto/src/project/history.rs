@@ -1,12 +1,12 @@
-//! `logs/history.jsonl`, the per-command log files, and log retention (inventory §4.4).
+//! `logs/history.jsonl`, the per-command log files, and log retention.
 //!
-//! One JSON object per line, with the reference's keys in its order:
-//! `{"type":"run","command":…,"exit_code":…,"duration_ms":…,"timed_out":…,"timestamp":…}`.
-//! The reference wrote only `run` entries; sessions and detached processes add `session_id`,
-//! `exec_id`, `log` (the log file name) and `truncated` when known. Readers skip blank and
-//! invalid lines, so a torn last line never hides the rest.
+//! One JSON object per line, with the Python pocketdock's keys in its order:
+//! `{"type":"run","command":…,"exit_code":…,"duration_ms":…,"timed_out":…,"timestamp":…}`. The
+//! Python pocketdock wrote only `run` entries; sessions and detached processes add `session_id`,
+//! `exec_id`, `log` (the log file name) and `truncated` when known. Readers skip blank and invalid
+//! lines, so a torn last line never hides the rest.
 //!
-//! Retention (never implemented by the reference) is planned here and done by the adapter:
+//! Retention (never implemented by the Python pocketdock) is planned here and done by the adapter:
 //! [`plan_retention`] takes the files of an instance's `logs/` and the config and says which
 //! files to delete and whether `history.jsonl` must be rotated (renamed to
 //! [`rotated_history_name`]) first.
@@ -113,7 +113,8 @@ fn minus_one() -> i64 {
 }
 
 impl HistoryEntry {
-    /// An entry with the required fields; `duration` is rounded to 0.1 ms as in the reference.
+    /// An entry with the required fields; `duration` is rounded to 0.1 ms as in the Python
+    /// pocketdock.
     pub fn new(
         kind: HistoryKind,
         command: impl Into<String>,
@@ -206,7 +207,7 @@ pub fn rotated_history_name(iso_ts: &str) -> String {
     )
 }
 
-/// A UTC time in the reference's format (Python `isoformat()`):
+/// A UTC time in the Python pocketdock's format (Python `isoformat()`):
 /// `2026-02-10T14:30:00.123456+00:00`, or without the fraction when `micros` is 0.
 pub fn iso_timestamp(unix_secs: u64, micros: u32) -> String {
     let days = unix_secs / 86_400;
@@ -244,7 +245,7 @@ fn py_bool(b: bool) -> &'static str {
     }
 }
 
-/// The text of a `run-<ts>.log` file, as the reference writes it (no trailing newline).
+/// The text of a `run-<ts>.log` file, as the Python pocketdock writes it (no trailing newline).
 pub fn run_log_text(
     command: &str,
     exit_code: i64,

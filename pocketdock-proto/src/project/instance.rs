@@ -1,9 +1,9 @@
 //! `instance.toml`: what pocketdock knows about one persistent instance.
 //!
-//! Same sections and keys as the reference (inventory §4.3), plus the plan's `profile` and
-//! `network` keys in `[container]` and a `[volumes]` table, so files written by either side read
-//! on the other. Unlike the reference, the file is written by the `toml` crate: strings are
-//! escaped, so quotes or backslashes in argv or an image name give valid TOML.
+//! Same sections and keys as the Python pocketdock, plus the `profile` and `network` keys in
+//! `[container]` and a `[volumes]` table, so files written by either side read on the other.
+//! Unlike the Python pocketdock, the file is written by the `toml` crate: strings are escaped, so
+//! quotes or backslashes in argv or an image name give valid TOML.
 //!
 //! ```toml
 //! # Maintained by pocketdock. Do not edit.

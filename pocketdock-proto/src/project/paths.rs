@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Deleting an instance directory is the one destructive thing pocketdock does on the host, and
-//! the reference deleted whatever path a container label named (inventory §7.3). Here every
+//! the Python pocketdock deleted whatever path a container label named. Here every
 //! instance path goes through [`is_valid_instance_name`], and a path that comes from elsewhere
 //! (a label) must pass [`check_instance_dir`] or [`split_instance_dir`] first. These checks are
 //! lexical: the adapter passes canonical paths (or refuses symlinks) so that a symlinked
@@ -290,11 +290,10 @@ mod tests {
 
     #[test]
     fn split_label_paths() {
-        let (root, name) = split_instance_dir(Path::new("/p/q/.pocketdock/instances/pd-x"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (root, name) =
+            split_instance_dir(Path::new("/p/q/.pocketdock/instances/pd-x")).unwrap();
         assert_eq!((root, name.as_str()), (PathBuf::from("/p/q"), "pd-x"));
-        let (root, _) = split_instance_dir(Path::new("/.pocketdock/instances/a"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (root, _) = split_instance_dir(Path::new("/.pocketdock/instances/a")).unwrap();
         assert_eq!(root, PathBuf::from("/"));
         for bad in [
             "/etc",

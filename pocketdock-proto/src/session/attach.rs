@@ -16,9 +16,10 @@ use crate::api::exec::{self, ExecInspect, ExecSpec};
 use crate::api::{check, Subject};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
 use crate::error::{Error, ProtocolError, Result};
+use crate::http::Response;
 use crate::http::{Expect, ResponseHead};
 use crate::op::exchange::{ExStep, Exchange};
-use crate::op::{CallOp, Io, Operation, Response, Step, NONCE_VAR};
+use crate::op::{CallOp, Io, Operation, Step, NONCE_VAR};
 use crate::run::{validate_exec_options, TtyOptions};
 
 /// `POST /exec/{id}/resize`: the TTY of exec `exec_id` becomes `rows` x `cols`.

@@ -678,7 +678,7 @@ mod tests {
             .collect()
     }
 
-    /// General output (in_command false) per stream, concatenated.
+    /// General output (`in_command` false) per stream, concatenated.
     fn general(events: &[SessionEvent], kind: StreamKind) -> Vec<u8> {
         let mut v = Vec::new();
         for e in events {

@@ -297,6 +297,7 @@ impl TarReader {
 
     /// Handle a non-zero header block: metadata switches state and returns `None`; a real entry
     /// returns its `Entry` event.
+    #[expect(clippy::too_many_lines, reason = "one header block, field by field")]
     fn header(&mut self, block: &[u8]) -> Result<Option<TarEvent>> {
         verify_checksum(block)?;
         let typeflag = block.get(156).copied().unwrap_or(0);
@@ -507,6 +508,10 @@ pub(crate) fn parse_number(f: &[u8], name: &str) -> Result<u64> {
     Ok(v)
 }
 
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "the signed checksum reads every byte as an i8, as some tar writers did"
+)]
 fn verify_checksum(block: &[u8]) -> Result<()> {
     let stored = parse_number(field(block, 148, 8), "checksum")?;
     let mut unsigned: u64 = 0;
@@ -810,7 +815,7 @@ mod tests {
         a.extend(vec![0; 508]);
         a.extend(raw_header(b"second", b'0', 0, b""));
         a.extend_from_slice(&END_OF_ARCHIVE);
-        let ev = read_all(&a, 3).unwrap_or_else(|e| panic!("{e}"));
+        let ev = read_all(&a, 3).unwrap();
         let headers: Vec<&EntryHeader> = ev
             .iter()
             .filter_map(|e| match e {
@@ -951,7 +956,7 @@ mod tests {
         a.extend(b"abc");
         a.extend(vec![0; 509]);
         a.extend_from_slice(&END_OF_ARCHIVE);
-        let ev = read_all(&a, 512).unwrap_or_else(|e| panic!("{e}"));
+        let ev = read_all(&a, 512).unwrap();
         let kinds: Vec<(EntryKind, u64)> = ev
             .iter()
             .filter_map(|e| match e {

@@ -1,0 +1,30 @@
+//! The part of every adapter's public API that does not depend on how the adapter does I/O:
+//! specs, results, errors, options, profiles and the project functions.
+//!
+//! `pocketdock-blocking` and `pocketdock-async` (and through it `pocketdock-tokio` and
+//! `pocketdock-smol`) each re-export this module at their root with `pub use
+//! pocketdock_host::adapter_api::*;`, so the list is written once and every adapter offers
+//! these items under the same names (`pocketdock_blocking::ContainerSpec` is
+//! `pocketdock_tokio::ContainerSpec`). Applications use them through an adapter.
+
+pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
+pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
+pub use pocketdock_proto::files::{
+    TransferOptions, TransferProgress, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT,
+};
+pub use pocketdock_proto::info::ContainerInfo;
+pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
+pub use pocketdock_proto::project::{
+    HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
+};
+pub use pocketdock_proto::ring::BufferSnapshot;
+pub use pocketdock_proto::spec::ContainerSpec;
+pub use pocketdock_proto::{
+    Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
+};
+
+pub use crate::project::{
+    checked_instance_dir, find_project_root, get_project_name, init_project, install_config_file,
+    list_instance_dirs, load_config, load_config_files, read_history, read_instance_metadata,
+    write_instance_metadata, Project,
+};
