@@ -260,10 +260,10 @@ impl Session {
         Ok(())
     }
 
-    /// Write `text` and a newline to the shell's stdin, unchanged (the reference's `send`): input
-    /// for an interactive program started with `send_input` (a command run by
-    /// [`send`](Self::send) or [`send_and_wait`](Self::send_and_wait) reads `/dev/null`), or a
-    /// raw shell line. Output it causes is attributed like any output: to a `send_and_wait`
+    /// Write `text` and a newline to the shell's stdin, unchanged (the Python pocketdock's
+    /// `send`): input for an interactive program started with `send_input` (a command run by
+    /// [`send`](Self::send) or [`send_and_wait`](Self::send_and_wait) reads `/dev/null`), or
+    /// a raw shell line. Output it causes is attributed like any output: to a `send_and_wait`
     /// that is running when it arrives, else to [`read`](Self::read).
     pub fn send_input(&self, text: &str) -> Result<()> {
         let mut writer = self.writer_lock();

@@ -26,8 +26,8 @@ pub struct SessionOptions {
     /// Bound on the output kept for `Session::read` ([`DEFAULT_SESSION_BUFFER`]).
     pub max_buffered: usize,
     /// Also show the output of `send_and_wait` commands in `Session::read` and
-    /// `Session::on_output`, as the reference does (default `true`). With `false` they only
-    /// see output that belongs to no command (after `Session::send`, background jobs, the
+    /// `Session::on_output`, as the Python pocketdock does (default `true`). With `false` they
+    /// only see output that belongs to no command (after `Session::send`, background jobs, the
     /// rest of a timed-out command).
     pub echo_command_output: bool,
 }

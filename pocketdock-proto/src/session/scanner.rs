@@ -105,7 +105,8 @@ pub struct SessionConfig {
     /// Bound on the bytes of queued [`SessionEvent::Output`] events; the oldest are dropped.
     pub max_queued_output: usize,
     /// Also report a pending command's output as [`SessionEvent::Output`] (with
-    /// `in_command: true`), as the reference does for `read()` and `on_output`. Default true.
+    /// `in_command: true`), as the Python pocketdock does for `read()` and `on_output`.
+    /// Default true.
     pub echo_command_output: bool,
 }
 
@@ -297,7 +298,7 @@ impl SessionScanner {
         Ok(Bytes::from(command_bytes(cmd, token)))
     }
 
-    /// The bytes to write for raw input: `text` and a newline, unchanged (the reference's
+    /// The bytes to write for raw input: `text` and a newline, unchanged (the Python pocketdock's
     /// `send`). Its output is general output.
     pub fn send_line(&self, text: &str) -> Result<Bytes> {
         if self.closed {
