@@ -83,10 +83,14 @@ pub fn transcript(engine: &str, name: &str) -> Vec<u8> {
     std::fs::read(transcript_path(engine, name, "resp")).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The request recorded with a transcript, as it was sent (head and body).
+pub fn transcript_request(engine: &str, name: &str) -> Vec<u8> {
+    std::fs::read(transcript_path(engine, name, "req")).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The request line recorded with a transcript (`GET /containers/x/json HTTP/1.1`).
 pub fn transcript_request_line(engine: &str, name: &str) -> String {
-    let raw = std::fs::read(transcript_path(engine, name, "req")).unwrap_or_else(|e| panic!("{e}"));
-    String::from_utf8_lossy(&raw)
+    String::from_utf8_lossy(&transcript_request(engine, name))
         .lines()
         .next()
         .unwrap_or_default()
