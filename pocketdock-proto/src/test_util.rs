@@ -5,11 +5,14 @@
 //! The adapter's test transport (or test runtime) forwards its calls to a [`ScriptedEngine`]:
 //! each connect takes the next [`Conn`] of the script (a refusal, or the reads the connection
 //! will give), writes are kept for the test to check, and the clock moves only when a read
-//! waits out its deadline or the driver sleeps.
+//! waits out its deadline or the driver sleeps. A [`ScriptedOp`] asks a driver for a fixed list
+//! of I/O steps and logs what it was fed.
 
 use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
+
+use crate::op::{Io, Operation, Step};
 
 /// What one read on a scripted connection gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,5 +160,72 @@ impl ScriptedEngine {
     /// True when every scripted connection was used.
     pub fn used_up(&self) -> bool {
         self.script.is_empty()
+    }
+}
+
+/// What a driver fed a [`ScriptedOp`], and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fed {
+    /// `handle_input` with these bytes.
+    Input(Instant, Vec<u8>),
+    /// `handle_eof`.
+    Eof(Instant),
+    /// `handle_timeout`.
+    Timeout(Instant),
+}
+
+/// An operation that asks for a fixed list of I/O steps, then finishes with the log of what it
+/// was fed: to check that a driver performs each step as asked, on its clock.
+#[derive(Debug)]
+pub struct ScriptedOp {
+    steps: VecDeque<Io>,
+    fed: Vec<Fed>,
+    polls: usize,
+    finished: bool,
+}
+
+impl ScriptedOp {
+    /// An operation asking for `steps` in order.
+    pub fn new(steps: Vec<Io>) -> Self {
+        Self {
+            steps: steps.into(),
+            fed: Vec::new(),
+            polls: 0,
+            finished: false,
+        }
+    }
+
+    /// How often it was polled (a driver must not poll it again once it finished).
+    pub fn polls(&self) -> usize {
+        self.polls
+    }
+}
+
+impl Operation for ScriptedOp {
+    type Event = ();
+    type Output = Vec<Fed>;
+
+    fn poll(&mut self, _now: Instant) -> Step<(), Vec<Fed>> {
+        self.polls += 1;
+        assert!(!self.finished, "polled after it finished");
+        match self.steps.pop_front() {
+            Some(io) => Step::Io(io),
+            None => {
+                self.finished = true;
+                Step::Done(Ok(std::mem::take(&mut self.fed)))
+            }
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.fed.push(Fed::Input(now, data.to_vec()));
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        self.fed.push(Fed::Eof(now));
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.fed.push(Fed::Timeout(now));
     }
 }

@@ -2,6 +2,8 @@
 //! `scripts/record-transcripts.py`), replayed whole, at every two-way split point and byte by
 //! byte: the decoded events must be identical, and must mean what the engine said.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -13,6 +15,7 @@ use pocketdock_proto::demux::{DemuxMode, Demuxer};
 use pocketdock_proto::http::Response;
 use pocketdock_proto::http::{Expect, ResponseDecoder, ResponseEvent, ResponseHead};
 use pocketdock_proto::{Error, StreamKind};
+use support::transcript;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Decoded {
@@ -26,19 +29,6 @@ fn dir(engine: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/transcripts")
         .join(engine)
-}
-
-fn load(engine: &str, name: &str) -> Vec<u8> {
-    let d = dir(engine);
-    let entry = std::fs::read_dir(&d)
-        .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
-        .filter_map(Result::ok)
-        .find(|e| {
-            let f = e.file_name().to_string_lossy().to_string();
-            f.split_once('-').map(|(_, rest)| rest) == Some(&format!("{name}.resp"))
-        })
-        .unwrap_or_else(|| panic!("no transcript {engine}/{name}"));
-    std::fs::read(entry.path()).expect("the transcript should be readable")
 }
 
 fn mode_for(name: &str) -> Option<DemuxMode> {
@@ -142,7 +132,7 @@ fn every_transcript_decodes_identically_at_every_split() {
 }
 
 fn response(engine: &str, name: &str) -> Response {
-    let d = decode(&[&load(engine, name)], name);
+    let d = decode(&[&transcript(engine, name)], name);
     Response {
         head: d.head,
         body: Bytes::from(d.body),
@@ -152,7 +142,10 @@ fn response(engine: &str, name: &str) -> Response {
 #[test]
 fn exec_output_and_exit_code() {
     for engine in ["podman", "docker"] {
-        let d = decode(&[&load(engine, "exec-start-upgrade")], "exec-start-upgrade");
+        let d = decode(
+            &[&transcript(engine, "exec-start-upgrade")],
+            "exec-start-upgrade",
+        );
         assert_eq!(d.head.status, 101);
         let stdout: Vec<u8> = d
             .streams
@@ -175,7 +168,10 @@ fn exec_output_and_exit_code() {
             "{engine}"
         );
 
-        let plain = decode(&[&load(engine, "exec-start-plain")], "exec-start-plain");
+        let plain = decode(
+            &[&transcript(engine, "exec-start-plain")],
+            "exec-start-plain",
+        );
         let out: Vec<u8> = plain.streams.iter().flat_map(|(_, v)| v.clone()).collect();
         let want = (1..=3000).fold(String::new(), |mut acc, i| {
             acc.push_str(&i.to_string());
@@ -184,7 +180,7 @@ fn exec_output_and_exit_code() {
         });
         assert_eq!(out, want.as_bytes(), "{engine}");
 
-        let tty = decode(&[&load(engine, "exec-start-tty")], "exec-start-tty");
+        let tty = decode(&[&transcript(engine, "exec-start-tty")], "exec-start-tty");
         assert_eq!(
             tty.streams,
             vec![(StreamKind::Stdout, b"\x01\x02tty".to_vec())],
@@ -342,7 +338,7 @@ fn archive_put_head_and_commit() {
             Subject::Path("/tmp")
         )
         .is_ok());
-        let head = decode(&[&load(engine, "archive-head")], "archive-head").head;
+        let head = decode(&[&transcript(engine, "archive-head")], "archive-head").head;
         let stat = PathStat::from_head(&head)
             .unwrap_or_else(|e| panic!("{engine}: {e}"))
             .unwrap_or_else(|| panic!("{engine}: no stat header"));

@@ -91,17 +91,7 @@ fn a_missing_path_is_path_not_found_with_no_data() {
 
 /// The recorded upload request: its head and its tar body.
 fn recorded_put(engine: &str) -> (Vec<u8>, Vec<u8>) {
-    let path = std::fs::read_dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/transcripts")
-            .join(engine),
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
-    .filter_map(Result::ok)
-    .map(|e| e.path())
-    .find(|p| p.ends_with("18-archive-put.req"))
-    .unwrap_or_else(|| panic!("no recorded put"));
-    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{e}"));
+    let raw = support::transcript_request(engine, "archive-put");
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

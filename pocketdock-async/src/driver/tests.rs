@@ -5,12 +5,13 @@ use std::io::ErrorKind;
 use std::time::Duration;
 
 use futures_lite::future::block_on;
-use pocketdock_proto::op::{calls, CallOp, ExecConfig, ExecEvent, ExecOp};
-use pocketdock_proto::test_util::{Conn, Read};
+use pocketdock_proto::op::{calls, CallOp, ExecConfig, ExecEvent, ExecOp, Io};
+use pocketdock_proto::test_util::{Conn, Fed, Read, ScriptedOp};
 use pocketdock_proto::{Error, ProtocolError, StreamKind};
 
 use super::{Driver, Progress};
 use crate::runtime::fake::{with_engine, Fake};
+use crate::runtime::Runtime;
 
 type Check = fn(&pocketdock_proto::Result<String>) -> bool;
 
@@ -168,4 +169,30 @@ fn waits_pass_on_the_runtime_clock_and_events_come_first() {
     assert!(driver.is_done());
     let again = block_on(driver.advance());
     assert!(matches!(again, Progress::Done(Err(Error::InvalidUse(_)))));
+}
+
+/// The steps no call asks for (a half-close, a bare wait) reach the runtime, and a finished
+/// operation is not polled again.
+#[test]
+fn half_close_and_wait_go_through_the_runtime() {
+    Fake::script(vec![Ok(vec![])]);
+    let t0 = Fake::now();
+    let later = t0 + Duration::from_secs(86_400);
+    let steps = vec![Io::Connect, Io::ShutdownWrite, Io::Wait(later), Io::Close];
+    let mut driver = Driver::<_, Fake>::new(ScriptedOp::new(steps), "/scripted".as_ref());
+    let fed = match block_on(driver.advance()) {
+        Progress::Done(r) => r.unwrap_or_else(|e| panic!("{e}")),
+        Progress::Event(()) => panic!("no events expected"),
+    };
+    assert_eq!(fed, [Fed::Timeout(later)]);
+    assert_eq!(
+        with_engine(|e| (e.half_closed(), e.elapsed())),
+        (1, later - t0)
+    );
+    let polls = driver.op_mut().polls();
+    assert!(matches!(
+        block_on(driver.advance()),
+        Progress::Done(Err(Error::InvalidUse(_)))
+    ));
+    assert_eq!(driver.op_mut().polls(), polls);
 }

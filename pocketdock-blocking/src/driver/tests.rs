@@ -1,11 +1,13 @@
 //! The driver loop on a fake transport: no socket, no sleeping, virtual time.
 
 use std::io::ErrorKind;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use bytes::Bytes;
 
 use pocketdock_proto::http::{Method, Request};
-use pocketdock_proto::op::{calls, CallOp, DownloadOp, Io, Operation, Response, Step};
-use pocketdock_proto::test_util::{Conn, Read};
+use pocketdock_proto::op::{calls, CallOp, DownloadOp, Io, Operation, Response};
+use pocketdock_proto::test_util::{Conn, Fed, Read, ScriptedOp};
 use pocketdock_proto::{Error, ProtocolError};
 
 use super::{Driver, Progress};
@@ -124,70 +126,58 @@ fn a_deadline_already_passed_gives_a_timeout_without_reading() {
     assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
 }
 
-/// An operation that waits `gap`, then reports the time it was woken at and how often it was
-/// polled.
-struct Nap {
-    gap: Duration,
-    until: Option<Instant>,
-    woke: Option<Instant>,
-    polls: usize,
-}
-
-impl Nap {
-    fn new(gap: Duration) -> Self {
-        Self {
-            gap,
-            until: None,
-            woke: None,
-            polls: 0,
-        }
-    }
-}
-
-impl Operation for Nap {
-    type Event = ();
-    type Output = Instant;
-
-    fn poll(&mut self, now: Instant) -> Step<(), Instant> {
-        self.polls += 1;
-        if let Some(t) = self.woke {
-            return Step::Done(Ok(t));
-        }
-        let until = *self.until.get_or_insert(now + self.gap);
-        Step::Io(Io::Wait(until))
-    }
-
-    fn handle_input(&mut self, _now: Instant, _data: &[u8]) {}
-
-    fn handle_eof(&mut self, _now: Instant) {}
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.woke = Some(now);
-    }
-}
-
 #[test]
-fn a_wait_moves_the_transport_clock_and_the_op_sees_it() {
-    let mut d = driver(Nap::new(Duration::from_secs(3600)), vec![]);
-    let start = d.transport().now();
-    let woke = match d.advance() {
+fn each_step_is_performed_as_asked_on_the_transport_clock() {
+    let transport = FakeTransport::new(vec![
+        Ok(vec![Read::Bytes(b"hi".to_vec())]),
+        Ok(vec![Read::Silence]),
+    ]);
+    let t0 = transport.now();
+    let op = ScriptedOp::new(vec![
+        Io::Connect,
+        Io::Write(Bytes::from_static(b"abc")),
+        Io::ShutdownWrite,
+        Io::Read { deadline: None },
+        Io::Read { deadline: None },
+        Io::Close,
+        Io::Wait(t0 + Duration::from_secs(3600)),
+        Io::Connect,
+        Io::Write(Bytes::from_static(b"z")),
+        Io::Read {
+            deadline: Some(t0 + Duration::from_secs(3605)),
+        },
+        Io::Close,
+    ]);
+    let mut d = Driver::with_transport(op, transport);
+    let fed = match d.advance() {
         Progress::Done(r) => r.unwrap_or_else(|e| panic!("{e}")),
         Progress::Event(()) => panic!("no events expected"),
     };
-    assert_eq!(woke - start, Duration::from_secs(3600));
-    assert_eq!(d.transport().elapsed(), Duration::from_secs(3600));
+    assert_eq!(
+        fed,
+        vec![
+            Fed::Input(t0, b"hi".to_vec()),
+            Fed::Eof(t0),
+            Fed::Timeout(t0 + Duration::from_secs(3600)),
+            Fed::Timeout(t0 + Duration::from_secs(3605)),
+        ]
+    );
+    let t = d.transport();
+    assert_eq!(t.written(), [b"abc".to_vec(), b"z".to_vec()]);
+    assert_eq!(t.half_closed(), 1);
+    assert!(t.used_up());
 }
 
 #[test]
 fn driving_a_finished_operation_is_invalid_use_and_does_not_poll_it() {
-    let mut d = driver(Nap::new(Duration::from_millis(250)), vec![]);
+    let mut d = driver(ScriptedOp::new(vec![]), vec![]);
     assert!(matches!(d.advance(), Progress::Done(Ok(_))));
-    let polls = d.op().polls;
+    let polls = d.op().polls();
     assert!(matches!(
         d.advance(),
         Progress::Done(Err(Error::InvalidUse(_)))
     ));
-    assert_eq!(d.op().polls, polls);
+    assert_eq!(d.op().polls(), polls);
     // The same after a failure.
     let mut d = driver(calls::ping(), vec![Err(ErrorKind::ConnectionRefused)]);
     assert!(matches!(d.advance(), Progress::Done(Err(_))));

@@ -1,22 +1,27 @@
 //! A scripted engine for operation tests: no sockets, no sleeps, a virtual clock.
 //!
-//! Every test of an [`Operation`] drives it through this one harness:
+//! Every test of an [`Operation`] drives it through this one harness (`mod support;` at the
+//! top of a test file):
 //!
 //! ```text
-//! let script = vec![reply("GET /containers/c/json", json("200 OK", "{..}"))];
-//! for delivery in every_delivery(&script) {
-//!     let out = drive(InfoOp::new(..), script.clone(), delivery);
+//! let script = [recorded("podman", "inspect")];       // answers the recorded request line
+//! check_every_delivery(&script, || FindOp::new("pd-transcript-podman"), |delivery, out| {
 //!     // out.result, out.events, out.requests, out.sent, out.elapsed
-//! }
+//! });
+//! let out = drive(op, vec![reply("GET /x", json("200 OK", "{}"))], Delivery::Chunks(7));
+//! assert_times_out(op, vec![silent("GET /x")], "inspect", Duration::from_secs(60));
 //! ```
 //!
 //! The engine answers each request (the first write on a fresh connection) with the next
 //! [`Reply`] of the script, after checking that the request line starts with the reply's
-//! `request_prefix`. The answer is delivered in the pieces a [`Delivery`] says, so a test can
-//! cover every split point of every answer. Time is virtual: it starts at a fixed `Instant`,
-//! moves by [`Script::tick`] per piece read (1 ms unless set), jumps to the deadline of an
-//! [`Io::Wait`], and to the read deadline when the engine has nothing more to say
-//! ([`Reply::hang`]).
+//! `request_prefix`; a request nobody scripted, a read with no request and a reply left unused
+//! fail the test. Later writes on the same connection (a streamed body, stdin) are collected
+//! in [`Outcome::sent`]. The answer is delivered in the pieces a [`Delivery`] says, so a test can
+//! cover every split point of every answer ([`every_delivery`]). Time is virtual: it starts at a
+//! fixed `Instant`, moves by [`Script::tick`] per piece read (1 ms unless set), jumps to the
+//! deadline of an [`Io::Wait`], and to the read deadline when the engine has nothing more to
+//! say ([`Reply::hang`], [`silent`]). [`Script::run_with`] hands each event to a hook first (to
+//! feed an upload its body); [`Script::try_run`] reports an operation that would wait forever.
 
 #![allow(
     dead_code,
@@ -83,10 +88,14 @@ pub fn transcript(engine: &str, name: &str) -> Vec<u8> {
     std::fs::read(transcript_path(engine, name, "resp")).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The request recorded with a transcript, as it was sent (head and body).
+pub fn transcript_request(engine: &str, name: &str) -> Vec<u8> {
+    std::fs::read(transcript_path(engine, name, "req")).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The request line recorded with a transcript (`GET /containers/x/json HTTP/1.1`).
 pub fn transcript_request_line(engine: &str, name: &str) -> String {
-    let raw = std::fs::read(transcript_path(engine, name, "req")).unwrap_or_else(|e| panic!("{e}"));
-    String::from_utf8_lossy(&raw)
+    String::from_utf8_lossy(&transcript_request(engine, name))
         .lines()
         .next()
         .unwrap_or_default()
