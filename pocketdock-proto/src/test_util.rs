@@ -208,13 +208,11 @@ impl Operation for ScriptedOp {
     fn poll(&mut self, _now: Instant) -> Step<(), Vec<Fed>> {
         self.polls += 1;
         assert!(!self.finished, "polled after it finished");
-        match self.steps.pop_front() {
-            Some(io) => Step::Io(io),
-            None => {
-                self.finished = true;
-                Step::Done(Ok(std::mem::take(&mut self.fed)))
-            }
+        if let Some(io) = self.steps.pop_front() {
+            return Step::Io(io);
         }
+        self.finished = true;
+        Step::Done(Ok(std::mem::take(&mut self.fed)))
     }
 
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
