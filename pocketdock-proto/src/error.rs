@@ -120,6 +120,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// An operation polled again after it gave its result: the driver's bug, never the engine's.
+    pub fn polled_after_completion() -> Self {
+        Self::InvalidUse("an operation was polled after it completed")
+    }
+
     /// A copy of this error for a second reader of a stored outcome (errors are not `Clone`
     /// because of [`Error::Io`]): the container variants keep their type, everything else keeps
     /// its message as [`Error::SocketCommunication`].
