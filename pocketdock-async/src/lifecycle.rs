@@ -155,7 +155,14 @@ impl<R: Runtime> Engine<R> {
     /// when its `pocketdock.data-path` label names a real one.
     pub async fn attach(&self, name: &str) -> Result<Container<R>> {
         let inspect = self.find_container(name).await?;
-        Ok(self.handle_from_inspect(&inspect))
+        Ok(self.attach_found(&inspect))
+    }
+
+    /// A handle on a container already found with [`find_container`](Self::find_container),
+    /// without another engine call: [`attach`](Self::attach) for a caller that reads the
+    /// inspect itself (a label, the state) and should not look the container up twice.
+    pub fn attach_found(&self, inspect: &ContainerInspect) -> Container<R> {
+        self.handle_from_inspect(inspect)
     }
 
     /// A handle (not owned: never removed on drop) rebuilt from a container's inspect: name,

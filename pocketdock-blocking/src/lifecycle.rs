@@ -169,7 +169,14 @@ impl Engine {
     /// when its `pocketdock.data-path` label names a real one.
     pub fn attach(&self, name: &str) -> Result<Container> {
         let inspect = self.find_container(name)?;
-        Ok(self.handle_from_inspect(&inspect))
+        Ok(self.attach_found(&inspect))
+    }
+
+    /// A handle on a container already found with [`find_container`](Self::find_container),
+    /// without another engine call: [`attach`](Self::attach) for a caller that reads the
+    /// inspect itself (a label, the state) and should not look the container up twice.
+    pub fn attach_found(&self, inspect: &ContainerInspect) -> Container {
+        self.handle_from_inspect(inspect)
     }
 
     /// A handle (not owned: never removed on drop) rebuilt from a container's inspect: name,

@@ -11,6 +11,7 @@
 //!   extraction of a pulled archive for `pull`;
 //! * [`context`]: build contexts (a directory or embedded files) and image archive files as
 //!   streamed request bodies;
+//! * [`engine`]: finding the engine socket on this host;
 //! * [`random`]: tokens for names, markers and sentinels.
 //!
 //! The formats and rules (YAML/TOML/JSON lines, tar headers, path checks) live in the sans-IO
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod context;
+pub mod engine;
 pub mod logging;
 pub mod project;
 pub mod random;
