@@ -2,15 +2,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use pocketdock_host::logging::{DetachHooks, RunRecord};
+use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::info::ContainerInfo;
-use pocketdock_proto::op::{calls, ExecEvent, ExecOp, Identity, RecreateOp};
-use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamKind};
+use pocketdock_proto::op::{calls, ExecEvent, ExecOp, RecreateOp};
+use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
+use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::engine::{nonce, Engine, KillGuard};
-use crate::lifecycle::{now_iso, DEFAULT_TIMEOUT};
+use crate::lifecycle::DEFAULT_TIMEOUT;
 use crate::logging::InstanceLog;
 use crate::process::Process;
 use crate::runtime::Runtime;
@@ -49,7 +52,12 @@ pub struct Container<R: Runtime> {
 }
 
 impl<R: Runtime> Container<R> {
-    pub(crate) fn from_identity(engine: &Engine<R>, identity: Identity, owned: bool) -> Self {
+    pub(crate) fn from_attached(engine: &Engine<R>, attached: Attached, owned: bool) -> Self {
+        let Attached {
+            identity,
+            instance_dir,
+            log,
+        } = attached;
         Self {
             engine: engine.clone(),
             id: identity.id,
@@ -57,8 +65,8 @@ impl<R: Runtime> Container<R> {
             persist: identity.persist,
             project: identity.project,
             data_path: identity.data_path,
-            instance_dir: None,
-            log: None,
+            instance_dir,
+            log,
             default_timeout: Some(DEFAULT_TIMEOUT),
             buffer_capacity: DEFAULT_BUFFER_CAPACITY,
             callbacks: Callbacks::default(),
@@ -144,16 +152,9 @@ impl<R: Runtime> Container<R> {
         opts: &RunOptions,
     ) -> Result<ExecResult> {
         let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            false,
-        )?;
+        let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
         let mut guard = KillGuard::new(&self.engine, &config);
-        let started = SystemTime::now();
+        let record = RunRecord::start(self.log.as_ref(), &command.display());
         let result = self
             .engine
             .exec(config, |ev| {
@@ -164,9 +165,7 @@ impl<R: Runtime> Container<R> {
             .await;
         guard.disarm();
         let result = result?;
-        if let Some(log) = &self.log {
-            log.log_run(&command.display(), started, &result);
-        }
+        record.finish(&result);
         Ok(result)
     }
 
@@ -191,24 +190,11 @@ impl<R: Runtime> Container<R> {
     /// In a project's persistent container, the run is logged when the stream ends.
     pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream<R>> {
         let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            true,
-        )?;
+        let config = opts.stream_config(&self.id, &command, self.default_timeout, &nonce())?;
         let guard = KillGuard::new(&self.engine, &config);
+        let record = RunRecord::start(self.log.as_ref(), &command.display());
         let stream = ExecStream::new(&self.engine, ExecOp::new(config), guard);
-        Ok(match self.log.clone() {
-            Some(log) => {
-                let started = SystemTime::now();
-                let text = command.display();
-                stream.on_finish(move |r| log.log_run(&text, started, r))
-            }
-            None => stream,
-        })
+        Ok(stream.on_finish(move |r| record.finish(r)))
     }
 
     /// Start a command that nobody watches: the engine runs it detached, nothing stays
@@ -257,50 +243,18 @@ impl<R: Runtime> Container<R> {
         command: impl Into<Command>,
         opts: &RunOptions,
     ) -> Result<Process<R>> {
-        let mut opts = opts.clone();
-        if opts.timeout.is_none() {
-            opts.no_timeout = true;
-        }
         let command = command.into();
-        let config = opts.exec_config(&self.id, &command, None, &nonce(), false, true)?;
-        let Some(log) = &self.log else {
-            return Process::start(
-                &self.engine,
-                config,
-                self.buffer_capacity,
-                self.callbacks.clone(),
-            )
-            .await;
-        };
-        // The process's callbacks: the container's, then the log.
-        let dlog = log.detach(&command.display());
-        let callbacks = Callbacks::default();
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stdout(Arc::new(move |d: &[u8]| {
-            user.stdout(d);
-            l.output(StreamKind::Stdout, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stderr(Arc::new(move |d: &[u8]| {
-            user.stderr(d);
-            l.output(StreamKind::Stderr, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_exit(Arc::new(move |code| {
-            l.finish(code);
-            user.exit(code);
-        }));
-        match Process::start(&self.engine, config, self.buffer_capacity, callbacks).await {
-            Ok(p) => {
-                dlog.started(Some(p.id()));
-                Ok(p)
-            }
-            Err(e) => {
-                dlog.started(None);
-                dlog.finish(-1);
-                Err(e)
-            }
-        }
+        let config = opts.detach_config(&self.id, &command, &nonce())?;
+        let hooks = DetachHooks::new(&self.callbacks, self.log.as_ref(), &command.display());
+        let process = Process::start(
+            &self.engine,
+            config,
+            self.buffer_capacity,
+            hooks.callbacks(),
+        )
+        .await;
+        hooks.started(process.as_ref().ok().map(Process::id));
+        process
     }
 
     /// Register a callback for stdout of detached processes (called on their reader).
@@ -328,20 +282,9 @@ impl<R: Runtime> Container<R> {
             return Ok(());
         }
         self.closed = true;
-        if self.persist {
-            return self
-                .engine
-                .call(calls::stop(
-                    &self.id,
-                    if force {
-                        0
-                    } else {
-                        pocketdock_proto::persistence::STOP_GRACE_SECS
-                    },
-                ))
-                .await;
-        }
-        self.engine.call(calls::remove(&self.id, true)).await
+        self.engine
+            .call(shutdown_call(&self.id, self.persist, force))
+            .await
     }
 
     /// Keep the container when the handle is dropped (it stays running); returns its id.
@@ -363,21 +306,13 @@ impl<R: Runtime> Container<R> {
         if !fresh {
             return self
                 .engine
-                .call(calls::restart(
-                    &self.id,
-                    pocketdock_proto::persistence::STOP_GRACE_SECS,
-                ))
+                .call(calls::restart(&self.id, STOP_GRACE_SECS))
                 .await;
         }
-        let op = RecreateOp::new(&self.id, &self.name, &now_iso());
-        self.id = self.engine.drive(op, |()| {}).await?;
-        if let Some(dir) = &self.instance_dir {
-            // Keep instance.toml's id in step (the reference left the old one).
-            if let Ok(Some(mut meta)) = crate::project::read_instance_metadata(dir) {
-                meta.container.id.clone_from(&self.id);
-                let _ = crate::project::write_instance_metadata(dir, &meta);
-            }
-        }
+        let op = RecreateOp::new(&self.id, &self.name, &created_at_now());
+        self.id = self.engine.drive(op, |_| {}).await?;
+        // Keep instance.toml's id in step (the reference left the old one).
+        record_new_id(self.instance_dir.as_deref(), &self.id);
         Ok(())
     }
 

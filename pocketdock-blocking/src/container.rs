@@ -1,13 +1,17 @@
 //! A sandbox container and the commands run in it.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use pocketdock_host::logging::{DetachHooks, RunRecord};
+use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::op::{calls, RecreateOp};
+use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::callbacks::Callbacks;
 use crate::engine::{nonce, Engine};
+use crate::lifecycle::DEFAULT_TIMEOUT;
 use crate::logging::InstanceLog;
 use crate::process::Process;
 use crate::stream::ExecStream;
@@ -41,6 +45,29 @@ pub struct Container {
 }
 
 impl Container {
+    pub(crate) fn from_attached(engine: &Engine, attached: Attached, owned: bool) -> Self {
+        let Attached {
+            identity,
+            instance_dir,
+            log,
+        } = attached;
+        Self {
+            engine: engine.clone(),
+            id: identity.id,
+            name: identity.name,
+            persist: identity.persist,
+            project: identity.project,
+            data_path: identity.data_path,
+            instance_dir,
+            log,
+            default_timeout: Some(DEFAULT_TIMEOUT),
+            buffer_capacity: DEFAULT_BUFFER_CAPACITY,
+            callbacks: Callbacks::default(),
+            closed: false,
+            owned,
+        }
+    }
+
     /// Full container id.
     pub fn id(&self) -> &str {
         &self.id
@@ -117,19 +144,10 @@ impl Container {
     /// `history.jsonl` line).
     pub fn run_with(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecResult> {
         let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            false,
-        )?;
-        let started = SystemTime::now();
+        let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
+        let record = RunRecord::start(self.log.as_ref(), &command.display());
         let result = self.engine.exec(config, |_| {})?;
-        if let Some(log) = &self.log {
-            log.log_run(&command.display(), started, &result);
-        }
+        record.finish(&result);
         Ok(result)
     }
 
@@ -154,29 +172,16 @@ impl Container {
     /// In a project's persistent container, the run is logged when the stream ends.
     pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
         let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            true,
-        )?;
+        let config = opts.stream_config(&self.id, &command, self.default_timeout, &nonce())?;
         let user = config.spec.user.clone();
+        let record = RunRecord::start(self.log.as_ref(), &command.display());
         let stream = ExecStream::new(
             self.engine.clone(),
             self.id.clone(),
             user,
             pocketdock_proto::op::ExecOp::new(config),
         );
-        Ok(match self.log.clone() {
-            Some(log) => {
-                let started = SystemTime::now();
-                let text = command.display();
-                stream.on_finish(move |r| log.log_run(&text, started, r))
-            }
-            None => stream,
-        })
+        Ok(stream.on_finish(move |r| record.finish(r)))
     }
 
     /// Start a command that nobody watches: the engine runs it detached, nothing stays
@@ -219,49 +224,17 @@ impl Container {
     /// In a project's persistent container, the output goes to `logs/detach-<ts>.log` and the
     /// exit to a `history.jsonl` line.
     pub fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
-        let mut opts = opts.clone();
-        if opts.timeout.is_none() {
-            opts.no_timeout = true;
-        }
         let command = command.into();
-        let config = opts.exec_config(&self.id, &command, None, &nonce(), false, true)?;
-        let Some(log) = &self.log else {
-            return Process::start(
-                &self.engine,
-                config,
-                self.buffer_capacity,
-                self.callbacks.clone(),
-            );
-        };
-        // The process's callbacks: the container's, then the log.
-        let dlog = log.detach(&command.display());
-        let callbacks = Callbacks::default();
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stdout(std::sync::Arc::new(move |d: &[u8]| {
-            user.stdout(d);
-            l.output(pocketdock_proto::StreamKind::Stdout, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stderr(std::sync::Arc::new(move |d: &[u8]| {
-            user.stderr(d);
-            l.output(pocketdock_proto::StreamKind::Stderr, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_exit(std::sync::Arc::new(move |code| {
-            l.finish(code);
-            user.exit(code);
-        }));
-        match Process::start(&self.engine, config, self.buffer_capacity, callbacks) {
-            Ok(p) => {
-                dlog.started(Some(p.id()));
-                Ok(p)
-            }
-            Err(e) => {
-                dlog.started(None);
-                dlog.finish(-1);
-                Err(e)
-            }
-        }
+        let config = opts.detach_config(&self.id, &command, &nonce())?;
+        let hooks = DetachHooks::new(&self.callbacks, self.log.as_ref(), &command.display());
+        let process = Process::start(
+            &self.engine,
+            config,
+            self.buffer_capacity,
+            hooks.callbacks(),
+        );
+        hooks.started(process.as_ref().ok().map(Process::id));
+        process
     }
 
     /// Register a callback for stdout of detached processes.
@@ -289,18 +262,8 @@ impl Container {
             return Ok(());
         }
         self.closed = true;
-        if self.persist {
-            return stop_container_id(
-                &self.engine,
-                &self.id,
-                if force {
-                    0
-                } else {
-                    pocketdock_proto::persistence::STOP_GRACE_SECS
-                },
-            );
-        }
-        remove_container_id(&self.engine, &self.id, true)
+        self.engine
+            .call(shutdown_call(&self.id, self.persist, force))
     }
 
     /// Keep the container when the handle is dropped (it stays running).
@@ -313,19 +276,9 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         if self.owned && !self.closed && !self.persist {
-            let _ = remove_container_id(&self.engine, &self.id, true);
+            let _ = self.engine.call(calls::remove(&self.id, true));
         }
     }
-}
-
-/// Stop a container by id; "already stopped" is fine.
-pub(crate) fn stop_container_id(engine: &Engine, id: &str, grace_secs: u32) -> Result<()> {
-    engine.call(calls::stop(id, grace_secs))
-}
-
-/// Remove a container by id.
-pub(crate) fn remove_container_id(engine: &Engine, id: &str, force: bool) -> Result<()> {
-    engine.call(calls::remove(id, force))
 }
 
 impl Container {
@@ -340,20 +293,12 @@ impl Container {
     /// Running processes, streams and sessions end.
     pub fn reboot(&mut self, fresh: bool) -> Result<()> {
         if !fresh {
-            return self.engine.call(calls::restart(
-                &self.id,
-                pocketdock_proto::persistence::STOP_GRACE_SECS,
-            ));
+            return self.engine.call(calls::restart(&self.id, STOP_GRACE_SECS));
         }
-        let op = RecreateOp::new(&self.id, &self.name, &crate::lifecycle::now_iso());
-        self.id = self.engine.drive(op, |()| {})?;
-        if let Some(dir) = &self.instance_dir {
-            // Keep instance.toml's id in step (the reference left the old one).
-            if let Ok(Some(mut meta)) = crate::project::read_instance_metadata(dir) {
-                meta.container.id.clone_from(&self.id);
-                let _ = crate::project::write_instance_metadata(dir, &meta);
-            }
-        }
+        let op = RecreateOp::new(&self.id, &self.name, &created_at_now());
+        self.id = self.engine.drive(op, |_| {})?;
+        // Keep instance.toml's id in step (the reference left the old one).
+        record_new_id(self.instance_dir.as_deref(), &self.id);
         Ok(())
     }
 

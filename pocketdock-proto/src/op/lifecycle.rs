@@ -5,15 +5,17 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::{calls, CallOp, Io, Operation, Step};
-use crate::api::containers::{self, ContainerInspect, ListItem};
+use crate::api::containers::{ContainerInspect, ListItem};
 use crate::api::stats::{Stats, Top};
 use crate::api::strip_slash;
 use crate::error::{Error, Result};
 use crate::info::ContainerInfo;
 use crate::spec::{generate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED};
+
+mod recreate;
+
+pub use recreate::{Recreate, RecreateCall, RecreateEvent, RecreateOp, RecreateReply};
 
 /// How a container is known to pocketdock: what a `Container` handle holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -386,70 +388,163 @@ impl Operation for FindOp {
 
 // ---------------------------------------------------------------------------------------------
 
-enum RecreateGot {
-    Raw(Value),
-    Id(String),
-    Unit,
+/// Resume a pocketdock container by name: find it (see [`FindOp`]) and start it unless it
+/// runs. The output is the inspect made before the start (its state says "not running" when
+/// the container was started here).
+pub struct ResumeOp {
+    find: FindOp,
+    start: Option<CallOp<()>>,
+    found: Option<ContainerInspect>,
+    finished: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RecreateStage {
-    Inspect,
-    Remove,
-    Create,
-    Start,
-    Done,
-}
-
-/// Recreate a container from its own image and settings (limits, mounts, devices, ports,
-/// network and hardening kept; a new filesystem) under the same name, and start it. The output
-/// is the new id.
-pub struct RecreateOp {
-    id: String,
-    name: String,
-    created_at: String,
-    body: Value,
-    new_id: String,
-    seq: Seq<RecreateGot>,
-    stage: RecreateStage,
-}
-
-impl std::fmt::Debug for RecreateOp {
+impl std::fmt::Debug for ResumeOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecreateOp")
-            .field("id", &self.id)
-            .field("stage", &self.stage)
+        f.debug_struct("ResumeOp")
+            .field("find", &self.find)
+            .field("starting", &self.start.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl RecreateOp {
-    /// Recreate container `id` as `name`; `created_at` is the new `created-at` label.
-    pub fn new(id: &str, name: &str, created_at: &str) -> Self {
+impl ResumeOp {
+    /// Resume the container named `name`.
+    pub fn new(name: &str) -> Self {
         Self {
-            id: id.to_string(),
-            name: name.to_string(),
-            created_at: created_at.to_string(),
-            body: Value::Null,
-            new_id: String::new(),
-            seq: Seq::new(calls::inspect_raw(id).map(RecreateGot::Raw)),
-            stage: RecreateStage::Inspect,
+            find: FindOp::new(name),
+            start: None,
+            found: None,
+            finished: false,
         }
     }
 
-    fn done(&mut self, r: Result<String>) -> Step<(), String> {
-        self.stage = RecreateStage::Done;
+    fn done(&mut self, r: Result<ContainerInspect>) -> Step<(), ContainerInspect> {
+        self.finished = true;
         Step::Done(r)
     }
 }
 
-impl Operation for RecreateOp {
+impl Operation for ResumeOp {
     type Event = ();
-    type Output = String;
+    type Output = ContainerInspect;
 
-    fn poll(&mut self, now: Instant) -> Step<(), String> {
+    fn poll(&mut self, now: Instant) -> Step<(), ContainerInspect> {
         loop {
-            if self.stage == RecreateStage::Done {
+            if self.finished {
+                return polled_after_completion();
+            }
+            if let Some(start) = self.start.as_mut() {
+                return match start.poll(now) {
+                    Step::Io(io) => Step::Io(io),
+                    Step::Event(()) => continue,
+                    Step::Done(Ok(())) => {
+                        let found = self.found.take().unwrap_or_default();
+                        self.done(Ok(found))
+                    }
+                    Step::Done(Err(e)) => self.done(Err(e)),
+                };
+            }
+            return match self.find.poll(now) {
+                Step::Io(io) => Step::Io(io),
+                Step::Event(()) => continue,
+                Step::Done(Ok(c)) if c.state.running => self.done(Ok(c)),
+                Step::Done(Ok(c)) => {
+                    self.start = Some(calls::start(&c.id));
+                    self.found = Some(c);
+                    continue;
+                }
+                Step::Done(Err(e)) => self.done(Err(e)),
+            };
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        match self.start.as_mut() {
+            Some(s) => s.handle_input(now, data),
+            None => self.find.handle_input(now, data),
+        }
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        match self.start.as_mut() {
+            Some(s) => s.handle_eof(now),
+            None => self.find.handle_eof(now),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        match self.start.as_mut() {
+            Some(s) => s.handle_timeout(now),
+            None => self.find.handle_timeout(now),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+enum PruneGot {
+    List(Vec<ListItem>),
+    Removed,
+}
+
+/// Remove the stopped pocketdock containers (exited, created, dead), only those of a project
+/// when given; the output is how many were removed. Running and paused containers are kept:
+/// the removal is not forced, so a container started meanwhile survives, and one gone
+/// meanwhile is not an error.
+pub struct PruneOp {
+    seq: Seq<PruneGot>,
+    /// Ids still to remove, last first.
+    left: Vec<String>,
+    listed: bool,
+    removed: usize,
+    finished: bool,
+}
+
+impl std::fmt::Debug for PruneOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PruneOp")
+            .field("left", &self.left.len())
+            .field("removed", &self.removed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PruneOp {
+    /// Prune the containers of `project`, or all pocketdock containers.
+    pub fn new(project: Option<&str>) -> Self {
+        Self {
+            seq: Seq::new(
+                calls::list(&crate::persistence::list_filter(project)).map(PruneGot::List),
+            ),
+            left: Vec::new(),
+            listed: false,
+            removed: 0,
+            finished: false,
+        }
+    }
+
+    fn next(&mut self) -> Option<Step<(), usize>> {
+        match self.left.pop() {
+            Some(id) => {
+                self.seq
+                    .call(calls::remove(&id, false).map(|()| PruneGot::Removed));
+                None
+            }
+            None => {
+                self.finished = true;
+                Some(Step::Done(Ok(self.removed)))
+            }
+        }
+    }
+}
+
+impl Operation for PruneOp {
+    type Event = ();
+    type Output = usize;
+
+    fn poll(&mut self, now: Instant) -> Step<(), usize> {
+        loop {
+            if self.finished {
                 return polled_after_completion();
             }
             let got = match self.seq.poll(now) {
@@ -457,39 +552,31 @@ impl Operation for RecreateOp {
                 SeqStep::Resumed => continue,
                 SeqStep::Got(got) => got,
             };
-            match (self.stage, got) {
-                (RecreateStage::Inspect, Ok(RecreateGot::Raw(raw))) => {
-                    self.body = containers::recreate_body(&raw, &self.created_at);
-                    self.seq
-                        .call(calls::remove(&self.id, true).map(|()| RecreateGot::Unit));
-                    self.stage = RecreateStage::Remove;
+            match got {
+                Ok(PruneGot::List(items)) => {
+                    self.listed = true;
+                    self.left = items
+                        .iter()
+                        .map(crate::persistence::ContainerListItem::from_list_item)
+                        .filter(crate::persistence::ContainerListItem::is_stopped)
+                        .map(|i| i.full_id)
+                        .rev()
+                        .collect();
                 }
-                (RecreateStage::Remove, Ok(_)) => {
-                    let image = self
-                        .body
-                        .get("Image")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    self.seq
-                        .call(calls::create(&self.name, &self.body, &image).map(RecreateGot::Id));
-                    self.stage = RecreateStage::Create;
+                Ok(PruneGot::Removed) => self.removed += 1,
+                // Gone meanwhile, or running again (409): not ours to remove.
+                Err(
+                    Error::ContainerNotFound(_)
+                    | Error::ContainerNotRunning(_)
+                    | Error::Engine { status: 409, .. },
+                ) if self.listed => {}
+                Err(e) => {
+                    self.finished = true;
+                    return Step::Done(Err(e));
                 }
-                (RecreateStage::Create, Ok(RecreateGot::Id(id))) => {
-                    self.seq.call(calls::start(&id).map(|()| RecreateGot::Unit));
-                    self.new_id = id;
-                    self.stage = RecreateStage::Start;
-                }
-                (RecreateStage::Start, Ok(_)) => {
-                    let id = std::mem::take(&mut self.new_id);
-                    return self.done(Ok(id));
-                }
-                (_, Err(e)) => return self.done(Err(e)),
-                (_, Ok(_)) => {
-                    return self.done(Err(Error::SocketCommunication(
-                        "unexpected recreate step".into(),
-                    )))
-                }
+            }
+            if let Some(step) = self.next() {
+                return step;
             }
         }
     }
