@@ -372,3 +372,241 @@ impl Operation for CreateFlow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pocketdock_proto::op::Io;
+
+    use super::*;
+    use crate::project::init_project;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "pd-sandbox-{tag}-{}-{:x}",
+            std::process::id(),
+            random_u64()
+        ));
+        let _ = std::fs::create_dir_all(&d);
+        std::fs::canonicalize(&d).unwrap_or(d)
+    }
+
+    fn answer(status: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// Drive `op` on virtual time: each request (after its head is written) gets the next of
+    /// `answers` as (expected request line part, response bytes), in one read.
+    fn drive<O: Operation>(mut op: O, answers: &[(&str, Vec<u8>)]) -> Result<O::Output> {
+        let mut now = Instant::now();
+        let (mut next, mut request, mut pending) = (0, Vec::new(), None::<Vec<u8>>);
+        loop {
+            now += Duration::from_millis(1);
+            match op.poll(now) {
+                Step::Done(r) => {
+                    assert_eq!(next, answers.len(), "answers left unused");
+                    return r;
+                }
+                Step::Io(Io::Connect) => request.clear(),
+                Step::Io(Io::Write(b)) => {
+                    request.extend_from_slice(&b);
+                    if pending.is_none() && request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let (line, bytes) = answers
+                            .get(next)
+                            .unwrap_or_else(|| panic!("unexpected request {next}"));
+                        let text = String::from_utf8_lossy(&request);
+                        assert!(text.contains(line), "request {next}: {text}");
+                        pending = Some(bytes.clone());
+                        next += 1;
+                    }
+                }
+                Step::Io(Io::Read { .. }) => match pending.take() {
+                    Some(bytes) => op.handle_input(now, &bytes),
+                    None => op.handle_eof(now),
+                },
+                Step::Io(Io::Wait(t)) => op.handle_timeout(t),
+                Step::Event(_) | Step::Io(Io::ShutdownWrite | Io::Close) => {}
+            }
+        }
+    }
+
+    fn project(tag: &str) -> (PathBuf, Project) {
+        let base = tmp(tag);
+        let root = init_project(Some(&base), Some("proj")).unwrap_or_else(|e| panic!("{e}"));
+        let project = Project::open(&root).unwrap_or_else(|e| panic!("{e}"));
+        (base, project)
+    }
+
+    fn spec() -> ContainerSpec {
+        ContainerSpec::new()
+            .image("pocketdock/busybox")
+            .name("box")
+            .persist(true)
+    }
+
+    /// A persistent container in a project: its instance directory is staged as pending before
+    /// the create and names the new id after the start; the handle gets the directory.
+    #[test]
+    fn create_completes_the_instance_directory() {
+        let (base, project) = project("create");
+        let flow = CreateFlow::prepare(spec(), Some(&project)).unwrap_or_else(|e| panic!("{e}"));
+        let dir = project
+            .instance_dir("box")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pending = read_instance_metadata(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            pending.map(|m| m.container.id).as_deref(),
+            Some(pocketdock_proto::project::instance::PENDING_ID)
+        );
+        let made = drive(
+            flow,
+            &[
+                (
+                    "POST /containers/create?name=box",
+                    answer("201 Created", r#"{"Id":"c1"}"#),
+                ),
+                ("POST /containers/c1/start", answer("204 No Content", "")),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(made.identity.id, "c1");
+        assert!(made.identity.persist);
+        assert_eq!(made.identity.project, "proj");
+        assert_eq!(made.identity.data_path, dir.display().to_string());
+        assert_eq!(made.instance_dir.as_deref(), Some(dir.as_path()));
+        let meta = read_instance_metadata(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(meta.map(|m| m.container.id).as_deref(), Some("c1"));
+        let _ = std::fs::remove_dir_all(base);
+    }
+
+    /// A create that fails (the name is taken) leaves no instance directory behind.
+    #[test]
+    fn a_failed_create_rolls_the_directory_back() {
+        let (base, project) = project("rollback");
+        let flow = CreateFlow::prepare(spec(), Some(&project)).unwrap_or_else(|e| panic!("{e}"));
+        let dir = project
+            .instance_dir("box")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(dir.is_dir());
+        let r = drive(
+            flow,
+            &[(
+                "POST /containers/create?name=box",
+                answer(
+                    "409 Conflict",
+                    r#"{"message":"the container name \"box\" is already in use"}"#,
+                ),
+            )],
+        );
+        assert!(matches!(r, Err(Error::NameInUse(_))), "{r:?}");
+        assert!(!dir.exists(), "the staged directory is removed");
+        let _ = std::fs::remove_dir_all(base);
+    }
+
+    /// A container that fails to start is removed again and the directory rolled back.
+    #[test]
+    fn a_failed_start_removes_the_container_and_the_directory() {
+        let (base, project) = project("start");
+        let flow = CreateFlow::prepare(spec(), Some(&project)).unwrap_or_else(|e| panic!("{e}"));
+        let dir = project
+            .instance_dir("box")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = drive(
+            flow,
+            &[
+                (
+                    "POST /containers/create?name=box",
+                    answer("201 Created", r#"{"Id":"c1"}"#),
+                ),
+                (
+                    "POST /containers/c1/start",
+                    answer(
+                        "500 Internal Server Error",
+                        r#"{"message":"oci runtime error"}"#,
+                    ),
+                ),
+                (
+                    "DELETE /containers/c1?force=true",
+                    answer("204 No Content", ""),
+                ),
+            ],
+        );
+        assert!(matches!(r, Err(Error::Engine { status: 500, .. })), "{r:?}");
+        assert!(!dir.exists());
+        let _ = std::fs::remove_dir_all(base);
+    }
+
+    /// Outside a project nothing is staged, and an invalid spec fails before any engine call.
+    #[test]
+    fn outside_a_project_nothing_is_staged() {
+        let made = drive(
+            CreateFlow::prepare(spec().persist(false), None).unwrap_or_else(|e| panic!("{e}")),
+            &[
+                (
+                    "POST /containers/create?name=box",
+                    answer("201 Created", r#"{"Id":"c2"}"#),
+                ),
+                ("POST /containers/c2/start", answer("204 No Content", "")),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (
+                made.identity.id.as_str(),
+                made.instance_dir,
+                made.log.is_none()
+            ),
+            ("c2", None, true)
+        );
+        assert!(CreateFlow::prepare(spec().name("no spaces allowed"), None).is_err());
+    }
+
+    /// The directory of a destroyed container goes only when it checks out; a label naming
+    /// another directory is reported and left alone.
+    #[test]
+    fn destroy_plan_checks_the_data_path() {
+        let (base, project) = project("destroy");
+        let dir = project
+            .instance_dir("box")
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.join("logs")).unwrap_or_else(|e| panic!("{e}"));
+        let inspect = |data_path: &str| -> ContainerInspect {
+            let mut c = ContainerInspect {
+                id: "c1".into(),
+                name: "/box".into(),
+                ..ContainerInspect::default()
+            };
+            for (k, v) in [
+                ("pocketdock.managed", "true"),
+                ("pocketdock.instance", "box"),
+                ("pocketdock.data-path", data_path),
+            ] {
+                c.config.labels.insert(k.into(), v.into());
+            }
+            c
+        };
+        let elsewhere = tmp("elsewhere");
+        let plan = DestroyPlan::new(&inspect(&elsewhere.display().to_string()));
+        let report = plan.finish(Ok(())).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.refused_data_path.is_some() && report.removed_dir.is_none());
+        assert!(elsewhere.is_dir());
+        // The engine's error stops it before the directory is touched.
+        let plan = DestroyPlan::new(&inspect(&dir.display().to_string()));
+        assert!(plan
+            .finish(Err(Error::SocketCommunication("x".into())))
+            .is_err());
+        assert!(dir.is_dir());
+        // A container already gone is fine: the directory goes.
+        let plan = DestroyPlan::new(&inspect(&dir.display().to_string()));
+        let report = plan
+            .finish(Err(Error::ContainerNotFound("c1".into())))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.removed_dir.as_deref(), Some(dir.as_path()));
+        assert!(!dir.exists());
+        let _ = std::fs::remove_dir_all(base);
+        let _ = std::fs::remove_dir_all(elsewhere);
+    }
+}

@@ -14,6 +14,8 @@ use crate::info::ContainerInfo;
 use crate::spec::{generate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED};
 
 mod recreate;
+#[cfg(test)]
+mod scripted;
 
 pub use recreate::{Recreate, RecreateCall, RecreateEvent, RecreateOp, RecreateReply};
 
@@ -713,4 +715,142 @@ impl Operation for InfoOp {
     }
 
     forward_input!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scripted::{longest, run, Answer};
+    use super::*;
+
+    fn inspect(id: &str, running: bool) -> String {
+        serde_json::json!({
+            "Id": id,
+            "Name": "/box",
+            "State": { "Status": if running { "running" } else { "exited" }, "Running": running },
+            "Config": { "Image": "pocketdock/busybox", "Labels": { "pocketdock.managed": "true" } }
+        })
+        .to_string()
+    }
+
+    /// A stopped container is found, then started; the output is the inspect made before.
+    #[test]
+    fn resume_starts_a_stopped_container_at_every_split_point() {
+        let answers = [
+            Answer::new("GET /containers/box/json", "200 OK", &inspect("c1", false)),
+            Answer::new("POST /containers/c1/start", "204 No Content", ""),
+        ];
+        for split in 0..=longest(&answers) {
+            let (_, r) = run(ResumeOp::new("box"), &answers, split);
+            let found = r.unwrap_or_else(|e| panic!("split {split}: {e}"));
+            assert_eq!((found.id.as_str(), found.state.running), ("c1", false));
+        }
+    }
+
+    /// A running container is left alone: no start.
+    #[test]
+    fn resume_leaves_a_running_container_alone() {
+        let answers = [Answer::new(
+            "GET /containers/box/json",
+            "200 OK",
+            &inspect("c1", true),
+        )];
+        for split in 0..=longest(&answers) {
+            let (_, r) = run(ResumeOp::new("box"), &answers, split);
+            assert_eq!(r.map(|c| c.id).ok().as_deref(), Some("c1"));
+        }
+    }
+
+    /// A failed start is the outcome, naming the container.
+    #[test]
+    fn resume_reports_a_failed_start() {
+        let answers = [
+            Answer::new("GET /containers/box/json", "200 OK", &inspect("c1", false)),
+            Answer::new(
+                "POST /containers/c1/start",
+                "404 Not Found",
+                r#"{"message":"no such container"}"#,
+            ),
+        ];
+        let (_, r) = run(ResumeOp::new("box"), &answers, 7);
+        assert!(matches!(r, Err(Error::ContainerNotFound(id)) if id == "c1"));
+    }
+
+    fn list(items: &[(&str, &str)]) -> String {
+        serde_json::Value::Array(
+            items
+                .iter()
+                .map(|(id, state)| {
+                    serde_json::json!({
+                        "Id": id,
+                        "Names": [format!("/{id}")],
+                        "State": state,
+                        "Labels": { "pocketdock.managed": "true" }
+                    })
+                })
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// Only the stopped ones are removed, unforced, in list order; one gone or running again
+    /// meanwhile is skipped, not an error; the output counts the removed ones.
+    #[test]
+    fn prune_removes_the_stopped_ones_at_every_split_point() {
+        let answers = [
+            Answer::new(
+                "GET /containers/json?all=true",
+                "200 OK",
+                &list(&[
+                    ("a", "exited"),
+                    ("b", "running"),
+                    ("c", "created"),
+                    ("d", "exited"),
+                    ("e", "paused"),
+                    ("f", "dead"),
+                ]),
+            ),
+            Answer::new("DELETE /containers/a?force=false", "204 No Content", ""),
+            Answer::new(
+                "DELETE /containers/c?force=false",
+                "404 Not Found",
+                r#"{"message":"No such container: c"}"#,
+            ),
+            Answer::new(
+                "DELETE /containers/d?force=false",
+                "409 Conflict",
+                r#"{"message":"container is running: stop it first"}"#,
+            ),
+            Answer::new("DELETE /containers/f?force=false", "204 No Content", ""),
+        ];
+        for split in 0..=longest(&answers) {
+            let (_, r) = run(PruneOp::new(Some("proj")), &answers, split);
+            assert_eq!(r.ok(), Some(2), "split {split}");
+        }
+    }
+
+    /// Any other failure stops the pruning with that error; nothing is removed after it.
+    #[test]
+    fn prune_stops_at_an_engine_failure() {
+        let answers = [
+            Answer::new(
+                "GET /containers/json?all=true",
+                "200 OK",
+                &list(&[("a", "exited"), ("b", "exited")]),
+            ),
+            Answer::new(
+                "DELETE /containers/a?force=false",
+                "500 Internal Server Error",
+                r#"{"message":"disk on fire"}"#,
+            ),
+        ];
+        let (_, r) = run(PruneOp::new(None), &answers, 11);
+        assert!(matches!(r, Err(Error::Engine { status: 500, .. })), "{r:?}");
+        // Nothing to prune: no removal at all.
+        let answers = [Answer::new(
+            "GET /containers/json?all=true",
+            "200 OK",
+            &list(&[("a", "running")]),
+        )];
+        assert_eq!(run(PruneOp::new(None), &answers, 3).1.ok(), Some(0));
+    }
 }

@@ -316,12 +316,10 @@ impl Operation for RecreateOp {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use serde_json::json;
 
     use super::*;
-    use crate::op::Io;
+    use crate::op::lifecycle::scripted::{longest, run, Answer};
 
     fn inspect_json() -> Value {
         json!({
@@ -447,107 +445,29 @@ mod tests {
         ));
     }
 
-    fn http(status: &str, body: &str) -> Vec<u8> {
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-    }
-
-    /// One scripted engine exchange: the request line it expects and the answer it gives.
-    struct Answer {
-        request: &'static str,
-        response: Vec<u8>,
-    }
-
-    /// Drive `op` against the scripted answers on virtual time, each answer delivered in two
-    /// reads split at `split`. Returns the events, the output, and the requests made.
-    fn run_scripted(
-        mut op: RecreateOp,
-        answers: &[Answer],
-        split: usize,
-    ) -> (Vec<RecreateEvent>, Result<String>) {
-        let mut now = Instant::now();
-        let mut next = 0;
-        let mut pending: Vec<Vec<u8>> = Vec::new();
-        let mut request = Vec::new();
-        let mut events = Vec::new();
-        loop {
-            now += Duration::from_millis(1);
-            match op.poll(now) {
-                Step::Event(e) => events.push(e),
-                Step::Done(r) => return (events, r),
-                Step::Io(Io::Connect) => {
-                    request.clear();
-                    pending.clear();
-                }
-                Step::Io(Io::Write(bytes)) => {
-                    request.extend_from_slice(&bytes);
-                    if pending.is_empty() && request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        let answer = answers
-                            .get(next)
-                            .unwrap_or_else(|| panic!("unexpected request {next}"));
-                        let line = String::from_utf8_lossy(&request);
-                        assert!(
-                            line.lines()
-                                .next()
-                                .unwrap_or_default()
-                                .contains(answer.request),
-                            "request {next}: {line}"
-                        );
-                        let cut = split.min(answer.response.len());
-                        let (a, b) = answer.response.split_at(cut);
-                        pending = vec![a.to_vec(), b.to_vec()];
-                        pending.retain(|p| !p.is_empty());
-                        next += 1;
-                    }
-                }
-                Step::Io(Io::Read { .. }) => match pending.first().cloned() {
-                    Some(chunk) => {
-                        pending.remove(0);
-                        op.handle_input(now, &chunk);
-                    }
-                    None => op.handle_eof(now),
-                },
-                Step::Io(Io::Wait(until)) => {
-                    now = until;
-                    op.handle_timeout(now);
-                }
-                Step::Io(Io::ShutdownWrite | Io::Close) => {}
-            }
-        }
-    }
-
-    fn script(create: Vec<u8>) -> Vec<Answer> {
+    fn script(create: Answer) -> Vec<Answer> {
         vec![
-            Answer {
-                request: "GET /containers/old/json",
-                response: http("200 OK", &inspect_json().to_string()),
-            },
-            Answer {
-                request: "DELETE /containers/old?force=true",
-                response: http("204 No Content", ""),
-            },
-            Answer {
-                request: "POST /containers/create?name=box",
-                response: create,
-            },
-            Answer {
-                request: "POST /containers/new/start",
-                response: http("204 No Content", ""),
-            },
+            Answer::new(
+                "GET /containers/old/json",
+                "200 OK",
+                &inspect_json().to_string(),
+            ),
+            Answer::new("DELETE /containers/old?force=true", "204 No Content", ""),
+            create,
+            Answer::new("POST /containers/new/start", "204 No Content", ""),
         ]
     }
 
     /// The operation over the engine's bytes: the same outcome at every split point.
     #[test]
     fn the_operation_gives_the_new_id_at_every_split_point() {
-        let answers = script(http("201 Created", r#"{"Id":"new","Warnings":[]}"#));
-        let longest = answers.iter().map(|a| a.response.len()).max().unwrap_or(0);
-        for split in 0..=longest {
-            let op = RecreateOp::new("old", "box", "t");
-            let (events, r) = run_scripted(op, &answers, split);
+        let answers = script(Answer::new(
+            "POST /containers/create?name=box",
+            "201 Created",
+            r#"{"Id":"new","Warnings":[]}"#,
+        ));
+        for split in 0..=longest(&answers) {
+            let (events, r) = run(RecreateOp::new("old", "box", "t"), &answers, split);
             assert_eq!(r.ok().as_deref(), Some("new"), "split {split}");
             assert_eq!(
                 events,
@@ -564,14 +484,14 @@ mod tests {
     /// removed (it is).
     #[test]
     fn a_missing_image_names_the_image_at_every_split_point() {
-        let mut answers = script(http(
+        let mut answers = script(Answer::new(
+            "POST /containers/create?name=box",
             "404 Not Found",
             r#"{"message":"No such image: pocketdock/busybox"}"#,
         ));
         answers.truncate(3);
-        let longest = answers.iter().map(|a| a.response.len()).max().unwrap_or(0);
-        for split in 0..=longest {
-            let (events, r) = run_scripted(RecreateOp::new("old", "box", "t"), &answers, split);
+        for split in 0..=longest(&answers) {
+            let (events, r) = run(RecreateOp::new("old", "box", "t"), &answers, split);
             match r {
                 Err(Error::ImageNotFound(image)) => assert_eq!(image, "pocketdock/busybox"),
                 other => panic!("split {split}: {other:?}"),
