@@ -28,6 +28,7 @@ mod images;
 mod lifecycle;
 mod persistence;
 mod process;
+mod run;
 mod stream;
 mod transport;
 
