@@ -13,12 +13,6 @@ use crate::error::{Error, Result};
 use crate::info::ContainerInfo;
 use crate::spec::{generate_name, ContainerSpec, Labels, LABEL_INSTANCE, LABEL_MANAGED};
 
-mod recreate;
-#[cfg(test)]
-mod scripted;
-
-pub use recreate::{Recreate, RecreateCall, RecreateEvent, RecreateOp, RecreateReply};
-
 /// How a container is known to pocketdock: what a `Container` handle holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
@@ -140,7 +134,14 @@ macro_rules! forward_input {
     };
 }
 
-fn polled_after_completion<T>() -> Step<(), T> {
+// The recreate flow, after the plumbing it shares with the operations below.
+mod recreate;
+#[cfg(test)]
+mod scripted;
+
+pub use recreate::{Recreate, RecreateCall, RecreateEvent, RecreateOp, RecreateReply};
+
+fn polled_after_completion<E, T>() -> Step<E, T> {
     Step::Done(Err(Error::SocketCommunication(
         "operation polled after completion".into(),
     )))

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::{polled_after_completion, Seq, SeqStep};
 use crate::api::containers;
 use crate::error::{Error, Result};
 use crate::op::{calls, CallOp, Operation, Step};
@@ -228,7 +229,7 @@ impl Recreate {
 /// events are handed on. The output is the new id.
 pub struct RecreateOp {
     flow: Recreate,
-    call: Option<CallOp<RecreateReply>>,
+    seq: Seq<RecreateReply>,
     finished: bool,
 }
 
@@ -243,9 +244,15 @@ impl std::fmt::Debug for RecreateOp {
 impl RecreateOp {
     /// Recreate container `id` as `name`; `created_at` is the new `created-at` label.
     pub fn new(id: &str, name: &str, created_at: &str) -> Self {
+        let mut flow = Recreate::new(id, name, created_at);
+        // The flow always starts with a call: the inspect.
+        let first = flow.poll_call().map_or_else(
+            || RecreateCall::Inspect { id: id.to_string() }.into_op(),
+            RecreateCall::into_op,
+        );
         Self {
-            flow: Recreate::new(id, name, created_at),
-            call: None,
+            flow,
+            seq: Seq::new(first),
             finished: false,
         }
     }
@@ -265,53 +272,22 @@ impl Operation for RecreateOp {
                 return Step::Done(outcome);
             }
             if self.finished {
-                return Step::Done(Err(Error::SocketCommunication(
-                    "operation polled after completion".into(),
-                )));
+                return polled_after_completion();
             }
-            if let Some(call) = self.call.as_mut() {
-                loop {
-                    match call.poll(now) {
-                        Step::Io(io) => return Step::Io(io),
-                        Step::Event(()) => {}
-                        Step::Done(reply) => {
-                            self.call = None;
-                            self.flow.handle_reply(reply);
-                            break;
-                        }
+            match self.seq.poll(now) {
+                SeqStep::Io(io) => return Step::Io(io),
+                SeqStep::Resumed => {}
+                SeqStep::Got(reply) => {
+                    self.flow.handle_reply(reply);
+                    if let Some(next) = self.flow.poll_call() {
+                        self.seq.call(next.into_op());
                     }
                 }
-                continue;
-            }
-            match self.flow.poll_call() {
-                Some(next) => self.call = Some(next.into_op()),
-                None => {
-                    self.finished = true;
-                    return Step::Done(Err(Error::SocketCommunication(
-                        "recreate stalled with no call to make".into(),
-                    )));
-                }
             }
         }
     }
 
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Some(c) = self.call.as_mut() {
-            c.handle_input(now, data);
-        }
-    }
-
-    fn handle_eof(&mut self, now: Instant) {
-        if let Some(c) = self.call.as_mut() {
-            c.handle_eof(now);
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if let Some(c) = self.call.as_mut() {
-            c.handle_timeout(now);
-        }
-    }
+    forward_input!();
 }
 
 #[cfg(test)]
