@@ -1,20 +1,20 @@
-//! A sandbox container and the commands run in it.
+//! A sandbox container: the handle, its lifetime (shutdown, keep, drop, reboot) and its
+//! settings. The commands run in it are in `run.rs`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::info::ContainerInfo;
-use pocketdock_proto::op::{calls, ExecEvent, ExecOp, Identity, RecreateOp};
-use pocketdock_proto::{Command, ExecResult, Result, RunOptions, StreamKind};
+use pocketdock_proto::op::{calls, RecreateOp};
+use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
+use pocketdock_proto::Result;
 
-use crate::engine::{nonce, Engine, KillGuard};
-use crate::lifecycle::{now_iso, DEFAULT_TIMEOUT};
+use crate::engine::Engine;
+use crate::lifecycle::DEFAULT_TIMEOUT;
 use crate::logging::InstanceLog;
-use crate::process::Process;
 use crate::runtime::Runtime;
-use crate::stream::ExecStream;
 
 /// Default ring buffer capacity of detached processes (1 MiB).
 pub const DEFAULT_BUFFER_CAPACITY: usize = 1024 * 1024;
@@ -49,7 +49,12 @@ pub struct Container<R: Runtime> {
 }
 
 impl<R: Runtime> Container<R> {
-    pub(crate) fn from_identity(engine: &Engine<R>, identity: Identity, owned: bool) -> Self {
+    pub(crate) fn from_attached(engine: &Engine<R>, attached: Attached, owned: bool) -> Self {
+        let Attached {
+            identity,
+            instance_dir,
+            log,
+        } = attached;
         Self {
             engine: engine.clone(),
             id: identity.id,
@@ -57,8 +62,8 @@ impl<R: Runtime> Container<R> {
             persist: identity.persist,
             project: identity.project,
             data_path: identity.data_path,
-            instance_dir: None,
-            log: None,
+            instance_dir,
+            log,
             default_timeout: Some(DEFAULT_TIMEOUT),
             buffer_capacity: DEFAULT_BUFFER_CAPACITY,
             callbacks: Callbacks::default(),
@@ -115,212 +120,6 @@ impl<R: Runtime> Container<R> {
         self.default_timeout
     }
 
-    /// Run a shell command (`sh -c`) to completion with the default options.
-    ///
-    /// Dropping the future before it completes kills the command's process tree inside the
-    /// container (the kill is handed to [`Runtime::spawn_cleanup`], since a `Drop` cannot
-    /// await).
-    ///
-    /// ```no_run
-    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
-    /// let r = c.run("echo hello").await?;
-    /// assert_eq!(r.stdout_str(), "hello\n");
-    /// # Ok(()) }
-    /// ```
-    pub async fn run(&self, command: &str) -> Result<ExecResult> {
-        self.run_with(command, &RunOptions::default()).await
-    }
-
-    /// Run a command (a string for the interpreter in `opts.lang`, or an argv) to completion.
-    /// On timeout the command's whole process tree is killed and the output so far is kept
-    /// (`timed_out`); past the output cap it is stopped (`truncated`) unless the policy says
-    /// otherwise. Dropping the future mid-run kills the command too.
-    ///
-    /// In a project's persistent container, the run is logged (`logs/run-<ts>.log` and a
-    /// `history.jsonl` line).
-    pub async fn run_with(
-        &self,
-        command: impl Into<Command>,
-        opts: &RunOptions,
-    ) -> Result<ExecResult> {
-        let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            false,
-        )?;
-        let mut guard = KillGuard::new(&self.engine, &config);
-        let started = SystemTime::now();
-        let result = self
-            .engine
-            .exec(config, |ev| {
-                if let ExecEvent::Created { exec_id } = ev {
-                    guard.arm(&exec_id);
-                }
-            })
-            .await;
-        guard.disarm();
-        let result = result?;
-        if let Some(log) = &self.log {
-            log.log_run(&command.display(), started, &result);
-        }
-        Ok(result)
-    }
-
-    /// Run an argv without any shell.
-    pub async fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
-        self.run_with(Command::from(argv), opts).await
-    }
-
-    /// Run a command and get its output as a [`Stream`](futures_core::Stream) of chunks as they
-    /// arrive. Nothing happens until the stream is polled. The timeout and the cap apply.
-    ///
-    /// ```no_run
-    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
-    /// let mut s = c.stream("for i in 1 2 3; do echo $i; sleep 1; done", &Default::default())?;
-    /// while let Some(chunk) = s.next().await {
-    ///     print!("{}", chunk?.text());
-    /// }
-    /// assert_eq!(s.result().map(|r| r.exit_code), Some(0));
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// In a project's persistent container, the run is logged when the stream ends.
-    pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream<R>> {
-        let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            true,
-        )?;
-        let guard = KillGuard::new(&self.engine, &config);
-        let stream = ExecStream::new(&self.engine, ExecOp::new(config), guard);
-        Ok(match self.log.clone() {
-            Some(log) => {
-                let started = SystemTime::now();
-                let text = command.display();
-                stream.on_finish(move |r| log.log_run(&text, started, r))
-            }
-            None => stream,
-        })
-    }
-
-    /// Start a command that nobody watches: the engine runs it detached, nothing stays
-    /// attached, and it keeps running after this process exits (a [`detach`](Self::detach)ed
-    /// command is read by this process). Returns the engine's exec id. Its output is discarded
-    /// (redirect it to a file in the command). Only `lang`, `env`, `workdir` and `user` of
-    /// `opts` apply; a timeout or an output cap is
-    /// [`Error::InvalidInput`](pocketdock_proto::Error::InvalidInput).
-    ///
-    /// ```no_run
-    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
-    /// let id = c.spawn("python3 -m http.server 8000 >/tmp/http.log 2>&1", &Default::default()).await?;
-    /// println!("started exec {id}");
-    /// # Ok(()) }
-    /// ```
-    pub async fn spawn(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<String> {
-        let spec = opts.spawn_spec(&command.into())?;
-        let id = self
-            .engine
-            .call(calls::exec_create_detached(&self.id, &spec))
-            .await?;
-        self.engine
-            .call(calls::exec_start_detached(&self.id, &id))
-            .await?;
-        Ok(id)
-    }
-
-    /// Start a command in the background, read by the runtime's background reader (see
-    /// [`Runtime::spawn_reader`]: a task on tokio, which must be running; a thread of its own on
-    /// smol). No timeout applies unless `opts.timeout` is set.
-    ///
-    /// ```no_run
-    /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {
-    /// let p = c.detach("sleep 60", &Default::default()).await?;
-    /// assert!(p.is_running());
-    /// p.kill(9).await?;
-    /// let r = p.wait(None).await?;
-    /// assert!(!p.is_running());
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// In a project's persistent container, the output goes to `logs/detach-<ts>.log` and the
-    /// exit to a `history.jsonl` line.
-    pub async fn detach(
-        &self,
-        command: impl Into<Command>,
-        opts: &RunOptions,
-    ) -> Result<Process<R>> {
-        let mut opts = opts.clone();
-        if opts.timeout.is_none() {
-            opts.no_timeout = true;
-        }
-        let command = command.into();
-        let config = opts.exec_config(&self.id, &command, None, &nonce(), false, true)?;
-        let Some(log) = &self.log else {
-            return Process::start(
-                &self.engine,
-                config,
-                self.buffer_capacity,
-                self.callbacks.clone(),
-            )
-            .await;
-        };
-        // The process's callbacks: the container's, then the log.
-        let dlog = log.detach(&command.display());
-        let callbacks = Callbacks::default();
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stdout(Arc::new(move |d: &[u8]| {
-            user.stdout(d);
-            l.output(StreamKind::Stdout, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stderr(Arc::new(move |d: &[u8]| {
-            user.stderr(d);
-            l.output(StreamKind::Stderr, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_exit(Arc::new(move |code| {
-            l.finish(code);
-            user.exit(code);
-        }));
-        match Process::start(&self.engine, config, self.buffer_capacity, callbacks).await {
-            Ok(p) => {
-                dlog.started(Some(p.id()));
-                Ok(p)
-            }
-            Err(e) => {
-                dlog.started(None);
-                dlog.finish(-1);
-                Err(e)
-            }
-        }
-    }
-
-    /// Register a callback for stdout of detached processes (called on their reader).
-    pub fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
-        self.callbacks.on_stdout(Arc::new(f));
-    }
-
-    /// Register a callback for stderr of detached processes.
-    pub fn on_stderr(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
-        self.callbacks.on_stderr(Arc::new(f));
-    }
-
-    /// Register a callback for the exit of detached processes. It gets the exit code (`-1` when
-    /// reading the process failed) and runs on the process's reader before the result is
-    /// published: a `wait` returns, and `is_running` turns false, only once every exit callback
-    /// ran (so a callback must not wait for its own process).
-    pub fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
-        self.callbacks.on_exit(Arc::new(f));
-    }
-
     /// Stop and remove the container; a persistent one is only stopped. `force` kills at once
     /// instead of sending SIGTERM first. Idempotent.
     pub async fn shutdown(&mut self, force: bool) -> Result<()> {
@@ -328,20 +127,9 @@ impl<R: Runtime> Container<R> {
             return Ok(());
         }
         self.closed = true;
-        if self.persist {
-            return self
-                .engine
-                .call(calls::stop(
-                    &self.id,
-                    if force {
-                        0
-                    } else {
-                        pocketdock_proto::persistence::STOP_GRACE_SECS
-                    },
-                ))
-                .await;
-        }
-        self.engine.call(calls::remove(&self.id, true)).await
+        self.engine
+            .call(shutdown_call(&self.id, self.persist, force))
+            .await
     }
 
     /// Keep the container when the handle is dropped (it stays running); returns its id.
@@ -363,21 +151,13 @@ impl<R: Runtime> Container<R> {
         if !fresh {
             return self
                 .engine
-                .call(calls::restart(
-                    &self.id,
-                    pocketdock_proto::persistence::STOP_GRACE_SECS,
-                ))
+                .call(calls::restart(&self.id, STOP_GRACE_SECS))
                 .await;
         }
-        let op = RecreateOp::new(&self.id, &self.name, &now_iso());
-        self.id = self.engine.drive(op, |()| {}).await?;
-        if let Some(dir) = &self.instance_dir {
-            // Keep instance.toml's id in step (the reference left the old one).
-            if let Ok(Some(mut meta)) = crate::project::read_instance_metadata(dir) {
-                meta.container.id.clone_from(&self.id);
-                let _ = crate::project::write_instance_metadata(dir, &meta);
-            }
-        }
+        let op = RecreateOp::new(&self.id, &self.name, &created_at_now());
+        self.id = self.engine.drive(op, |_| {}).await?;
+        // Keep instance.toml's id in step (the reference left the old one).
+        record_new_id(self.instance_dir.as_deref(), &self.id);
         Ok(())
     }
 

@@ -1,24 +1,26 @@
 //! The connection to one container engine: socket discovery and single calls.
 
 use std::marker::PhantomData;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use pocketdock_host::engine::locate;
 use pocketdock_proto::api::system::{EngineKind, VersionInfo};
-use pocketdock_proto::engine::{discover, socket_path};
+use pocketdock_proto::engine::{socket_path, SocketSource};
 use pocketdock_proto::op::{
     calls, CallOp, CancelOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation,
 };
-use pocketdock_proto::{Error, ExecResult, Result};
+use pocketdock_proto::{ExecResult, Result};
 
 use crate::driver::Driver;
 use crate::runtime::Runtime;
 
 /// A container engine (Podman or Docker) reached over its Unix socket, driven on runtime `R`.
-/// Cheap to clone: it holds only the socket path, and every operation opens its own connection,
-/// so a long stream never delays another call.
+/// Cheap to clone: it holds only the socket path and where that path came from, and every
+/// operation opens its own connection, so a long stream never delays another call. Two engines
+/// are equal when they use the same socket.
 pub struct Engine<R> {
     socket: PathBuf,
+    source: SocketSource,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -26,6 +28,7 @@ impl<R> std::fmt::Debug for Engine<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("socket", &self.socket)
+            .field("source", &self.source)
             .finish()
     }
 }
@@ -34,6 +37,7 @@ impl<R> Clone for Engine<R> {
     fn clone(&self) -> Self {
         Self {
             socket: self.socket.clone(),
+            source: self.source,
             runtime: PhantomData,
         }
     }
@@ -52,6 +56,7 @@ impl<R> Engine<R> {
     pub fn new(socket: impl AsRef<str>) -> Self {
         Self {
             socket: PathBuf::from(socket_path(socket.as_ref())),
+            source: SocketSource::Explicit,
             runtime: PhantomData,
         }
     }
@@ -66,20 +71,24 @@ impl<R> Engine<R> {
     /// Find the engine with an explicit socket and/or a project's `socket:` setting, in the order
     /// explicit > `POCKETDOCK_SOCKET` > project > auto-detection.
     pub fn detect_with(explicit: Option<&str>, project_socket: Option<&str>) -> Result<Self> {
-        let env = |k: &str| std::env::var(k).ok();
-        let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
-        let mut answers = |p: &Path| std::os::unix::net::UnixStream::connect(p).is_ok();
-        discover(explicit, &env, project_socket, uid, &mut answers)
-            .map(|(socket, _)| Self {
-                socket,
-                runtime: PhantomData,
-            })
-            .ok_or(Error::EngineNotFound)
+        let (socket, source) = locate(explicit, project_socket)?;
+        Ok(Self {
+            socket,
+            source,
+            runtime: PhantomData,
+        })
     }
 
     /// The socket path.
     pub fn socket(&self) -> &Path {
         &self.socket
+    }
+
+    /// Where the socket path came from: given to [`new`](Self::new) or as the explicit socket
+    /// of [`detect_with`](Self::detect_with), `POCKETDOCK_SOCKET`, a project's `socket:`
+    /// setting, or auto-detection.
+    pub fn source(&self) -> SocketSource {
+        self.source
     }
 }
 
@@ -100,7 +109,7 @@ impl<R: Runtime> Engine<R> {
     }
 
     /// Drive any operation to completion, handing its events to `on_event`.
-    pub async fn drive<O: Operation>(
+    pub(crate) async fn drive<O: Operation>(
         &self,
         op: O,
         on_event: impl FnMut(O::Event),

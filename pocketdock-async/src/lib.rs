@@ -52,6 +52,7 @@ mod images;
 mod lifecycle;
 mod persistence;
 mod process;
+mod run;
 mod runtime;
 mod session;
 mod stream;

@@ -1,18 +1,17 @@
 //! Creating, finding and removing containers.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use pocketdock_host::sandbox::{current_project, unix_now, Attached, CreateFlow};
 use pocketdock_proto::api::containers::{ContainerInspect, ListItem};
-use pocketdock_proto::info::{format_timestamp, ContainerInfo};
-use pocketdock_proto::op::{calls, CreateOp, FindOp, Identity, InfoOp};
-use pocketdock_proto::persistence::{apply_config, instance_metadata};
-use pocketdock_proto::spec::{generate_name, validate_name, ContainerSpec};
+use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::op::{calls, FindOp, InfoOp};
+use pocketdock_proto::spec::ContainerSpec;
 use pocketdock_proto::Result;
 
 use crate::container::Container;
-use crate::engine::{random_u64, Engine};
-use crate::logging::InstanceLog;
-use crate::project::{checked_instance_dir, load_config, InstanceStage, Project};
+use crate::engine::Engine;
+use crate::project::Project;
 use crate::runtime::Runtime;
 
 /// Default timeout of `run` on a new container (the reference's 30 s).
@@ -22,34 +21,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// containing the current directory: the body of every adapter's `create_new_container` (see
 /// there).
 pub async fn create_new_container<R: Runtime>(spec: ContainerSpec) -> Result<Container<R>> {
-    let project = Project::discover(None)?;
-    let socket = match &project {
-        Some(p) => p.config().socket.clone(),
-        None => load_config(None)?.socket,
-    };
+    let (project, socket) = current_project()?;
     Engine::<R>::detect_with(None, socket.as_deref())?
         .create_container_in(spec, project.as_ref())
         .await
-}
-
-/// `pocketdock.created-at` for now.
-#[expect(
-    clippy::cast_possible_wrap,
-    reason = "seconds since 1970 stay below i64::MAX for billions of years"
-)]
-pub(crate) fn now_iso() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    format_timestamp(now.as_secs() as i64, now.subsec_micros())
-}
-
-/// Seconds since the epoch.
-pub(crate) fn now_unix() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs_f64()
 }
 
 impl<R: Runtime> Engine<R> {
@@ -76,81 +51,13 @@ impl<R: Runtime> Engine<R> {
     /// then logged under `logs/` as the project's `logging:` settings say.
     pub async fn create_container_in(
         &self,
-        mut spec: ContainerSpec,
+        spec: ContainerSpec,
         project: Option<&Project>,
     ) -> Result<Container<R>> {
-        let config = match project {
-            Some(p) => p.config().clone(),
-            None => load_config(None)?,
-        };
-        apply_config(&mut spec, &config)?;
-        spec.validate()?;
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| generate_name(random_u64()));
-        validate_name(&name)?;
-        let home = project.filter(|p| {
-            spec.is_persistent() && spec.project.as_deref().is_none_or(|n| n == p.name())
-        });
-        if let Some(p) = home {
-            spec.project = Some(p.name().to_string());
-        }
-        let created_at = now_iso();
-        let mut labels = spec.labels_for(&name, &created_at);
-        let mut stage = match home {
-            Some(p) => Some(InstanceStage::prepare(
-                p,
-                &name,
-                instance_metadata(
-                    &spec,
-                    &name,
-                    p.name(),
-                    &created_at,
-                    std::env::args().collect::<Vec<_>>().join(" "),
-                    std::process::id(),
-                )?,
-            )?),
-            None => None,
-        };
-        labels.data_path = stage.as_ref().map(|s| s.dir.display().to_string());
-        let created = match CreateOp::with_labels(&spec, &labels) {
-            Ok(op) => self.drive(op, |()| {}).await,
-            Err(e) => Err(e),
-        };
-        let committed = match created {
-            Ok(identity) => match stage.as_mut().map_or(Ok(()), |s| s.commit(&identity.id)) {
-                Ok(()) => Ok(identity),
-                Err(e) => {
-                    let _ = self.call(calls::remove(&identity.id, true)).await;
-                    Err(e)
-                }
-            },
-            Err(e) => Err(e),
-        };
-        let mut identity = match committed {
-            Ok(identity) => identity,
-            Err(e) => {
-                if let Some(s) = stage {
-                    s.rollback();
-                }
-                return Err(e);
-            }
-        };
-        let instance_dir = stage.map(|s| s.dir);
-        let log = instance_dir
-            .as_deref()
-            .and_then(|d| InstanceLog::open(d, &config));
-        if let Some(log) = &log {
-            log.apply_retention();
-        }
-        identity.persist = spec.is_persistent();
-        identity.project = spec.project.clone().unwrap_or_default();
-        identity.data_path = labels.data_path.unwrap_or_default();
-        let mut c = Container::from_identity(self, identity, true);
-        c.instance_dir = instance_dir;
-        c.log = log;
-        Ok(c)
+        let made = self
+            .drive(CreateFlow::prepare(spec, project)?, |()| {})
+            .await?;
+        Ok(Container::from_attached(self, made, true))
     }
 
     /// A handle on an existing pocketdock container, found by name (see
@@ -159,26 +66,14 @@ impl<R: Runtime> Engine<R> {
     /// when its `pocketdock.data-path` label names a real one.
     pub async fn attach(&self, name: &str) -> Result<Container<R>> {
         let inspect = self.find_container(name).await?;
-        Ok(self.handle_from_inspect(&inspect))
+        Ok(self.attach_found(&inspect))
     }
 
-    /// A handle (not owned: never removed on drop) rebuilt from a container's inspect: name,
-    /// persist flag, project and data path from the labels; the instance directory and its logs
-    /// only when the data path passes [`checked_instance_dir`](crate::checked_instance_dir). The
-    /// logs follow the settings of the instance's project (the defaults if they cannot be read).
-    pub(crate) fn handle_from_inspect(&self, inspect: &ContainerInspect) -> Container<R> {
-        let identity = Identity::from_inspect(inspect);
-        let checked = (!identity.data_path.is_empty())
-            .then(|| checked_instance_dir(&identity.data_path, &identity.name).ok())
-            .flatten();
-        let log = checked.as_ref().and_then(|(root, dir)| {
-            let config = load_config(Some(root)).unwrap_or_default();
-            InstanceLog::open(dir, &config)
-        });
-        let mut c = Container::from_identity(self, identity, false);
-        c.instance_dir = checked.map(|(_, dir)| dir);
-        c.log = log;
-        c
+    /// A handle on a container already found with [`find_container`](Self::find_container),
+    /// without another engine call: [`attach`](Self::attach) for a caller that reads the
+    /// inspect itself (a label, the state) and should not look the container up twice.
+    pub fn attach_found(&self, inspect: &ContainerInspect) -> Container<R> {
+        Container::from_attached(self, Attached::from_inspect(inspect), false)
     }
 
     /// Inspect a container by id or engine name.
@@ -205,6 +100,6 @@ impl<R: Runtime> Engine<R> {
 
     /// A live [`ContainerInfo`] of a container.
     pub async fn container_info(&self, id: &str) -> Result<ContainerInfo> {
-        self.drive(InfoOp::new(id, now_unix()), |()| {}).await
+        self.drive(InfoOp::new(id, unix_now()), |()| {}).await
     }
 }

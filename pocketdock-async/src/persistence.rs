@@ -11,19 +11,18 @@
 
 use std::path::Path;
 
-use pocketdock_proto::op::{calls, Identity};
+use pocketdock_host::sandbox::{doctor_report, project_at, Attached, DestroyPlan};
+use pocketdock_proto::op::calls;
+use pocketdock_proto::op::lifecycle::{PruneOp, ResumeOp};
 use pocketdock_proto::persistence::list_filter;
 pub use pocketdock_proto::persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
-use pocketdock_proto::{Error, Result};
+use pocketdock_proto::Result;
 
 use crate::container::Container;
 use crate::engine::Engine;
-use crate::project::{
-    checked_instance_dir, configured_socket, data_path_exists, find_project_root,
-    read_instance_metadata, Project,
-};
+use crate::project::{configured_socket, Project};
 use crate::runtime::Runtime;
 
 impl<R: Runtime> Engine<R> {
@@ -32,23 +31,19 @@ impl<R: Runtime> Engine<R> {
     /// instance directory only if it checks out); its logs continue in that directory. Dropping
     /// the handle leaves the container alone.
     pub async fn resume_container(&self, name: &str) -> Result<Container<R>> {
-        let inspect = self.find_container(name).await?;
-        if !inspect.state.running {
-            self.call(calls::start(&inspect.id)).await?;
-        }
-        let c = self.handle_from_inspect(&inspect);
-        if let Some(log) = &c.log {
-            log.apply_retention();
-        }
-        Ok(c)
+        let inspect = self.drive(ResumeOp::new(name), |()| {}).await?;
+        Ok(Container::from_attached(
+            self,
+            Attached::resumed(&inspect),
+            false,
+        ))
     }
 
     /// The pocketdock containers (label `pocketdock.managed=true`), stopped ones included, only
     /// those of `project` when given.
     pub async fn list_containers(&self, project: Option<&str>) -> Result<Vec<ContainerListItem>> {
-        Ok(self
-            .list_raw(&list_filter(project))
-            .await?
+        let items = self.list_raw(&list_filter(project)).await?;
+        Ok(items
             .iter()
             .map(ContainerListItem::from_list_item)
             .collect())
@@ -69,37 +64,9 @@ impl<R: Runtime> Engine<R> {
     /// that no longer exists is not an error.
     pub async fn destroy_container(&self, name: &str) -> Result<DestroyReport> {
         let inspect = self.find_container(name).await?;
-        let identity = Identity::from_inspect(&inspect);
-        let mut report = DestroyReport {
-            id: inspect.id.clone(),
-            name: identity.name.clone(),
-            ..DestroyReport::default()
-        };
         // Decide about the directory before removing anything, so the check sees the labels.
-        let dp = identity.data_path.as_str();
-        let target = if dp.is_empty() || !data_path_exists(dp) {
-            None
-        } else {
-            match checked_instance_dir(dp, &identity.name) {
-                Ok((_, dir)) => Some(dir),
-                Err(e) => {
-                    report.refused_data_path = Some(format!("{dp}: {e}"));
-                    None
-                }
-            }
-        };
-        match self.call(calls::remove(&inspect.id, true)).await {
-            Ok(()) | Err(Error::ContainerNotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-        if let Some(dir) = target {
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::HostPath {
-                path: dir.display().to_string(),
-                detail: e.to_string(),
-            })?;
-            report.removed_dir = Some(dir);
-        }
-        Ok(report)
+        let plan = DestroyPlan::new(&inspect);
+        plan.finish(self.call(calls::remove(&inspect.id, true)).await)
     }
 
     /// Remove the stopped pocketdock containers (exited, created, dead), only those of `project`
@@ -107,50 +74,20 @@ impl<R: Runtime> Engine<R> {
     /// removal is not forced, so a container started meanwhile survives. Instance directories
     /// are kept (their history stays; [`doctor`](Self::doctor) reports them as stale).
     pub async fn prune(&self, project: Option<&str>) -> Result<usize> {
-        let mut removed = 0;
-        for item in self.list_containers(project).await? {
-            if !item.is_stopped() {
-                continue;
-            }
-            match self.call(calls::remove(&item.full_id, false)).await {
-                Ok(()) => removed += 1,
-                // Gone meanwhile, or running again (409): not ours to remove.
-                Err(
-                    Error::ContainerNotFound(_)
-                    | Error::ContainerNotRunning(_)
-                    | Error::Engine { status: 409, .. },
-                ) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(removed)
+        self.drive(PruneOp::new(project), |()| {}).await
     }
 
     /// Compare the instance directories of the project at `project_root` (the project containing
     /// the current directory when `None`) with its containers on this engine.
-    /// [`Error::ProjectNotInitialized`] when there is no project.
+    /// [`Error::ProjectNotInitialized`](crate::Error::ProjectNotInitialized) when there is no
+    /// project.
     pub async fn doctor(&self, project_root: Option<&Path>) -> Result<DoctorReport> {
-        let project = match project_root {
-            Some(root) => Project::open(root)?,
-            None => Project::discover(None)?.ok_or(Error::ProjectNotInitialized)?,
-        };
-        self.doctor_project(&project).await
+        self.doctor_project(&project_at(project_root)?).await
     }
 
     /// [`doctor`](Self::doctor) for an opened project.
     pub async fn doctor_project(&self, project: &Project) -> Result<DoctorReport> {
-        let items = self.list_containers(Some(project.name())).await?;
-        let mut local = Vec::new();
-        for name in project.instance_names()? {
-            let meta = read_instance_metadata(&project.instance_dir(&name)?);
-            local.push((name, meta));
-        }
-        Ok(DoctorReport::build(
-            project.root(),
-            project.name(),
-            &items,
-            &local,
-        ))
+        doctor_report(project, &self.list_containers(Some(project.name())).await?)
     }
 }
 
@@ -198,11 +135,7 @@ pub async fn prune<R: Runtime>(project: Option<&str>) -> Result<usize> {
 /// current directory when `None`): `POCKETDOCK_SOCKET`, then its `socket:`, then
 /// auto-detection.
 pub async fn doctor<R: Runtime>(project_root: Option<&Path>) -> Result<DoctorReport> {
-    let root = match project_root {
-        Some(r) => r.to_path_buf(),
-        None => find_project_root(None).ok_or(Error::ProjectNotInitialized)?,
-    };
-    let project = Project::open(&root)?;
+    let project = project_at(project_root)?;
     Engine::<R>::for_project(&project)?
         .doctor_project(&project)
         .await

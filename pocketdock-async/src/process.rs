@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::detached::{exit_code, Callbacks, DetachedState};
-use pocketdock_proto::op::{signal_name, ExecConfig, ExecEvent, ExecOp};
+use pocketdock_proto::detached::{exit_code, Callbacks, DetachedState, KillTarget};
+use pocketdock_proto::op::{ExecConfig, ExecEvent, ExecOp};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::{Error, ExecResult, Result};
 
@@ -28,9 +28,7 @@ fn lock(shared: &Shared) -> MutexGuard<'_, DetachedState> {
 pub struct Process<R: Runtime> {
     id: String,
     engine: Engine<R>,
-    container: String,
-    nonce: String,
-    user: Option<String>,
+    target: KillTarget,
     started: Instant,
     shared: Shared,
 }
@@ -43,9 +41,7 @@ impl<R: Runtime> Process<R> {
         callbacks: Callbacks,
     ) -> Result<Self> {
         let shared: Shared = Arc::new(Mutex::new(DetachedState::new(buffer_capacity)));
-        let container = config.container.clone();
-        let nonce = config.nonce.clone();
-        let user = config.spec.user.clone();
+        let target = KillTarget::of(&config);
         let mut driver = Driver::<_, R>::new(ExecOp::new(config), engine.socket());
         // Create the exec here (so errors reach the caller), then hand the rest to the reader.
         let id = loop {
@@ -83,9 +79,7 @@ impl<R: Runtime> Process<R> {
         Ok(Self {
             id,
             engine: engine.clone(),
-            container,
-            nonce,
-            user,
+            target,
             started: Instant::now(),
             shared,
         })
@@ -107,9 +101,8 @@ impl<R: Runtime> Process<R> {
         if !self.is_running() {
             return Ok(());
         }
-        let name = signal_name(&signal.to_string())?;
         self.engine
-            .kill_tree(&self.container, &self.nonce, &name, self.user.clone())
+            .drive(self.target.kill_op(signal)?, |()| {})
             .await
     }
 

@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pocketdock_proto::op::{ExecEvent, ExecOp};
-use pocketdock_proto::{Error, ExecResult, Result, StreamChunk};
+use pocketdock_proto::result::StreamEnd;
+use pocketdock_proto::{ExecResult, Result, StreamChunk};
 
 use crate::driver::{Driver, Progress};
 use crate::engine::{Engine, KillGuard};
@@ -28,11 +29,8 @@ enum Inner<R: Runtime> {
 pub struct ExecStream<R: Runtime> {
     inner: Inner<R>,
     guard: KillGuard<R>,
-    result: Option<ExecResult>,
-    on_finish: Option<FinishHook>,
+    end: StreamEnd,
 }
-
-type FinishHook = Box<dyn FnOnce(&ExecResult) + Send + Sync>;
 
 impl<R: Runtime> std::fmt::Debug for ExecStream<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,20 +45,19 @@ impl<R: Runtime> ExecStream<R> {
         Self {
             inner: Inner::Idle(Box::new(Driver::new(op, engine.socket()))),
             guard,
-            result: None,
-            on_finish: None,
+            end: StreamEnd::default(),
         }
     }
 
     /// Call `f` with the final result when the stream ends successfully.
     pub(crate) fn on_finish(mut self, f: impl FnOnce(&ExecResult) + Send + Sync + 'static) -> Self {
-        self.on_finish = Some(Box::new(f));
+        self.end.on_finish(f);
         self
     }
 
     /// The final result, once the stream has ended (`None` before, or after an error).
     pub fn result(&self) -> Option<&ExecResult> {
-        self.result.as_ref()
+        self.end.result()
     }
 
     /// The next chunk (`None` at the end): the same as `StreamExt::next`, without needing an
@@ -74,9 +71,7 @@ impl<R: Runtime> ExecStream<R> {
         while let Some(chunk) = self.next().await {
             chunk?;
         }
-        self.result
-            .take()
-            .ok_or_else(|| Error::SocketCommunication("stream ended without a result".into()))
+        self.end.take()
     }
 
     fn poll_next_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamChunk>>> {
@@ -109,10 +104,7 @@ impl<R: Runtime> ExecStream<R> {
                 }
                 Progress::Done(Ok(r)) => {
                     self.guard.disarm();
-                    if let Some(f) = self.on_finish.take() {
-                        f(&r);
-                    }
-                    self.result = Some(r);
+                    self.end.complete(r);
                     return Poll::Ready(None);
                 }
                 Progress::Done(Err(e)) => {

@@ -1,16 +1,18 @@
-//! A sandbox container and the commands run in it.
+//! A sandbox container: the handle, its lifetime (shutdown, keep, drop, reboot) and its
+//! settings. The commands run in it are in `run.rs`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::op::{calls, RecreateOp};
-use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
+use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
+use pocketdock_proto::Result;
 
-use crate::engine::{nonce, Engine};
+use crate::engine::Engine;
+use crate::lifecycle::DEFAULT_TIMEOUT;
 use crate::logging::InstanceLog;
-use crate::process::Process;
-use crate::stream::ExecStream;
 
 /// Default ring buffer capacity of detached processes (1 MiB).
 pub const DEFAULT_BUFFER_CAPACITY: usize = 1024 * 1024;
@@ -41,6 +43,29 @@ pub struct Container {
 }
 
 impl Container {
+    pub(crate) fn from_attached(engine: &Engine, attached: Attached, owned: bool) -> Self {
+        let Attached {
+            identity,
+            instance_dir,
+            log,
+        } = attached;
+        Self {
+            engine: engine.clone(),
+            id: identity.id,
+            name: identity.name,
+            persist: identity.persist,
+            project: identity.project,
+            data_path: identity.data_path,
+            instance_dir,
+            log,
+            default_timeout: Some(DEFAULT_TIMEOUT),
+            buffer_capacity: DEFAULT_BUFFER_CAPACITY,
+            callbacks: Callbacks::default(),
+            closed: false,
+            owned,
+        }
+    }
+
     /// Full container id.
     pub fn id(&self) -> &str {
         &self.id
@@ -94,193 +119,6 @@ impl Container {
         self.default_timeout
     }
 
-    /// Run a shell command (`sh -c`) to completion with the default options.
-    ///
-    /// ```no_run
-    /// # fn main() -> pocketdock_blocking::Result<()> {
-    /// let c = pocketdock_blocking::create_new_container(Default::default())?;
-    /// let r = c.run("echo hello")?;
-    /// assert_eq!(r.stdout_str(), "hello\n");
-    /// # Ok(()) }
-    /// ```
-    pub fn run(&self, command: &str) -> Result<ExecResult> {
-        self.run_with(command, &RunOptions::default())
-    }
-
-    /// Run a command (a string for the interpreter in `opts.lang`, or an argv) to completion.
-    /// On timeout the command's whole process tree is killed and the output so far is kept
-    /// (`timed_out`); past the output cap it is stopped (`truncated`) unless the policy says
-    /// otherwise.
-    ///
-    /// In a project's persistent container, the run is logged (`logs/run-<ts>.log` and a
-    /// `history.jsonl` line).
-    pub fn run_with(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecResult> {
-        let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            false,
-        )?;
-        let started = SystemTime::now();
-        let result = self.engine.exec(config, |_| {})?;
-        if let Some(log) = &self.log {
-            log.log_run(&command.display(), started, &result);
-        }
-        Ok(result)
-    }
-
-    /// Run an argv without any shell.
-    pub fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
-        self.run_with(Command::from(argv), opts)
-    }
-
-    /// Run a command and iterate over its output as it arrives. The timeout and the cap apply.
-    ///
-    /// ```no_run
-    /// # fn main() -> pocketdock_blocking::Result<()> {
-    /// # let c = pocketdock_blocking::create_new_container(Default::default())?;
-    /// let mut s = c.stream("for i in 1 2 3; do echo $i; sleep 1; done", &Default::default())?;
-    /// for chunk in s.by_ref() {
-    ///     print!("{}", chunk?.text());
-    /// }
-    /// assert_eq!(s.result().map(|r| r.exit_code), Some(0));
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// In a project's persistent container, the run is logged when the stream ends.
-    pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
-        let command = command.into();
-        let config = opts.exec_config(
-            &self.id,
-            &command,
-            self.default_timeout,
-            &nonce(),
-            true,
-            true,
-        )?;
-        let user = config.spec.user.clone();
-        let stream = ExecStream::new(
-            self.engine.clone(),
-            self.id.clone(),
-            user,
-            pocketdock_proto::op::ExecOp::new(config),
-        );
-        Ok(match self.log.clone() {
-            Some(log) => {
-                let started = SystemTime::now();
-                let text = command.display();
-                stream.on_finish(move |r| log.log_run(&text, started, r))
-            }
-            None => stream,
-        })
-    }
-
-    /// Start a command that nobody watches: the engine runs it detached, nothing stays
-    /// attached, and it keeps running after this process exits (a [`detach`](Self::detach)ed
-    /// command is read by this process and ends its reading with it). Returns the engine's exec
-    /// id. Its output is discarded (redirect it to a file in the command). Only `lang`, `env`,
-    /// `workdir` and `user` of `opts` apply; a timeout or an output cap is
-    /// [`Error::InvalidInput`](pocketdock_proto::Error::InvalidInput).
-    ///
-    /// ```no_run
-    /// # fn main() -> pocketdock_blocking::Result<()> {
-    /// # let c = pocketdock_blocking::create_new_container(Default::default())?;
-    /// let id = c.spawn("python3 -m http.server 8000 >/tmp/http.log 2>&1", &Default::default())?;
-    /// println!("started exec {id}");
-    /// # Ok(()) }
-    /// ```
-    pub fn spawn(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<String> {
-        let spec = opts.spawn_spec(&command.into())?;
-        let id = self
-            .engine
-            .call(calls::exec_create_detached(&self.id, &spec))?;
-        self.engine
-            .call(calls::exec_start_detached(&self.id, &id))?;
-        Ok(id)
-    }
-
-    /// Start a command in the background. No timeout applies unless `opts.timeout` is set.
-    ///
-    /// ```no_run
-    /// # fn main() -> pocketdock_blocking::Result<()> {
-    /// # let c = pocketdock_blocking::create_new_container(Default::default())?;
-    /// let p = c.detach("sleep 60", &Default::default())?;
-    /// assert!(p.is_running());
-    /// p.kill(9)?;
-    /// let r = p.wait(None)?;
-    /// assert!(!p.is_running());
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// In a project's persistent container, the output goes to `logs/detach-<ts>.log` and the
-    /// exit to a `history.jsonl` line.
-    pub fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
-        let mut opts = opts.clone();
-        if opts.timeout.is_none() {
-            opts.no_timeout = true;
-        }
-        let command = command.into();
-        let config = opts.exec_config(&self.id, &command, None, &nonce(), false, true)?;
-        let Some(log) = &self.log else {
-            return Process::start(
-                &self.engine,
-                config,
-                self.buffer_capacity,
-                self.callbacks.clone(),
-            );
-        };
-        // The process's callbacks: the container's, then the log.
-        let dlog = log.detach(&command.display());
-        let callbacks = Callbacks::default();
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stdout(std::sync::Arc::new(move |d: &[u8]| {
-            user.stdout(d);
-            l.output(pocketdock_proto::StreamKind::Stdout, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_stderr(std::sync::Arc::new(move |d: &[u8]| {
-            user.stderr(d);
-            l.output(pocketdock_proto::StreamKind::Stderr, d);
-        }));
-        let (user, l) = (self.callbacks.clone(), dlog.clone());
-        callbacks.on_exit(std::sync::Arc::new(move |code| {
-            l.finish(code);
-            user.exit(code);
-        }));
-        match Process::start(&self.engine, config, self.buffer_capacity, callbacks) {
-            Ok(p) => {
-                dlog.started(Some(p.id()));
-                Ok(p)
-            }
-            Err(e) => {
-                dlog.started(None);
-                dlog.finish(-1);
-                Err(e)
-            }
-        }
-    }
-
-    /// Register a callback for stdout of detached processes.
-    pub fn on_stdout(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
-        self.callbacks.on_stdout(std::sync::Arc::new(f));
-    }
-
-    /// Register a callback for stderr of detached processes.
-    pub fn on_stderr(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
-        self.callbacks.on_stderr(std::sync::Arc::new(f));
-    }
-
-    /// Register a callback for the exit of detached processes. It gets the exit code (`-1` when
-    /// reading the process failed) and runs on the process's reader before the result is
-    /// published: a `wait` returns, and `is_running` turns false, only once every exit callback
-    /// ran (so a callback must not wait for its own process).
-    pub fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
-        self.callbacks.on_exit(std::sync::Arc::new(f));
-    }
-
     /// Stop and remove the container; a persistent one is only stopped. `force` kills at once
     /// instead of sending SIGTERM first. Idempotent.
     pub fn shutdown(&mut self, force: bool) -> Result<()> {
@@ -288,18 +126,8 @@ impl Container {
             return Ok(());
         }
         self.closed = true;
-        if self.persist {
-            return stop_container_id(
-                &self.engine,
-                &self.id,
-                if force {
-                    0
-                } else {
-                    pocketdock_proto::persistence::STOP_GRACE_SECS
-                },
-            );
-        }
-        remove_container_id(&self.engine, &self.id, true)
+        self.engine
+            .call(shutdown_call(&self.id, self.persist, force))
     }
 
     /// Keep the container when the handle is dropped (it stays running).
@@ -312,19 +140,9 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         if self.owned && !self.closed && !self.persist {
-            let _ = remove_container_id(&self.engine, &self.id, true);
+            let _ = self.engine.call(calls::remove(&self.id, true));
         }
     }
-}
-
-/// Stop a container by id; "already stopped" is fine.
-pub(crate) fn stop_container_id(engine: &Engine, id: &str, grace_secs: u32) -> Result<()> {
-    engine.call(calls::stop(id, grace_secs))
-}
-
-/// Remove a container by id.
-pub(crate) fn remove_container_id(engine: &Engine, id: &str, force: bool) -> Result<()> {
-    engine.call(calls::remove(id, force))
 }
 
 impl Container {
@@ -339,20 +157,12 @@ impl Container {
     /// Running processes, streams and sessions end.
     pub fn reboot(&mut self, fresh: bool) -> Result<()> {
         if !fresh {
-            return self.engine.call(calls::restart(
-                &self.id,
-                pocketdock_proto::persistence::STOP_GRACE_SECS,
-            ));
+            return self.engine.call(calls::restart(&self.id, STOP_GRACE_SECS));
         }
-        let op = RecreateOp::new(&self.id, &self.name, &crate::lifecycle::now_iso());
-        self.id = self.engine.drive(op, |()| {})?;
-        if let Some(dir) = &self.instance_dir {
-            // Keep instance.toml's id in step (the reference left the old one).
-            if let Ok(Some(mut meta)) = crate::project::read_instance_metadata(dir) {
-                meta.container.id.clone_from(&self.id);
-                let _ = crate::project::write_instance_metadata(dir, &meta);
-            }
-        }
+        let op = RecreateOp::new(&self.id, &self.name, &created_at_now());
+        self.id = self.engine.drive(op, |_| {})?;
+        // Keep instance.toml's id in step (the reference left the old one).
+        record_new_id(self.instance_dir.as_deref(), &self.id);
         Ok(())
     }
 

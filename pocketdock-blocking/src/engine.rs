@@ -1,27 +1,38 @@
 //! The connection to one container engine: socket discovery and single calls.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use pocketdock_host::engine::locate;
 use pocketdock_proto::api::system::{EngineKind, VersionInfo};
-use pocketdock_proto::engine::{discover, socket_path};
+use pocketdock_proto::engine::{socket_path, SocketSource};
 use pocketdock_proto::op::{calls, CallOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation};
-use pocketdock_proto::{Error, ExecResult, Result};
+use pocketdock_proto::{ExecResult, Result};
 
 use crate::driver::Driver;
 
 /// A container engine (Podman or Docker) reached over its Unix socket. Cheap to clone: it holds
-/// only the socket path, and every operation opens its own connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// only the socket path and where that path came from, and every operation opens its own
+/// connection. Two engines are equal when they use the same socket.
+#[derive(Debug, Clone)]
 pub struct Engine {
     socket: PathBuf,
+    source: SocketSource,
 }
+
+impl PartialEq for Engine {
+    fn eq(&self, other: &Self) -> bool {
+        self.socket == other.socket
+    }
+}
+
+impl Eq for Engine {}
 
 impl Engine {
     /// An engine at `socket` (a path, or `unix://` followed by a path). Nothing is checked yet.
     pub fn new(socket: impl AsRef<str>) -> Self {
         Self {
             socket: PathBuf::from(socket_path(socket.as_ref())),
+            source: SocketSource::Explicit,
         }
     }
 
@@ -34,17 +45,20 @@ impl Engine {
     /// Find the engine with an explicit socket and/or a project's `socket:` setting, in the order
     /// explicit > `POCKETDOCK_SOCKET` > project > auto-detection.
     pub fn detect_with(explicit: Option<&str>, project_socket: Option<&str>) -> Result<Self> {
-        let env = |k: &str| std::env::var(k).ok();
-        let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
-        let mut answers = |p: &Path| std::os::unix::net::UnixStream::connect(p).is_ok();
-        discover(explicit, &env, project_socket, uid, &mut answers)
-            .map(|(socket, _)| Self { socket })
-            .ok_or(Error::EngineNotFound)
+        let (socket, source) = locate(explicit, project_socket)?;
+        Ok(Self { socket, source })
     }
 
     /// The socket path.
     pub fn socket(&self) -> &Path {
         &self.socket
+    }
+
+    /// Where the socket path came from: given to [`new`](Self::new) or as the explicit socket
+    /// of [`detect_with`](Self::detect_with), `POCKETDOCK_SOCKET`, a project's `socket:`
+    /// setting, or auto-detection.
+    pub fn source(&self) -> SocketSource {
+        self.source
     }
 
     /// `GET /_ping`: the engine's answer (normally `OK`).
@@ -63,7 +77,11 @@ impl Engine {
     }
 
     /// Drive any operation to completion, handing its events to `on_event`.
-    pub fn drive<O: Operation>(&self, op: O, on_event: impl FnMut(O::Event)) -> Result<O::Output> {
+    pub(crate) fn drive<O: Operation>(
+        &self,
+        op: O,
+        on_event: impl FnMut(O::Event),
+    ) -> Result<O::Output> {
         Driver::new(op, &self.socket).run(on_event)
     }
 

@@ -27,6 +27,7 @@ mod images;
 mod lifecycle;
 mod persistence;
 mod process;
+mod run;
 mod session;
 mod stream;
 mod transport;

@@ -11,23 +11,18 @@
 
 use std::path::Path;
 
-use pocketdock_proto::api::containers;
-use pocketdock_proto::api::{check, strip_slash, Subject};
-use pocketdock_proto::http::Response;
-use pocketdock_proto::op::CallOp;
+use pocketdock_host::sandbox::{doctor_report, project_at, Attached, DestroyPlan};
+use pocketdock_proto::op::calls;
+use pocketdock_proto::op::lifecycle::{PruneOp, ResumeOp};
 use pocketdock_proto::persistence::list_filter;
 pub use pocketdock_proto::persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
-use pocketdock_proto::spec::Labels;
-use pocketdock_proto::{Error, Result};
+use pocketdock_proto::Result;
 
-use crate::container::{remove_container_id, stop_container_id, Container};
+use crate::container::Container;
 use crate::engine::Engine;
-use crate::project::{
-    checked_instance_dir, configured_socket, data_path_exists, find_project_root,
-    read_instance_metadata, Project,
-};
+use crate::project::{configured_socket, Project};
 
 impl Engine {
     /// A handle on the pocketdock container `name`, started first if it is not running. The
@@ -35,27 +30,19 @@ impl Engine {
     /// instance directory only if it checks out); its logs continue in that directory. Dropping
     /// the handle leaves the container alone.
     pub fn resume_container(&self, name: &str) -> Result<Container> {
-        let inspect = self.find_container(name)?;
-        if !inspect.state.running {
-            let key = inspect.id.clone();
-            self.call(CallOp::new(
-                "start",
-                &containers::start(&inspect.id),
-                move |r: Response| check(&r, "start", Subject::Container(&key)),
-            ))?;
-        }
-        let c = self.handle_from_inspect(&inspect);
-        if let Some(log) = &c.log {
-            log.apply_retention();
-        }
-        Ok(c)
+        let inspect = self.drive(ResumeOp::new(name), |()| {})?;
+        Ok(Container::from_attached(
+            self,
+            Attached::resumed(&inspect),
+            false,
+        ))
     }
 
     /// The pocketdock containers (label `pocketdock.managed=true`), stopped ones included, only
     /// those of `project` when given.
     pub fn list_containers(&self, project: Option<&str>) -> Result<Vec<ContainerListItem>> {
-        Ok(self
-            .list_raw(&list_filter(project))?
+        let items = self.list_raw(&list_filter(project))?;
+        Ok(items
             .iter()
             .map(ContainerListItem::from_list_item)
             .collect())
@@ -65,7 +52,7 @@ impl Engine {
     /// [`STOP_GRACE_SECS`]); a stopped container is fine.
     pub fn stop_container(&self, name: &str) -> Result<()> {
         let inspect = self.find_container(name)?;
-        stop_container_id(self, &inspect.id, STOP_GRACE_SECS)
+        self.call(calls::stop(&inspect.id, STOP_GRACE_SECS))
     }
 
     /// Remove the pocketdock container `name` (forced, running or not) and delete its instance
@@ -76,41 +63,9 @@ impl Engine {
     /// that no longer exists is not an error.
     pub fn destroy_container(&self, name: &str) -> Result<DestroyReport> {
         let inspect = self.find_container(name)?;
-        let labels = Labels::from_map(&inspect.config.labels).unwrap_or_default();
-        let pd_name = if labels.instance.is_empty() {
-            strip_slash(&inspect.name).to_string()
-        } else {
-            labels.instance.clone()
-        };
-        let mut report = DestroyReport {
-            id: inspect.id.clone(),
-            name: pd_name.clone(),
-            ..DestroyReport::default()
-        };
         // Decide about the directory before removing anything, so the check sees the labels.
-        let target = match labels.data_path.as_deref() {
-            None => None,
-            Some(dp) if !data_path_exists(dp) => None,
-            Some(dp) => match checked_instance_dir(dp, &pd_name) {
-                Ok((_, dir)) => Some(dir),
-                Err(e) => {
-                    report.refused_data_path = Some(format!("{dp}: {e}"));
-                    None
-                }
-            },
-        };
-        match remove_container_id(self, &inspect.id, true) {
-            Ok(()) | Err(Error::ContainerNotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-        if let Some(dir) = target {
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::HostPath {
-                path: dir.display().to_string(),
-                detail: e.to_string(),
-            })?;
-            report.removed_dir = Some(dir);
-        }
-        Ok(report)
+        let plan = DestroyPlan::new(&inspect);
+        plan.finish(self.call(calls::remove(&inspect.id, true)))
     }
 
     /// Remove the stopped pocketdock containers (exited, created, dead), only those of `project`
@@ -118,50 +73,20 @@ impl Engine {
     /// removal is not forced, so a container started meanwhile survives. Instance directories
     /// are kept (their history stays; [`doctor`](Self::doctor) reports them as stale).
     pub fn prune(&self, project: Option<&str>) -> Result<usize> {
-        let mut removed = 0;
-        for item in self.list_containers(project)? {
-            if !item.is_stopped() {
-                continue;
-            }
-            match remove_container_id(self, &item.full_id, false) {
-                Ok(()) => removed += 1,
-                // Gone meanwhile, or running again (409): not ours to remove.
-                Err(
-                    Error::ContainerNotFound(_)
-                    | Error::ContainerNotRunning(_)
-                    | Error::Engine { status: 409, .. },
-                ) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(removed)
+        self.drive(PruneOp::new(project), |()| {})
     }
 
     /// Compare the instance directories of the project at `project_root` (the project containing
     /// the current directory when `None`) with its containers on this engine.
-    /// [`Error::ProjectNotInitialized`] when there is no project.
+    /// [`Error::ProjectNotInitialized`](crate::Error::ProjectNotInitialized) when there is no
+    /// project.
     pub fn doctor(&self, project_root: Option<&Path>) -> Result<DoctorReport> {
-        let project = match project_root {
-            Some(root) => Project::open(root)?,
-            None => Project::discover(None)?.ok_or(Error::ProjectNotInitialized)?,
-        };
-        self.doctor_project(&project)
+        self.doctor_project(&project_at(project_root)?)
     }
 
     /// [`doctor`](Self::doctor) for an opened project.
     pub fn doctor_project(&self, project: &Project) -> Result<DoctorReport> {
-        let items = self.list_containers(Some(project.name()))?;
-        let mut local = Vec::new();
-        for name in project.instance_names()? {
-            let meta = read_instance_metadata(&project.instance_dir(&name)?);
-            local.push((name, meta));
-        }
-        Ok(DoctorReport::build(
-            project.root(),
-            project.name(),
-            &items,
-            &local,
-        ))
+        doctor_report(project, &self.list_containers(Some(project.name()))?)
     }
 
     /// The engine for `project`: `POCKETDOCK_SOCKET`, then the project's `socket:`, then
@@ -213,10 +138,6 @@ pub fn prune(project: Option<&str>) -> Result<usize> {
 /// current directory when `None`): `POCKETDOCK_SOCKET`, then its `socket:`, then
 /// auto-detection.
 pub fn doctor(project_root: Option<&Path>) -> Result<DoctorReport> {
-    let root = match project_root {
-        Some(r) => r.to_path_buf(),
-        None => find_project_root(None).ok_or(Error::ProjectNotInitialized)?,
-    };
-    let project = Project::open(&root)?;
+    let project = project_at(project_root)?;
     Engine::for_project(&project)?.doctor_project(&project)
 }

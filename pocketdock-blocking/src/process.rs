@@ -5,8 +5,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::detached::{exit_code, Callbacks, DetachedState};
-use pocketdock_proto::op::{signal_name, ExecConfig, ExecEvent};
+use pocketdock_proto::detached::{exit_code, Callbacks, DetachedState, KillTarget};
+use pocketdock_proto::op::{ExecConfig, ExecEvent};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::{Error, ExecResult, Result};
 
@@ -31,9 +31,7 @@ impl Shared {
 pub struct Process {
     id: String,
     engine: Engine,
-    container: String,
-    nonce: String,
-    user: Option<String>,
+    target: KillTarget,
     started: Instant,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -51,9 +49,7 @@ impl Process {
             done: Condvar::new(),
         });
         let (tx, rx) = mpsc::channel::<Result<String>>();
-        let container = config.container.clone();
-        let nonce = config.nonce.clone();
-        let user = config.spec.user.clone();
+        let target = KillTarget::of(&config);
         let thread_engine = engine.clone();
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -91,9 +87,7 @@ impl Process {
         Ok(Self {
             id,
             engine: engine.clone(),
-            container,
-            nonce,
-            user,
+            target,
             started: Instant::now(),
             shared,
             thread: Some(thread),
@@ -116,9 +110,7 @@ impl Process {
         if !self.is_running() {
             return Ok(());
         }
-        let name = signal_name(&signal.to_string())?;
-        self.engine
-            .kill_tree(&self.container, &self.nonce, &name, self.user.clone())
+        self.engine.drive(self.target.kill_op(signal)?, |()| {})
     }
 
     /// Wait for the command to exit, at most `timeout` (forever when `None`). On timeout the

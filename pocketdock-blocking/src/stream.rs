@@ -1,7 +1,8 @@
 //! Streaming mode: output chunks as they arrive, then the final result.
 
 use pocketdock_proto::op::{ExecEvent, ExecOp};
-use pocketdock_proto::{Error, ExecResult, Result, StreamChunk};
+use pocketdock_proto::result::StreamEnd;
+use pocketdock_proto::{ExecResult, Result, StreamChunk};
 
 use crate::driver::{Driver, Progress};
 use crate::engine::Engine;
@@ -15,13 +16,9 @@ pub struct ExecStream {
     engine: Engine,
     container: String,
     user: Option<String>,
-    result: Option<ExecResult>,
     failed: bool,
-    /// Called once with the final result (the instance log of a project's container).
-    on_finish: Option<FinishHook>,
+    end: StreamEnd,
 }
-
-type FinishHook = Box<dyn FnOnce(&ExecResult) + Send + Sync>;
 
 impl std::fmt::Debug for ExecStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,21 +36,20 @@ impl ExecStream {
             engine,
             container,
             user,
-            result: None,
             failed: false,
-            on_finish: None,
+            end: StreamEnd::default(),
         }
     }
 
     /// Call `f` with the final result when the stream ends successfully.
     pub(crate) fn on_finish(mut self, f: impl FnOnce(&ExecResult) + Send + Sync + 'static) -> Self {
-        self.on_finish = Some(Box::new(f));
+        self.end.on_finish(f);
         self
     }
 
     /// The final result, once iteration has ended (`None` before, or after an error).
     pub fn result(&self) -> Option<&ExecResult> {
-        self.result.as_ref()
+        self.end.result()
     }
 
     /// Consume the rest of the stream, discarding chunks, and return the result.
@@ -61,9 +57,7 @@ impl ExecStream {
         for chunk in self.by_ref() {
             chunk?;
         }
-        self.result
-            .take()
-            .ok_or_else(|| Error::SocketCommunication("stream ended without a result".into()))
+        self.end.take()
     }
 }
 
@@ -81,10 +75,7 @@ impl Iterator for ExecStream {
                 }
                 Progress::Event(ExecEvent::Created { .. }) => {}
                 Progress::Done(Ok(r)) => {
-                    if let Some(f) = self.on_finish.take() {
-                        f(&r);
-                    }
-                    self.result = Some(r);
+                    self.end.complete(r);
                     return None;
                 }
                 Progress::Done(Err(e)) => {

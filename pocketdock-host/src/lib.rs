@@ -11,7 +11,10 @@
 //!   extraction of a pulled archive for `pull`;
 //! * [`context`]: build contexts (a directory or embedded files) and image archive files as
 //!   streamed request bodies;
-//! * [`random`]: tokens for names, markers and sentinels.
+//! * [`engine`]: finding the engine socket on this host;
+//! * [`random`]: tokens for names, markers and sentinels;
+//! * [`sandbox`]: the host steps of the container flows (create, attach, recreate, destroy,
+//!   doctor).
 //!
 //! The formats and rules (YAML/TOML/JSON lines, tar headers, path checks) live in the sans-IO
 //! crate `pocketdock-proto`; this crate only reads and writes files.
@@ -20,9 +23,11 @@
 
 pub mod adapter_api;
 pub mod context;
+pub mod engine;
 pub mod logging;
 pub mod project;
 pub mod random;
+pub mod sandbox;
 pub mod tree;
 
 use std::io::{self, ErrorKind};

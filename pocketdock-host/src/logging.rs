@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::project::config::PocketDockConfig;
 use pocketdock_proto::project::history::{
     self, iso_timestamp, log_file_name, plan_retention, rotated_history_name, HistoryEntry,
@@ -420,6 +421,91 @@ impl DetachLog {
         }
         if let Some(name) = &s.name {
             s.log.release(name);
+        }
+    }
+}
+
+/// The log of one run (blocking or streamed) of a container's command, started when the
+/// command is: [`finish`](Self::finish) writes it once the result is known. A container
+/// without logs gives a record that writes nothing, so the callers need no `if`.
+#[derive(Debug)]
+pub struct RunRecord {
+    log: Option<InstanceLog>,
+    command: String,
+    started: SystemTime,
+}
+
+impl RunRecord {
+    /// A run of `command` (as displayed) starting now, logged in `log` if any.
+    pub fn start(log: Option<&InstanceLog>, command: &str) -> Self {
+        Self {
+            log: log.cloned(),
+            command: command.to_string(),
+            started: SystemTime::now(),
+        }
+    }
+
+    /// The run ended with `result`: `run-<ts>.log` and a `run` history line.
+    pub fn finish(&self, result: &ExecResult) {
+        if let Some(log) = &self.log {
+            log.log_run(&self.command, self.started, result);
+        }
+    }
+}
+
+/// The callbacks of one detached command: the container's own, then (for a container with
+/// logs) its detach log. [`started`](Self::started) tells the log how the start went.
+#[derive(Debug)]
+pub struct DetachHooks {
+    callbacks: Callbacks,
+    log: Option<DetachLog>,
+}
+
+impl DetachHooks {
+    /// The hooks of `command` (as displayed), started now in a container with `callbacks` and
+    /// `log`.
+    pub fn new(callbacks: &Callbacks, log: Option<&InstanceLog>, command: &str) -> Self {
+        let Some(log) = log else {
+            return Self {
+                callbacks: callbacks.clone(),
+                log: None,
+            };
+        };
+        let dlog = log.detach(command);
+        let hooks = Callbacks::default();
+        let (user, l) = (callbacks.clone(), dlog.clone());
+        hooks.on_stdout(Arc::new(move |d: &[u8]| {
+            user.stdout(d);
+            l.output(StreamKind::Stdout, d);
+        }));
+        let (user, l) = (callbacks.clone(), dlog.clone());
+        hooks.on_stderr(Arc::new(move |d: &[u8]| {
+            user.stderr(d);
+            l.output(StreamKind::Stderr, d);
+        }));
+        let (user, l) = (callbacks.clone(), dlog.clone());
+        hooks.on_exit(Arc::new(move |code| {
+            l.finish(code);
+            user.exit(code);
+        }));
+        Self {
+            callbacks: hooks,
+            log: Some(dlog),
+        }
+    }
+
+    /// The callbacks to hand to the detached process.
+    pub fn callbacks(&self) -> Callbacks {
+        self.callbacks.clone()
+    }
+
+    /// The process started as exec `id`, or could not start (`None`: the log ends at once).
+    pub fn started(&self, id: Option<&str>) {
+        if let Some(dlog) = &self.log {
+            dlog.started(id);
+            if id.is_none() {
+                dlog.finish(-1);
+            }
         }
     }
 }

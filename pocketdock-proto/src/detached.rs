@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::demux::StreamKind;
 use crate::error::Result;
+use crate::op::{signal_name, ExecConfig, KillOp};
 use crate::result::ExecResult;
 use crate::ring::{BufferSnapshot, RingBuffer};
 
@@ -21,6 +22,38 @@ use crate::ring::{BufferSnapshot, RingBuffer};
 /// failed.
 pub fn exit_code(result: &Result<ExecResult>) -> i64 {
     result.as_ref().map_or(-1, |r| r.exit_code)
+}
+
+/// The process tree of a command, as a second exec finds it to signal it: the container, the
+/// nonce in the command's environment, and the user it runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillTarget {
+    container: String,
+    nonce: String,
+    user: Option<String>,
+}
+
+impl KillTarget {
+    /// The tree of the command `config` starts.
+    pub fn of(config: &ExecConfig) -> Self {
+        Self {
+            container: config.container.clone(),
+            nonce: config.nonce.clone(),
+            user: config.spec.user.clone(),
+        }
+    }
+
+    /// Send `signal` (a number such as 15 or 9) to the whole tree; a signal that is not one is
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput).
+    pub fn kill_op(&self, signal: i32) -> Result<KillOp> {
+        let name = signal_name(&signal.to_string())?;
+        Ok(KillOp::new(
+            &self.container,
+            &self.nonce,
+            &name,
+            self.user.clone(),
+        ))
+    }
 }
 
 /// Output and outcome of one detached process.

@@ -16,6 +16,24 @@ pub enum SocketSource {
     Detected,
 }
 
+impl SocketSource {
+    /// Where the socket came from, in words for diagnostics ("engine socket X (from ...)").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Explicit => "the caller",
+            Self::Env => "POCKETDOCK_SOCKET",
+            Self::Project => "the socket: setting",
+            Self::Detected => "auto-detection",
+        }
+    }
+}
+
+impl std::fmt::Display for SocketSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
 /// Strip a `unix://` scheme, if any.
 pub fn socket_path(value: &str) -> &str {
     value.strip_prefix("unix://").unwrap_or(value)

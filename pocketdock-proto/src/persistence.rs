@@ -74,6 +74,16 @@ pub fn instance_metadata(
 /// case where the Python pocketdock's 10 s made every stop slow.
 pub const STOP_GRACE_SECS: u32 = 2;
 
+/// The engine call that shuts a container handle's container down: a persistent one is only
+/// stopped (at once with `force`, else after [`STOP_GRACE_SECS`]), any other is removed.
+pub fn shutdown_call(id: &str, persist: bool, force: bool) -> crate::op::CallOp<()> {
+    if persist {
+        crate::op::calls::stop(id, if force { 0 } else { STOP_GRACE_SECS })
+    } else {
+        crate::op::calls::remove(id, true)
+    }
+}
+
 /// One pocketdock container as listed by `list_containers` (the Python pocketdock's
 /// `ContainerListItem`, plus the full id and a few labels it did not surface).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

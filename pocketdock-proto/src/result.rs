@@ -115,6 +115,54 @@ fn incomplete_tail(buf: &[u8]) -> usize {
     0
 }
 
+/// A hook called once with the final result of a streamed run.
+pub type FinishHook = Box<dyn FnOnce(&ExecResult) + Send + Sync>;
+
+/// How a streamed run ended, as its stream keeps it for the caller: the final result once
+/// known, and a hook called once with it first (e.g. the instance log of a project's
+/// container). The same for every adapter's stream.
+#[derive(Default)]
+pub struct StreamEnd {
+    result: Option<ExecResult>,
+    hook: Option<FinishHook>,
+}
+
+impl std::fmt::Debug for StreamEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamEnd")
+            .field("result", &self.result)
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
+
+impl StreamEnd {
+    /// Call `f` with the final result when the run ends successfully.
+    pub fn on_finish(&mut self, f: impl FnOnce(&ExecResult) + Send + Sync + 'static) {
+        self.hook = Some(Box::new(f));
+    }
+
+    /// The run ended with `result`: the hook runs, then the result is kept.
+    pub fn complete(&mut self, result: ExecResult) {
+        if let Some(f) = self.hook.take() {
+            f(&result);
+        }
+        self.result = Some(result);
+    }
+
+    /// The final result, once the run ended (`None` before, or after an error).
+    pub fn result(&self) -> Option<&ExecResult> {
+        self.result.as_ref()
+    }
+
+    /// Take the final result; an error when the stream ended without one.
+    pub fn take(&mut self) -> crate::Result<ExecResult> {
+        self.result.take().ok_or_else(|| {
+            crate::Error::SocketCommunication("stream ended without a result".into())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +189,29 @@ mod tests {
             ..ExecResult::default()
         };
         assert!(!r.ok());
+    }
+
+    #[test]
+    fn stream_end_runs_the_hook_once_then_keeps_the_result() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut end = StreamEnd::default();
+        assert!(matches!(
+            end.take(),
+            Err(crate::Error::SocketCommunication(_))
+        ));
+        let sink = std::sync::Arc::clone(&seen);
+        end.on_finish(move |r| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(r.exit_code);
+            }
+        });
+        end.complete(ExecResult {
+            exit_code: 3,
+            ..ExecResult::default()
+        });
+        assert_eq!(end.result().map(|r| r.exit_code), Some(3));
+        assert_eq!(seen.lock().map(|v| v.clone()).ok(), Some(vec![3]));
+        assert_eq!(end.take().map(|r| r.exit_code).ok(), Some(3));
+        assert!(end.result().is_none());
     }
 }

@@ -209,6 +209,46 @@ impl RunOptions {
         self
     }
 
+    /// The exec configuration of a blocking run in `container`: output kept in the result,
+    /// `default_timeout` (the container's) unless the options set one.
+    pub fn run_config(
+        &self,
+        container: &str,
+        command: &Command,
+        default_timeout: Option<Duration>,
+        nonce: &str,
+    ) -> Result<ExecConfig> {
+        self.exec_config(container, command, default_timeout, nonce, true, false)
+    }
+
+    /// The exec configuration of a streamed run: as [`run_config`](Self::run_config), with every
+    /// chunk also handed on as it arrives.
+    pub fn stream_config(
+        &self,
+        container: &str,
+        command: &Command,
+        default_timeout: Option<Duration>,
+        nonce: &str,
+    ) -> Result<ExecConfig> {
+        self.exec_config(container, command, default_timeout, nonce, true, true)
+    }
+
+    /// The exec configuration of a detached command: chunks handed on (to the ring buffer),
+    /// nothing kept in the result, and no deadline unless the options set one (a background
+    /// command runs as long as it likes).
+    pub fn detach_config(
+        &self,
+        container: &str,
+        command: &Command,
+        nonce: &str,
+    ) -> Result<ExecConfig> {
+        let mut opts = self.clone();
+        if opts.timeout.is_none() {
+            opts.no_timeout = true;
+        }
+        opts.exec_config(container, command, None, nonce, false, true)
+    }
+
     /// Check the options and build the exec configuration.
     ///
     /// `capture` keeps output in the result (blocking and stream modes); `emit` yields every chunk

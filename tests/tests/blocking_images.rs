@@ -299,22 +299,21 @@ fn every_profile_builds_offline_and_stops_on_sigterm(socket: &str) {
         // PID 1 exits at once, with status 0, on SIGTERM.
         let id = c.id().to_string();
         let key = id.clone();
-        engine
-            .drive(
-                CallOp::new(
-                    "kill",
-                    &containers::kill(&id, "TERM"),
-                    move |r: Response| {
-                        pocketdock_proto::api::check(
-                            &r,
-                            "kill",
-                            pocketdock_proto::api::Subject::Container(&key),
-                        )
-                    },
-                ),
-                |()| {},
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
+        pocketdock_tests::raw::drive(
+            socket,
+            CallOp::new(
+                "kill",
+                &containers::kill(&id, "TERM"),
+                move |r: Response| {
+                    pocketdock_proto::api::check(
+                        &r,
+                        "kill",
+                        pocketdock_proto::api::Subject::Container(&key),
+                    )
+                },
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let deadline = Instant::now() + Duration::from_secs(30);
         let state = loop {
             let s = engine

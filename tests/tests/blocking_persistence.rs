@@ -84,12 +84,12 @@ fn raw_create(
     cmd: &[&str],
 ) -> String {
     let body = json!({ "Image": TEST_IMAGE, "Cmd": cmd, "Labels": labels });
-    ok(Engine::new(socket).drive(
+    ok(pocketdock_tests::raw::drive(
+        socket,
         CallOp::new("create", &containers::create(name, &body), |r: Response| {
             check(&r, "create", Subject::None)?;
             Ok(r.json::<IdResponse>("create")?.id)
         }),
-        |()| {},
     ))
 }
 

@@ -177,9 +177,9 @@ fn r139_145_info_and_reboot(socket: &str) {
     assert!(r.stdout_str().contains("gone"));
     assert!(!ok(c.info()).memory_limit.is_empty());
     // 144: after an external stop, info reports it and fetches no stats.
-    let e = Engine::new(socket);
     let key = c.id().to_string();
-    ok(e.drive(
+    ok(pocketdock_tests::raw::drive(
+        socket,
         pocketdock_proto::op::CallOp::new(
             "stop",
             &pocketdock_proto::api::containers::stop(&key, 5),
@@ -187,7 +187,6 @@ fn r139_145_info_and_reboot(socket: &str) {
                 pocketdock_proto::api::check(&r, "stop", pocketdock_proto::api::Subject::None)
             },
         ),
-        |()| {},
     ));
     let i = ok(c.info());
     assert_eq!(

@@ -1168,3 +1168,79 @@ per_engine!(
     verbose_explains_on_stderr,
     shell_in_tmux,
 );
+
+/// `run` finds the container once and names it as typed in every error, `--detach` included;
+/// `info` and `doctor` say which engine socket they used and where it came from.
+mod lookup_and_engine_origin {
+    use super::*;
+
+    fn run_names_the_container_and_commands_name_the_engine(socket: &str) {
+        let mut cli = Cli::new(socket);
+        let name = cli.create("cli-once", &[]);
+        let id = cli
+            .engine
+            .find_container(&name)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .id;
+        cli.pd()
+            .args(["-v", "run", &name, "echo", "hi"])
+            .assert()
+            .success()
+            .stdout("hi\n")
+            .stderr(predicate::str::contains("(from POCKETDOCK_SOCKET)"));
+        cli.pd().args(["info", &name]).assert().success().stdout(
+            predicate::str::contains("Engine:")
+                .and(predicate::str::contains("(from POCKETDOCK_SOCKET)")),
+        );
+        cli.pd().args(["stop", &name]).assert().success();
+        for args in [
+            &["run", name.as_str(), "true"][..],
+            &["run", "--detach", name.as_str(), "sleep", "1"],
+        ] {
+            cli.pd().args(args).assert().code(125).stderr(
+                predicate::str::contains(format!("Container {name}: is not running"))
+                    .and(predicate::str::contains(id.as_str()).not()),
+            );
+        }
+        let missing = unique_name("cli-missing");
+        cli.pd()
+            .args(["run", &missing, "true"])
+            .assert()
+            .code(125)
+            .stderr(predicate::str::contains(format!(
+                "Container {missing}: not found"
+            )));
+
+        let root = TempDir::new("cli-origin");
+        cli.pd_in(&root.0)
+            .args(["init", "--name", &unique_name("cli-o")])
+            .assert()
+            .success();
+        cli.pd_in(&root.0).arg("doctor").assert().success().stdout(
+            predicate::str::contains("Engine:")
+                .and(predicate::str::contains("(from POCKETDOCK_SOCKET)")),
+        );
+        let out = cli
+            .pd_in(&root.0)
+            .args(["doctor", "--json"])
+            .assert()
+            .success();
+        let d = json_of(&out.get_output().stdout);
+        assert_eq!(d["socket_source"], "POCKETDOCK_SOCKET", "{d}");
+        let path = socket.strip_prefix("unix://").unwrap_or(socket);
+        assert_eq!(d["engine_socket"], path, "{d}");
+        // From --socket, the same engine is said to come from the option.
+        Command::new(bin())
+            .current_dir(&root.0)
+            .env_remove("POCKETDOCK_SOCKET")
+            .args(["--socket", socket, "doctor", "--json"])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains("\"socket_source\":\"--socket\"")
+                    .or(predicate::str::contains("\"socket_source\": \"--socket\"")),
+            );
+    }
+
+    per_engine!(run_names_the_container_and_commands_name_the_engine);
+}

@@ -5,13 +5,14 @@
 
 use std::time::Instant;
 
-use pocketdock_blocking::{ContainerListItem, ContainerSpec, Engine};
+use pocketdock_blocking::{ContainerListItem, ContainerSpec};
+use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::spec::NetworkMode;
 
 use crate::cli::{
     CreateArgs, InfoArgs, ListArgs, PruneArgs, RebootArgs, ShutdownArgs, SnapshotArgs,
 };
-use crate::commands::{confirm, require_terminal, Ctx, Outcome};
+use crate::commands::{confirm, engine_origin, require_terminal, Ctx, Outcome};
 use crate::output::{self, short, Cell, Color};
 use crate::vlog;
 
@@ -93,7 +94,8 @@ pub fn list(ctx: &Ctx, a: &ListArgs) -> Outcome {
 
 /// `info CONTAINER [--json]`: never starts a stopped container.
 pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
-    let c = ctx.engine()?.attach(&a.container)?;
+    let engine = ctx.engine()?;
+    let c = engine.attach(&a.container)?;
     vlog!("container {} is {}", a.container, c.id());
     let i = c.info()?;
     if a.json {
@@ -153,6 +155,7 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
             .collect();
         rows.push(("Ports", ports.join(", ")));
     }
+    rows.push(("Engine", engine_origin(&engine)));
     output::fields(&i.name, &rows);
     if !i.processes.is_empty() {
         println!("  Processes:");
@@ -327,20 +330,16 @@ pub fn prune(ctx: &Ctx, a: &PruneArgs) -> Outcome {
     Ok(0)
 }
 
-/// The default `run` timeout of a container: its `pocketdock.timeout` label, else 30 s.
-pub fn default_timeout(
-    engine: &Engine,
-    name: &str,
-) -> Result<(String, u64), pocketdock_blocking::Error> {
-    let inspect = engine.find_container(name)?;
-    let secs = inspect
+/// The default `run` timeout of a found container: its `pocketdock-cli.timeout` label, else
+/// 30 s.
+pub fn label_timeout(inspect: &ContainerInspect) -> u64 {
+    inspect
         .config
         .labels
         .get(LABEL_TIMEOUT)
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|s| *s > 0)
-        .unwrap_or(DEFAULT_TIMEOUT_SECS);
-    Ok((inspect.id, secs))
+        .unwrap_or(DEFAULT_TIMEOUT_SECS)
 }
 
 #[cfg(test)]

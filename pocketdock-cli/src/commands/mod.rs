@@ -19,6 +19,7 @@ mod shell;
 use std::io::{IsTerminal, Write};
 
 use pocketdock_blocking::{find_project_root, load_config, Engine, Error, Project};
+use pocketdock_proto::engine::SocketSource;
 
 use crate::cli::Command;
 use crate::{output, vlog, EXIT_FAILURE, EXIT_USAGE};
@@ -105,39 +106,26 @@ impl Ctx {
     /// (or of `~/.pocketdock/pocketdock.yaml`), else auto-detection.
     pub fn engine(&self) -> Result<Engine, Error> {
         if self.socket.is_some() {
-            return self.detect(None, "");
+            return self.detect(None);
         }
         let root = find_project_root(None);
         let config = load_config(root.as_deref())?;
-        self.detect(config.socket.as_deref(), "the project's socket: setting")
+        self.detect(config.socket.as_deref())
     }
 
     /// The engine for `project`: `--socket`/`POCKETDOCK_SOCKET`, else its `socket:`, else
     /// auto-detection.
     pub fn project_engine(&self, project: &Project) -> Result<Engine, Error> {
-        self.detect(
-            project.config().socket.as_deref(),
-            "the project's socket: setting",
-        )
+        self.detect(project.config().socket.as_deref())
     }
 
-    fn detect(&self, configured: Option<&str>, configured_from: &str) -> Result<Engine, Error> {
-        let engine = Engine::detect_with(self.socket.as_deref(), configured)?;
+    fn detect(&self, configured: Option<&str>) -> Result<Engine, Error> {
+        // A socket from the environment is left for the discovery to read, so that the engine
+        // records it as coming from POCKETDOCK_SOCKET rather than from the caller.
+        let explicit = self.socket.as_deref().filter(|_| !self.socket_from_env);
+        let engine = Engine::detect_with(explicit, configured)?;
         if output::is_verbose() {
-            let from = if self.socket.is_some() {
-                if self.socket_from_env {
-                    "POCKETDOCK_SOCKET"
-                } else {
-                    "--socket"
-                }
-            } else if configured.is_some_and(|c| {
-                pocketdock_proto::engine::socket_path(c) == engine.socket().to_string_lossy()
-            }) {
-                configured_from
-            } else {
-                "auto-detection"
-            };
-            vlog!("engine socket {} (from {from})", engine.socket().display());
+            vlog!("engine socket {}", engine_origin(&engine));
             match engine.version() {
                 Ok(v) => vlog!(
                     "engine: {:?} {}, API {}",
@@ -150,6 +138,25 @@ impl Ctx {
         }
         Ok(engine)
     }
+}
+
+/// Where the CLI's engine socket came from, in the CLI's words.
+pub fn socket_origin(source: SocketSource) -> &'static str {
+    match source {
+        SocketSource::Explicit => "--socket",
+        SocketSource::Env => "POCKETDOCK_SOCKET",
+        SocketSource::Project => "the project's socket: setting",
+        SocketSource::Detected => "auto-detection",
+    }
+}
+
+/// `SOCKET (from ORIGIN)`: the engine a command used, for diagnostics.
+pub fn engine_origin(engine: &Engine) -> String {
+    format!(
+        "{} (from {})",
+        engine.socket().display(),
+        socket_origin(engine.source())
+    )
 }
 
 /// Run a parsed command.

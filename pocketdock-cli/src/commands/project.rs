@@ -3,7 +3,7 @@
 use pocketdock_blocking::{init_project, Error, HistoryEntry, Project};
 
 use crate::cli::{InitArgs, LogsArgs};
-use crate::commands::{Ctx, Failure, Outcome};
+use crate::commands::{engine_origin, socket_origin, Ctx, Failure, Outcome};
 use crate::output::{self, Cell, Color};
 use crate::vlog;
 
@@ -174,6 +174,8 @@ struct DoctorJson<'a> {
     ephemeral_containers: &'a [String],
     stopped_containers: &'a [String],
     problems: Vec<String>,
+    engine_socket: String,
+    socket_source: &'static str,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -191,7 +193,8 @@ fn name_details(v: &[(String, String)]) -> Vec<NameDetail<'_>> {
 /// `doctor [--json]`.
 pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
     let project = current_project()?;
-    let r = ctx.project_engine(&project)?.doctor_project(&project)?;
+    let engine = ctx.project_engine(&project)?;
+    let r = engine.doctor_project(&project)?;
     if json {
         output::json(&DoctorJson {
             orphaned_containers: &r.orphaned_containers,
@@ -207,6 +210,8 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
             ephemeral_containers: &r.ephemeral_containers,
             stopped_containers: &r.stopped_containers,
             problems: r.problems(),
+            engine_socket: engine.socket().display().to_string(),
+            socket_source: socket_origin(engine.source()),
         })?;
         return Ok(0);
     }
@@ -216,6 +221,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
         r.project,
         r.root.display()
     );
+    println!("  Engine: {}", engine_origin(&engine));
     if r.healthy > 0 {
         println!(
             "  {} {} container(s)",

@@ -11,7 +11,7 @@ use std::time::Duration;
 use pocketdock_blocking::{Command, Error, ExecResult, Lang, RunOptions, StreamKind};
 
 use crate::cli::RunArgs;
-use crate::commands::containers::default_timeout;
+use crate::commands::containers::label_timeout;
 use crate::commands::{Ctx, Failure, Outcome};
 use crate::{output, vlog, EXIT_FAILURE, EXIT_TIMEOUT};
 
@@ -37,19 +37,22 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
     if let Some(m) = a.max_output {
         opts = opts.max_output(usize::try_from(m).unwrap_or(usize::MAX));
     }
-    // The timeout: --timeout, else the container's own default (label set by `create`).
-    let container = match a.timeout {
-        Some(t) => {
-            opts = opts.timeout(Duration::from_secs(t));
-            engine.attach(&a.container)?
-        }
-        None if a.detach => engine.attach(&a.container)?,
-        None => {
-            let (id, secs) = default_timeout(&engine, &a.container)?;
-            opts = opts.timeout(Duration::from_secs(secs));
-            engine.attach(&id)?
-        }
+    // Errors name the container as the user did, not by its id.
+    let named = |e: Error| match e {
+        Error::ContainerNotRunning(_) => Error::ContainerNotRunning(a.container.clone()),
+        Error::ContainerGone(_) => Error::ContainerGone(a.container.clone()),
+        Error::ContainerNotFound(_) => Error::ContainerNotFound(a.container.clone()),
+        e => e,
     };
+    // One lookup: the handle and the default timeout come from the same inspect.
+    let found = engine.find_container(&a.container).map_err(named)?;
+    // The timeout: --timeout, else the container's own default (label set by `create`).
+    match a.timeout {
+        Some(t) => opts = opts.timeout(Duration::from_secs(t)),
+        None if a.detach => {}
+        None => opts = opts.timeout(Duration::from_secs(label_timeout(&found))),
+    }
+    let container = engine.attach_found(&found);
     vlog!(
         "container {} is {}; argv {:?}; timeout {}; max output {} bytes",
         a.container,
@@ -62,17 +65,10 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
     );
     if a.detach {
         // Spawned, not detached: the command must outlive this process.
-        let id = container.spawn(command, &opts)?;
+        let id = container.spawn(command, &opts).map_err(named)?;
         output::success(&format!("Process started (exec ID: {id})"));
         return Ok(0);
     }
-    // Errors name the container as the user did, not by its id.
-    let named = |e: Error| match e {
-        Error::ContainerNotRunning(_) => Error::ContainerNotRunning(a.container.clone()),
-        Error::ContainerGone(_) => Error::ContainerGone(a.container.clone()),
-        Error::ContainerNotFound(_) => Error::ContainerNotFound(a.container.clone()),
-        e => e,
-    };
     let result = if a.stream {
         stream(&container, command, &opts).map_err(named)?
     } else {

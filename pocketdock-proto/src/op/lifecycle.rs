@@ -5,10 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::{calls, CallOp, Io, Operation, Step};
-use crate::api::containers::{self, ContainerInspect, ListItem};
+use crate::api::containers::{ContainerInspect, ListItem};
 use crate::api::stats::{Stats, Top};
 use crate::api::strip_slash;
 use crate::error::{Error, Result};
@@ -136,7 +134,14 @@ macro_rules! forward_input {
     };
 }
 
-fn polled_after_completion<T>() -> Step<(), T> {
+// The recreate flow, after the plumbing it shares with the operations below.
+mod recreate;
+#[cfg(test)]
+mod scripted;
+
+pub use recreate::{Recreate, RecreateCall, RecreateEvent, RecreateOp, RecreateReply};
+
+fn polled_after_completion<E, T>() -> Step<E, T> {
     Step::Done(Err(Error::SocketCommunication(
         "operation polled after completion".into(),
     )))
@@ -386,70 +391,159 @@ impl Operation for FindOp {
 
 // ---------------------------------------------------------------------------------------------
 
-enum RecreateGot {
-    Raw(Value),
-    Id(String),
-    Unit,
+/// Resume a pocketdock container by name: find it (see [`FindOp`]) and start it unless it
+/// runs. The output is the inspect made before the start (its state says "not running" when
+/// the container was started here).
+pub struct ResumeOp {
+    find: FindOp,
+    start: Option<CallOp<()>>,
+    found: Option<ContainerInspect>,
+    finished: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RecreateStage {
-    Inspect,
-    Remove,
-    Create,
-    Start,
-    Done,
-}
-
-/// Recreate a container from its own image and settings (limits, mounts, devices, ports,
-/// network and hardening kept; a new filesystem) under the same name, and start it. The output
-/// is the new id.
-pub struct RecreateOp {
-    id: String,
-    name: String,
-    created_at: String,
-    body: Value,
-    new_id: String,
-    seq: Seq<RecreateGot>,
-    stage: RecreateStage,
-}
-
-impl std::fmt::Debug for RecreateOp {
+impl std::fmt::Debug for ResumeOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecreateOp")
-            .field("id", &self.id)
-            .field("stage", &self.stage)
+        f.debug_struct("ResumeOp")
+            .field("find", &self.find)
+            .field("starting", &self.start.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl RecreateOp {
-    /// Recreate container `id` as `name`; `created_at` is the new `created-at` label.
-    pub fn new(id: &str, name: &str, created_at: &str) -> Self {
+impl ResumeOp {
+    /// Resume the container named `name`.
+    pub fn new(name: &str) -> Self {
         Self {
-            id: id.to_string(),
-            name: name.to_string(),
-            created_at: created_at.to_string(),
-            body: Value::Null,
-            new_id: String::new(),
-            seq: Seq::new(calls::inspect_raw(id).map(RecreateGot::Raw)),
-            stage: RecreateStage::Inspect,
+            find: FindOp::new(name),
+            start: None,
+            found: None,
+            finished: false,
         }
     }
 
-    fn done(&mut self, r: Result<String>) -> Step<(), String> {
-        self.stage = RecreateStage::Done;
+    fn done(&mut self, r: Result<ContainerInspect>) -> Step<(), ContainerInspect> {
+        self.finished = true;
         Step::Done(r)
     }
 }
 
-impl Operation for RecreateOp {
+impl Operation for ResumeOp {
     type Event = ();
-    type Output = String;
+    type Output = ContainerInspect;
 
-    fn poll(&mut self, now: Instant) -> Step<(), String> {
+    fn poll(&mut self, now: Instant) -> Step<(), ContainerInspect> {
         loop {
-            if self.stage == RecreateStage::Done {
+            if self.finished {
+                return polled_after_completion();
+            }
+            if let Some(start) = self.start.as_mut() {
+                return match start.poll(now) {
+                    Step::Io(io) => Step::Io(io),
+                    Step::Event(()) => continue,
+                    Step::Done(Ok(())) => {
+                        let found = self.found.take().unwrap_or_default();
+                        self.done(Ok(found))
+                    }
+                    Step::Done(Err(e)) => self.done(Err(e)),
+                };
+            }
+            return match self.find.poll(now) {
+                Step::Io(io) => Step::Io(io),
+                Step::Event(()) => continue,
+                Step::Done(Ok(c)) if c.state.running => self.done(Ok(c)),
+                Step::Done(Ok(c)) => {
+                    self.start = Some(calls::start(&c.id));
+                    self.found = Some(c);
+                    continue;
+                }
+                Step::Done(Err(e)) => self.done(Err(e)),
+            };
+        }
+    }
+
+    fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        match self.start.as_mut() {
+            Some(s) => s.handle_input(now, data),
+            None => self.find.handle_input(now, data),
+        }
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        match self.start.as_mut() {
+            Some(s) => s.handle_eof(now),
+            None => self.find.handle_eof(now),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        match self.start.as_mut() {
+            Some(s) => s.handle_timeout(now),
+            None => self.find.handle_timeout(now),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+enum PruneGot {
+    List(Vec<ListItem>),
+    Removed,
+}
+
+/// Remove the stopped pocketdock containers (exited, created, dead), only those of a project
+/// when given; the output is how many were removed. Running and paused containers are kept:
+/// the removal is not forced, so a container started meanwhile survives, and one gone
+/// meanwhile is not an error.
+pub struct PruneOp {
+    seq: Seq<PruneGot>,
+    /// Ids still to remove, last first.
+    left: Vec<String>,
+    listed: bool,
+    removed: usize,
+    finished: bool,
+}
+
+impl std::fmt::Debug for PruneOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PruneOp")
+            .field("left", &self.left.len())
+            .field("removed", &self.removed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PruneOp {
+    /// Prune the containers of `project`, or all pocketdock containers.
+    pub fn new(project: Option<&str>) -> Self {
+        Self {
+            seq: Seq::new(
+                calls::list(&crate::persistence::list_filter(project)).map(PruneGot::List),
+            ),
+            left: Vec::new(),
+            listed: false,
+            removed: 0,
+            finished: false,
+        }
+    }
+
+    fn next(&mut self) -> Option<Step<(), usize>> {
+        if let Some(id) = self.left.pop() {
+            self.seq
+                .call(calls::remove(&id, false).map(|()| PruneGot::Removed));
+            return None;
+        }
+        self.finished = true;
+        Some(Step::Done(Ok(self.removed)))
+    }
+}
+
+impl Operation for PruneOp {
+    type Event = ();
+    type Output = usize;
+
+    fn poll(&mut self, now: Instant) -> Step<(), usize> {
+        loop {
+            if self.finished {
                 return polled_after_completion();
             }
             let got = match self.seq.poll(now) {
@@ -457,39 +551,31 @@ impl Operation for RecreateOp {
                 SeqStep::Resumed => continue,
                 SeqStep::Got(got) => got,
             };
-            match (self.stage, got) {
-                (RecreateStage::Inspect, Ok(RecreateGot::Raw(raw))) => {
-                    self.body = containers::recreate_body(&raw, &self.created_at);
-                    self.seq
-                        .call(calls::remove(&self.id, true).map(|()| RecreateGot::Unit));
-                    self.stage = RecreateStage::Remove;
+            match got {
+                Ok(PruneGot::List(items)) => {
+                    self.listed = true;
+                    self.left = items
+                        .iter()
+                        .map(crate::persistence::ContainerListItem::from_list_item)
+                        .filter(crate::persistence::ContainerListItem::is_stopped)
+                        .map(|i| i.full_id)
+                        .rev()
+                        .collect();
                 }
-                (RecreateStage::Remove, Ok(_)) => {
-                    let image = self
-                        .body
-                        .get("Image")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    self.seq
-                        .call(calls::create(&self.name, &self.body, &image).map(RecreateGot::Id));
-                    self.stage = RecreateStage::Create;
+                Ok(PruneGot::Removed) => self.removed += 1,
+                // Gone meanwhile, or running again (409): not ours to remove.
+                Err(
+                    Error::ContainerNotFound(_)
+                    | Error::ContainerNotRunning(_)
+                    | Error::Engine { status: 409, .. },
+                ) if self.listed => {}
+                Err(e) => {
+                    self.finished = true;
+                    return Step::Done(Err(e));
                 }
-                (RecreateStage::Create, Ok(RecreateGot::Id(id))) => {
-                    self.seq.call(calls::start(&id).map(|()| RecreateGot::Unit));
-                    self.new_id = id;
-                    self.stage = RecreateStage::Start;
-                }
-                (RecreateStage::Start, Ok(_)) => {
-                    let id = std::mem::take(&mut self.new_id);
-                    return self.done(Ok(id));
-                }
-                (_, Err(e)) => return self.done(Err(e)),
-                (_, Ok(_)) => {
-                    return self.done(Err(Error::SocketCommunication(
-                        "unexpected recreate step".into(),
-                    )))
-                }
+            }
+            if let Some(step) = self.next() {
+                return step;
             }
         }
     }
@@ -626,4 +712,142 @@ impl Operation for InfoOp {
     }
 
     forward_input!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scripted::{longest, run, Answer};
+    use super::*;
+
+    fn inspect(id: &str, running: bool) -> String {
+        serde_json::json!({
+            "Id": id,
+            "Name": "/box",
+            "State": { "Status": if running { "running" } else { "exited" }, "Running": running },
+            "Config": { "Image": "pocketdock/busybox", "Labels": { "pocketdock.managed": "true" } }
+        })
+        .to_string()
+    }
+
+    /// A stopped container is found, then started; the output is the inspect made before.
+    #[test]
+    fn resume_starts_a_stopped_container_at_every_split_point() {
+        let answers = [
+            Answer::new("GET /containers/box/json", "200 OK", &inspect("c1", false)),
+            Answer::new("POST /containers/c1/start", "204 No Content", ""),
+        ];
+        for split in 0..=longest(&answers) {
+            let (_, r) = run(ResumeOp::new("box"), &answers, split);
+            let found = r.unwrap_or_else(|e| panic!("split {split}: {e}"));
+            assert_eq!((found.id.as_str(), found.state.running), ("c1", false));
+        }
+    }
+
+    /// A running container is left alone: no start.
+    #[test]
+    fn resume_leaves_a_running_container_alone() {
+        let answers = [Answer::new(
+            "GET /containers/box/json",
+            "200 OK",
+            &inspect("c1", true),
+        )];
+        for split in 0..=longest(&answers) {
+            let (_, r) = run(ResumeOp::new("box"), &answers, split);
+            assert_eq!(r.map(|c| c.id).ok().as_deref(), Some("c1"));
+        }
+    }
+
+    /// A failed start is the outcome, naming the container.
+    #[test]
+    fn resume_reports_a_failed_start() {
+        let answers = [
+            Answer::new("GET /containers/box/json", "200 OK", &inspect("c1", false)),
+            Answer::new(
+                "POST /containers/c1/start",
+                "404 Not Found",
+                r#"{"message":"no such container"}"#,
+            ),
+        ];
+        let (_, r) = run(ResumeOp::new("box"), &answers, 7);
+        assert!(matches!(r, Err(Error::ContainerNotFound(id)) if id == "c1"));
+    }
+
+    fn list(items: &[(&str, &str)]) -> String {
+        serde_json::Value::Array(
+            items
+                .iter()
+                .map(|(id, state)| {
+                    serde_json::json!({
+                        "Id": id,
+                        "Names": [format!("/{id}")],
+                        "State": state,
+                        "Labels": { "pocketdock.managed": "true" }
+                    })
+                })
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// Only the stopped ones are removed, unforced, in list order; one gone or running again
+    /// meanwhile is skipped, not an error; the output counts the removed ones.
+    #[test]
+    fn prune_removes_the_stopped_ones_at_every_split_point() {
+        let answers = [
+            Answer::new(
+                "GET /containers/json?all=true",
+                "200 OK",
+                &list(&[
+                    ("a", "exited"),
+                    ("b", "running"),
+                    ("c", "created"),
+                    ("d", "exited"),
+                    ("e", "paused"),
+                    ("f", "dead"),
+                ]),
+            ),
+            Answer::new("DELETE /containers/a?force=false", "204 No Content", ""),
+            Answer::new(
+                "DELETE /containers/c?force=false",
+                "404 Not Found",
+                r#"{"message":"No such container: c"}"#,
+            ),
+            Answer::new(
+                "DELETE /containers/d?force=false",
+                "409 Conflict",
+                r#"{"message":"container is running: stop it first"}"#,
+            ),
+            Answer::new("DELETE /containers/f?force=false", "204 No Content", ""),
+        ];
+        for split in 0..=longest(&answers) {
+            let (_, r) = run(PruneOp::new(Some("proj")), &answers, split);
+            assert_eq!(r.ok(), Some(2), "split {split}");
+        }
+    }
+
+    /// Any other failure stops the pruning with that error; nothing is removed after it.
+    #[test]
+    fn prune_stops_at_an_engine_failure() {
+        let answers = [
+            Answer::new(
+                "GET /containers/json?all=true",
+                "200 OK",
+                &list(&[("a", "exited"), ("b", "exited")]),
+            ),
+            Answer::new(
+                "DELETE /containers/a?force=false",
+                "500 Internal Server Error",
+                r#"{"message":"disk on fire"}"#,
+            ),
+        ];
+        let (_, r) = run(PruneOp::new(None), &answers, 11);
+        assert!(matches!(r, Err(Error::Engine { status: 500, .. })), "{r:?}");
+        // Nothing to prune: no removal at all.
+        let answers = [Answer::new(
+            "GET /containers/json?all=true",
+            "200 OK",
+            &list(&[("a", "running")]),
+        )];
+        assert_eq!(run(PruneOp::new(None), &answers, 3).1.ok(), Some(0));
+    }
 }
