@@ -78,9 +78,7 @@ impl<T> CallOp<T> {
             max_body: self.max_body,
             parse: Some(Box::new(move |r: Response| match parse {
                 Some(p) => p(r).map(f),
-                None => Err(Error::SocketCommunication(
-                    "operation polled after completion".into(),
-                )),
+                None => Err(Error::polled_after_completion()),
             })),
             finished: self.finished,
         }
@@ -98,9 +96,7 @@ impl<T> Operation for CallOp<T> {
 
     fn poll(&mut self, now: Instant) -> Step<(), T> {
         if self.finished {
-            return Step::Done(Err(Error::SocketCommunication(
-                "operation polled after completion".into(),
-            )));
+            return Step::Done(Err(Error::polled_after_completion()));
         }
         loop {
             match self.exchange.poll(now) {
@@ -119,9 +115,7 @@ impl<T> Operation for CallOp<T> {
                     };
                     let body = std::mem::take(&mut self.body).freeze();
                     let Some(parse) = self.parse.take() else {
-                        return self.finish(Err(Error::SocketCommunication(
-                            "operation polled after completion".into(),
-                        )));
+                        return self.finish(Err(Error::polled_after_completion()));
                     };
                     let result = parse(Response { head, body });
                     return self.finish(result);

@@ -410,11 +410,7 @@ impl Operation for ExecOp {
                         killed,
                     };
                 }
-                State::Finished => {
-                    return Step::Done(Err(Error::SocketCommunication(
-                        "operation polled after completion".into(),
-                    )))
-                }
+                State::Finished => return Step::Done(Err(Error::polled_after_completion())),
             }
         }
     }

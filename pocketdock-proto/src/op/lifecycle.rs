@@ -83,9 +83,7 @@ impl<G> Seq<G> {
             return SeqStep::Resumed;
         }
         let Some(call) = self.call.as_mut() else {
-            return SeqStep::Got(Err(Error::SocketCommunication(
-                "operation polled after completion".into(),
-            )));
+            return SeqStep::Got(Err(Error::polled_after_completion()));
         };
         loop {
             match call.poll(now) {
@@ -142,9 +140,7 @@ mod scripted;
 pub use recreate::{Recreate, RecreateCall, RecreateEvent, RecreateOp, RecreateReply};
 
 fn polled_after_completion<E, T>() -> Step<E, T> {
-    Step::Done(Err(Error::SocketCommunication(
-        "operation polled after completion".into(),
-    )))
+    Step::Done(Err(Error::polled_after_completion()))
 }
 
 // ---------------------------------------------------------------------------------------------
