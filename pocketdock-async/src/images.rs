@@ -35,7 +35,7 @@ use pocketdock_proto::api::images::{
 };
 use pocketdock_proto::api::{check, Subject};
 use pocketdock_proto::build_retry::retry_note;
-use pocketdock_proto::image::{embedded_context, ExportPlan};
+use pocketdock_proto::image_flow::{embedded_context, ExportPlan};
 use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp};
 use pocketdock_proto::profile::resolve_profile;
 use pocketdock_proto::{Error, Result};
@@ -46,7 +46,7 @@ use crate::driver::{Driver, Progress as Step};
 use crate::engine::Engine;
 use crate::runtime::Runtime;
 
-pub use pocketdock_proto::image::{
+pub use pocketdock_proto::image_flow::{
     BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
 };
 

@@ -35,7 +35,7 @@ use pocketdock_proto::api::images::{
 };
 use pocketdock_proto::api::{check, Subject};
 use pocketdock_proto::build_retry::retry_note;
-use pocketdock_proto::image::{embedded_context, ExportPlan};
+use pocketdock_proto::image_flow::{embedded_context, ExportPlan};
 use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp};
 use pocketdock_proto::profile::resolve_profile;
 use pocketdock_proto::{Error, Result};
@@ -45,7 +45,7 @@ use pocketdock_host::context::{ArchiveSource, BodySource, DirSource, ExportFile,
 use crate::driver::{Driver, Progress as Step};
 use crate::engine::Engine;
 
-pub use pocketdock_proto::image::{
+pub use pocketdock_proto::image_flow::{
     BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
 };
 

@@ -9,7 +9,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use pocketdock_proto::image::{
+use pocketdock_proto::image_flow::{
     context_meta, ArchiveCheck, ArchiveSummary, Compression, ExportedArchive, GzipDecoder,
     GzipEncoder, MAGIC_LEN,
 };

@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use pocketdock_proto::files::{
-    container_mode, ExtractAction, Prepared, MAX_LINK_HOPS, UPLOAD_CHUNK,
-};
+use pocketdock_proto::files::{container_mode, ExtractAction, Prepared, UPLOAD_CHUNK};
 use pocketdock_proto::tar::{
     header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
 };
@@ -39,13 +37,7 @@ pub enum Fetched<T> {
     Link(String),
 }
 
-/// The error for a chain of more than [`MAX_LINK_HOPS`] symbolic links at `path`.
-pub fn too_many_links(path: &str) -> Error {
-    Error::invalid(
-        "path",
-        format!("more than {MAX_LINK_HOPS} symbolic links to follow at {path:?}"),
-    )
-}
+pub use pocketdock_proto::files::too_many_links;
 
 /// The last component of a host source path (`..`, `.` resolved through the file system).
 pub fn source_name(src: &Path) -> Result<String> {

@@ -35,7 +35,7 @@ pub mod ring;
 pub mod session;
 pub mod shell;
 
-pub mod image;
+pub mod image_flow;
 pub mod info;
 pub mod profile;
 pub mod spec;

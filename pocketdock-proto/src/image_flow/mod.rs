@@ -63,7 +63,7 @@ macro_rules! ctx_file {
         ContextFile {
             path: $path,
             mode: $mode,
-            data: include_bytes!(concat!("../images/", $profile, "/", $path)),
+            data: include_bytes!(concat!("../../images/", $profile, "/", $path)),
         }
     };
 }
@@ -74,7 +74,7 @@ macro_rules! setup_file {
         ContextFile {
             path: concat!("setup/", $name),
             mode: 0o755,
-            data: include_bytes!(concat!("../images/setup/", $name)),
+            data: include_bytes!(concat!("../../images/setup/", $name)),
         }
     };
 }
