@@ -248,6 +248,117 @@ impl Sink {
     }
 }
 
+/// The host end of a push: what the source is (checked before anything runs in the
+/// container), then its archive once the flow knows the top name and owner.
+pub struct PushFeed {
+    src: PathBuf,
+    is_dir: bool,
+    contents: bool,
+    name: String,
+    source: Option<PushSource>,
+}
+
+impl PushFeed {
+    /// Look at the host source `src` (a top-level symlink is followed): a missing one is
+    /// [`Error::HostPath`]. A directory given as `dir/.` stands for its contents.
+    pub fn open(src: &Path) -> Result<Self> {
+        let meta = fs::metadata(src).map_err(|e| host_error(src, &e))?;
+        let raw = src.as_os_str().as_bytes();
+        let contents = meta.is_dir() && (raw == b"." || raw.ends_with(b"/."));
+        let name = if contents {
+            String::new()
+        } else {
+            source_name(src)?
+        };
+        Ok(Self {
+            src: src.to_path_buf(),
+            is_dir: meta.is_dir(),
+            contents,
+            name,
+            source: None,
+        })
+    }
+
+    /// What the flow needs to plan the push: whether the source is a directory, its name, and
+    /// whether its contents are copied.
+    pub fn kind(&self) -> (bool, &str, bool) {
+        (self.is_dir, &self.name, self.contents)
+    }
+
+    /// Start the archive: top entry `root_name`, owned by the default user of `prep`.
+    pub fn start(&mut self, root_name: Option<String>, prep: &Prepared) -> Result<()> {
+        self.source = Some(PushSource::new(&self.src, root_name, prep)?);
+        Ok(())
+    }
+
+    /// The next piece of the archive; `None` at its end. Asked before [`start`](Self::start),
+    /// it is an error.
+    pub fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        match self.source.as_mut() {
+            Some(s) => s.next_chunk(),
+            None => Err(Error::SocketCommunication(
+                "the push source was read before it was started".into(),
+            )),
+        }
+    }
+}
+
+/// The host end of a pull: creates the [`Sink`] the archive's top entry calls for, applies
+/// every later action to it, commits it at the end, and abandons it when the pull failed.
+pub struct PullTarget {
+    dest: PathBuf,
+    name: Option<String>,
+    contents: bool,
+    sink: Option<Sink>,
+}
+
+impl PullTarget {
+    /// A pull into `dest` of an entry named `name` (`None` and `contents`: a directory's
+    /// contents); nothing is touched before the first action.
+    pub fn new(dest: &Path, name: Option<&str>, contents: bool) -> Self {
+        Self {
+            dest: dest.to_path_buf(),
+            name: name.map(str::to_string),
+            contents,
+            sink: None,
+        }
+    }
+
+    /// Carry out one action of the pull.
+    pub fn apply(&mut self, action: ExtractAction) -> Result<()> {
+        let name = self.name.as_deref();
+        match action {
+            ExtractAction::TopFile { mode, mtime, .. } => {
+                self.sink = Some(Sink::File(FileSink::new(&self.dest, name, mode, mtime)?));
+            }
+            ExtractAction::TopDir { mode, mtime } => {
+                let dir = DirSink::new(&self.dest, name, self.contents, mode, mtime)?;
+                self.sink = Some(Sink::Dir(dir));
+            }
+            ExtractAction::End => {
+                if let Some(s) = self.sink.take() {
+                    s.commit()?;
+                }
+            }
+            other => match self.sink.as_mut() {
+                Some(s) => s.apply(other)?,
+                None => return Err(Error::Archive("entry before the top entry".into())),
+            },
+        }
+        Ok(())
+    }
+
+    /// The pull ended with `result`: on an error, remove what was written under temporary names.
+    pub fn finish(self, result: Result<()>) -> Result<()> {
+        if result.is_err() {
+            if let Some(s) = self.sink {
+                s.abort();
+            }
+        }
+        result
+    }
+}
+
 /// A hidden sibling name for building `target` before renaming it into place.
 fn temp_sibling(target: &Path) -> PathBuf {
     let name = target

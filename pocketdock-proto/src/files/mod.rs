@@ -22,21 +22,28 @@
 //! [`write_archive`], [`modes`], [`extract`] ([`Extractor`]) and [`file_reader`].
 
 pub mod extract;
+mod fetch;
 pub mod file_reader;
+pub mod helper_exec;
 pub mod listing;
 pub mod modes;
 pub mod options;
 pub mod paths;
 pub mod podman_glob;
 pub mod prepare;
+pub mod pull_op;
 pub mod push_plan;
+pub mod put_op;
+pub mod read_op;
 pub mod write_archive;
 
 #[cfg(test)]
 mod tests;
 
 pub use extract::{ExtractAction, Extractor};
+pub use fetch::LINK_PREFIX;
 pub use file_reader::{FileRead, FileReader};
+pub use helper_exec::helper_config;
 pub use listing::{list_command, parse_list, LIST_SCRIPT};
 pub use modes::{container_mode, host_mode};
 pub use options::{
@@ -47,5 +54,8 @@ pub use options::{
 pub use paths::{check_path, pull_source, resolve_link, split_path, too_many_links};
 pub use podman_glob::{escape_glob, has_glob_meta, link_command, unlink_command};
 pub use prepare::{parse_prepare, prepare_command, DestKind, Prepared, PREPARE_SCRIPT};
+pub use pull_op::{PullEvent, PullOp};
 pub use push_plan::{plan_push, push_mkdir_target, PushPlan};
+pub use put_op::{PutEvent, PutOp};
+pub use read_op::ReadFileOp;
 pub use write_archive::{write_file_archive, write_target};

@@ -28,6 +28,7 @@ mod exec;
 mod kill;
 pub mod lifecycle;
 pub mod session;
+pub(crate) mod sub_op;
 mod transfer;
 
 use std::time::Instant;
