@@ -1,13 +1,16 @@
-//! The driver: performs the I/O steps a proto operation asks for, through the runtime.
+//! The driver: performs the I/O steps a proto operation asks for, through the runtime, on the
+//! runtime's clock.
 
 use std::path::Path;
-use std::time::Instant;
 
 use pocketdock_proto::op::{Io, Operation, Step};
-use pocketdock_proto::Result;
+use pocketdock_proto::{Error, Result};
 
 use crate::runtime::Runtime;
 use crate::transport::{ReadOutcome, Transport};
+
+#[cfg(test)]
+mod tests;
 
 const READ_BUF: usize = 64 * 1024;
 
@@ -53,10 +56,16 @@ impl<O: Operation, R: Runtime> Driver<O, R> {
         self.done
     }
 
-    /// Perform I/O until the operation yields an event or finishes.
+    /// Perform I/O until the operation yields an event or finishes. Once it has finished,
+    /// [`Error::InvalidUse`]: the operation is not polled again.
     pub(crate) async fn advance(&mut self) -> Progress<O::Event, O::Output> {
+        if self.done {
+            return Progress::Done(Err(Error::InvalidUse(
+                "operation driven again after it finished",
+            )));
+        }
         loop {
-            let step = self.op.poll(Instant::now());
+            let step = self.op.poll(R::now());
             match step {
                 Step::Event(e) => return Progress::Event(e),
                 Step::Done(r) => {
@@ -84,14 +93,14 @@ impl<O: Operation, R: Runtime> Driver<O, R> {
             Io::Read { deadline } => match self.transport.read(&mut self.buf, deadline).await? {
                 ReadOutcome::Data(n) => {
                     let data = self.buf.get(..n).unwrap_or_default();
-                    self.op.handle_input(Instant::now(), data);
+                    self.op.handle_input(R::now(), data);
                 }
-                ReadOutcome::Eof => self.op.handle_eof(Instant::now()),
-                ReadOutcome::TimedOut => self.op.handle_timeout(Instant::now()),
+                ReadOutcome::Eof => self.op.handle_eof(R::now()),
+                ReadOutcome::TimedOut => self.op.handle_timeout(R::now()),
             },
             Io::Wait(until) => {
                 R::sleep_until(until).await;
-                self.op.handle_timeout(Instant::now());
+                self.op.handle_timeout(R::now());
             }
         }
         Ok(())

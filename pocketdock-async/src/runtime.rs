@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::tty::TtyOutput;
 
+#[cfg(test)]
+pub(crate) mod fake;
+
 /// An async runtime's Unix sockets, timer and background work, as the facade needs them.
 ///
 /// Implemented by a zero-sized marker type per adapter (`pocketdock_tokio::Tokio`,
@@ -69,8 +72,15 @@ pub trait Runtime: Copy + Debug + Eq + Send + Sync + 'static {
     /// The output half of a TTY program, wrapped in the runtime's reader type.
     fn tty_reader(output: TtyOutput<Self>) -> Self::TtyReader;
 
-    /// Sleep until `deadline`.
+    /// Sleep until `deadline` (a deadline on the clock of [`now`](Self::now)).
     fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send;
+
+    /// The time now, as the operations' deadlines see it. The driver reads the time only from
+    /// here, so a runtime with a virtual clock (a test runtime) runs every deadline with no
+    /// waiting. The default is the system clock.
+    fn now() -> Instant {
+        Instant::now()
+    }
 
     /// Start a reader that runs on its own until its stream ends: the reader of a session
     /// (`name` is `"pocketdock-session"`) or of a detached process (`"pocketdock-process"`).

@@ -1,12 +1,15 @@
-//! The blocking driver: performs the I/O steps a proto operation asks for.
+//! The blocking driver: performs the I/O steps a proto operation asks for, with the time taken
+//! from its [`Transport`].
 
 use std::path::Path;
-use std::time::Instant;
 
 use pocketdock_proto::op::{Io, Operation, Step};
-use pocketdock_proto::Result;
+use pocketdock_proto::{Error, Result};
 
-use crate::transport::{ReadOutcome, Transport};
+use crate::transport::{ReadOutcome, Transport, UnixTransport};
+
+#[cfg(test)]
+mod tests;
 
 const READ_BUF: usize = 64 * 1024;
 
@@ -18,19 +21,28 @@ pub(crate) enum Progress<E, T> {
     Done(Result<T>),
 }
 
-/// Drives one operation over its own connections.
-pub(crate) struct Driver<O> {
+/// Drives one operation over its own connections (by default Unix socket connections to the
+/// engine at a path).
+pub(crate) struct Driver<O, T = UnixTransport> {
     op: O,
-    transport: Transport,
+    transport: T,
     buf: Vec<u8>,
     done: bool,
 }
 
 impl<O: Operation> Driver<O> {
+    /// Drive `op` over connections to the engine socket at `socket`.
     pub(crate) fn new(op: O, socket: &Path) -> Self {
+        Self::with_transport(op, UnixTransport::new(socket))
+    }
+}
+
+impl<O: Operation, T: Transport> Driver<O, T> {
+    /// Drive `op` over `transport`, on its clock.
+    pub(crate) fn with_transport(op: O, transport: T) -> Self {
         Self {
             op,
-            transport: Transport::new(socket),
+            transport,
             buf: vec![0; READ_BUF],
             done: false,
         }
@@ -47,7 +59,7 @@ impl<O: Operation> Driver<O> {
     }
 
     /// The transport (for a stdin writer beside the reader).
-    pub(crate) fn transport(&self) -> &Transport {
+    pub(crate) fn transport(&self) -> &T {
         &self.transport
     }
 
@@ -56,10 +68,16 @@ impl<O: Operation> Driver<O> {
         self.done
     }
 
-    /// Perform I/O until the operation yields an event or finishes.
+    /// Perform I/O until the operation yields an event or finishes. Once it has finished,
+    /// [`Error::InvalidUse`]: the operation is not polled again.
     pub(crate) fn advance(&mut self) -> Progress<O::Event, O::Output> {
+        if self.done {
+            return Progress::Done(Err(Error::InvalidUse(
+                "operation driven again after it finished",
+            )));
+        }
         loop {
-            let step = self.op.poll(Instant::now());
+            let step = self.op.poll(self.transport.now());
             match step {
                 Step::Event(e) => return Progress::Event(e),
                 Step::Done(r) => {
@@ -87,17 +105,14 @@ impl<O: Operation> Driver<O> {
             Io::Read { deadline } => match self.transport.read(&mut self.buf, deadline)? {
                 ReadOutcome::Data(n) => {
                     let data = self.buf.get(..n).unwrap_or_default();
-                    self.op.handle_input(Instant::now(), data);
+                    self.op.handle_input(self.transport.now(), data);
                 }
-                ReadOutcome::Eof => self.op.handle_eof(Instant::now()),
-                ReadOutcome::TimedOut => self.op.handle_timeout(Instant::now()),
+                ReadOutcome::Eof => self.op.handle_eof(self.transport.now()),
+                ReadOutcome::TimedOut => self.op.handle_timeout(self.transport.now()),
             },
             Io::Wait(until) => {
-                let left = until.saturating_duration_since(Instant::now());
-                if !left.is_zero() {
-                    std::thread::sleep(left);
-                }
-                self.op.handle_timeout(Instant::now());
+                self.transport.sleep_until(until);
+                self.op.handle_timeout(self.transport.now());
             }
         }
         Ok(())

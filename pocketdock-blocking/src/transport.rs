@@ -1,4 +1,9 @@
-//! One Unix socket connection to the engine, with deadlines.
+//! What the driver needs from outside the operation: connections to the engine, and a clock.
+//!
+//! [`UnixTransport`] is the real one (a Unix socket connection per operation, the system
+//! clock). The clock sits beside the connections, as in quinn's `Runtime`, so that a test
+//! transport can keep virtual time: a read that waits out its deadline moves that clock, and
+//! the driver's deadlines follow it with no sleeping.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -7,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pocketdock_proto::Error;
+
+#[cfg(test)]
+pub(crate) mod fake;
 
 /// What a read produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,17 +27,35 @@ pub(crate) enum ReadOutcome {
     TimedOut,
 }
 
+/// One connection at a time to the engine, and the time.
+pub(crate) trait Transport {
+    /// Open a fresh connection, dropping any previous one.
+    fn connect(&mut self) -> Result<(), Error>;
+    /// Write all of `data` to the connection.
+    fn write_all(&mut self, data: &[u8]) -> Result<(), Error>;
+    /// Half-close the connection.
+    fn shutdown_write(&mut self) -> Result<(), Error>;
+    /// Read some bytes into `buf`, or report the end of the stream or a passed `deadline`.
+    fn read(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<ReadOutcome, Error>;
+    /// Drop the connection.
+    fn close(&mut self);
+    /// The time now, as the operation's deadlines see it.
+    fn now(&self) -> Instant;
+    /// Block until `deadline` ([`Transport::now`] is then at or past it).
+    fn sleep_until(&mut self, deadline: Instant);
+}
+
 /// Longest a single write may block.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A connection-per-operation transport over `std::os::unix::net`.
+/// A connection-per-operation transport over `std::os::unix::net`, on the system clock.
 #[derive(Debug)]
-pub(crate) struct Transport {
+pub(crate) struct UnixTransport {
     path: PathBuf,
     stream: Option<UnixStream>,
 }
 
-impl Transport {
+impl UnixTransport {
     pub(crate) fn new(path: &Path) -> Self {
         Self {
             path: path.to_path_buf(),
@@ -37,7 +63,24 @@ impl Transport {
         }
     }
 
-    pub(crate) fn connect(&mut self) -> Result<(), Error> {
+    fn stream(&mut self) -> Result<&mut UnixStream, Error> {
+        self.stream
+            .as_mut()
+            .ok_or_else(|| Error::SocketCommunication("not connected".into()))
+    }
+
+    /// A second handle on the current connection (for writing stdin beside a reader).
+    pub(crate) fn try_clone(&self) -> Result<UnixStream, Error> {
+        self.stream
+            .as_ref()
+            .ok_or_else(|| Error::SocketCommunication("not connected".into()))?
+            .try_clone()
+            .map_err(comm)
+    }
+}
+
+impl Transport for UnixTransport {
+    fn connect(&mut self) -> Result<(), Error> {
         self.stream = None;
         let stream = UnixStream::connect(&self.path).map_err(|e| Error::SocketConnection {
             path: self.path.display().to_string(),
@@ -50,32 +93,23 @@ impl Transport {
         Ok(())
     }
 
-    fn stream(&mut self) -> Result<&mut UnixStream, Error> {
-        self.stream
-            .as_mut()
-            .ok_or_else(|| Error::SocketCommunication("not connected".into()))
-    }
-
-    pub(crate) fn write_all(&mut self, data: &[u8]) -> Result<(), Error> {
+    fn write_all(&mut self, data: &[u8]) -> Result<(), Error> {
         self.stream()?.write_all(data).map_err(comm)
     }
 
-    pub(crate) fn shutdown_write(&mut self) -> Result<(), Error> {
+    fn shutdown_write(&mut self) -> Result<(), Error> {
         match self.stream()?.shutdown(Shutdown::Write) {
             Err(e) if e.kind() != ErrorKind::NotConnected => Err(comm(e)),
             _ => Ok(()),
         }
     }
 
-    pub(crate) fn read(
-        &mut self,
-        buf: &mut [u8],
-        deadline: Option<Instant>,
-    ) -> Result<ReadOutcome, Error> {
+    fn read(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<ReadOutcome, Error> {
+        let now = self.now();
         let stream = self.stream()?;
         let timeout = match deadline {
             Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
+                let left = d.saturating_duration_since(now);
                 if left.is_zero() {
                     return Ok(ReadOutcome::TimedOut);
                 }
@@ -98,20 +132,44 @@ impl Transport {
         }
     }
 
-    pub(crate) fn close(&mut self) {
+    fn close(&mut self) {
         self.stream = None;
     }
 
-    /// A second handle on the current connection (for writing stdin beside a reader).
-    pub(crate) fn try_clone(&self) -> Result<UnixStream, Error> {
-        self.stream
-            .as_ref()
-            .ok_or_else(|| Error::SocketCommunication("not connected".into()))?
-            .try_clone()
-            .map_err(comm)
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&mut self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(self.now());
+        if !left.is_zero() {
+            std::thread::sleep(left);
+        }
     }
 }
 
 fn comm(e: std::io::Error) -> Error {
     Error::SocketCommunication(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Transport, UnixTransport};
+    use pocketdock_proto::Error;
+    use std::path::Path;
+
+    #[test]
+    fn a_missing_socket_is_a_connection_error_naming_the_path() {
+        let mut t = UnixTransport::new(Path::new("/nonexistent/pocketdock-test.sock"));
+        match t.connect() {
+            Err(Error::SocketConnection { path, .. }) => {
+                assert_eq!(path, "/nonexistent/pocketdock-test.sock");
+            }
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+        assert!(matches!(
+            t.write_all(b"x"),
+            Err(Error::SocketCommunication(_))
+        ));
+    }
 }

@@ -113,6 +113,10 @@ pub enum Error {
     /// A host I/O operation failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The caller used pocketdock out of order (e.g. drove an operation again after it had
+    /// finished): a bug in the calling code, not a failure of the engine or the socket.
+    #[error("invalid use: {0}")]
+    InvalidUse(&'static str),
 }
 
 impl Error {
@@ -125,6 +129,7 @@ impl Error {
             Self::ContainerNotRunning(id) => Self::ContainerNotRunning(id.clone()),
             Self::ContainerGone(id) => Self::ContainerGone(id.clone()),
             Self::SessionClosed => Self::SessionClosed,
+            Self::InvalidUse(what) => Self::InvalidUse(what),
             Self::Timeout { op, after_ms } => Self::Timeout {
                 op,
                 after_ms: *after_ms,

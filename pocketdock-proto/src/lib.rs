@@ -24,6 +24,8 @@ pub mod op;
 pub mod persistence;
 pub mod result;
 pub mod run;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
 pub use demux::StreamKind;

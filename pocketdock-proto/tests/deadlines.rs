@@ -1,48 +1,23 @@
 //! Every deadline path of the single-call and transfer operations, on a virtual clock: an engine
 //! that accepts the connection and then says nothing must give `Error::Timeout`, never a hang.
 
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use pocketdock_proto::http::{Method, Request, RequestBody};
-use pocketdock_proto::op::{
-    CallOp, DownloadOp, Io, Operation, Response, Step, TransferEvent, UploadOp,
-};
+use pocketdock_proto::op::{CallOp, DownloadOp, Operation, Response, TransferEvent, UploadOp};
 use pocketdock_proto::Error;
+use support::{reply, Script};
 
-/// Drive `op` against a silent engine (optionally after `prefix` bytes); return the error and the
-/// virtual time it took.
-fn against_silence<O: Operation>(mut op: O, prefix: &[u8]) -> (Option<Error>, Duration)
-where
-    O::Event: std::fmt::Debug,
-{
-    let start = Instant::now();
-    let mut now = start;
-    let mut fed = false;
-    for _ in 0..10_000 {
-        match op.poll(now) {
-            Step::Io(Io::Connect | Io::Write(_) | Io::Close | Io::ShutdownWrite)
-            | Step::Event(_) => {}
-            Step::Io(Io::Read { deadline }) => {
-                if !fed && !prefix.is_empty() {
-                    fed = true;
-                    op.handle_input(now, prefix);
-                    continue;
-                }
-                let Some(d) = deadline else {
-                    return (None, now - start);
-                };
-                now = d;
-                op.handle_timeout(now);
-            }
-            Step::Io(Io::Wait(t)) => {
-                now = t;
-                op.handle_timeout(now);
-            }
-            Step::Done(r) => return (r.err(), now - start),
-        }
+/// Drive `op` against an engine that accepts the request, sends `prefix` and then says nothing;
+/// return the error and the virtual time it took (`None` when the op waits with no deadline).
+fn against_silence<O: Operation>(op: O, prefix: &[u8]) -> (Option<Error>, Duration) {
+    match Script::new(vec![reply("", prefix).hang()]).try_run(op) {
+        Ok(out) => (out.result.err(), out.elapsed),
+        Err(stuck) => (None, stuck.elapsed),
     }
-    panic!("never finished");
 }
 
 fn is_timeout(e: Option<&Error>) -> bool {
@@ -94,28 +69,24 @@ fn upload_times_out_waiting_for_the_response() {
     let req = Request::new(Method::Put, "/x").with_body(RequestBody::Chunked {
         content_type: "application/x-tar",
     });
-    let mut op = UploadOp::new(
+    let op = UploadOp::new(
         "put",
         &req,
         Some(Duration::from_secs(4)),
         |_r: &Response| Ok(()),
     );
-    let start = Instant::now();
-    let mut now = start;
-    let err = loop {
-        match op.poll(now) {
-            Step::Event(TransferEvent::NeedBody) => {
-                op.push_body(Bytes::from_static(b"data"));
-                op.finish_body();
-            }
-            Step::Io(Io::Read { deadline: Some(d) }) => {
-                now = d;
-                op.handle_timeout(now);
-            }
-            Step::Io(_) | Step::Event(_) => {}
-            Step::Done(r) => break r.err(),
+    let out = Script::new(vec![reply("PUT /x", "").hang()]).run_with(op, |op, event| {
+        if *event == TransferEvent::NeedBody {
+            op.push_body(Bytes::from_static(b"data"));
+            op.finish_body();
         }
-    };
+    });
+    let err = out.result.err();
+    assert!(
+        out.sent[0].ends_with(b"4\r\ndata\r\n0\r\n\r\n"),
+        "{:?}",
+        out.sent
+    );
     assert!(is_timeout(err.as_ref()), "{err:?}");
-    assert_eq!(now - start, Duration::from_secs(4));
+    assert_eq!(out.elapsed, Duration::from_secs(4));
 }

@@ -2,41 +2,15 @@
 //! code polling, timeout and kill, output cap, engine errors, truncated streams) with no sleeps
 //! and no sockets, each response delivered at every split size.
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
 
 use pocketdock_proto::api::exec::ExecSpec;
 use pocketdock_proto::demux::encode_frame;
-use pocketdock_proto::op::{ExecConfig, ExecEvent, ExecOp, Io, Operation, Step};
-use pocketdock_proto::{Error, ExecResult, LimitPolicy, OutputLimit, StreamKind};
-
-/// One scripted reply: the request line it answers, the bytes, and whether the connection then
-/// stays open forever (a command that never ends).
-/// A `repeat` reply answers every further request of its kind.
-#[derive(Clone)]
-struct Reply {
-    request_prefix: &'static str,
-    bytes: Vec<u8>,
-    hang: bool,
-    repeat: bool,
-}
-
-fn reply(prefix: &'static str, bytes: Vec<u8>) -> Reply {
-    Reply {
-        request_prefix: prefix,
-        bytes,
-        hang: false,
-        repeat: false,
-    }
-}
-
-fn json(status: &str, body: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
+use pocketdock_proto::op::{ExecConfig, ExecEvent, ExecOp};
+use pocketdock_proto::{Error, LimitPolicy, OutputLimit, StreamKind};
+use support::{drive, every_delivery, every_step, json, reply, Delivery, Reply, STEPS};
 
 fn upgrade(frames: &[(StreamKind, &[u8])]) -> Vec<u8> {
     let mut v = b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_vec();
@@ -44,82 +18,6 @@ fn upgrade(frames: &[(StreamKind, &[u8])]) -> Vec<u8> {
         v.extend(encode_frame(*k, p));
     }
     v
-}
-
-struct Outcome {
-    events: Vec<ExecEvent>,
-    result: Result<ExecResult, Error>,
-    requests: Vec<String>,
-    elapsed: Duration,
-}
-
-fn drive(mut op: ExecOp, script: Vec<Reply>, step: usize) -> Outcome {
-    let start = Instant::now();
-    let mut now = start;
-    let mut script: VecDeque<Reply> = script.into();
-    let mut pending: Option<(Vec<u8>, usize, bool)> = None;
-    let mut events = Vec::new();
-    let mut requests = Vec::new();
-    for _ in 0..100_000 {
-        match op.poll(now) {
-            Step::Io(Io::Connect | Io::Close) => pending = None,
-            Step::Io(Io::ShutdownWrite) => {}
-            Step::Io(Io::Write(bytes)) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let line = text.lines().next().unwrap_or_default().to_string();
-                let next = script
-                    .pop_front()
-                    .unwrap_or_else(|| panic!("no reply scripted for {line}"));
-                assert!(
-                    line.starts_with(next.request_prefix),
-                    "expected {:?}, got {line:?}",
-                    next.request_prefix
-                );
-                requests.push(line);
-                if next.repeat {
-                    script.push_front(next.clone());
-                }
-                pending = Some((next.bytes, 0, next.hang));
-            }
-            Step::Io(Io::Read { deadline }) => match &mut pending {
-                Some((bytes, pos, hang)) => {
-                    if *pos < bytes.len() {
-                        let end = (*pos + step).min(bytes.len());
-                        now += Duration::from_millis(1);
-                        op.handle_input(now, &bytes[*pos..end]);
-                        *pos = end;
-                    } else if *hang {
-                        let d = deadline.unwrap_or_else(|| panic!("hanging read without deadline"));
-                        now = now.max(d);
-                        op.handle_timeout(now);
-                    } else {
-                        op.handle_eof(now);
-                    }
-                }
-                None => panic!("read without a request"),
-            },
-            Step::Io(Io::Wait(t)) => {
-                assert!(t >= now, "wait into the past");
-                now = t;
-                op.handle_timeout(now);
-            }
-            Step::Event(e) => events.push(e),
-            Step::Done(result) => {
-                assert!(
-                    script.iter().all(|r| r.repeat),
-                    "unused replies: {}",
-                    script.len()
-                );
-                return Outcome {
-                    events,
-                    result,
-                    requests,
-                    elapsed: now - start,
-                };
-            }
-        }
-    }
-    panic!("operation did not finish");
 }
 
 fn config(timeout: Option<Duration>) -> ExecConfig {
@@ -152,31 +50,26 @@ fn inspect(running: bool, code: &str) -> Reply {
     )
 }
 
-fn every_step(f: impl Fn(usize)) {
-    for step in [1, 2, 3, 7, 8, 9, 64, 100_000] {
-        f(step);
-    }
-}
-
 #[test]
 fn output_and_exit_code_at_every_split() {
-    every_step(|step| {
-        let out = drive(
-            ExecOp::new(config(None)),
-            vec![
-                created(),
-                reply(
-                    "POST /exec/e1/start",
-                    upgrade(&[
-                        (StreamKind::Stdout, b"hello\n"),
-                        (StreamKind::Stderr, b"warn"),
-                    ]),
-                ),
-                inspect(false, "3"),
-            ],
-            step,
-        );
-        let r = out.result.unwrap_or_else(|e| panic!("{e}"));
+    let script = vec![
+        created(),
+        reply(
+            "POST /exec/e1/start",
+            upgrade(&[
+                (StreamKind::Stdout, b"hello\n"),
+                (StreamKind::Stderr, b"warn"),
+            ]),
+        ),
+        inspect(false, "3"),
+    ];
+    let deliveries = STEPS
+        .into_iter()
+        .map(Delivery::from)
+        .chain(every_delivery(&script));
+    for delivery in deliveries {
+        let out = drive(ExecOp::new(config(None)), script.clone(), delivery);
+        let r = out.result.unwrap_or_else(|e| panic!("{delivery:?}: {e}"));
         assert_eq!(r.stdout, b"hello\n");
         assert_eq!(r.stderr, b"warn");
         assert_eq!(r.exit_code, 3);
@@ -187,7 +80,7 @@ fn output_and_exit_code_at_every_split() {
                 exec_id: "e1".into()
             }]
         );
-    });
+    }
 }
 
 #[test]
@@ -217,10 +110,7 @@ fn exit_code_that_never_comes_is_a_timeout() {
         vec![
             created(),
             reply("POST /exec/e1/start", upgrade(&[])),
-            Reply {
-                repeat: true,
-                ..inspect(true, "0")
-            },
+            inspect(true, "0").repeat(),
         ],
         64,
     );
@@ -244,10 +134,7 @@ fn timeout_kills_the_tree_and_keeps_partial_output() {
             ExecOp::new(config(Some(Duration::from_secs(2)))),
             vec![
                 created(),
-                Reply {
-                    hang: true,
-                    ..reply("POST /exec/e1/start", stream)
-                },
+                reply("POST /exec/e1/start", stream).hang(),
                 reply(
                     "POST /containers/ctr/exec",
                     json("201 Created", r#"{"Id":"k1"}"#),
@@ -299,13 +186,11 @@ fn output_cap_stops_the_command() {
         ExecOp::new(cfg),
         vec![
             created(),
-            Reply {
-                hang: true,
-                ..reply(
-                    "POST /exec/e1/start",
-                    upgrade(&[(StreamKind::Stdout, &big)]),
-                )
-            },
+            reply(
+                "POST /exec/e1/start",
+                upgrade(&[(StreamKind::Stdout, &big)]),
+            )
+            .hang(),
             reply(
                 "POST /containers/ctr/exec",
                 json("201 Created", r#"{"Id":"k1"}"#),

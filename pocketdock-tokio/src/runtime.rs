@@ -87,6 +87,12 @@ impl Runtime for Tokio {
         tokio::time::sleep_until(deadline.into()).await;
     }
 
+    /// Tokio's clock, the one [`sleep_until`](Self::sleep_until) sleeps on (the system clock,
+    /// unless a test paused tokio's time).
+    fn now() -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
     /// A task of the current runtime (`tokio::spawn`: call from within one).
     fn spawn_reader(
         _name: &'static str,
