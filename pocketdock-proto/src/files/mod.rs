@@ -22,7 +22,7 @@
 //! [`write_archive`], [`modes`], [`extract`] ([`Extractor`]) and [`file_reader`].
 
 pub mod extract;
-mod fetch;
+pub mod fetch;
 pub mod file_reader;
 pub mod helper_exec;
 pub mod listing;

@@ -1,5 +1,5 @@
 //! `pull` as one operation: the archive of a container path fetched with its symbolic links
-//! followed (see [`ArchiveFetch`](super::fetch)) and handed out as checked extraction actions
+//! followed (see [`fetch`](super::fetch)) and handed out as checked extraction actions
 //! for the host to apply. The host side (`pocketdock_host::tree::PullTarget`) writes them and
 //! says when it failed ([`PullOp::fail`]).
 

@@ -1,5 +1,5 @@
 //! `read_file` as one operation: the archive of the path fetched and read as a single regular
-//! file, its symbolic links followed (see [`ArchiveFetch`](super::fetch)), the client never
+//! file, its symbolic links followed (see [`fetch`](super::fetch)), the client never
 //! holding more than the cap.
 
 use std::time::Instant;
