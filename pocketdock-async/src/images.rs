@@ -30,17 +30,15 @@
 
 use std::path::Path;
 
-use pocketdock_proto::api::images::{
-    self, BuildOptions, DeleteItem, ImageInspect, Progress, ProgressDecoder, ProgressSummary,
+use pocketdock_proto::api::images::{self, BuildOptions, DeleteItem, ImageInspect, Progress};
+use pocketdock_proto::image_flow::{
+    ArchiveSummary, BuildEvent, BuildOp, ExportEvent, ExportOp, ImportEvent, ImportOp,
 };
-use pocketdock_proto::api::{check, Subject};
-use pocketdock_proto::build_retry::retry_note;
-use pocketdock_proto::image_flow::{embedded_context, ExportPlan};
-use pocketdock_proto::op::{CallOp, DownloadOp, Response, TransferEvent, UploadOp};
+use pocketdock_proto::op::{CallOp, Response};
 use pocketdock_proto::profile::resolve_profile;
 use pocketdock_proto::{Error, Result};
 
-use pocketdock_host::context::{ArchiveSource, BodySource, DirSource, ExportFile, MemorySource};
+use pocketdock_host::context::{build_source, ArchiveSource, BodySource, ExportFile};
 
 use crate::driver::{Driver, Progress as Step};
 use crate::engine::Engine;
@@ -66,61 +64,38 @@ impl<R: Runtime> Engine<R> {
         options: &BuildOptions,
         mut on_progress: impl FnMut(&Progress) + Send,
     ) -> Result<BuiltImage> {
-        options.validate()?;
-        let mut attempt = 1;
+        let mut drv = Driver::<_, R>::new(BuildOp::new(options)?, self.socket());
+        let mut source: Option<Box<dyn BodySource>> = None;
         loop {
-            match self.build_once(context, options, &mut on_progress).await {
-                Err(err) => match retry_note(&err, attempt) {
-                    Some(note) => {
-                        on_progress(&note);
-                        attempt += 1;
+            let handled = match drv.advance().await {
+                Step::Event(BuildEvent::OpenContext) => {
+                    build_source(context, options.dockerfile.as_deref()).map(|s| {
+                        source = Some(s);
+                    })
+                }
+                Step::Event(BuildEvent::NeedBody) => {
+                    match source.as_mut().map(|s| s.next_chunk()) {
+                        Some(Ok(Some(chunk))) => {
+                            drv.op_mut().push_body(chunk);
+                            Ok(())
+                        }
+                        Some(Err(e)) => Err(e),
+                        None | Some(Ok(None)) => {
+                            drv.op_mut().finish_body();
+                            Ok(())
+                        }
                     }
-                    None => return Err(err),
-                },
-                built => return built,
+                }
+                Step::Event(BuildEvent::Progress(p)) => {
+                    on_progress(&p);
+                    Ok(())
+                }
+                Step::Done(r) => return r,
+            };
+            if let Err(e) = handled {
+                drv.op_mut().fail(e);
             }
         }
-    }
-
-    /// One attempt of [`build_image`](Self::build_image), with checked options.
-    async fn build_once(
-        &self,
-        context: &BuildContext,
-        options: &BuildOptions,
-        on_progress: &mut (impl FnMut(&Progress) + Send),
-    ) -> Result<BuiltImage> {
-        let mut source: Box<dyn BodySource> = match context {
-            BuildContext::Profile(name) => {
-                Box::new(MemorySource::new(embedded_context(name)?.tar()?))
-            }
-            BuildContext::Dir(dir) => {
-                let dockerfile = options.dockerfile.as_deref().unwrap_or("Dockerfile");
-                Box::new(DirSource::new(dir, dockerfile)?)
-            }
-        };
-        let request = images::build(options, None);
-        let op = UploadOp::new("build", &request, Some(BUILD_TIMEOUT), |r: &Response| {
-            check(r, "build", Subject::None)
-        });
-        let summary = self
-            .upload_with_progress(op, source.as_mut(), "build", on_progress)
-            .await?;
-        let tags = if summary.images.is_empty() {
-            options.tags.clone()
-        } else {
-            summary.images.clone()
-        };
-        let id = match options.tags.first() {
-            Some(tag) => self.inspect_image(tag).await?.id,
-            None => summary
-                .image_id
-                .clone()
-                .ok_or_else(|| Error::StreamFailed {
-                    op: "build",
-                    message: "the engine did not report the built image's id".into(),
-                })?,
-        };
-        Ok(BuiltImage { id, tags })
     }
 
     /// Build profile `profile` (its embedded context) as its image tag
@@ -165,33 +140,31 @@ impl<R: Runtime> Engine<R> {
         gzip: bool,
         on_progress: impl FnMut(u64) + Send,
     ) -> Result<ExportedArchive> {
-        let plan = ExportPlan::new(images)?;
-        for name in plan.names() {
-            self.inspect_image(name).await?;
-        }
-        let mut out = ExportFile::create(dest.as_ref(), gzip, on_progress)?;
-        let op = DownloadOp::new(
-            "export",
-            &plan.request(),
-            Some(TRANSFER_TIMEOUT),
-            |r: &Response| check(r, "export", Subject::None),
-        );
-        let mut driver = Driver::<_, R>::new(op, self.socket());
+        let mut drv = Driver::<_, R>::new(ExportOp::new(images)?, self.socket());
+        let mut on_progress = Some(on_progress);
+        let mut out = None;
         loop {
-            match driver.advance().await {
-                Step::Event(TransferEvent::Data(d)) => out.write(&d)?,
-                Step::Event(TransferEvent::NeedBody) => {
-                    return Err(Error::SocketCommunication(
-                        "export: unexpected request for a body".into(),
-                    ))
-                }
+            let handled = match drv.advance().await {
+                Step::Event(ExportEvent::Open) => match on_progress.take() {
+                    Some(report) => ExportFile::create(dest.as_ref(), gzip, report).map(|f| {
+                        out = Some(f);
+                    }),
+                    None => Ok(()),
+                },
+                Step::Event(ExportEvent::Data(d)) => out.as_mut().map_or(Ok(()), |f| f.write(&d)),
                 Step::Done(r) => {
                     r?;
                     break;
                 }
+            };
+            if let Err(e) = handled {
+                drv.op_mut().fail(e);
             }
         }
-        out.commit()
+        out.ok_or_else(|| {
+            Error::SocketCommunication("export: the archive was never opened".into())
+        })?
+        .commit()
     }
 
     /// Load every image of the archive at `path` (a `.tar` or gzip-compressed tar, detected by
@@ -209,34 +182,21 @@ impl<R: Runtime> Engine<R> {
         path: impl AsRef<Path>,
         on_progress: impl FnMut(u64) + Send + 'static,
     ) -> Result<Vec<String>> {
-        let path = path.as_ref();
-        let mut source = ArchiveSource::open(path)?.on_progress(on_progress);
-        let op = UploadOp::new(
-            "import",
-            &images::load(false, None),
-            Some(TRANSFER_TIMEOUT),
-            |r: &Response| check(r, "load", Subject::None),
-        );
-        let summary = self
-            .upload_with_progress(op, &mut source, "load", &mut |_| {})
-            .await?;
-        let mut loaded: Vec<String> = Vec::new();
-        // Podman lists several references on one line, separated by commas.
-        for name in summary
-            .images
-            .iter()
-            .flat_map(|line| line.split(','))
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            if !loaded.iter().any(|l| l == name) {
-                loaded.push(name.to_string());
+        let mut source = ArchiveSource::open(path.as_ref())?.on_progress(on_progress);
+        let mut drv = Driver::<_, R>::new(ImportOp::new(), self.socket());
+        loop {
+            match drv.advance().await {
+                Step::Event(ImportEvent::NeedBody) => match source.next_chunk() {
+                    Ok(Some(chunk)) => drv.op_mut().push_body(chunk),
+                    Ok(None) => {
+                        let tags = source.summary.as_ref().map(ArchiveSummary::repo_tags);
+                        drv.op_mut().finish_body(tags.unwrap_or_default());
+                    }
+                    Err(e) => drv.op_mut().fail(e),
+                },
+                Step::Done(r) => return r,
             }
         }
-        if loaded.is_empty() {
-            loaded = source.summary.map(|s| s.repo_tags()).unwrap_or_default();
-        }
-        Ok(loaded)
     }
 
     /// `GET /images/{name}/json`; a missing image is [`Error::ImageNotFound`].
@@ -260,45 +220,5 @@ impl<R: Runtime> Engine<R> {
             move |r: Response| images::parse_remove(&r, &key),
         ))
         .await
-    }
-
-    /// Drive an upload whose response is a JSON-lines progress stream: feed the body from
-    /// `source`, hand out each progress event, and fail with the first in-stream error.
-    async fn upload_with_progress(
-        &self,
-        op: UploadOp,
-        source: &mut dyn BodySource,
-        what: &'static str,
-        on_progress: &mut (dyn FnMut(&Progress) + Send),
-    ) -> Result<ProgressSummary> {
-        let mut driver = Driver::<_, R>::new(op, self.socket());
-        let mut decoder = ProgressDecoder::new();
-        let mut summary = ProgressSummary::default();
-        let mut drain = |decoder: &mut ProgressDecoder, summary: &mut ProgressSummary| {
-            while let Some(p) = decoder.next_event()? {
-                summary.observe(&p);
-                on_progress(&p);
-            }
-            Ok::<(), Error>(())
-        };
-        loop {
-            match driver.advance().await {
-                Step::Event(TransferEvent::NeedBody) => match source.next_chunk()? {
-                    Some(chunk) => driver.op_mut().push_body(chunk),
-                    None => driver.op_mut().finish_body(),
-                },
-                Step::Event(TransferEvent::Data(d)) => {
-                    decoder.feed(&d);
-                    drain(&mut decoder, &mut summary)?;
-                }
-                Step::Done(r) => {
-                    r?;
-                    break;
-                }
-            }
-        }
-        decoder.finish();
-        drain(&mut decoder, &mut summary)?;
-        summary.into_result(what)
     }
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use pocketdock_proto::image_flow::{
-    context_meta, ArchiveCheck, ArchiveSummary, Compression, ExportedArchive, GzipDecoder,
-    GzipEncoder, MAGIC_LEN,
+    context_meta, embedded_context, ArchiveCheck, ArchiveSummary, BuildContext, Compression,
+    ExportedArchive, GzipDecoder, GzipEncoder, MAGIC_LEN,
 };
 use pocketdock_proto::tar::{header_for_dir, header_for_file, header_for_symlink, padding};
 use pocketdock_proto::{Error, Result};
@@ -50,6 +50,21 @@ impl BodySource for MemorySource {
         let n = self.data.len().min(CHUNK);
         Ok(Some(self.data.split_to(n)))
     }
+}
+
+/// The body of a build of `context`: a profile's embedded context from memory, or a host
+/// directory tarred on the fly with `dockerfile` (default `Dockerfile`). Opened anew for every
+/// attempt of a build.
+pub fn build_source(
+    context: &BuildContext,
+    dockerfile: Option<&str>,
+) -> Result<Box<dyn BodySource>> {
+    Ok(match context {
+        BuildContext::Profile(name) => Box::new(MemorySource::new(embedded_context(name)?.tar()?)),
+        BuildContext::Dir(dir) => {
+            Box::new(DirSource::new(dir, dockerfile.unwrap_or("Dockerfile"))?)
+        }
+    })
 }
 
 /// One entry of a directory context.

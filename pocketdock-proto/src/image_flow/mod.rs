@@ -22,6 +22,19 @@
 //!   (`GET /images/get?names=a&names=b`: one archive holding every image, unlike the reference,
 //!   which overwrote its output file once per image, inventory §7.1 #4).
 
+//! * **Flows.** [`BuildOp`] (with the retry policy of [`crate::build_retry`]), [`ImportOp`] and
+//!   [`ExportOp`] run a build, a load and a save as single operations; the adapters drive them
+//!   and feed them the host's bytes.
+
+mod build_op;
+mod export_op;
+mod import_op;
+mod progress_stream;
+
+pub use build_op::{BuildEvent, BuildOp};
+pub use export_op::{ExportEvent, ExportOp};
+pub use import_op::{ImportEvent, ImportOp};
+
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
