@@ -17,8 +17,8 @@
 use std::path::Path;
 
 use pocketdock_proto::files::{
-    check_path, helper_config, list_command, parse_list, PullEvent, PullOp, PutEvent, PutOp,
-    ReadFileOp, TransferOptions, LIST_MAX_OUTPUT,
+    check_path, helper_config, list_command, parse_list, PullOp, PutOp, ReadFileOp,
+    TransferOptions, LIST_MAX_OUTPUT,
 };
 use pocketdock_proto::Result;
 #[cfg(doc)]
@@ -27,10 +27,9 @@ use pocketdock_proto::{
     Error,
 };
 
-use pocketdock_host::tree::{unix_now, PullTarget, PushFeed};
+use pocketdock_host::tree::{feed_put, unix_now, PullTarget, PushFeed};
 
 use crate::container::Container;
-use crate::driver::{Driver, Progress};
 use crate::engine::nonce;
 use crate::runtime::Runtime;
 
@@ -64,7 +63,9 @@ impl<R: Runtime> Container<R> {
         opts: &TransferOptions,
     ) -> Result<()> {
         let op = PutOp::write(&self.id, path, content.as_ref(), opts, unix_now(), &nonce())?;
-        self.put(op, opts, None).await
+        self.engine
+            .drive_fed(op, |e, op| feed_put(None, e, op, opts))
+            .await
     }
 
     /// The content of the file `path` (absolute), at most 64 MiB
@@ -127,9 +128,11 @@ impl<R: Runtime> Container<R> {
     ) -> Result<()> {
         opts.validate()?;
         check_path("dest", dest)?;
-        let feed = PushFeed::open(src.as_ref())?;
+        let mut feed = PushFeed::open(src.as_ref())?;
         let op = PutOp::push(&self.id, dest, feed.kind(), opts, &nonce())?;
-        self.put(op, opts, Some(feed)).await
+        self.engine
+            .drive_fed(op, |e, op| feed_put(Some(&mut feed), e, op, opts))
+            .await
     }
 
     /// Copy the container path `src` (absolute) to the host path `dest`. See
@@ -165,59 +168,10 @@ impl<R: Runtime> Container<R> {
     ) -> Result<()> {
         let op = PullOp::new(&self.id, src, opts, &nonce())?;
         let mut target = PullTarget::new(dest.as_ref(), op.name(), op.contents());
-        let mut drv = Driver::<_, R>::new(op, self.engine.socket());
-        let result = loop {
-            match drv.advance().await {
-                Progress::Event(PullEvent::Received(n)) => opts.report(n),
-                Progress::Event(PullEvent::Extract(action)) => {
-                    if let Err(e) = target.apply(action) {
-                        drv.op_mut().fail(e);
-                    }
-                }
-                Progress::Done(r) => break r,
-            }
-        };
+        let result = self
+            .engine
+            .drive_fed(op, |e, op| target.handle(e, op, opts))
+            .await;
         target.finish(result)
-    }
-
-    /// Drive a write or a push, feeding a push's archive from `feed`.
-    async fn put(
-        &self,
-        op: PutOp<'_>,
-        opts: &TransferOptions,
-        mut feed: Option<PushFeed>,
-    ) -> Result<()> {
-        let mut drv = Driver::<_, R>::new(op, self.engine.socket());
-        loop {
-            let handled = match drv.advance().await {
-                Progress::Event(PutEvent::Sent(n)) => {
-                    opts.report(n);
-                    Ok(())
-                }
-                Progress::Event(PutEvent::Source {
-                    root_name,
-                    prepared,
-                }) => feed
-                    .as_mut()
-                    .map_or(Ok(()), |f| f.start(root_name, &prepared)),
-                Progress::Event(PutEvent::NeedBody) => {
-                    match feed.as_mut().map(PushFeed::next_chunk) {
-                        Some(Ok(Some(chunk))) => {
-                            drv.op_mut().push_body(chunk);
-                            Ok(())
-                        }
-                        Some(Err(e)) => Err(e),
-                        None | Some(Ok(None)) => {
-                            drv.op_mut().finish_body();
-                            Ok(())
-                        }
-                    }
-                }
-                Progress::Done(r) => return r,
-            };
-            if let Err(e) = handled {
-                drv.op_mut().fail(e);
-            }
-        }
     }
 }

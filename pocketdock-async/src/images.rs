@@ -31,14 +31,13 @@
 use std::path::Path;
 
 use pocketdock_proto::api::images::{self, BuildOptions, DeleteItem, ImageInspect, Progress};
-use pocketdock_proto::image_flow::{
-    ArchiveSummary, BuildEvent, BuildOp, ExportEvent, ExportOp, ImportEvent, ImportOp,
-};
-use pocketdock_proto::op::{CallOp, Response};
-use pocketdock_proto::profile::resolve_profile;
-use pocketdock_proto::{Error, Result};
+use pocketdock_proto::image_flow::{profile_build, BuildOp, ExportOp, ImportOp};
+use pocketdock_proto::op::{CallOp, Operation, Response};
+#[cfg(doc)]
+use pocketdock_proto::Error;
+use pocketdock_proto::Result;
 
-use pocketdock_host::context::{build_source, ArchiveSource, BodySource, ExportFile};
+use pocketdock_host::context::{ArchiveSource, BuildFeed, ExportTarget};
 
 use crate::driver::{Driver, Progress as Step};
 use crate::engine::Engine;
@@ -64,38 +63,11 @@ impl<R: Runtime> Engine<R> {
         options: &BuildOptions,
         mut on_progress: impl FnMut(&Progress) + Send,
     ) -> Result<BuiltImage> {
-        let mut drv = Driver::<_, R>::new(BuildOp::new(options)?, self.socket());
-        let mut source: Option<Box<dyn BodySource>> = None;
-        loop {
-            let handled = match drv.advance().await {
-                Step::Event(BuildEvent::OpenContext) => {
-                    build_source(context, options.dockerfile.as_deref()).map(|s| {
-                        source = Some(s);
-                    })
-                }
-                Step::Event(BuildEvent::NeedBody) => {
-                    match source.as_mut().map(|s| s.next_chunk()) {
-                        Some(Ok(Some(chunk))) => {
-                            drv.op_mut().push_body(chunk);
-                            Ok(())
-                        }
-                        Some(Err(e)) => Err(e),
-                        None | Some(Ok(None)) => {
-                            drv.op_mut().finish_body();
-                            Ok(())
-                        }
-                    }
-                }
-                Step::Event(BuildEvent::Progress(p)) => {
-                    on_progress(&p);
-                    Ok(())
-                }
-                Step::Done(r) => return r,
-            };
-            if let Err(e) = handled {
-                drv.op_mut().fail(e);
-            }
-        }
+        let mut feed = BuildFeed::new(context, options.dockerfile.as_deref());
+        self.drive_fed(BuildOp::new(options)?, |e, op| {
+            feed.handle(e, op, &mut on_progress);
+        })
+        .await
     }
 
     /// Build profile `profile` (its embedded context) as its image tag
@@ -107,16 +79,8 @@ impl<R: Runtime> Engine<R> {
         base: Option<&str>,
         on_progress: impl FnMut(&Progress) + Send,
     ) -> Result<BuiltImage> {
-        let info = resolve_profile(profile)?;
-        let mut options = BuildOptions::tagged(info.image_tag);
-        if let Some(base) = base {
-            options.build_args.insert("BASE".into(), base.into());
-        }
-        options
-            .labels
-            .insert("pocketdock.profile".into(), info.name.into());
-        self.build_image(&BuildContext::profile(info.name), &options, on_progress)
-            .await
+        let (context, options) = profile_build(profile, base)?;
+        self.build_image(&context, &options, on_progress).await
     }
 
     /// Save `images` (names or ids; repeats are dropped) into one archive at `dest`, gzip
@@ -140,31 +104,10 @@ impl<R: Runtime> Engine<R> {
         gzip: bool,
         on_progress: impl FnMut(u64) + Send,
     ) -> Result<ExportedArchive> {
-        let mut drv = Driver::<_, R>::new(ExportOp::new(images)?, self.socket());
-        let mut on_progress = Some(on_progress);
-        let mut out = None;
-        loop {
-            let handled = match drv.advance().await {
-                Step::Event(ExportEvent::Open) => match on_progress.take() {
-                    Some(report) => ExportFile::create(dest.as_ref(), gzip, report).map(|f| {
-                        out = Some(f);
-                    }),
-                    None => Ok(()),
-                },
-                Step::Event(ExportEvent::Data(d)) => out.as_mut().map_or(Ok(()), |f| f.write(&d)),
-                Step::Done(r) => {
-                    r?;
-                    break;
-                }
-            };
-            if let Err(e) = handled {
-                drv.op_mut().fail(e);
-            }
-        }
-        out.ok_or_else(|| {
-            Error::SocketCommunication("export: the archive was never opened".into())
-        })?
-        .commit()
+        let op = ExportOp::new(images)?;
+        let mut target = ExportTarget::new(dest.as_ref(), gzip, on_progress);
+        let result = self.drive_fed(op, |e, op| target.handle(e, op)).await;
+        target.finish(result)
     }
 
     /// Load every image of the archive at `path` (a `.tar` or gzip-compressed tar, detected by
@@ -183,20 +126,8 @@ impl<R: Runtime> Engine<R> {
         on_progress: impl FnMut(u64) + Send + 'static,
     ) -> Result<Vec<String>> {
         let mut source = ArchiveSource::open(path.as_ref())?.on_progress(on_progress);
-        let mut drv = Driver::<_, R>::new(ImportOp::new(), self.socket());
-        loop {
-            match drv.advance().await {
-                Step::Event(ImportEvent::NeedBody) => match source.next_chunk() {
-                    Ok(Some(chunk)) => drv.op_mut().push_body(chunk),
-                    Ok(None) => {
-                        let tags = source.summary.as_ref().map(ArchiveSummary::repo_tags);
-                        drv.op_mut().finish_body(tags.unwrap_or_default());
-                    }
-                    Err(e) => drv.op_mut().fail(e),
-                },
-                Step::Done(r) => return r,
-            }
-        }
+        self.drive_fed(ImportOp::new(), |e, op| source.handle(e, op))
+            .await
     }
 
     /// `GET /images/{name}/json`; a missing image is [`Error::ImageNotFound`].
@@ -220,5 +151,21 @@ impl<R: Runtime> Engine<R> {
             move |r: Response| images::parse_remove(&r, &key),
         ))
         .await
+    }
+
+    /// Drive a flow whose events need host work: `handle` does it and, when it fails, fails the
+    /// flow through the operation it is given.
+    pub(crate) async fn drive_fed<O: Operation>(
+        &self,
+        op: O,
+        mut handle: impl FnMut(O::Event, &mut O),
+    ) -> Result<O::Output> {
+        let mut drv = Driver::<_, R>::new(op, self.socket());
+        loop {
+            match drv.advance().await {
+                Step::Event(e) => handle(e, drv.op_mut()),
+                Step::Done(r) => return r,
+            }
+        }
     }
 }

@@ -17,8 +17,8 @@
 use std::path::Path;
 
 use pocketdock_proto::files::{
-    check_path, helper_config, list_command, parse_list, PullEvent, PullOp, PutEvent, PutOp,
-    ReadFileOp, TransferOptions, LIST_MAX_OUTPUT,
+    check_path, helper_config, list_command, parse_list, PullOp, PutOp, ReadFileOp,
+    TransferOptions, LIST_MAX_OUTPUT,
 };
 use pocketdock_proto::Result;
 #[cfg(doc)]
@@ -27,10 +27,9 @@ use pocketdock_proto::{
     Error,
 };
 
-use pocketdock_host::tree::{unix_now, PullTarget, PushFeed};
+use pocketdock_host::tree::{feed_put, unix_now, PullTarget, PushFeed};
 
 use crate::container::Container;
-use crate::driver::{Driver, Progress};
 use crate::engine::nonce;
 
 impl Container {
@@ -63,7 +62,8 @@ impl Container {
         opts: &TransferOptions,
     ) -> Result<()> {
         let op = PutOp::write(&self.id, path, content.as_ref(), opts, unix_now(), &nonce())?;
-        self.put(op, opts, None)
+        self.engine
+            .drive_fed(op, |e, op| feed_put(None, e, op, opts))
     }
 
     /// The content of the file `path` (absolute), at most 64 MiB
@@ -126,9 +126,10 @@ impl Container {
     ) -> Result<()> {
         opts.validate()?;
         check_path("dest", dest)?;
-        let feed = PushFeed::open(src.as_ref())?;
+        let mut feed = PushFeed::open(src.as_ref())?;
         let op = PutOp::push(&self.id, dest, feed.kind(), opts, &nonce())?;
-        self.put(op, opts, Some(feed))
+        self.engine
+            .drive_fed(op, |e, op| feed_put(Some(&mut feed), e, op, opts))
     }
 
     /// Copy the container path `src` (absolute) to the host path `dest`. See
@@ -164,54 +165,9 @@ impl Container {
     ) -> Result<()> {
         let op = PullOp::new(&self.id, src, opts, &nonce())?;
         let mut target = PullTarget::new(dest.as_ref(), op.name(), op.contents());
-        let mut drv = Driver::new(op, self.engine.socket());
-        let result = loop {
-            match drv.advance() {
-                Progress::Event(PullEvent::Received(n)) => opts.report(n),
-                Progress::Event(PullEvent::Extract(action)) => {
-                    if let Err(e) = target.apply(action) {
-                        drv.op_mut().fail(e);
-                    }
-                }
-                Progress::Done(r) => break r,
-            }
-        };
+        let result = self
+            .engine
+            .drive_fed(op, |e, op| target.handle(e, op, opts));
         target.finish(result)
-    }
-
-    /// Drive a write or a push, feeding a push's archive from `feed`.
-    fn put(&self, op: PutOp<'_>, opts: &TransferOptions, mut feed: Option<PushFeed>) -> Result<()> {
-        let mut drv = Driver::new(op, self.engine.socket());
-        loop {
-            let handled = match drv.advance() {
-                Progress::Event(PutEvent::Sent(n)) => {
-                    opts.report(n);
-                    Ok(())
-                }
-                Progress::Event(PutEvent::Source {
-                    root_name,
-                    prepared,
-                }) => feed
-                    .as_mut()
-                    .map_or(Ok(()), |f| f.start(root_name, &prepared)),
-                Progress::Event(PutEvent::NeedBody) => {
-                    match feed.as_mut().map(PushFeed::next_chunk) {
-                        Some(Ok(Some(chunk))) => {
-                            drv.op_mut().push_body(chunk);
-                            Ok(())
-                        }
-                        Some(Err(e)) => Err(e),
-                        None | Some(Ok(None)) => {
-                            drv.op_mut().finish_body();
-                            Ok(())
-                        }
-                    }
-                }
-                Progress::Done(r) => return r,
-            };
-            if let Err(e) = handled {
-                drv.op_mut().fail(e);
-            }
-        }
     }
 }

@@ -9,9 +9,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use pocketdock_proto::api::images::Progress;
 use pocketdock_proto::image_flow::{
-    context_meta, embedded_context, ArchiveCheck, ArchiveSummary, BuildContext, Compression,
-    ExportedArchive, GzipDecoder, GzipEncoder, MAGIC_LEN,
+    context_meta, embedded_context, ArchiveCheck, ArchiveSummary, BuildContext, BuildEvent,
+    BuildOp, Compression, ExportEvent, ExportOp, ExportedArchive, GzipDecoder, GzipEncoder,
+    ImportEvent, ImportOp, MAGIC_LEN,
 };
 use pocketdock_proto::tar::{header_for_dir, header_for_file, header_for_symlink, padding};
 use pocketdock_proto::{Error, Result};
@@ -49,6 +51,56 @@ impl BodySource for MemorySource {
         }
         let n = self.data.len().min(CHUNK);
         Ok(Some(self.data.split_to(n)))
+    }
+}
+
+/// The host end of a build: the context opened for every attempt and read piece by piece, the
+/// progress lines handed to the caller.
+pub struct BuildFeed<'a> {
+    context: &'a BuildContext,
+    dockerfile: Option<&'a str>,
+    source: Option<Box<dyn BodySource>>,
+}
+
+impl<'a> BuildFeed<'a> {
+    /// The feed of a build of `context` with `dockerfile` (default `Dockerfile`).
+    pub fn new(context: &'a BuildContext, dockerfile: Option<&'a str>) -> Self {
+        Self {
+            context,
+            dockerfile,
+            source: None,
+        }
+    }
+
+    /// Do the host work of one event of `op` (a failure to open or read the context ends the
+    /// build through [`BuildOp::fail`]).
+    pub fn handle(
+        &mut self,
+        event: BuildEvent,
+        op: &mut BuildOp,
+        on_progress: &mut impl FnMut(&Progress),
+    ) {
+        let fed = match event {
+            BuildEvent::OpenContext => build_source(self.context, self.dockerfile).map(|s| {
+                self.source = Some(s);
+            }),
+            BuildEvent::NeedBody => match self.source.as_mut() {
+                Some(source) => source.next_chunk().map(|chunk| match chunk {
+                    Some(chunk) => op.push_body(chunk),
+                    None => op.finish_body(),
+                }),
+                None => Err(Error::SocketCommunication(
+                    "a build asked for its context before opening it".into(),
+                )),
+            },
+            BuildEvent::Progress(p) => {
+                on_progress(&p);
+                Ok(())
+            }
+        };
+        if let Err(e) = fed {
+            op.fail(e);
+        }
     }
 }
 
@@ -358,6 +410,23 @@ impl ArchiveSource {
     }
 }
 
+impl ArchiveSource {
+    /// Do the host work of one event of `op`: the next checked piece, or the end of the body
+    /// with the archive's own tags once the whole archive passed (a failure drops the body
+    /// mid-way through [`ImportOp::fail`]).
+    pub fn handle(&mut self, event: ImportEvent, op: &mut ImportOp) {
+        let ImportEvent::NeedBody = event;
+        match self.next_chunk() {
+            Ok(Some(chunk)) => op.push_body(chunk),
+            Ok(None) => {
+                let tags = self.summary.as_ref().map(ArchiveSummary::repo_tags);
+                op.finish_body(tags.unwrap_or_default());
+            }
+            Err(e) => op.fail(e),
+        }
+    }
+}
+
 impl BodySource for ArchiveSource {
     fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         let out = self.next_checked()?;
@@ -448,6 +517,56 @@ impl<F: FnMut(u64)> ExportFile<F> {
             gzip: self.gzip.is_some(),
             images: summary.repo_tags(),
         })
+    }
+}
+
+/// The host end of an export: the archive file opened once every image was found, written as
+/// the archive arrives, committed at the end.
+pub struct ExportTarget<F: FnMut(u64)> {
+    dest: PathBuf,
+    gzip: bool,
+    on_progress: Option<F>,
+    out: Option<ExportFile<F>>,
+}
+
+impl<F: FnMut(u64)> ExportTarget<F> {
+    /// An export to `dest` (gzip-compressed when `gzip`), telling `on_progress` the bytes
+    /// written so far; nothing is created before [`ExportEvent::Open`].
+    pub fn new(dest: &Path, gzip: bool, on_progress: F) -> Self {
+        Self {
+            dest: dest.to_path_buf(),
+            gzip,
+            on_progress: Some(on_progress),
+            out: None,
+        }
+    }
+
+    /// Do the host work of one event of `op` (a failure to create or write the file ends the
+    /// export through [`ExportOp::fail`]).
+    pub fn handle(&mut self, event: ExportEvent, op: &mut ExportOp) {
+        let done = match event {
+            ExportEvent::Open => match self.on_progress.take() {
+                Some(report) => ExportFile::create(&self.dest, self.gzip, report).map(|f| {
+                    self.out = Some(f);
+                }),
+                None => Ok(()),
+            },
+            ExportEvent::Data(d) => self.out.as_mut().map_or(Ok(()), |f| f.write(&d)),
+        };
+        if let Err(e) = done {
+            op.fail(e);
+        }
+    }
+
+    /// The export ended with `result`: the checked archive moved into place, or (on an error)
+    /// the temporary file removed.
+    pub fn finish(self, result: Result<()>) -> Result<ExportedArchive> {
+        result?;
+        self.out
+            .ok_or_else(|| {
+                Error::SocketCommunication("export: the archive was never opened".into())
+            })?
+            .commit()
     }
 }
 

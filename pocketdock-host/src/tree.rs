@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use pocketdock_proto::files::{container_mode, ExtractAction, Prepared, UPLOAD_CHUNK};
+use pocketdock_proto::files::{
+    container_mode, ExtractAction, Prepared, PullEvent, PullOp, PutEvent, PutOp, TransferOptions,
+    UPLOAD_CHUNK,
+};
 use pocketdock_proto::tar::{
     header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
 };
@@ -303,6 +306,40 @@ impl PushFeed {
     }
 }
 
+/// Do the host work of one event of a write or push `op`: progress to `opts`' callback, and for
+/// a push (`feed`) its source opened and read piece by piece (a failure cuts the upload through
+/// [`PutOp::fail`]).
+pub fn feed_put(
+    feed: Option<&mut PushFeed>,
+    event: PutEvent,
+    op: &mut PutOp<'_>,
+    opts: &TransferOptions,
+) {
+    let handled = match (event, feed) {
+        (PutEvent::Sent(n), _) => {
+            opts.report(n);
+            Ok(())
+        }
+        (
+            PutEvent::Source {
+                root_name,
+                prepared,
+            },
+            Some(feed),
+        ) => feed.start(root_name, &prepared),
+        (PutEvent::NeedBody, Some(feed)) => feed.next_chunk().map(|chunk| match chunk {
+            Some(chunk) => op.push_body(chunk),
+            None => op.finish_body(),
+        }),
+        (PutEvent::Source { .. } | PutEvent::NeedBody, None) => Err(Error::SocketCommunication(
+            "an upload asked for a host source it does not have".into(),
+        )),
+    };
+    if let Err(e) = handled {
+        op.fail(e);
+    }
+}
+
 /// The host end of a pull: creates the [`Sink`] the archive's top entry calls for, applies
 /// every later action to it, commits it at the end, and abandons it when the pull failed.
 pub struct PullTarget {
@@ -346,6 +383,19 @@ impl PullTarget {
             },
         }
         Ok(())
+    }
+
+    /// Do the host work of one event of `op`: progress to `opts`' callback, an action applied
+    /// (a failure ends the pull through [`PullOp::fail`]).
+    pub fn handle(&mut self, event: PullEvent, op: &mut PullOp, opts: &TransferOptions) {
+        match event {
+            PullEvent::Received(n) => opts.report(n),
+            PullEvent::Extract(action) => {
+                if let Err(e) = self.apply(action) {
+                    op.fail(e);
+                }
+            }
+        }
     }
 
     /// The pull ended with `result`: on an error, remove what was written under temporary names.

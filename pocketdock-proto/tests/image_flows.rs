@@ -380,3 +380,27 @@ fn export_checks_every_image_then_streams_one_archive() {
     });
     assert!(matches!(out.result, Err(Error::HostPath { .. })));
 }
+
+#[test]
+fn a_profile_build_is_tagged_labelled_and_based_as_asked() {
+    let (context, options) =
+        pocketdock_proto::image_flow::profile_build("minimal-python", Some("local/base:1"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        context,
+        pocketdock_proto::image_flow::BuildContext::profile("minimal-python")
+    );
+    assert_eq!(options.tags, vec!["pocketdock/minimal-python".to_string()]);
+    assert_eq!(
+        options.labels.get("pocketdock.profile").map(String::as_str),
+        Some("minimal-python")
+    );
+    assert_eq!(
+        options.build_args.get("BASE").map(String::as_str),
+        Some("local/base:1")
+    );
+    let (_, plain) = pocketdock_proto::image_flow::profile_build("minimal-python", None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(plain.build_args.get("BASE").is_none());
+    assert!(pocketdock_proto::image_flow::profile_build("no-such-profile", None).is_err());
+}

@@ -15,7 +15,23 @@ use crate::op::sub_op::{SubOp, SubStep};
 use crate::op::{CallOp, Operation, Response, Step, UploadOp};
 
 use super::progress_stream::ProgressStream;
-use super::{BuiltImage, BUILD_TIMEOUT};
+use super::{BuildContext, BuiltImage, BUILD_TIMEOUT};
+use crate::profile::resolve_profile;
+
+/// What `build_profile` builds: profile `profile`'s embedded context, tagged as its image
+/// (`pocketdock/<profile>`) and labelled `pocketdock.profile=<profile>`; `base` overrides the
+/// Dockerfile's `BASE` argument (e.g. a local image when offline).
+pub fn profile_build(profile: &str, base: Option<&str>) -> Result<(BuildContext, BuildOptions)> {
+    let info = resolve_profile(profile)?;
+    let mut options = BuildOptions::tagged(info.image_tag);
+    if let Some(base) = base {
+        options.build_args.insert("BASE".into(), base.into());
+    }
+    options
+        .labels
+        .insert("pocketdock.profile".into(), info.name.into());
+    Ok((BuildContext::profile(info.name), options))
+}
 
 /// Events of a [`BuildOp`].
 #[derive(Debug, Clone, PartialEq)]

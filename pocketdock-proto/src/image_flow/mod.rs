@@ -31,7 +31,7 @@ mod export_op;
 mod import_op;
 mod progress_stream;
 
-pub use build_op::{BuildEvent, BuildOp};
+pub use build_op::{profile_build, BuildEvent, BuildOp};
 pub use export_op::{ExportEvent, ExportOp};
 pub use import_op::{ImportEvent, ImportOp};
 
