@@ -8,9 +8,9 @@
 //! * **Build** sends the context to `POST /build` as a chunked body and hands every progress line
 //!   to the caller as it arrives. Both engines report a failed step *inside* a `200` stream;
 //!   it becomes [`Error::StreamFailed`] with the engine's message (the reference printed
-//!   "Built" instead, inventory §7.1 #5).
+//!   "Built" instead).
 //! * **Export** is one `GET /images/get?names=a&names=b`: every image lands in the same archive
-//!   (the reference overwrote its file once per image, §7.1 #4). The bytes go to a hidden
+//!   (the reference overwrote its file once per image). The bytes go to a hidden
 //!   temporary file beside the destination, gzip-compressed if asked; the archive is checked
 //!   (complete tar, every layer named by `manifest.json` present), synced and only then renamed
 //!   into place, so a failed export never leaves a partial file under the final name.

@@ -401,6 +401,6 @@ fn a_profile_build_is_tagged_labelled_and_based_as_asked() {
     );
     let (_, plain) = pocketdock_proto::image_flow::profile_build("minimal-python", None)
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(plain.build_args.get("BASE").is_none());
+    assert!(!plain.build_args.contains_key("BASE"));
     assert!(pocketdock_proto::image_flow::profile_build("no-such-profile", None).is_err());
 }

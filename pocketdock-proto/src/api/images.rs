@@ -5,7 +5,7 @@
 //! `Some(length)` when the size is known (sent with `Content-Length`) or `None` to send it chunked.
 //! Both engines answer these calls with `200` and a stream of JSON objects, one per line, and
 //! report failures **inside** that stream (`{"error": ..., "errorDetail": {...}}`), which the
-//! reference ignored (inventory §7.1 #5): feed the body to a [`ProgressDecoder`] and let a
+//! Python reference ignored: feed the body to a [`ProgressDecoder`] and let a
 //! [`ProgressSummary`] turn the first in-stream error into [`Error::StreamFailed`].
 
 use std::collections::{BTreeMap, VecDeque};
