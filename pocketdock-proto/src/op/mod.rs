@@ -28,8 +28,9 @@ mod exec;
 mod kill;
 pub mod lifecycle;
 pub mod session;
-pub(crate) mod sub_op;
 mod transfer;
+
+pub(crate) mod sub_op;
 
 use std::time::Instant;
 
