@@ -580,6 +580,8 @@ impl<F: FnMut(u64)> Drop for ExportFile<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pocketdock_proto::api::images::BuildOptions;
+    use pocketdock_proto::op::{Io, Operation, Step};
 
     fn scratch() -> PathBuf {
         let d = std::env::temp_dir().join(format!("pd-export-{:016x}", random_u64()));
@@ -619,6 +621,73 @@ mod tests {
         }
         assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
         assert!(ExportFile::create(Path::new("/"), false, |_| {}).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Poll `op` until it asks for something other than I/O, taking every I/O step as done.
+    fn next_event<O: Operation>(op: &mut O) -> Step<O::Event, O::Output> {
+        let now = std::time::Instant::now();
+        loop {
+            match op.poll(now) {
+                Step::Io(_) => {}
+                other => return other,
+            }
+        }
+    }
+
+    #[test]
+    fn a_build_feed_opens_the_context_per_attempt_and_fails_the_build_when_it_cannot() {
+        let context = BuildContext::profile("minimal-python");
+        let mut feed = BuildFeed::new(&context, None);
+        let mut op = BuildOp::new(&BuildOptions::tagged("t:1")).unwrap_or_else(|e| panic!("{e}"));
+        let mut progress = |_: &Progress| {};
+        let Step::Event(open) = next_event(&mut op) else {
+            panic!("a build starts by opening its context");
+        };
+        assert_eq!(open, BuildEvent::OpenContext);
+        feed.handle(open, &mut op, &mut progress);
+        let Step::Event(need) = next_event(&mut op) else {
+            panic!("then it asks for the context");
+        };
+        assert_eq!(need, BuildEvent::NeedBody);
+        feed.handle(need, &mut op, &mut progress);
+        // The first piece went to the op: it writes it (chunked) before asking again.
+        let now = std::time::Instant::now();
+        assert!(matches!(op.poll(now), Step::Io(Io::Write(b)) if b.len() > 512));
+
+        let missing = BuildContext::dir("/nonexistent/pocketdock-context");
+        let mut feed = BuildFeed::new(&missing, None);
+        let mut op = BuildOp::new(&BuildOptions::tagged("t:1")).unwrap_or_else(|e| panic!("{e}"));
+        let Step::Event(open) = next_event(&mut op) else {
+            panic!("open");
+        };
+        feed.handle(open, &mut op, &mut progress);
+        assert!(matches!(
+            next_event(&mut op),
+            Step::Done(Err(Error::HostPath { .. }))
+        ));
+    }
+
+    #[test]
+    fn an_export_target_opens_writes_and_cleans_up() {
+        let dir = scratch();
+        let dest = dir.join("out.tar");
+        let mut op = ExportOp::new(&["a:1"]).unwrap_or_else(|e| panic!("{e}"));
+        let mut target = ExportTarget::new(&dest, false, |_| {});
+        assert!(entries(&dir).is_empty(), "nothing before Open");
+        target.handle(ExportEvent::Open, &mut op);
+        assert_eq!(entries(&dir).len(), 1, "the temporary file");
+        target.handle(ExportEvent::Data(Bytes::from_static(b"partial")), &mut op);
+        assert!(target
+            .finish(Err(Error::SocketCommunication("cut".into())))
+            .is_err());
+        assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+
+        // A destination that cannot be created fails the export.
+        let mut op = ExportOp::new(&["a:1"]).unwrap_or_else(|e| panic!("{e}"));
+        let mut target = ExportTarget::new(Path::new("/"), false, |_| {});
+        target.handle(ExportEvent::Open, &mut op);
+        assert!(matches!(next_event(&mut op), Step::Done(Err(_))));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -794,3 +794,70 @@ impl DirSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pocketdock_proto::op::{Operation, Step};
+
+    fn scratch() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pd-pull-{}", nonce()));
+        let _ = fs::create_dir_all(&d);
+        d
+    }
+
+    fn file_actions(data: &'static [u8]) -> Vec<ExtractAction> {
+        vec![
+            ExtractAction::TopFile {
+                mode: 0o640,
+                mtime: 7,
+                size: data.len() as u64,
+            },
+            ExtractAction::Data(Bytes::from_static(data)),
+            ExtractAction::FileEnd,
+        ]
+    }
+
+    #[test]
+    fn a_pull_target_commits_at_the_end_and_leaves_nothing_on_failure() {
+        let dir = scratch();
+        let dest = dir.join("f.txt");
+        let mut target = PullTarget::new(&dest, Some("f.txt"), false);
+        for a in file_actions(b"hello") {
+            target.apply(a).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let failed = target.finish(Err(Error::Archive("cut".into())));
+        assert!(failed.is_err());
+        assert_eq!(fs::read_dir(&dir).map(Iterator::count).ok(), Some(0));
+
+        let mut target = PullTarget::new(&dest, Some("f.txt"), false);
+        for a in file_actions(b"hello") {
+            target.apply(a).unwrap_or_else(|e| panic!("{e}"));
+        }
+        target
+            .apply(ExtractAction::End)
+            .unwrap_or_else(|e| panic!("{e}"));
+        target.finish(Ok(())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read(&dest).ok().as_deref(), Some(&b"hello"[..]));
+
+        let mut target = PullTarget::new(&dest, Some("f.txt"), false);
+        assert!(matches!(
+            target.apply(ExtractAction::FileEnd),
+            Err(Error::Archive(_))
+        ));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_upload_asking_for_a_source_it_lacks_fails() {
+        let opts = TransferOptions::default();
+        let mut op =
+            PutOp::write("c", "/f", b"x", &opts, 0, "seed").unwrap_or_else(|e| panic!("{e}"));
+        feed_put(None, PutEvent::NeedBody, &mut op, &opts);
+        let done = op.poll(std::time::Instant::now());
+        assert!(
+            matches!(done, Step::Done(Err(Error::SocketCommunication(_)))),
+            "{done:?}"
+        );
+    }
+}
