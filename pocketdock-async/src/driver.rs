@@ -41,7 +41,6 @@ impl<O: Operation, R: Runtime> Driver<O, R> {
     }
 
     /// The operation being driven.
-    #[allow(dead_code)] // used by uploads (files, images)
     pub(crate) fn op_mut(&mut self) -> &mut O {
         &mut self.op
     }

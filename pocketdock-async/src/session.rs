@@ -13,19 +13,17 @@ use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::api::exec::ExecSpec;
-use pocketdock_proto::op::session::AttachEvent;
-use pocketdock_proto::op::session::{
-    command_prefix, interrupt_config, session_shell, AttachConfig, AttachOp, ExecWaitOp,
-    InterruptMode,
-};
 use pocketdock_proto::op::ExecOp;
-use pocketdock_proto::session::{sentinel_token, CommandOutput, MAX_ABANDONED};
-use pocketdock_proto::shell::{Finish, OutputDecoders, SessionState};
-pub use pocketdock_proto::shell::{SessionOptions, DEFAULT_SESSION_BUFFER};
-use pocketdock_proto::{Error, ExecResult, Result, StreamKind};
+use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
+use pocketdock_proto::session::{
+    check_started, ended_shell, write_error, Closing, OutputDecoders, OutputFn, SessionCall,
+    SessionMachine, Ticket, TicketStep, EXIT_WAIT, START_TIMEOUT,
+};
+pub use pocketdock_proto::session::{SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
+use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
@@ -33,61 +31,70 @@ use crate::engine::{nonce, random_u64, Engine};
 use crate::runtime::{timeout_at, Runtime};
 use crate::transport::comm;
 
-/// How long a timed-out command may take to stop after its processes were killed before the
-/// shell itself is considered stuck (a loop of shell builtins) and the session is ended.
-pub const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+/// The proto machine, whether a task is writing to the shell's stdin (writes are not atomic),
+/// and the tasks to wake at the next change: one lock, so that no wake-up is lost between a
+/// check and the registration of its waker.
+struct Guarded {
+    machine: SessionMachine,
+    writing: bool,
+    wakers: Vec<Waker>,
+}
 
-/// Deadline of the start-up handshake (the first command, which checks that the shell runs).
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long the reader waits for the engine to report the shell's exit code after it ended.
-const EXIT_WAIT: Duration = Duration::from_secs(10);
-
-type OutputFn = Arc<dyn Fn(&str) + Send + Sync>;
+impl Guarded {
+    /// Something changed: wake every waiting task.
+    fn notify(&mut self) {
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
 
 struct Shared<R> {
     runtime: PhantomData<fn() -> R>,
-    state: Mutex<SessionState>,
+    state: Mutex<Guarded>,
     callbacks: Mutex<Vec<OutputFn>>,
 }
 
 impl<R: Runtime> Shared<R> {
-    fn lock(&self) -> MutexGuard<'_, SessionState> {
+    fn lock(&self) -> MutexGuard<'_, Guarded> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Change the state with `f`, then wake every waiting task.
+    fn update<T>(&self, f: impl FnOnce(&mut Guarded) -> T) -> T {
+        let mut st = self.lock();
+        let v = f(&mut st);
+        st.notify();
+        v
     }
 
     /// Wait until `f` answers, at most until `deadline` (`None` then).
     async fn wait_for<T>(
         &self,
         deadline: Option<Instant>,
-        mut f: impl FnMut(&mut SessionState) -> Option<T>,
+        mut f: impl FnMut(&mut Guarded) -> Option<T>,
     ) -> Option<T> {
-        let ready = std::future::poll_fn(|cx| self.lock().poll_until(cx, |st| f(st)));
+        let ready = std::future::poll_fn(|cx| {
+            let mut st = self.lock();
+            if let Some(v) = f(&mut st) {
+                return std::task::Poll::Ready(v);
+            }
+            if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                st.wakers.push(cx.waker().clone());
+            }
+            std::task::Poll::Pending
+        });
         match deadline {
             Some(d) => timeout_at::<R, _>(d, ready).await,
             None => Some(ready.await),
         }
     }
 
-    fn deliver(
-        &self,
-        decoders: &mut OutputDecoders,
-        chunks: &[(StreamKind, bytes::Bytes)],
-        flush: bool,
-    ) {
-        let callbacks = self
-            .callbacks
+    fn callbacks(&self) -> Vec<OutputFn> {
+        self.callbacks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if callbacks.is_empty() {
-            return;
-        }
-        for text in decoders.texts(chunks, flush) {
-            for f in &callbacks {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&text)));
-            }
-        }
+            .clone()
     }
 }
 
@@ -115,7 +122,7 @@ pub(crate) async fn attach<R: Runtime>(
     }
 }
 
-/// The reader: feed output to the scanner until the stream ends, then learn the shell's exit
+/// The reader: feed output to the machine until the stream ends, then learn the shell's exit
 /// code.
 async fn reader_main<R: Runtime>(
     mut driver: Driver<AttachOp, R>,
@@ -128,55 +135,27 @@ async fn reader_main<R: Runtime>(
     let outcome = loop {
         match driver.advance().await {
             Progress::Event(AttachEvent::Output { stream, data }) => {
-                let general = {
-                    let mut st = shared.lock();
-                    st.scanner.feed(stream, &data);
-                    let general = st.drain();
-                    st.notify();
-                    general
-                };
-                shared.deliver(&mut decoders, &general, false);
+                let general =
+                    shared.update(|st| st.machine.handle_output(Instant::now(), stream, &data));
+                decoders.deliver(&shared.callbacks(), &general, false);
             }
             Progress::Event(AttachEvent::Attached { .. }) => {}
             Progress::Done(r) => break r,
         }
     };
     drop(driver);
-    let (general, closed) = {
-        let mut st = shared.lock();
-        st.scanner.finish();
-        let general = st.drain();
-        st.ended = true;
-        st.end_error = outcome.err().map(|e| e.to_string());
-        st.notify();
-        (general, st.closed)
-    };
-    shared.deliver(&mut decoders, &general, true);
-    let code = if closed {
-        None
-    } else {
-        engine
+    let error = outcome.err().map(|e| e.to_string());
+    let (general, wants_exit) = shared.update(|st| st.machine.handle_end(Instant::now(), error));
+    decoders.deliver(&shared.callbacks(), &general, true);
+    if wants_exit {
+        let code = engine
             .drive(
                 ExecWaitOp::new(&container, &exec_id, Some(EXIT_WAIT)),
                 |()| {},
             )
             .await
-            .ok()
-    };
-    let mut st = shared.lock();
-    st.exit_code = code;
-    st.exit_known = true;
-    st.notify();
-}
-
-/// Releases the `send_and_wait` turn, even when the future is dropped.
-struct Turn<'a, R: Runtime>(&'a Shared<R>);
-
-impl<R: Runtime> Drop for Turn<'_, R> {
-    fn drop(&mut self) {
-        let mut st = self.0.lock();
-        st.busy = false;
-        st.notify();
+            .ok();
+        shared.update(|st| st.machine.handle_exit_code(code));
     }
 }
 
@@ -185,19 +164,16 @@ struct Writing<'a, R: Runtime>(&'a Shared<R>);
 
 impl<R: Runtime> Drop for Writing<'_, R> {
     fn drop(&mut self) {
-        let mut st = self.0.lock();
-        st.writing = false;
-        st.notify();
+        self.0.update(|st| st.writing = false);
     }
 }
 
-/// A command whose caller went away: forget it and interrupt it (handed to
-/// [`Runtime::spawn_cleanup`]: a `Drop` cannot await), so it neither keeps running nor leaks
-/// into a later result.
+/// A submitted command whose caller may go away: dropping the future cancels the ticket, and
+/// the call that stops what it left running is handed to [`Runtime::spawn_cleanup`] (a `Drop`
+/// cannot await), so it neither keeps running nor leaks into a later result.
 struct Pending<'a, R: Runtime> {
     session: &'a Session<R>,
-    token: String,
-    written_at: Instant,
+    ticket: Ticket,
     armed: bool,
 }
 
@@ -206,20 +182,16 @@ impl<R: Runtime> Drop for Pending<'_, R> {
         if !self.armed {
             return;
         }
-        self.session.shared.lock().scanner.abandon(&self.token);
-        let config = interrupt_config(
-            &self.session.container,
-            &self.session.nonce,
-            &self.token,
-            self.written_at.elapsed(),
-            InterruptMode::Command,
-            self.session.user.clone(),
-            &nonce(),
-        );
-        let engine = self.session.engine.clone();
-        R::spawn_cleanup(async move {
-            let _ = engine.drive(ExecOp::new(config), |_| {}).await;
+        let config = self.session.shared.update(|st| {
+            let call = st.machine.cancel(self.ticket, Instant::now())?;
+            Some(st.machine.exec_config(&call, &nonce()))
         });
+        if let Some(config) = config {
+            let engine = self.session.engine.clone();
+            R::spawn_cleanup(async move {
+                let _ = engine.drive(ExecOp::new(config), |_| {}).await;
+            });
+        }
     }
 }
 
@@ -232,9 +204,6 @@ impl<R: Runtime> Drop for Pending<'_, R> {
 pub struct Session<R: Runtime> {
     id: String,
     engine: Engine<R>,
-    container: String,
-    user: Option<String>,
-    nonce: String,
     shared: Arc<Shared<R>>,
     writer: R::TtyWriter,
     conn: StdUnixStream,
@@ -249,10 +218,9 @@ impl<R: Runtime> std::fmt::Debug for Session<R> {
         let st = self.shared.lock();
         f.debug_struct("Session")
             .field("id", &self.id)
-            .field("container", &self.container)
-            .field("closed", &st.closed)
-            .field("ended", &st.ended)
-            .field("exit_code", &st.exit_code)
+            .field("closed", &st.machine.is_closed())
+            .field("ended", &st.machine.has_ended())
+            .field("exit_code", &st.machine.exit_code())
             .finish_non_exhaustive()
     }
 }
@@ -276,15 +244,7 @@ impl<R: Runtime> Container<R> {
     /// command, so a shell that cannot start is an error here. The reader is the runtime's
     /// background reader ([`Runtime::spawn_reader`]).
     pub async fn session_with(&self, opts: &SessionOptions) -> Result<Session<R>> {
-        opts.validate()?;
-        let spec = ExecSpec {
-            cmd: session_shell(),
-            env: opts.env.clone(),
-            workdir: opts.workdir.clone(),
-            user: opts.user.clone(),
-            tty: false,
-            stdin: true,
-        };
+        let spec = opts.shell_spec()?;
         let session_nonce = nonce();
         let (driver, exec_id, conn) = attach(
             &self.engine,
@@ -294,7 +254,11 @@ impl<R: Runtime> Container<R> {
         let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
         let shared = Arc::new(Shared {
             runtime: PhantomData,
-            state: Mutex::new(SessionState::new(opts)),
+            state: Mutex::new(Guarded {
+                machine: SessionMachine::new(opts, &self.id, &session_nonce),
+                writing: false,
+                wakers: Vec::new(),
+            }),
             callbacks: Mutex::new(Vec::new()),
         });
         R::spawn_reader(
@@ -312,9 +276,6 @@ impl<R: Runtime> Container<R> {
         let session = Session {
             id: exec_id,
             engine: self.engine.clone(),
-            container: self.id.clone(),
-            user: opts.user.clone(),
-            nonce: session_nonce,
             shared,
             writer,
             conn,
@@ -324,22 +285,7 @@ impl<R: Runtime> Container<R> {
         if let Some(l) = session.log.clone() {
             session.on_output(move |text| l.output(text.as_bytes()));
         }
-        let r = session.run_command("", Some(START_TIMEOUT)).await?;
-        if r.exit_code != 0 || r.timed_out {
-            let detail = if r.timed_out {
-                "the shell did not answer".to_string()
-            } else {
-                format!(
-                    "the shell exited at start with code {}: {}",
-                    r.exit_code,
-                    r.stderr_str().trim()
-                )
-            };
-            return Err(Error::StreamFailed {
-                op: "session start",
-                message: detail,
-            });
-        }
+        check_started(&session.run_command("", Some(START_TIMEOUT)).await?)?;
         Ok(session)
     }
 }
@@ -350,12 +296,12 @@ impl<R: Runtime> Session<R> {
         &self.id
     }
 
-    /// Write to the shell's stdin, one writer at a time.
-    async fn write(&self, bytes: &[u8]) -> Result<()> {
+    /// Take the stdin writer (one task writes at a time); `None` once the session is gone.
+    async fn take_writer(&self) -> Option<Writing<'_, R>> {
         let got = self
             .shared
             .wait_for(None, |st| {
-                if st.gone() {
+                if st.machine.gone() {
                     Some(false)
                 } else if st.writing {
                     None
@@ -365,13 +311,14 @@ impl<R: Runtime> Session<R> {
                 }
             })
             .await;
-        if got != Some(true) {
-            return Err(Error::SessionClosed);
-        }
-        let _writing = Writing(&self.shared);
+        (got == Some(true)).then_some(Writing(&self.shared))
+    }
+
+    /// Write `bytes` to the shell's stdin while holding the writer.
+    async fn write(&self, bytes: &[u8]) -> Result<()> {
         R::write_shared(&self.writer, bytes)
             .await
-            .map_err(|e| self.write_error(&e))
+            .map_err(|e| write_error(&e, self.shared.lock().machine.gone()))
     }
 
     /// Run `command` in the shell without waiting for it. Its output (all of it, whatever
@@ -383,25 +330,10 @@ impl<R: Runtime> Session<R> {
     /// waits for it to finish first. To type into an interactive program, use
     /// [`send_input`](Self::send_input).
     pub async fn send(&self, command: &str) -> Result<()> {
-        let _turn = self.take_turn(None, None).await?;
-        let token = sentinel_token(random_u64());
-        let bytes = {
-            let mut st = self.shared.lock();
-            if st.gone() {
-                return Err(Error::SessionClosed);
-            }
-            if st.scanner.abandoned_count() >= MAX_ABANDONED {
-                return Err(Error::invalid(
-                    "session",
-                    format!("{MAX_ABANDONED} commands sent earlier have not finished yet"),
-                ));
-            }
-            let text = format!("{}{command}", command_prefix(&self.nonce, &token));
-            let bytes = st.scanner.command(&text, &token)?;
-            st.scanner.abandon(&token);
-            bytes
-        };
-        self.write(&bytes).await?;
+        let ticket = self
+            .shared
+            .update(|st| st.machine.send(command, Instant::now(), random_u64()))?;
+        self.drive(ticket).await?;
         if let Some(l) = &self.log {
             l.send(command);
         }
@@ -414,47 +346,13 @@ impl<R: Runtime> Session<R> {
     /// raw shell line. Output it causes is attributed like any output: to a `send_and_wait`
     /// that is running when it arrives, else to [`read`](Self::read).
     pub async fn send_input(&self, text: &str) -> Result<()> {
-        let bytes = {
-            let st = self.shared.lock();
-            if st.gone() {
-                return Err(Error::SessionClosed);
-            }
-            st.scanner.send_line(text)?
-        };
+        let _writing = self.take_writer().await.ok_or(Error::SessionClosed)?;
+        let bytes = self.shared.lock().machine.send_input(text)?;
         self.write(&bytes).await?;
         if let Some(l) = &self.log {
             l.send(text);
         }
         Ok(())
-    }
-
-    /// Wait for the turn to run a command (another task's `send_and_wait` may hold it).
-    async fn take_turn(
-        &self,
-        deadline: Option<Instant>,
-        timeout: Option<Duration>,
-    ) -> Result<Turn<'_, R>> {
-        let got = self
-            .shared
-            .wait_for(deadline, |st| {
-                if st.gone() {
-                    Some(false)
-                } else if st.busy {
-                    None
-                } else {
-                    st.busy = true;
-                    Some(true)
-                }
-            })
-            .await;
-        match got {
-            Some(true) => Ok(Turn(&self.shared)),
-            Some(false) => Err(Error::SessionClosed),
-            None => Err(Error::Timeout {
-                op: "session send_and_wait (waiting for the previous command)",
-                after_ms: timeout.map_or(0, |t| t.as_millis() as u64),
-            }),
-        }
     }
 
     /// Run `command` in the shell and wait for it: exact stdout and stderr (nothing added or
@@ -481,9 +379,6 @@ impl<R: Runtime> Session<R> {
         command: &str,
         timeout: Option<Duration>,
     ) -> Result<ExecResult> {
-        if timeout.is_some_and(|t| t.is_zero()) {
-            return Err(Error::invalid("timeout", "must be greater than zero"));
-        }
         let Some(log) = &self.log else {
             return self.run_command(command, timeout).await;
         };
@@ -500,134 +395,70 @@ impl<R: Runtime> Session<R> {
     }
 
     async fn run_command(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
-        let started = Instant::now();
-        let deadline = timeout.map(|t| started + t);
-        let _turn = self.take_turn(deadline, timeout).await?;
-        let token = sentinel_token(random_u64());
-        let bytes = {
-            let mut st = self.shared.lock();
-            if st.gone() {
-                return Err(Error::SessionClosed);
-            }
-            let text = format!("{}{command}", command_prefix(&self.nonce, &token));
-            st.scanner.command(&text, &token)?
-        };
+        let ticket = self.shared.update(|st| {
+            st.machine
+                .send_and_wait(command, timeout, Instant::now(), random_u64())
+        })?;
+        self.drive(ticket).await?.ok_or(Error::SessionClosed)
+    }
+
+    /// Do what the machine asks for `ticket` until it is done: write its command (holding the
+    /// writer), run the engine calls that interrupt it or end a stuck shell, wait for changes.
+    /// Dropping the future cancels the ticket.
+    async fn drive(&self, ticket: Ticket) -> Result<Option<ExecResult>> {
         let mut pending = Pending {
             session: self,
-            token: token.clone(),
-            written_at: Instant::now(),
+            ticket,
             armed: true,
         };
-        if let Err(e) = self.write(&bytes).await {
-            pending.armed = false;
-            self.shared.lock().scanner.abandon(&token);
-            return Err(e);
-        }
-        let got = self
-            .shared
-            .wait_for(deadline, |st| {
-                if let Some(f) = st.take_finished(&token) {
-                    return Some(Ok(f));
+        loop {
+            let deadline = self.shared.lock().machine.deadline(ticket);
+            let step = self
+                .shared
+                .wait_for(deadline, |st| {
+                    st.machine.poll_ticket(ticket, Instant::now())
+                })
+                .await;
+            match step {
+                // The deadline passed: the next poll acts on it.
+                None => {}
+                Some(TicketStep::Done(result)) => {
+                    pending.armed = false;
+                    self.shared.update(|_| ());
+                    return result;
                 }
-                if st.closed {
-                    st.scanner.abandon(&token);
-                    return Some(Err(Error::SessionClosed));
-                }
-                None
-            })
-            .await;
-        pending.armed = false;
-        match got {
-            None => {
-                self.interrupt(&token, started, pending.written_at.elapsed())
-                    .await
-            }
-            Some(Err(e)) => Err(e),
-            Some(Ok(Finish::Completed(out))) => Ok(out.into_exec_result(started.elapsed(), false)),
-            Some(Ok(Finish::Unfinished(out))) => {
-                // The shell ended during the command: report its exit code.
-                let known = self
-                    .shared
-                    .wait_for(None, |st| {
-                        (st.exit_known || st.closed).then_some((st.closed, st.exit_code))
-                    })
-                    .await;
-                match known {
-                    Some((false, code)) => {
-                        let mut r = out.into_exec_result(started.elapsed(), false);
-                        r.exit_code = code.unwrap_or(-1);
-                        Ok(r)
-                    }
-                    _ => Err(Error::SessionClosed),
+                Some(TicketStep::Write) => self.write_turn(ticket).await,
+                Some(TicketStep::Call(call)) => {
+                    // Best effort: if it fails, the machine's grace period decides.
+                    let _ = self.run_call(&call).await;
+                    self.shared
+                        .update(|st| st.machine.call_finished(ticket, Instant::now()));
                 }
             }
         }
     }
 
-    /// The deadline of command `token` passed: kill its processes and wait (at most
-    /// [`INTERRUPT_GRACE`]) for the shell to finish it, so the result holds exactly what it
-    /// printed. A shell that does not come back is killed: the session ends.
-    async fn interrupt(
-        &self,
-        token: &str,
-        started: Instant,
-        elapsed: Duration,
-    ) -> Result<ExecResult> {
-        let config = interrupt_config(
-            &self.container,
-            &self.nonce,
-            token,
-            elapsed,
-            InterruptMode::Command,
-            self.user.clone(),
-            &nonce(),
-        );
-        // Best effort: if it fails, the grace period below decides.
-        let _ = self.engine.drive(ExecOp::new(config), |_| {}).await;
-        let timed_out = |out: CommandOutput| {
-            let mut r = out.into_exec_result(started.elapsed(), true);
-            r.exit_code = -1;
-            r
+    /// Write `ticket`'s command, holding the writer so that commands are written in turn order.
+    async fn write_turn(&self, ticket: Ticket) {
+        let writing = self.take_writer().await;
+        let bytes = self
+            .shared
+            .update(|st| st.machine.take_write(ticket, Instant::now()));
+        let Some(bytes) = bytes else {
+            return;
         };
-        let grace_end = Instant::now() + INTERRUPT_GRACE;
-        let got = self
-            .shared
-            .wait_for(Some(grace_end), |st| match st.take_finished(token) {
-                Some(Finish::Completed(out) | Finish::Unfinished(out)) => Some(Ok(out)),
-                None if st.closed => {
-                    st.scanner.abandon(token);
-                    Some(Err(Error::SessionClosed))
-                }
-                None => None,
-            })
-            .await;
-        match got {
-            Some(Ok(out)) => Ok(timed_out(out)),
-            Some(Err(e)) => Err(e),
-            None => {
-                let partial = self.shared.lock().scanner.abandon(token);
-                let _ = self.end_shell().await;
-                partial.map(timed_out).ok_or(Error::SessionClosed)
-            }
-        }
+        let outcome = match writing {
+            Some(_) => self.write(&bytes).await,
+            None => Err(Error::SessionClosed),
+        };
+        self.shared.update(|st| st.machine.written(ticket, outcome));
     }
 
-    fn end_shell_config(&self) -> pocketdock_proto::op::ExecConfig {
-        interrupt_config(
-            &self.container,
-            &self.nonce,
-            "",
-            Duration::ZERO,
-            InterruptMode::Session,
-            self.user.clone(),
-            &nonce(),
-        )
-    }
-
-    /// Kill the shell and everything it started (best effort).
-    async fn end_shell(&self) -> Result<()> {
+    /// Run `call` (best effort).
+    async fn run_call(&self, call: &SessionCall) -> Result<()> {
+        let config = self.shared.lock().machine.exec_config(call, &nonce());
         self.engine
-            .drive(ExecOp::new(self.end_shell_config()), |_| {})
+            .drive(ExecOp::new(config), |_| {})
             .await
             .map(|_| ())
     }
@@ -636,18 +467,17 @@ impl<R: Runtime> Session<R> {
     /// sentinel) as text. A character split at the end stays for the next call. Also works
     /// after the session ended, to collect its last output.
     pub fn read(&self) -> String {
-        self.shared.lock().read_text()
+        self.shared.lock().machine.read_text()
     }
 
     /// Take the output accumulated so far as bytes.
     pub fn read_bytes(&self) -> Vec<u8> {
-        self.shared.lock().buffer.drain(..).collect()
+        self.shared.lock().machine.read_bytes()
     }
 
     /// Bytes dropped from the [`read`](Self::read) buffer because it was full.
     pub fn dropped_output_bytes(&self) -> u64 {
-        let st = self.shared.lock();
-        st.dropped + st.scanner.dropped_output_bytes()
+        self.shared.lock().machine.dropped_output_bytes()
     }
 
     /// Call `f` with every piece of output as text, on the session's reader, as it arrives. A
@@ -662,34 +492,18 @@ impl<R: Runtime> Session<R> {
 
     /// True after [`close`](Self::close) or once the shell has ended.
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().gone()
+        self.shared.lock().machine.gone()
     }
 
     /// The shell's exit code, once it ended by itself (`exit 3` gives `Some(3)`); `None` while
     /// it runs, after [`close`](Self::close), or when the engine did not report it.
     pub fn exit_code(&self) -> Option<i64> {
-        let st = self.shared.lock();
-        if st.exit_known {
-            st.exit_code
-        } else {
-            None
-        }
+        self.shared.lock().machine.exit_code()
     }
 
     /// Why the shell's stream ended, when it was an error (the connection broke).
     pub fn end_error(&self) -> Option<String> {
-        self.shared.lock().end_error.clone()
-    }
-
-    /// Mark the session closed; true if the shell was still running.
-    fn mark_closed(&self) -> Option<bool> {
-        let mut st = self.shared.lock();
-        if st.closed {
-            return None;
-        }
-        st.closed = true;
-        st.notify();
-        Some(!st.ended)
+        self.shared.lock().machine.end_error().map(str::to_string)
     }
 
     /// End the session: the shell and everything it started are killed, the connection is
@@ -700,26 +514,18 @@ impl<R: Runtime> Session<R> {
     /// Errors: only when the engine could not run the command that kills the shell (the
     /// session is closed anyway); a container that is gone or stopped is not an error.
     pub async fn close(&self) -> Result<()> {
-        let Some(running) = self.mark_closed() else {
+        let Closing::Closed { end_shell } = self.shared.update(|st| st.machine.close()) else {
             return Ok(());
         };
-        let killed = if running {
-            match self.end_shell().await {
-                Err(
-                    Error::ContainerNotFound(_)
-                    | Error::ContainerNotRunning(_)
-                    | Error::ContainerGone(_),
-                ) => Ok(()),
-                other => other,
-            }
-        } else {
-            Ok(())
+        let killed = match end_shell {
+            Some(call) => ended_shell(self.run_call(&call).await),
+            None => Ok(()),
         };
         let _ = self.conn.shutdown(Shutdown::Both);
         let _ = self
             .shared
             .wait_for(Some(Instant::now() + EXIT_WAIT), |st| {
-                st.exit_known.then_some(())
+                st.machine.exit_known().then_some(())
             })
             .await;
         if let Some(l) = &self.log {
@@ -727,31 +533,23 @@ impl<R: Runtime> Session<R> {
         }
         killed
     }
-
-    fn write_error(&self, e: &std::io::Error) -> Error {
-        if self.shared.lock().gone()
-            || matches!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::NotConnected
-            )
-        {
-            Error::SessionClosed
-        } else {
-            Error::SocketCommunication(e.to_string())
-        }
-    }
 }
 
 impl<R: Runtime> Drop for Session<R> {
     /// Closes the session: a `Drop` cannot await, so the shell is killed in the background
     /// ([`Runtime::spawn_cleanup`]); the connection is closed at once.
     fn drop(&mut self) {
-        let Some(running) = self.mark_closed() else {
+        let end_shell = self.shared.update(|st| match st.machine.close() {
+            Closing::AlreadyClosed => None,
+            Closing::Closed { end_shell } => {
+                Some(end_shell.map(|call| st.machine.exec_config(&call, &nonce())))
+            }
+        });
+        let Some(end_shell) = end_shell else {
             return;
         };
-        if running {
+        if let Some(config) = end_shell {
             let engine = self.engine.clone();
-            let config = self.end_shell_config();
             R::spawn_cleanup(async move {
                 let _ = engine.drive(ExecOp::new(config), |_| {}).await;
             });

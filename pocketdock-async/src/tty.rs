@@ -10,10 +10,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
-use pocketdock_proto::api::exec::ExecSpec;
-use pocketdock_proto::op::session::{resize_op, AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
 use pocketdock_proto::op::signal_name;
-use pocketdock_proto::run::validate_exec_options;
+use pocketdock_proto::session::attach::{
+    resize_op, tty_exec_spec, AttachConfig, AttachEvent, AttachOp, ExecWaitOp,
+};
 use pocketdock_proto::{Error, Result};
 
 pub use pocketdock_proto::run::TtyOptions;
@@ -89,25 +89,8 @@ impl<R: Runtime> Container<R> {
     ///
     /// Each adapter's `TtyReader` shows it in use with its runtime's I/O traits.
     pub async fn open_tty(&self, argv: &[&str], opts: &TtyOptions) -> Result<TtyExec<R>> {
-        if argv.is_empty() {
-            return Err(Error::invalid("argv", "is empty"));
-        }
-        validate_exec_options(&opts.env, opts.workdir.as_deref())?;
+        let spec = tty_exec_spec(argv, opts)?;
         let (rows, cols) = opts.size;
-        if rows == 0 || cols == 0 {
-            return Err(Error::invalid(
-                "size",
-                "rows and columns must be at least 1",
-            ));
-        }
-        let spec = ExecSpec {
-            cmd: argv.iter().map(|s| (*s).to_string()).collect(),
-            env: opts.env.clone(),
-            workdir: opts.workdir.clone(),
-            user: opts.user.clone(),
-            tty: true,
-            stdin: true,
-        };
         let marker = nonce();
         let (driver, exec_id, conn) =
             attach(&self.engine, AttachConfig::new(&self.id, spec, &marker)).await?;

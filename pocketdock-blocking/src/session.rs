@@ -14,34 +14,19 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use pocketdock_proto::api::exec::ExecSpec;
-use pocketdock_proto::op::session::{
-    command_prefix, interrupt_config, session_shell, AttachConfig, AttachEvent, AttachOp,
-    ExecWaitOp, InterruptMode,
-};
 use pocketdock_proto::op::ExecOp;
-use pocketdock_proto::session::{sentinel_token, CommandOutput, MAX_ABANDONED};
-use pocketdock_proto::shell::{Finish, OutputDecoders, SessionState};
-use pocketdock_proto::{Error, ExecResult, Result, StreamKind};
+use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
+use pocketdock_proto::session::{
+    check_started, ended_shell, write_error, Closing, OutputDecoders, OutputFn, SessionCall,
+    SessionMachine, Ticket, TicketStep, EXIT_WAIT, START_TIMEOUT,
+};
+use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
 
-/// How long a timed-out command may take to stop after its processes were killed before the
-/// shell itself is considered stuck (a loop of shell builtins) and the session is ended.
-pub const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
-
-/// Deadline of the start-up handshake (the first command, which checks that the shell runs).
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long the reader waits for the engine to report the shell's exit code after it ended.
-const EXIT_WAIT: Duration = Duration::from_secs(10);
-
-pub use pocketdock_proto::shell::{SessionOptions, DEFAULT_SESSION_BUFFER};
-
-pub(crate) use pocketdock_proto::run::validate_exec_options;
+pub use pocketdock_proto::session::{SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
 
 /// Create and start an attached exec; returns the driver (to keep reading), the exec id and a
 /// second handle on the connection (for writing stdin and shutting it down).
@@ -67,35 +52,35 @@ pub(crate) fn attach(
     }
 }
 
-type OutputFn = Arc<dyn Fn(&str) + Send + Sync>;
-
+/// What the reader thread and the callers share: the proto machine behind a lock, a condition
+/// variable that wakes every waiting caller at each change, and the output callbacks.
 struct Shared {
-    state: Mutex<SessionState>,
-    cond: Condvar,
+    machine: Mutex<SessionMachine>,
+    changed: Condvar,
     callbacks: Mutex<Vec<OutputFn>>,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, SessionState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, SessionMachine> {
+        self.machine.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Wait for a notification, at most until `deadline`.
+    /// Wait for a change, at most until `deadline`.
     fn wait<'a>(
         &self,
-        guard: MutexGuard<'a, SessionState>,
+        guard: MutexGuard<'a, SessionMachine>,
         deadline: Option<Instant>,
-    ) -> MutexGuard<'a, SessionState> {
+    ) -> MutexGuard<'a, SessionMachine> {
         match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
-                self.cond
+                self.changed
                     .wait_timeout(guard, left)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0
             }
             None => self
-                .cond
+                .changed
                 .wait(guard)
                 .unwrap_or_else(PoisonError::into_inner),
         }
@@ -107,23 +92,9 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
-
-    /// Hand `chunks` (and, with `flush`, what the decoders still hold) to the callbacks as text;
-    /// a panicking callback is contained.
-    fn deliver(&self, decoders: &mut OutputDecoders, chunks: &[(StreamKind, Bytes)], flush: bool) {
-        let callbacks = self.callbacks();
-        if callbacks.is_empty() {
-            return;
-        }
-        for text in decoders.texts(chunks, flush) {
-            for f in &callbacks {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&text)));
-            }
-        }
-    }
 }
 
-/// The reader thread: feed output to the scanner until the stream ends, then learn the shell's
+/// The reader thread: feed output to the machine until the stream ends, then learn the shell's
 /// exit code.
 fn reader_main(
     mut driver: Driver<AttachOp>,
@@ -136,54 +107,28 @@ fn reader_main(
     let outcome = loop {
         match driver.advance() {
             Progress::Event(AttachEvent::Output { stream, data }) => {
-                let general = {
-                    let mut st = shared.lock();
-                    st.scanner.feed(stream, &data);
-                    st.drain()
-                };
-                shared.cond.notify_all();
-                shared.deliver(&mut decoders, &general, false);
+                let general = shared.lock().handle_output(Instant::now(), stream, &data);
+                shared.changed.notify_all();
+                decoders.deliver(&shared.callbacks(), &general, false);
             }
             Progress::Event(AttachEvent::Attached { .. }) => {}
             Progress::Done(r) => break r,
         }
     };
     drop(driver);
-    let (general, closed) = {
-        let mut st = shared.lock();
-        st.scanner.finish();
-        let general = st.drain();
-        st.ended = true;
-        st.end_error = outcome.err().map(|e| e.to_string());
-        (general, st.closed)
-    };
-    shared.cond.notify_all();
-    shared.deliver(&mut decoders, &general, true);
-    let code = if closed {
-        None
-    } else {
-        engine
+    let error = outcome.err().map(|e| e.to_string());
+    let (general, wants_exit) = shared.lock().handle_end(Instant::now(), error);
+    shared.changed.notify_all();
+    decoders.deliver(&shared.callbacks(), &general, true);
+    if wants_exit {
+        let code = engine
             .drive(
                 ExecWaitOp::new(&container, &exec_id, Some(EXIT_WAIT)),
                 |()| {},
             )
-            .ok()
-    };
-    {
-        let mut st = shared.lock();
-        st.exit_code = code;
-        st.exit_known = true;
-    }
-    shared.cond.notify_all();
-}
-
-/// Releases the `send_and_wait` turn, even on an early return.
-struct Turn<'a>(&'a Shared);
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        self.0.lock().busy = false;
-        self.0.cond.notify_all();
+            .ok();
+        shared.lock().handle_exit_code(code);
+        shared.changed.notify_all();
     }
 }
 
@@ -195,9 +140,6 @@ impl Drop for Turn<'_> {
 pub struct Session {
     id: String,
     engine: Engine,
-    container: String,
-    user: Option<String>,
-    nonce: String,
     shared: Arc<Shared>,
     writer: Mutex<Option<UnixStream>>,
     conn: UnixStream,
@@ -211,13 +153,12 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let st = self.shared.lock();
+        let m = self.shared.lock();
         f.debug_struct("Session")
             .field("id", &self.id)
-            .field("container", &self.container)
-            .field("closed", &st.closed)
-            .field("ended", &st.ended)
-            .field("exit_code", &st.exit_code)
+            .field("closed", &m.is_closed())
+            .field("ended", &m.has_ended())
+            .field("exit_code", &m.exit_code())
             .finish_non_exhaustive()
     }
 }
@@ -241,15 +182,7 @@ impl Container {
     /// Open a persistent shell with `opts`. Returns once the shell has run a first (empty)
     /// command, so a shell that cannot start is an error here.
     pub fn session_with(&self, opts: &SessionOptions) -> Result<Session> {
-        opts.validate()?;
-        let spec = ExecSpec {
-            cmd: session_shell(),
-            env: opts.env.clone(),
-            workdir: opts.workdir.clone(),
-            user: opts.user.clone(),
-            tty: false,
-            stdin: true,
-        };
+        let spec = opts.shell_spec()?;
         let session_nonce = nonce();
         let (driver, exec_id, conn) = attach(
             &self.engine,
@@ -257,8 +190,8 @@ impl Container {
         )?;
         let writer = conn.try_clone().map_err(Error::Io)?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(SessionState::new(opts)),
-            cond: Condvar::new(),
+            machine: Mutex::new(SessionMachine::new(opts, &self.id, &session_nonce)),
+            changed: Condvar::new(),
             callbacks: Mutex::new(Vec::new()),
         });
         let thread = {
@@ -275,9 +208,6 @@ impl Container {
         let session = Session {
             id: exec_id,
             engine: self.engine.clone(),
-            container: self.id.clone(),
-            user: opts.user.clone(),
-            nonce: session_nonce,
             shared,
             writer: Mutex::new(Some(writer)),
             conn,
@@ -289,22 +219,7 @@ impl Container {
         if let Some(l) = session.log.clone() {
             session.on_output(move |text| l.output(text.as_bytes()));
         }
-        let r = session.run_command("", Some(START_TIMEOUT))?;
-        if r.exit_code != 0 || r.timed_out {
-            let detail = if r.timed_out {
-                "the shell did not answer".to_string()
-            } else {
-                format!(
-                    "the shell exited at start with code {}: {}",
-                    r.exit_code,
-                    r.stderr_str().trim()
-                )
-            };
-            return Err(Error::StreamFailed {
-                op: "session start",
-                message: detail,
-            });
-        }
+        check_started(&session.run_command("", Some(START_TIMEOUT))?)?;
         Ok(session)
     }
 }
@@ -324,42 +239,17 @@ impl Session {
     /// waits for it to finish first (from an `on_output` callback that is refused instead).
     /// To type into an interactive program, use [`send_input`](Self::send_input).
     pub fn send(&self, command: &str) -> Result<()> {
-        let _turn = if std::thread::current().id() == self.reader_id {
-            let mut st = self.shared.lock();
-            if st.gone() {
-                return Err(Error::SessionClosed);
-            }
-            if st.busy {
+        let ticket = {
+            let mut m = self.shared.lock();
+            if self.on_reader() && !m.gone() && m.is_busy() {
                 return Err(Error::invalid(
                     "session",
                     "send cannot wait for a running send_and_wait from an on_output callback",
                 ));
             }
-            st.busy = true;
-            Turn(&self.shared)
-        } else {
-            self.take_turn(None, None)?
+            m.send(command, Instant::now(), random_u64())?
         };
-        let token = sentinel_token(random_u64());
-        let mut writer = self.writer_lock();
-        let bytes = {
-            let mut st = self.shared.lock();
-            if st.gone() {
-                return Err(Error::SessionClosed);
-            }
-            if st.scanner.abandoned_count() >= MAX_ABANDONED {
-                return Err(Error::invalid(
-                    "session",
-                    format!("{MAX_ABANDONED} commands sent earlier have not finished yet"),
-                ));
-            }
-            let text = format!("{}{command}", command_prefix(&self.nonce, &token));
-            let bytes = st.scanner.command(&text, &token)?;
-            st.scanner.abandon(&token);
-            bytes
-        };
-        let stream = writer.as_mut().ok_or(Error::SessionClosed)?;
-        stream.write_all(&bytes).map_err(|e| self.write_error(&e))?;
+        self.drive(ticket)?;
         if let Some(l) = &self.log {
             l.send(command);
         }
@@ -373,41 +263,13 @@ impl Session {
     /// that is running when it arrives, else to [`read`](Self::read).
     pub fn send_input(&self, text: &str) -> Result<()> {
         let mut writer = self.writer_lock();
-        let bytes = {
-            let st = self.shared.lock();
-            if st.gone() {
-                return Err(Error::SessionClosed);
-            }
-            st.scanner.send_line(text)?
-        };
+        let bytes = self.shared.lock().send_input(text)?;
         let stream = writer.as_mut().ok_or(Error::SessionClosed)?;
         stream.write_all(&bytes).map_err(|e| self.write_error(&e))?;
         if let Some(l) = &self.log {
             l.send(text);
         }
         Ok(())
-    }
-
-    /// Wait for the turn to run a command (another thread's `send_and_wait` may hold it).
-    fn take_turn(&self, deadline: Option<Instant>, timeout: Option<Duration>) -> Result<Turn<'_>> {
-        let mut st = self.shared.lock();
-        loop {
-            if st.gone() {
-                return Err(Error::SessionClosed);
-            }
-            if !st.busy {
-                break;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(Error::Timeout {
-                    op: "session send_and_wait (waiting for the previous command)",
-                    after_ms: timeout.map_or(0, |t| t.as_millis() as u64),
-                });
-            }
-            st = self.shared.wait(st, deadline);
-        }
-        st.busy = true;
-        Ok(Turn(&self.shared))
     }
 
     /// Run `command` in the shell and wait for it: exact stdout and stderr (nothing added or
@@ -429,14 +291,11 @@ impl Session {
     /// command to finish (this one never ran); invalid input for a NUL byte in `command`, a
     /// zero timeout, or a call from an [`on_output`](Self::on_output) callback.
     pub fn send_and_wait(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
-        if std::thread::current().id() == self.reader_id {
+        if self.on_reader() {
             return Err(Error::invalid(
                 "session",
                 "send_and_wait cannot be called from an on_output callback",
             ));
-        }
-        if timeout.is_some_and(|t| t.is_zero()) {
-            return Err(Error::invalid("timeout", "must be greater than zero"));
         }
         let Some(log) = &self.log else {
             return self.run_command(command, timeout);
@@ -454,118 +313,67 @@ impl Session {
     }
 
     fn run_command(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
-        let started = Instant::now();
-        let deadline = timeout.map(|t| started + t);
-        let _turn = self.take_turn(deadline, timeout)?;
-        let token = sentinel_token(random_u64());
-        let written_at = {
-            let mut writer = self.writer_lock();
-            let bytes = {
-                let mut st = self.shared.lock();
-                if st.gone() {
-                    return Err(Error::SessionClosed);
-                }
-                let text = format!("{}{command}", command_prefix(&self.nonce, &token));
-                st.scanner.command(&text, &token)?
-            };
-            let written_at = Instant::now();
-            let wrote = match writer.as_mut() {
-                Some(stream) => stream.write_all(&bytes).map_err(|e| self.write_error(&e)),
-                None => Err(Error::SessionClosed),
-            };
-            if let Err(e) = wrote {
-                self.shared.lock().scanner.abandon(&token);
-                return Err(e);
-            }
-            written_at
-        };
-        let mut st = self.shared.lock();
+        let ticket =
+            self.shared
+                .lock()
+                .send_and_wait(command, timeout, Instant::now(), random_u64())?;
+        self.drive(ticket)?.ok_or(Error::SessionClosed)
+    }
+
+    /// Do what the machine asks for `ticket` until it is done: write its command (holding the
+    /// writer), run the engine calls that interrupt it or end a stuck shell, wait for changes.
+    fn drive(&self, ticket: Ticket) -> Result<Option<ExecResult>> {
+        let mut m = self.shared.lock();
         loop {
-            match st.take_finished(&token) {
-                Some(Finish::Completed(out)) => {
-                    return Ok(out.into_exec_result(started.elapsed(), false));
+            match m.poll_ticket(ticket, Instant::now()) {
+                None => {
+                    let deadline = m.deadline(ticket);
+                    m = self.shared.wait(m, deadline);
+                    continue;
                 }
-                Some(Finish::Unfinished(out)) => {
-                    // The shell ended during the command: report its exit code.
-                    while !st.exit_known && !st.closed {
-                        st = self.shared.wait(st, None);
-                    }
-                    if st.closed {
-                        return Err(Error::SessionClosed);
-                    }
-                    let mut r = out.into_exec_result(started.elapsed(), false);
-                    r.exit_code = st.exit_code.unwrap_or(-1);
-                    return Ok(r);
+                Some(TicketStep::Done(result)) => {
+                    drop(m);
+                    self.shared.changed.notify_all();
+                    return result;
                 }
-                None => {}
+                Some(TicketStep::Write) => {
+                    drop(m);
+                    self.write_turn(ticket);
+                }
+                Some(TicketStep::Call(call)) => {
+                    let config = m.exec_config(&call, &nonce());
+                    drop(m);
+                    // Best effort: if it fails, the machine's grace period decides.
+                    let _ = self.engine.drive(ExecOp::new(config), |_| {});
+                    self.shared.lock().call_finished(ticket, Instant::now());
+                }
             }
-            if st.closed {
-                st.scanner.abandon(&token);
-                return Err(Error::SessionClosed);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                drop(st);
-                return self.interrupt(&token, started, written_at.elapsed());
-            }
-            st = self.shared.wait(st, deadline);
+            self.shared.changed.notify_all();
+            m = self.shared.lock();
         }
     }
 
-    /// The deadline of command `token` passed: kill its processes and wait (at most
-    /// [`INTERRUPT_GRACE`]) for the shell to finish it, so the result holds exactly what it
-    /// printed. A shell that does not come back is killed: the session ends.
-    fn interrupt(&self, token: &str, started: Instant, elapsed: Duration) -> Result<ExecResult> {
-        let config = interrupt_config(
-            &self.container,
-            &self.nonce,
-            token,
-            elapsed,
-            InterruptMode::Command,
-            self.user.clone(),
-            &nonce(),
-        );
-        // Best effort: if it fails, the grace period below decides.
-        let _ = self.engine.drive(ExecOp::new(config), |_| {});
-        let timed_out = |out: CommandOutput| {
-            let mut r = out.into_exec_result(started.elapsed(), true);
-            r.exit_code = -1;
-            r
+    /// Write `ticket`'s command, holding the writer so that commands are written in turn order.
+    fn write_turn(&self, ticket: Ticket) {
+        let mut writer = self.writer_lock();
+        let Some(bytes) = self.shared.lock().take_write(ticket, Instant::now()) else {
+            return;
         };
-        let grace_end = Instant::now() + INTERRUPT_GRACE;
-        let mut st = self.shared.lock();
-        loop {
-            match st.take_finished(token) {
-                Some(Finish::Completed(out) | Finish::Unfinished(out)) => {
-                    return Ok(timed_out(out))
-                }
-                None => {}
-            }
-            if st.closed {
-                st.scanner.abandon(token);
-                return Err(Error::SessionClosed);
-            }
-            if Instant::now() >= grace_end {
-                let partial = st.scanner.abandon(token);
-                drop(st);
-                let _ = self.end_shell();
-                return partial.map(timed_out).ok_or(Error::SessionClosed);
-            }
-            st = self.shared.wait(st, Some(grace_end));
-        }
+        let outcome = match writer.as_mut() {
+            Some(stream) => stream.write_all(&bytes).map_err(|e| self.write_error(&e)),
+            None => Err(Error::SessionClosed),
+        };
+        self.shared.lock().written(ticket, outcome);
     }
 
-    /// Kill the shell and everything it started (best effort).
-    fn end_shell(&self) -> Result<()> {
-        let config = interrupt_config(
-            &self.container,
-            &self.nonce,
-            "",
-            Duration::ZERO,
-            InterruptMode::Session,
-            self.user.clone(),
-            &nonce(),
-        );
+    /// Run `call` (best effort).
+    fn run_call(&self, call: &SessionCall) -> Result<()> {
+        let config = self.shared.lock().exec_config(call, &nonce());
         self.engine.drive(ExecOp::new(config), |_| {}).map(|_| ())
+    }
+
+    fn on_reader(&self) -> bool {
+        std::thread::current().id() == self.reader_id
     }
 
     /// Take the output accumulated so far (stdout and stderr in arrival order, never a
@@ -577,13 +385,12 @@ impl Session {
 
     /// Take the output accumulated so far as bytes.
     pub fn read_bytes(&self) -> Vec<u8> {
-        self.shared.lock().buffer.drain(..).collect()
+        self.shared.lock().read_bytes()
     }
 
     /// Bytes dropped from the [`read`](Self::read) buffer because it was full.
     pub fn dropped_output_bytes(&self) -> u64 {
-        let st = self.shared.lock();
-        st.dropped + st.scanner.dropped_output_bytes()
+        self.shared.lock().dropped_output_bytes()
     }
 
     /// Call `f` with every piece of output as text, on the session's reader thread, as it
@@ -605,17 +412,12 @@ impl Session {
     /// The shell's exit code, once it ended by itself (`exit 3` gives `Some(3)`); `None` while
     /// it runs, after [`close`](Self::close), or when the engine did not report it.
     pub fn exit_code(&self) -> Option<i64> {
-        let st = self.shared.lock();
-        if st.exit_known {
-            st.exit_code
-        } else {
-            None
-        }
+        self.shared.lock().exit_code()
     }
 
     /// Why the shell's stream ended, when it was an error (the connection broke).
     pub fn end_error(&self) -> Option<String> {
-        self.shared.lock().end_error.clone()
+        self.shared.lock().end_error().map(str::to_string)
     }
 
     /// End the session: the shell and everything it started are killed, the connection is
@@ -626,27 +428,11 @@ impl Session {
     /// Errors: only when the engine could not run the command that kills the shell (the
     /// session is closed anyway); a container that is gone or stopped is not an error.
     pub fn close(&self) -> Result<()> {
-        let running = {
-            let mut st = self.shared.lock();
-            if st.closed {
-                return Ok(());
-            }
-            st.closed = true;
-            !st.ended
+        let Closing::Closed { end_shell } = self.shared.lock().close() else {
+            return Ok(());
         };
-        self.shared.cond.notify_all();
-        let killed = if running {
-            match self.end_shell() {
-                Err(
-                    Error::ContainerNotFound(_)
-                    | Error::ContainerNotRunning(_)
-                    | Error::ContainerGone(_),
-                ) => Ok(()),
-                other => other,
-            }
-        } else {
-            Ok(())
-        };
+        self.shared.changed.notify_all();
+        let killed = end_shell.map_or(Ok(()), |call| ended_shell(self.run_call(&call)));
         let _ = self.conn.shutdown(Shutdown::Both);
         if std::thread::current().id() != self.reader_id {
             let handle = self
@@ -670,16 +456,7 @@ impl Session {
     }
 
     fn write_error(&self, e: &std::io::Error) -> Error {
-        if self.shared.lock().gone()
-            || matches!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::NotConnected
-            )
-        {
-            Error::SessionClosed
-        } else {
-            Error::SocketCommunication(e.to_string())
-        }
+        write_error(e, self.shared.lock().gone())
     }
 }
 

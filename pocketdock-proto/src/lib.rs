@@ -35,7 +35,6 @@ pub use run::{Command, Lang, RunOptions};
 pub mod project;
 pub mod ring;
 pub mod session;
-pub mod shell;
 
 pub mod image_flow;
 pub mod info;

@@ -23,11 +23,10 @@
 mod call;
 pub mod calls;
 mod cancel;
-mod exchange;
+pub(crate) mod exchange;
 mod exec;
 mod kill;
 pub mod lifecycle;
-pub mod session;
 mod transfer;
 
 pub(crate) mod sub_op;

@@ -93,6 +93,20 @@ pub fn transcript_request_line(engine: &str, name: &str) -> String {
         .to_string()
 }
 
+/// A recorded answer that must answer exactly the recorded request line: an operation run
+/// with the recorded names (`pd-transcript-podman`, ...) sends byte for byte the same line.
+pub fn recorded(engine: &str, name: &str) -> Reply {
+    reply(
+        transcript_request_line(engine, name),
+        transcript(engine, name),
+    )
+}
+
+/// An engine that accepts the request answering `prefix` and then says nothing.
+pub fn silent(prefix: impl Into<String>) -> Reply {
+    reply(prefix, Vec::new()).hang()
+}
+
 /// Both engines whose transcripts are recorded.
 pub const ENGINES: [&str; 2] = ["podman", "docker"];
 
@@ -161,6 +175,33 @@ pub fn every_delivery(script: &[Reply]) -> Vec<Delivery> {
         all.extend((1..r.bytes.len()).map(|at| Delivery::SplitAt { reply, at }));
     }
     all
+}
+
+/// Run a fresh operation from `make` against `script` in each of [`every_delivery`], handing
+/// each outcome to `check` with the delivery used (for the failure message).
+pub fn check_every_delivery<O: Operation>(
+    script: &[Reply],
+    make: impl Fn() -> O,
+    check: impl Fn(Delivery, Outcome<O::Event, O::Output>),
+) {
+    for delivery in every_delivery(script) {
+        check(delivery, drive(make(), script.to_vec(), delivery));
+    }
+}
+
+/// Run `op` against `replies` (the last one [`silent`]) with reads taking no virtual time, and
+/// check that it fails with `Error::Timeout` of operation `name` exactly `after` after it began.
+pub fn assert_times_out<O: Operation>(op: O, replies: Vec<Reply>, name: &str, after: Duration)
+where
+    O::Output: std::fmt::Debug,
+{
+    let out = Script::new(replies).tick(Duration::ZERO).run(op);
+    assert!(
+        matches!(out.result, Err(Error::Timeout { op, .. }) if op == name),
+        "{name}: {:?}",
+        out.result
+    );
+    assert_eq!(out.elapsed, after, "{name}");
 }
 
 /// The step sizes the exec tests have always used: small, odd, around a frame header, and

@@ -322,6 +322,15 @@ impl SessionScanner {
         Some(output_of(cmd.token.clone(), cmd.exit_code, capture))
     }
 
+    /// Forget the command `token` whose bytes never reached the shell (their write failed):
+    /// unlike an abandoned command, nothing of it is expected any more, so the output of the
+    /// next command is never taken for its. Returns whether it was known.
+    pub fn forget(&mut self, token: &str) -> bool {
+        let before = self.cmds.len();
+        self.cmds.retain(|c| c.token != token);
+        before != self.cmds.len()
+    }
+
     /// The token of the command waiting for its sentinels, if any.
     pub fn pending_token(&self) -> Option<&str> {
         self.cmds
