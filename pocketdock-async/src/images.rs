@@ -8,9 +8,9 @@
 //! * **Build** sends the context to `POST /build` as a chunked body and hands every progress line
 //!   to the caller as it arrives. Both engines report a failed step *inside* a `200` stream;
 //!   it becomes [`Error::StreamFailed`] with the engine's message (the reference printed
-//!   "Built" instead, inventory §7.1 #5).
+//!   "Built" instead).
 //! * **Export** is one `GET /images/get?names=a&names=b`: every image lands in the same archive
-//!   (the reference overwrote its file once per image, §7.1 #4). The bytes go to a hidden
+//!   (the reference overwrote its file once per image). The bytes go to a hidden
 //!   temporary file beside the destination, gzip-compressed if asked; the archive is checked
 //!   (complete tar, every layer named by `manifest.json` present), synced and only then renamed
 //!   into place, so a failed export never leaves a partial file under the final name.
@@ -30,24 +30,21 @@
 
 use std::path::Path;
 
-use pocketdock_proto::api::images::{
-    self, BuildOptions, DeleteItem, ImageInspect, Progress, ProgressDecoder, ProgressSummary,
-};
-use pocketdock_proto::api::{check, Subject};
-use pocketdock_proto::build_retry::retry_note;
+use pocketdock_proto::api::images::{self, BuildOptions, DeleteItem, ImageInspect, Progress};
 use pocketdock_proto::http::Response;
-use pocketdock_proto::image::{embedded_context, ExportPlan};
-use pocketdock_proto::op::{CallOp, DownloadOp, TransferEvent, UploadOp};
-use pocketdock_proto::profile::resolve_profile;
-use pocketdock_proto::{Error, Result};
+use pocketdock_proto::image_flow::{profile_build, BuildOp, ExportOp, ImportOp};
+use pocketdock_proto::op::{CallOp, Operation};
+#[cfg(doc)]
+use pocketdock_proto::Error;
+use pocketdock_proto::Result;
 
-use pocketdock_host::context::{ArchiveSource, BodySource, DirSource, ExportFile, MemorySource};
+use pocketdock_host::context::{ArchiveSource, BuildFeed, ExportTarget};
 
 use crate::driver::{Driver, Progress as Step};
 use crate::engine::Engine;
 use crate::runtime::Runtime;
 
-pub use pocketdock_proto::image::{
+pub use pocketdock_proto::image_flow::{
     BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
 };
 
@@ -67,61 +64,11 @@ impl<R: Runtime> Engine<R> {
         options: &BuildOptions,
         mut on_progress: impl FnMut(&Progress) + Send,
     ) -> Result<BuiltImage> {
-        options.validate()?;
-        let mut attempt = 1;
-        loop {
-            match self.build_once(context, options, &mut on_progress).await {
-                Err(err) => match retry_note(&err, attempt) {
-                    Some(note) => {
-                        on_progress(&note);
-                        attempt += 1;
-                    }
-                    None => return Err(err),
-                },
-                built => return built,
-            }
-        }
-    }
-
-    /// One attempt of [`build_image`](Self::build_image), with checked options.
-    async fn build_once(
-        &self,
-        context: &BuildContext,
-        options: &BuildOptions,
-        on_progress: &mut (impl FnMut(&Progress) + Send),
-    ) -> Result<BuiltImage> {
-        let mut source: Box<dyn BodySource> = match context {
-            BuildContext::Profile(name) => {
-                Box::new(MemorySource::new(embedded_context(name)?.tar()?))
-            }
-            BuildContext::Dir(dir) => {
-                let dockerfile = options.dockerfile.as_deref().unwrap_or("Dockerfile");
-                Box::new(DirSource::new(dir, dockerfile)?)
-            }
-        };
-        let request = images::build(options, None);
-        let op = UploadOp::new("build", &request, Some(BUILD_TIMEOUT), |r: &Response| {
-            check(r, "build", Subject::None)
-        });
-        let summary = self
-            .upload_with_progress(op, source.as_mut(), "build", on_progress)
-            .await?;
-        let tags = if summary.images.is_empty() {
-            options.tags.clone()
-        } else {
-            summary.images.clone()
-        };
-        let id = match options.tags.first() {
-            Some(tag) => self.inspect_image(tag).await?.id,
-            None => summary
-                .image_id
-                .clone()
-                .ok_or_else(|| Error::StreamFailed {
-                    op: "build",
-                    message: "the engine did not report the built image's id".into(),
-                })?,
-        };
-        Ok(BuiltImage { id, tags })
+        let mut feed = BuildFeed::new(context, options.dockerfile.as_deref());
+        self.drive_fed(BuildOp::new(options)?, |e, op| {
+            feed.handle(e, op, &mut on_progress);
+        })
+        .await
     }
 
     /// Build profile `profile` (its embedded context) as its image tag
@@ -133,16 +80,8 @@ impl<R: Runtime> Engine<R> {
         base: Option<&str>,
         on_progress: impl FnMut(&Progress) + Send,
     ) -> Result<BuiltImage> {
-        let info = resolve_profile(profile)?;
-        let mut options = BuildOptions::tagged(info.image_tag);
-        if let Some(base) = base {
-            options.build_args.insert("BASE".into(), base.into());
-        }
-        options
-            .labels
-            .insert("pocketdock.profile".into(), info.name.into());
-        self.build_image(&BuildContext::profile(info.name), &options, on_progress)
-            .await
+        let (context, options) = profile_build(profile, base)?;
+        self.build_image(&context, &options, on_progress).await
     }
 
     /// Save `images` (names or ids; repeats are dropped) into one archive at `dest`, gzip
@@ -166,33 +105,10 @@ impl<R: Runtime> Engine<R> {
         gzip: bool,
         on_progress: impl FnMut(u64) + Send,
     ) -> Result<ExportedArchive> {
-        let plan = ExportPlan::new(images)?;
-        for name in plan.names() {
-            self.inspect_image(name).await?;
-        }
-        let mut out = ExportFile::create(dest.as_ref(), gzip, on_progress)?;
-        let op = DownloadOp::new(
-            "export",
-            &plan.request(),
-            Some(TRANSFER_TIMEOUT),
-            |r: &Response| check(r, "export", Subject::None),
-        );
-        let mut driver = Driver::<_, R>::new(op, self.socket());
-        loop {
-            match driver.advance().await {
-                Step::Event(TransferEvent::Data(d)) => out.write(&d)?,
-                Step::Event(TransferEvent::NeedBody) => {
-                    return Err(Error::SocketCommunication(
-                        "export: unexpected request for a body".into(),
-                    ))
-                }
-                Step::Done(r) => {
-                    r?;
-                    break;
-                }
-            }
-        }
-        out.commit()
+        let op = ExportOp::new(images)?;
+        let mut target = ExportTarget::new(dest.as_ref(), gzip, on_progress);
+        let result = self.drive_fed(op, |e, op| target.handle(e, op)).await;
+        target.finish(result)
     }
 
     /// Load every image of the archive at `path` (a `.tar` or gzip-compressed tar, detected by
@@ -210,34 +126,9 @@ impl<R: Runtime> Engine<R> {
         path: impl AsRef<Path>,
         on_progress: impl FnMut(u64) + Send + 'static,
     ) -> Result<Vec<String>> {
-        let path = path.as_ref();
-        let mut source = ArchiveSource::open(path)?.on_progress(on_progress);
-        let op = UploadOp::new(
-            "import",
-            &images::load(false, None),
-            Some(TRANSFER_TIMEOUT),
-            |r: &Response| check(r, "load", Subject::None),
-        );
-        let summary = self
-            .upload_with_progress(op, &mut source, "load", &mut |_| {})
-            .await?;
-        let mut loaded: Vec<String> = Vec::new();
-        // Podman lists several references on one line, separated by commas.
-        for name in summary
-            .images
-            .iter()
-            .flat_map(|line| line.split(','))
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            if !loaded.iter().any(|l| l == name) {
-                loaded.push(name.to_string());
-            }
-        }
-        if loaded.is_empty() {
-            loaded = source.summary.map(|s| s.repo_tags()).unwrap_or_default();
-        }
-        Ok(loaded)
+        let mut source = ArchiveSource::open(path.as_ref())?.on_progress(on_progress);
+        self.drive_fed(ImportOp::new(), |e, op| source.handle(e, op))
+            .await
     }
 
     /// `GET /images/{name}/json`; a missing image is [`Error::ImageNotFound`].
@@ -263,43 +154,19 @@ impl<R: Runtime> Engine<R> {
         .await
     }
 
-    /// Drive an upload whose response is a JSON-lines progress stream: feed the body from
-    /// `source`, hand out each progress event, and fail with the first in-stream error.
-    async fn upload_with_progress(
+    /// Drive a flow whose events need host work: `handle` does it and, when it fails, fails the
+    /// flow through the operation it is given.
+    pub(crate) async fn drive_fed<O: Operation>(
         &self,
-        op: UploadOp,
-        source: &mut dyn BodySource,
-        what: &'static str,
-        on_progress: &mut (dyn FnMut(&Progress) + Send),
-    ) -> Result<ProgressSummary> {
-        let mut driver = Driver::<_, R>::new(op, self.socket());
-        let mut decoder = ProgressDecoder::new();
-        let mut summary = ProgressSummary::default();
-        let mut drain = |decoder: &mut ProgressDecoder, summary: &mut ProgressSummary| {
-            while let Some(p) = decoder.next_event()? {
-                summary.observe(&p);
-                on_progress(&p);
-            }
-            Ok::<(), Error>(())
-        };
+        op: O,
+        mut handle: impl FnMut(O::Event, &mut O),
+    ) -> Result<O::Output> {
+        let mut drv = Driver::<_, R>::new(op, self.socket());
         loop {
-            match driver.advance().await {
-                Step::Event(TransferEvent::NeedBody) => match source.next_chunk()? {
-                    Some(chunk) => driver.op_mut().push_body(chunk),
-                    None => driver.op_mut().finish_body(),
-                },
-                Step::Event(TransferEvent::Data(d)) => {
-                    decoder.feed(&d);
-                    drain(&mut decoder, &mut summary)?;
-                }
-                Step::Done(r) => {
-                    r?;
-                    break;
-                }
+            match drv.advance().await {
+                Step::Event(e) => handle(e, drv.op_mut()),
+                Step::Done(r) => return r,
             }
         }
-        decoder.finish();
-        drain(&mut decoder, &mut summary)?;
-        summary.into_result(what)
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Everything streams through the engine's archive endpoint: uploads are tar archives built on
 //! the fly (one chunk in memory at a time), downloads are read by a push tar reader and written
-//! to the host as they arrive. The decisions (paths, plans, checks) live in
-//! [`pocketdock_proto::files`]; this file performs the I/O.
+//! to the host as they arrive. The flows (helper commands, plans, link hops, checks) are the
+//! operations of [`pocketdock_proto::files`] and the host work is `pocketdock_host::tree`'s;
+//! this file drives them.
 //!
 //! Host-side safety of `pull` (on top of the archive checks of
 //! [`ExtractGuard`](pocketdock_proto::tar::ExtractGuard)): no existing symlink on the host is
@@ -13,30 +14,22 @@
 //! built under a hidden temporary name next to the target and renamed into place at the end, so
 //! a refused or failed pull leaves nothing behind.
 
-use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use bytes::Bytes;
-use pocketdock_proto::api::archive;
-use pocketdock_proto::api::system::EngineKind;
 use pocketdock_proto::files::{
-    self, check_path, plan_push, pull_source, push_mkdir_target, resolve_link, write_file_archive,
-    write_target, ExtractAction, Extractor, FileRead, FileReader, Prepared, TransferOptions,
-    DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT, HELPER_TIMEOUT, LIST_MAX_OUTPUT, MAX_LINK_HOPS,
-    PREPARE_MAX_OUTPUT,
+    check_path, helper_config, list_command, parse_list, PullOp, PutOp, ReadFileOp,
+    TransferOptions, LIST_MAX_OUTPUT,
 };
-use pocketdock_proto::http::Response;
-use pocketdock_proto::op::{DownloadOp, TransferEvent, UploadOp};
-use pocketdock_proto::{Command, Error, ExecResult, Result, RunOptions};
+use pocketdock_proto::Result;
+#[cfg(doc)]
+use pocketdock_proto::{
+    files::{DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT, MAX_LINK_HOPS},
+    Error,
+};
 
-use pocketdock_host::host_error;
-use pocketdock_host::tree as host;
-
-use host::{source_name, too_many_links, unix_now, DirSink, Fetched, FileSink, PushSource, Sink};
+use pocketdock_host::tree::{feed_put, unix_now, PullTarget, PushFeed};
 
 use crate::container::Container;
-use crate::driver::{Driver, Progress};
 use crate::engine::nonce;
 
 impl Container {
@@ -68,12 +61,9 @@ impl Container {
         content: impl AsRef<[u8]>,
         opts: &TransferOptions,
     ) -> Result<()> {
-        opts.validate()?;
-        let (parent, name) = write_target(path)?;
-        let prep = self.prepare(path, &parent)?;
-        let (total, mut pieces) =
-            write_file_archive(path, &name, content.as_ref(), &prep, unix_now())?;
-        self.upload(&parent, Some(total), opts, || Ok(pieces.next()))
+        let op = PutOp::write(&self.id, path, content.as_ref(), opts, unix_now(), &nonce())?;
+        self.engine
+            .drive_fed(op, |e, op| feed_put(None, e, op, opts))
     }
 
     /// The content of the file `path` (absolute), at most 64 MiB
@@ -92,56 +82,8 @@ impl Container {
     ///
     /// [`ProtocolError::BodyTooLarge`]: pocketdock_proto::ProtocolError::BodyTooLarge
     pub fn read_file_with(&self, path: &str, opts: &TransferOptions) -> Result<Vec<u8>> {
-        opts.validate()?;
-        check_path("path", path)?;
-        let cap = opts.max_bytes_or(DEFAULT_READ_LIMIT);
-        let mut path = path.to_string();
-        for _ in 0..=MAX_LINK_HOPS {
-            let fetched =
-                self.with_get_path(&path, false, |get| self.read_once(&path, get, cap, opts))?;
-            match fetched {
-                Fetched::Done(data) => return Ok(data),
-                Fetched::Link(target) => path = resolve_link(&path, &target),
-            }
-        }
-        Err(too_many_links(&path))
-    }
-
-    /// One download of the file `path` (requested as `get`).
-    fn read_once(
-        &self,
-        path: &str,
-        get: &str,
-        cap: u64,
-        opts: &TransferOptions,
-    ) -> Result<Fetched<Vec<u8>>> {
-        let mut ex = Extractor::new(cap, u64::MAX);
-        let mut drv = self.download(get, opts);
-        let mut reader = FileReader::new(path);
-        loop {
-            let finished = match drv.advance() {
-                Progress::Event(TransferEvent::Data(d)) => {
-                    ex.feed(&d);
-                    false
-                }
-                Progress::Event(TransferEvent::NeedBody) => false,
-                Progress::Done(r) => {
-                    r?;
-                    ex.finish();
-                    true
-                }
-            };
-            while let Some(action) = ex.next_action()? {
-                match reader.take(action)? {
-                    FileRead::Continue => {}
-                    FileRead::Done(data) => return Ok(Fetched::Done(data)),
-                    FileRead::Link(target) => return Ok(Fetched::Link(target)),
-                }
-            }
-            if finished {
-                return Err(FileReader::ended_early());
-            }
-        }
+        let op = ReadFileOp::new(&self.id, path, opts, &nonce())?;
+        self.engine.drive(op, |()| {})
     }
 
     /// The names in the directory `path` (absolute): hidden ones included, without `.` and
@@ -153,8 +95,8 @@ impl Container {
     /// read.
     pub fn list_files(&self, path: &str) -> Result<Vec<String>> {
         check_path("path", path)?;
-        let r = self.helper(files::list_command(path), LIST_MAX_OUTPUT)?;
-        files::parse_list(path, &r)
+        let config = helper_config(&self.id, list_command(path), LIST_MAX_OUTPUT, &nonce())?;
+        parse_list(path, &self.engine.exec(config, |_| {})?)
     }
 
     /// Copy the host file or directory `src` into the container at `dest` (absolute). See
@@ -184,19 +126,10 @@ impl Container {
     ) -> Result<()> {
         opts.validate()?;
         check_path("dest", dest)?;
-        let src = src.as_ref();
-        let meta = fs::metadata(src).map_err(|e| host_error(src, &e))?;
-        let raw = src.as_os_str().as_bytes();
-        let contents = meta.is_dir() && (raw == b"." || raw.ends_with(b"/."));
-        let name = if contents {
-            String::new()
-        } else {
-            source_name(src)?
-        };
-        let prep = self.prepare(dest, &push_mkdir_target(dest, contents))?;
-        let plan = plan_push(meta.is_dir(), &name, contents, dest, prep.kind)?;
-        let mut source = PushSource::new(src, plan.root_name, &prep)?;
-        self.upload(&plan.extract_dir, None, opts, || source.next_chunk())
+        let mut feed = PushFeed::open(src.as_ref())?;
+        let op = PutOp::push(&self.id, dest, feed.kind(), opts, &nonce())?;
+        self.engine
+            .drive_fed(op, |e, op| feed_put(Some(&mut feed), e, op, opts))
     }
 
     /// Copy the container path `src` (absolute) to the host path `dest`. See
@@ -230,216 +163,11 @@ impl Container {
         dest: impl AsRef<Path>,
         opts: &TransferOptions,
     ) -> Result<()> {
-        opts.validate()?;
-        let (name, contents) = pull_source(src)?;
-        let dest = dest.as_ref();
-        let mut path = src.to_string();
-        for _ in 0..=MAX_LINK_HOPS {
-            let fetched = self.with_get_path(&path, contents, |get| {
-                self.pull_once(&path, get, name.as_deref(), contents, dest, opts)
-            })?;
-            match fetched {
-                Fetched::Done(()) => return Ok(()),
-                Fetched::Link(target) => path = resolve_link(&path, &target),
-            }
-        }
-        Err(too_many_links(&path))
-    }
-
-    /// One download of `path` (requested as `get`) into `dest`.
-    fn pull_once(
-        &self,
-        path: &str,
-        get: &str,
-        name: Option<&str>,
-        contents: bool,
-        dest: &Path,
-        opts: &TransferOptions,
-    ) -> Result<Fetched<()>> {
-        let (max_bytes, max_entries) = (
-            opts.max_bytes_or(DEFAULT_PULL_LIMIT),
-            opts.max_entries_or_default(),
-        );
-        let mut ex = if contents {
-            Extractor::contents(max_bytes, max_entries)
-        } else {
-            Extractor::new(max_bytes, max_entries)
-        };
-        let mut drv = self.download(get, opts);
-        let mut sink: Option<Sink> = None;
-        let mut received = 0u64;
-        let mut step = || -> Result<Option<Fetched<()>>> {
-            let finished = match drv.advance() {
-                Progress::Event(TransferEvent::Data(d)) => {
-                    ex.feed(&d);
-                    received += d.len() as u64;
-                    opts.report(received);
-                    false
-                }
-                Progress::Event(TransferEvent::NeedBody) => false,
-                Progress::Done(r) => {
-                    r?;
-                    ex.finish();
-                    true
-                }
-            };
-            while let Some(action) = ex.next_action()? {
-                match action {
-                    ExtractAction::TopSymlink { target } => return Ok(Some(Fetched::Link(target))),
-                    ExtractAction::TopOther { kind } => {
-                        return Err(Error::invalid(
-                            "src",
-                            format!("{path:?} is not a file, directory or symlink ({kind:?})"),
-                        ))
-                    }
-                    ExtractAction::TopFile { mode, mtime, .. } => {
-                        sink = Some(Sink::File(FileSink::new(dest, name, mode, mtime)?));
-                    }
-                    ExtractAction::TopDir { mode, mtime } => {
-                        sink = Some(Sink::Dir(DirSink::new(dest, name, contents, mode, mtime)?));
-                    }
-                    ExtractAction::End => {
-                        if let Some(s) = sink.take() {
-                            s.commit()?;
-                        }
-                        return Ok(Some(Fetched::Done(())));
-                    }
-                    other => match sink.as_mut() {
-                        Some(s) => s.apply(other)?,
-                        None => return Err(Error::Archive("entry before the top entry".into())),
-                    },
-                }
-            }
-            if finished {
-                return Err(Error::Archive("the archive ended early".into()));
-            }
-            Ok(None)
-        };
-        let result = loop {
-            match step() {
-                Ok(None) => {}
-                Ok(Some(outcome)) => break Ok(outcome),
-                Err(e) => break Err(e),
-            }
-        };
-        if result.is_err() {
-            if let Some(s) = sink {
-                s.abort();
-            }
-        }
-        result
-    }
-
-    /// Call `f` with the path to request from the archive endpoint for `path`. Docker takes it
-    /// literally; Podman 4.3 reads it as a glob pattern, so there `\\`, `?` and `[` are escaped,
-    /// and a path with `*` (which Podman cannot serve at all) is reached through a temporary
-    /// symlink in `/tmp` (Podman follows a symlink given as the path), removed afterwards. A
-    /// not-found error names `path`.
-    fn with_get_path<T>(
-        &self,
-        path: &str,
-        contents: bool,
-        f: impl FnOnce(&str) -> Result<T>,
-    ) -> Result<T> {
-        let named = |e: Error| match e {
-            Error::PathNotFound(_) => Error::PathNotFound(path.to_string()),
-            e => e,
-        };
-        if !files::has_glob_meta(path) || self.engine.kind()? != EngineKind::Podman {
-            return f(path).map_err(named);
-        }
-        if !path.contains('*') {
-            return f(&files::escape_glob(path)).map_err(named);
-        }
-        let target = if contents {
-            path.trim_end_matches('/')
-                .strip_suffix("/.")
-                .unwrap_or(path)
-        } else {
-            path
-        };
-        let link = format!("/tmp/.pocketdock-link-{}", nonce());
-        let r = self.helper(files::link_command(target, &link), PREPARE_MAX_OUTPUT)?;
-        if r.exit_code != 0 {
-            return Err(Error::invalid(
-                "path",
-                format!(
-                    "Podman cannot read paths with '*' directly and the temporary symlink failed: {}",
-                    r.stderr_str().trim()
-                ),
-            ));
-        }
-        let get = if contents {
-            format!("{link}/.")
-        } else {
-            link.clone()
-        };
-        let result = f(&get).map_err(named);
-        let _ = self.helper(files::unlink_command(&link), PREPARE_MAX_OUTPUT);
-        result
-    }
-
-    /// Run a helper argv as the default user, without logging it.
-    fn helper(&self, argv: Vec<String>, max_output: usize) -> Result<ExecResult> {
-        let opts = RunOptions::new()
-            .timeout(HELPER_TIMEOUT)
-            .max_output(max_output);
-        let config =
-            opts.exec_config(&self.id, &Command::from(argv), None, &nonce(), true, false)?;
-        self.engine.exec(config, |_| {})
-    }
-
-    /// Uid, gid and what is at `path`; `mkdir -p` of `mkdir_if_missing` when nothing is.
-    fn prepare(&self, path: &str, mkdir_if_missing: &str) -> Result<Prepared> {
-        let r = self.helper(
-            files::prepare_command(path, mkdir_if_missing),
-            PREPARE_MAX_OUTPUT,
-        )?;
-        files::parse_prepare(path, &r)
-    }
-
-    /// A download of the archive of `path`.
-    fn download(&self, path: &str, opts: &TransferOptions) -> Driver<DownloadOp> {
-        let (id, p) = (self.id.clone(), path.to_string());
-        let op = DownloadOp::new(
-            "get archive",
-            &archive::get(&self.id, path),
-            opts.deadline(),
-            move |r: &Response| archive::check(r, "get archive", &id, &p),
-        );
-        Driver::new(op, self.engine.socket())
-    }
-
-    /// Upload a tar into the directory `dir`, body pieces from `next` (`None`: the end).
-    fn upload(
-        &self,
-        dir: &str,
-        length: Option<u64>,
-        opts: &TransferOptions,
-        mut next: impl FnMut() -> Result<Option<Bytes>>,
-    ) -> Result<()> {
-        let (id, d) = (self.id.clone(), dir.to_string());
-        let op = UploadOp::new(
-            "put archive",
-            &archive::put(&self.id, dir, length),
-            opts.deadline(),
-            move |r: &Response| archive::check(r, "put archive", &id, &d),
-        );
-        let mut drv = Driver::new(op, self.engine.socket());
-        let mut sent = 0u64;
-        loop {
-            match drv.advance() {
-                Progress::Event(TransferEvent::NeedBody) => match next()? {
-                    Some(b) => {
-                        sent += b.len() as u64;
-                        drv.op_mut().push_body(b);
-                        opts.report(sent);
-                    }
-                    None => drv.op_mut().finish_body(),
-                },
-                Progress::Event(TransferEvent::Data(_)) => {}
-                Progress::Done(r) => return r.map(drop),
-            }
-        }
+        let op = PullOp::new(&self.id, src, opts, &nonce())?;
+        let mut target = PullTarget::new(dest.as_ref(), op.name(), op.contents());
+        let result = self
+            .engine
+            .drive_fed(op, |e, op| target.handle(e, op, opts));
+        target.finish(result)
     }
 }

@@ -9,9 +9,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use pocketdock_proto::image::{
-    context_meta, ArchiveCheck, ArchiveSummary, Compression, ExportedArchive, GzipDecoder,
-    GzipEncoder, MAGIC_LEN,
+use pocketdock_proto::api::images::Progress;
+use pocketdock_proto::image_flow::{
+    context_meta, embedded_context, ArchiveCheck, ArchiveSummary, BuildContext, BuildEvent,
+    BuildOp, Compression, ExportEvent, ExportOp, ExportedArchive, GzipDecoder, GzipEncoder,
+    ImportEvent, ImportOp, MAGIC_LEN,
 };
 use pocketdock_proto::tar::{header_for_dir, header_for_file, header_for_symlink, padding};
 use pocketdock_proto::{Error, Result};
@@ -50,6 +52,71 @@ impl BodySource for MemorySource {
         let n = self.data.len().min(CHUNK);
         Ok(Some(self.data.split_to(n)))
     }
+}
+
+/// The host end of a build: the context opened for every attempt and read piece by piece, the
+/// progress lines handed to the caller.
+pub struct BuildFeed<'a> {
+    context: &'a BuildContext,
+    dockerfile: Option<&'a str>,
+    source: Option<Box<dyn BodySource>>,
+}
+
+impl<'a> BuildFeed<'a> {
+    /// The feed of a build of `context` with `dockerfile` (default `Dockerfile`).
+    pub fn new(context: &'a BuildContext, dockerfile: Option<&'a str>) -> Self {
+        Self {
+            context,
+            dockerfile,
+            source: None,
+        }
+    }
+
+    /// Do the host work of one event of `op` (a failure to open or read the context ends the
+    /// build through [`BuildOp::fail`]).
+    pub fn handle(
+        &mut self,
+        event: BuildEvent,
+        op: &mut BuildOp,
+        on_progress: &mut impl FnMut(&Progress),
+    ) {
+        let fed = match event {
+            BuildEvent::OpenContext => build_source(self.context, self.dockerfile).map(|s| {
+                self.source = Some(s);
+            }),
+            BuildEvent::NeedBody => match self.source.as_mut() {
+                Some(source) => source.next_chunk().map(|chunk| match chunk {
+                    Some(chunk) => op.push_body(chunk),
+                    None => op.finish_body(),
+                }),
+                None => Err(Error::SocketCommunication(
+                    "a build asked for its context before opening it".into(),
+                )),
+            },
+            BuildEvent::Progress(p) => {
+                on_progress(&p);
+                Ok(())
+            }
+        };
+        if let Err(e) = fed {
+            op.fail(e);
+        }
+    }
+}
+
+/// The body of a build of `context`: a profile's embedded context from memory, or a host
+/// directory tarred on the fly with `dockerfile` (default `Dockerfile`). Opened anew for every
+/// attempt of a build.
+pub fn build_source(
+    context: &BuildContext,
+    dockerfile: Option<&str>,
+) -> Result<Box<dyn BodySource>> {
+    Ok(match context {
+        BuildContext::Profile(name) => Box::new(MemorySource::new(embedded_context(name)?.tar()?)),
+        BuildContext::Dir(dir) => {
+            Box::new(DirSource::new(dir, dockerfile.unwrap_or("Dockerfile"))?)
+        }
+    })
 }
 
 /// One entry of a directory context.
@@ -347,6 +414,23 @@ impl ArchiveSource {
     }
 }
 
+impl ArchiveSource {
+    /// Do the host work of one event of `op`: the next checked piece, or the end of the body
+    /// with the archive's own tags once the whole archive passed (a failure drops the body
+    /// mid-way through [`ImportOp::fail`]).
+    pub fn handle(&mut self, event: ImportEvent, op: &mut ImportOp) {
+        let ImportEvent::NeedBody = event;
+        match self.next_chunk() {
+            Ok(Some(chunk)) => op.push_body(chunk),
+            Ok(None) => {
+                let tags = self.summary.as_ref().map(ArchiveSummary::repo_tags);
+                op.finish_body(tags.unwrap_or_default());
+            }
+            Err(e) => op.fail(e),
+        }
+    }
+}
+
 impl BodySource for ArchiveSource {
     fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         let out = self.next_checked()?;
@@ -440,6 +524,56 @@ impl<F: FnMut(u64)> ExportFile<F> {
     }
 }
 
+/// The host end of an export: the archive file opened once every image was found, written as
+/// the archive arrives, committed at the end.
+pub struct ExportTarget<F: FnMut(u64)> {
+    dest: PathBuf,
+    gzip: bool,
+    on_progress: Option<F>,
+    out: Option<ExportFile<F>>,
+}
+
+impl<F: FnMut(u64)> ExportTarget<F> {
+    /// An export to `dest` (gzip-compressed when `gzip`), telling `on_progress` the bytes
+    /// written so far; nothing is created before [`ExportEvent::Open`].
+    pub fn new(dest: &Path, gzip: bool, on_progress: F) -> Self {
+        Self {
+            dest: dest.to_path_buf(),
+            gzip,
+            on_progress: Some(on_progress),
+            out: None,
+        }
+    }
+
+    /// Do the host work of one event of `op` (a failure to create or write the file ends the
+    /// export through [`ExportOp::fail`]).
+    pub fn handle(&mut self, event: ExportEvent, op: &mut ExportOp) {
+        let done = match event {
+            ExportEvent::Open => match self.on_progress.take() {
+                Some(report) => ExportFile::create(&self.dest, self.gzip, report).map(|f| {
+                    self.out = Some(f);
+                }),
+                None => Ok(()),
+            },
+            ExportEvent::Data(d) => self.out.as_mut().map_or(Ok(()), |f| f.write(&d)),
+        };
+        if let Err(e) = done {
+            op.fail(e);
+        }
+    }
+
+    /// The export ended with `result`: the checked archive moved into place, or (on an error)
+    /// the temporary file removed.
+    pub fn finish(self, result: Result<()>) -> Result<ExportedArchive> {
+        result?;
+        self.out
+            .ok_or_else(|| {
+                Error::SocketCommunication("export: the archive was never opened".into())
+            })?
+            .commit()
+    }
+}
+
 impl<F: FnMut(u64)> Drop for ExportFile<F> {
     fn drop(&mut self) {
         // After a successful commit the temporary name no longer exists: nothing to remove.
@@ -450,6 +584,8 @@ impl<F: FnMut(u64)> Drop for ExportFile<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pocketdock_proto::api::images::BuildOptions;
+    use pocketdock_proto::op::{Io, Operation, Step};
 
     fn scratch() -> PathBuf {
         let d = std::env::temp_dir().join(format!("pd-export-{:016x}", random_u64()));
@@ -489,6 +625,73 @@ mod tests {
         }
         assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
         assert!(ExportFile::create(Path::new("/"), false, |_| {}).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Poll `op` until it asks for something other than I/O, taking every I/O step as done.
+    fn next_event<O: Operation>(op: &mut O) -> Step<O::Event, O::Output> {
+        let now = std::time::Instant::now();
+        loop {
+            match op.poll(now) {
+                Step::Io(_) => {}
+                other => return other,
+            }
+        }
+    }
+
+    #[test]
+    fn a_build_feed_opens_the_context_per_attempt_and_fails_the_build_when_it_cannot() {
+        let context = BuildContext::profile("minimal-python");
+        let mut feed = BuildFeed::new(&context, None);
+        let mut op = BuildOp::new(&BuildOptions::tagged("t:1")).unwrap_or_else(|e| panic!("{e}"));
+        let mut progress = |_: &Progress| {};
+        let Step::Event(open) = next_event(&mut op) else {
+            panic!("a build starts by opening its context");
+        };
+        assert_eq!(open, BuildEvent::OpenContext);
+        feed.handle(open, &mut op, &mut progress);
+        let Step::Event(need) = next_event(&mut op) else {
+            panic!("then it asks for the context");
+        };
+        assert_eq!(need, BuildEvent::NeedBody);
+        feed.handle(need, &mut op, &mut progress);
+        // The first piece went to the op: it writes it (chunked) before asking again.
+        let now = std::time::Instant::now();
+        assert!(matches!(op.poll(now), Step::Io(Io::Write(b)) if b.len() > 512));
+
+        let missing = BuildContext::dir("/nonexistent/pocketdock-context");
+        let mut feed = BuildFeed::new(&missing, None);
+        let mut op = BuildOp::new(&BuildOptions::tagged("t:1")).unwrap_or_else(|e| panic!("{e}"));
+        let Step::Event(open) = next_event(&mut op) else {
+            panic!("open");
+        };
+        feed.handle(open, &mut op, &mut progress);
+        assert!(matches!(
+            next_event(&mut op),
+            Step::Done(Err(Error::HostPath { .. }))
+        ));
+    }
+
+    #[test]
+    fn an_export_target_opens_writes_and_cleans_up() {
+        let dir = scratch();
+        let dest = dir.join("out.tar");
+        let mut op = ExportOp::new(&["a:1"]).unwrap_or_else(|e| panic!("{e}"));
+        let mut target = ExportTarget::new(&dest, false, |_| {});
+        assert!(entries(&dir).is_empty(), "nothing before Open");
+        target.handle(ExportEvent::Open, &mut op);
+        assert_eq!(entries(&dir).len(), 1, "the temporary file");
+        target.handle(ExportEvent::Data(Bytes::from_static(b"partial")), &mut op);
+        assert!(target
+            .finish(Err(Error::SocketCommunication("cut".into())))
+            .is_err());
+        assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+
+        // A destination that cannot be created fails the export.
+        let mut op = ExportOp::new(&["a:1"]).unwrap_or_else(|e| panic!("{e}"));
+        let mut target = ExportTarget::new(Path::new("/"), false, |_| {});
+        target.handle(ExportEvent::Open, &mut op);
+        assert!(matches!(next_event(&mut op), Step::Done(Err(_))));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use pocketdock_proto::files::{
-    container_mode, ExtractAction, Prepared, MAX_LINK_HOPS, UPLOAD_CHUNK,
+    container_mode, ExtractAction, Prepared, PullEvent, PullOp, PutEvent, PutOp, TransferOptions,
+    UPLOAD_CHUNK,
 };
 use pocketdock_proto::tar::{
     header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
@@ -39,13 +40,7 @@ pub enum Fetched<T> {
     Link(String),
 }
 
-/// The error for a chain of more than [`MAX_LINK_HOPS`] symbolic links at `path`.
-pub fn too_many_links(path: &str) -> Error {
-    Error::invalid(
-        "path",
-        format!("more than {MAX_LINK_HOPS} symbolic links to follow at {path:?}"),
-    )
-}
+pub use pocketdock_proto::files::too_many_links;
 
 /// The last component of a host source path (`..`, `.` resolved through the file system).
 pub fn source_name(src: &Path) -> Result<String> {
@@ -253,6 +248,164 @@ impl Sink {
             Self::File(f) => f.abort(),
             Self::Dir(d) => d.abort(),
         }
+    }
+}
+
+/// The host end of a push: what the source is (checked before anything runs in the
+/// container), then its archive once the flow knows the top name and owner.
+pub struct PushFeed {
+    src: PathBuf,
+    is_dir: bool,
+    contents: bool,
+    name: String,
+    source: Option<PushSource>,
+}
+
+impl PushFeed {
+    /// Look at the host source `src` (a top-level symlink is followed): a missing one is
+    /// [`Error::HostPath`]. A directory given as `dir/.` stands for its contents.
+    pub fn open(src: &Path) -> Result<Self> {
+        let meta = fs::metadata(src).map_err(|e| host_error(src, &e))?;
+        let raw = src.as_os_str().as_bytes();
+        let contents = meta.is_dir() && (raw == b"." || raw.ends_with(b"/."));
+        let name = if contents {
+            String::new()
+        } else {
+            source_name(src)?
+        };
+        Ok(Self {
+            src: src.to_path_buf(),
+            is_dir: meta.is_dir(),
+            contents,
+            name,
+            source: None,
+        })
+    }
+
+    /// What the flow needs to plan the push: whether the source is a directory, its name, and
+    /// whether its contents are copied.
+    pub fn kind(&self) -> (bool, &str, bool) {
+        (self.is_dir, &self.name, self.contents)
+    }
+
+    /// Start the archive: top entry `root_name`, owned by the default user of `prep`.
+    pub fn start(&mut self, root_name: Option<String>, prep: &Prepared) -> Result<()> {
+        self.source = Some(PushSource::new(&self.src, root_name, prep)?);
+        Ok(())
+    }
+
+    /// The next piece of the archive; `None` at its end. Asked before [`start`](Self::start),
+    /// it is an error.
+    pub fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        match self.source.as_mut() {
+            Some(s) => s.next_chunk(),
+            None => Err(Error::SocketCommunication(
+                "the push source was read before it was started".into(),
+            )),
+        }
+    }
+}
+
+/// Do the host work of one event of a write or push `op`: progress to `opts`' callback, and for
+/// a push (`feed`) its source opened and read piece by piece (a failure cuts the upload through
+/// [`PutOp::fail`]).
+pub fn feed_put(
+    feed: Option<&mut PushFeed>,
+    event: PutEvent,
+    op: &mut PutOp<'_>,
+    opts: &TransferOptions,
+) {
+    let handled = match (event, feed) {
+        (PutEvent::Sent(n), _) => {
+            opts.report(n);
+            Ok(())
+        }
+        (
+            PutEvent::Source {
+                root_name,
+                prepared,
+            },
+            Some(feed),
+        ) => feed.start(root_name, &prepared),
+        (PutEvent::NeedBody, Some(feed)) => feed.next_chunk().map(|chunk| match chunk {
+            Some(chunk) => op.push_body(chunk),
+            None => op.finish_body(),
+        }),
+        (PutEvent::Source { .. } | PutEvent::NeedBody, None) => Err(Error::SocketCommunication(
+            "an upload asked for a host source it does not have".into(),
+        )),
+    };
+    if let Err(e) = handled {
+        op.fail(e);
+    }
+}
+
+/// The host end of a pull: creates the [`Sink`] the archive's top entry calls for, applies
+/// every later action to it, commits it at the end, and abandons it when the pull failed.
+pub struct PullTarget {
+    dest: PathBuf,
+    name: Option<String>,
+    contents: bool,
+    sink: Option<Sink>,
+}
+
+impl PullTarget {
+    /// A pull into `dest` of an entry named `name` (`None` and `contents`: a directory's
+    /// contents); nothing is touched before the first action.
+    pub fn new(dest: &Path, name: Option<&str>, contents: bool) -> Self {
+        Self {
+            dest: dest.to_path_buf(),
+            name: name.map(str::to_string),
+            contents,
+            sink: None,
+        }
+    }
+
+    /// Carry out one action of the pull.
+    pub fn apply(&mut self, action: ExtractAction) -> Result<()> {
+        let name = self.name.as_deref();
+        match action {
+            ExtractAction::TopFile { mode, mtime, .. } => {
+                self.sink = Some(Sink::File(FileSink::new(&self.dest, name, mode, mtime)?));
+            }
+            ExtractAction::TopDir { mode, mtime } => {
+                let dir = DirSink::new(&self.dest, name, self.contents, mode, mtime)?;
+                self.sink = Some(Sink::Dir(dir));
+            }
+            ExtractAction::End => {
+                if let Some(s) = self.sink.take() {
+                    s.commit()?;
+                }
+            }
+            other => match self.sink.as_mut() {
+                Some(s) => s.apply(other)?,
+                None => return Err(Error::Archive("entry before the top entry".into())),
+            },
+        }
+        Ok(())
+    }
+
+    /// Do the host work of one event of `op`: progress to `opts`' callback, an action applied
+    /// (a failure ends the pull through [`PullOp::fail`]).
+    pub fn handle(&mut self, event: PullEvent, op: &mut PullOp, opts: &TransferOptions) {
+        match event {
+            PullEvent::Received(n) => opts.report(n),
+            PullEvent::Extract(action) => {
+                if let Err(e) = self.apply(action) {
+                    op.fail(e);
+                }
+            }
+        }
+    }
+
+    /// The pull ended with `result`: on an error, remove what was written under temporary names.
+    pub fn finish(self, result: Result<()>) -> Result<()> {
+        if result.is_err() {
+            if let Some(s) = self.sink {
+                s.abort();
+            }
+        }
+        result
     }
 }
 
@@ -639,5 +792,72 @@ impl DirSink {
             // symlinks.
             let _ = fs::remove_dir_all(&self.root);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pocketdock_proto::op::{Operation, Step};
+
+    fn scratch() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pd-pull-{}", nonce()));
+        let _ = fs::create_dir_all(&d);
+        d
+    }
+
+    fn file_actions(data: &'static [u8]) -> Vec<ExtractAction> {
+        vec![
+            ExtractAction::TopFile {
+                mode: 0o640,
+                mtime: 7,
+                size: data.len() as u64,
+            },
+            ExtractAction::Data(Bytes::from_static(data)),
+            ExtractAction::FileEnd,
+        ]
+    }
+
+    #[test]
+    fn a_pull_target_commits_at_the_end_and_leaves_nothing_on_failure() {
+        let dir = scratch();
+        let dest = dir.join("f.txt");
+        let mut target = PullTarget::new(&dest, Some("f.txt"), false);
+        for a in file_actions(b"hello") {
+            target.apply(a).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let failed = target.finish(Err(Error::Archive("cut".into())));
+        assert!(failed.is_err());
+        assert_eq!(fs::read_dir(&dir).map(Iterator::count).ok(), Some(0));
+
+        let mut target = PullTarget::new(&dest, Some("f.txt"), false);
+        for a in file_actions(b"hello") {
+            target.apply(a).unwrap_or_else(|e| panic!("{e}"));
+        }
+        target
+            .apply(ExtractAction::End)
+            .unwrap_or_else(|e| panic!("{e}"));
+        target.finish(Ok(())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fs::read(&dest).ok().as_deref(), Some(&b"hello"[..]));
+
+        let mut target = PullTarget::new(&dest, Some("f.txt"), false);
+        assert!(matches!(
+            target.apply(ExtractAction::FileEnd),
+            Err(Error::Archive(_))
+        ));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_upload_asking_for_a_source_it_lacks_fails() {
+        let opts = TransferOptions::default();
+        let mut op =
+            PutOp::write("c", "/f", b"x", &opts, 0, "seed").unwrap_or_else(|e| panic!("{e}"));
+        feed_put(None, PutEvent::NeedBody, &mut op, &opts);
+        let done = op.poll(std::time::Instant::now());
+        assert!(
+            matches!(done, Step::Done(Err(Error::SocketCommunication(_)))),
+            "{done:?}"
+        );
     }
 }

@@ -2,17 +2,17 @@
 //!
 //! Podman's builder (buildah releases before the fix, and the Podman versions that vendor them)
 //! lists the images of its store when it looks for a cached step, then reads each one's top
-//! layer. When another client
-//! removes an image in between, the build fails with "checking if cached image exists from a
-//! previous build: getting top layer info: layer not known"; the same race can hit the commit of
-//! a step ("creating image ...: layer not known"). Nothing is wrong with the build: buildah
-//! issue 5674, fixed upstream by ignoring the vanished layer (buildah PR 6688). Podman 4.3.1,
-//! the engine of Debian 12, has the bug; pocketdock's own test suite hit it by building a
+//! layer. When another client removes an image in between, the build fails with "checking if
+//! cached image exists from a previous build: getting top layer info: layer not known"; the same
+//! race can hit the commit of a step ("creating image ...: layer not known"). Nothing is wrong
+//! with the build: it is a buildah bug, fixed upstream by ignoring the vanished layer. Podman
+//! 4.3.1, the engine of Debian 12, has the bug; pocketdock's own test suite hit it by building a
 //! profile while another test removed its images.
 //!
-//! The adapters therefore build again, up to [`BUILD_ATTEMPTS`] times in all, when a build fails
-//! with that message, and tell the caller's progress callback why first ([`retry_note`]). A
-//! build is a pure function of its context and options, so another attempt is safe; steps that
+//! A build ([`BuildOp`](crate::image_flow::BuildOp)) therefore runs again, up to
+//! [`BUILD_ATTEMPTS`] times in all, when it fails with that message, and tells the caller's
+//! progress callback why first ([`retry_note`]). A build is a pure function of its context and
+//! options, so another attempt is safe; steps that
 //! had finished come from the cache. Any other failure is returned at once.
 
 use crate::api::images::Progress;

@@ -36,7 +36,7 @@ pub mod project;
 pub mod ring;
 pub mod session;
 
-pub mod image;
+pub mod image_flow;
 pub mod info;
 pub mod profile;
 pub mod spec;

@@ -21,7 +21,7 @@ use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::images::BuildOptions;
 use pocketdock_proto::api::system::VersionInfo;
 use pocketdock_proto::files::TransferOptions;
-use pocketdock_proto::image::{BuiltImage, ExportedArchive};
+use pocketdock_proto::image_flow::{BuiltImage, ExportedArchive};
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
 use pocketdock_proto::ring::BufferSnapshot;

@@ -29,6 +29,8 @@ mod kill;
 pub mod lifecycle;
 mod transfer;
 
+pub(crate) mod sub_op;
+
 use std::time::Instant;
 
 use bytes::Bytes;

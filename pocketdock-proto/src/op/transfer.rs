@@ -210,11 +210,7 @@ impl Operation for UploadOp {
                         return Step::Done(Err(e));
                     }
                 },
-                Phase::Done => {
-                    return Step::Done(Err(Error::SocketCommunication(
-                        "operation polled after completion".into(),
-                    )))
-                }
+                Phase::Done => return Step::Done(Err(Error::polled_after_completion())),
             }
         }
     }
@@ -272,9 +268,7 @@ impl Operation for DownloadOp {
 
     fn poll(&mut self, now: Instant) -> Step<TransferEvent, ResponseHead> {
         if self.done {
-            return Step::Done(Err(Error::SocketCommunication(
-                "operation polled after completion".into(),
-            )));
+            return Step::Done(Err(Error::polled_after_completion()));
         }
         loop {
             match self.exchange.poll(now) {

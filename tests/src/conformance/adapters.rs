@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use pocketdock_proto::api::images::BuildOptions;
 use pocketdock_proto::files::TransferOptions;
-use pocketdock_proto::image::{BuiltImage, ExportedArchive};
+use pocketdock_proto::image_flow::{BuiltImage, ExportedArchive};
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
 use pocketdock_proto::ring::BufferSnapshot;

@@ -1,0 +1,594 @@
+//! The file flows (`read_file` with its link hops, `pull`, `write_file`, `push`) against a
+//! scripted engine on a virtual clock: the recorded archive downloads of both engines delivered
+//! at every split point, link chains up to and past the hop limit, loops, links that climb out
+//! of their directory, Podman's glob paths with their temporary symlink, and the upload loops.
+
+mod support;
+
+use pocketdock_proto::demux::encode_frame;
+use pocketdock_proto::files::{
+    ExtractAction, PullEvent, PullOp, PutEvent, PutOp, ReadFileOp, TransferOptions, MAX_LINK_HOPS,
+};
+use pocketdock_proto::tar::{
+    header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
+};
+use pocketdock_proto::{Error, StreamKind};
+use support::{
+    drive, every_delivery, json, reply, transcript, transcript_request_line, Delivery, Reply,
+    Script, ENGINES,
+};
+
+const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\nsandbox:x:1000:1000:sandbox:/home/sandbox:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+
+/// One entry of a scripted archive.
+enum Entry<'a> {
+    Dir(&'a str),
+    File(&'a str, &'a [u8]),
+    Link(&'a str, &'a str),
+}
+
+/// A `200` archive download of `entries`.
+fn archive(entries: &[Entry<'_>]) -> Vec<u8> {
+    let meta = EntryMeta {
+        mode: 0o644,
+        mtime: 7,
+        ..EntryMeta::default()
+    };
+    let mut tar = Vec::new();
+    for e in entries {
+        let (h, data): (_, &[u8]) = match e {
+            Entry::Dir(p) => (header_for_dir(p, &meta), b""),
+            Entry::File(p, d) => (header_for_file(p, d.len() as u64, &meta), d),
+            Entry::Link(p, t) => (header_for_symlink(p, t, &meta), b""),
+        };
+        tar.extend(h.unwrap_or_else(|e| panic!("{e}")));
+        tar.extend_from_slice(data);
+        tar.extend_from_slice(padding(data.len() as u64));
+    }
+    tar.extend_from_slice(&END_OF_ARCHIVE);
+    let mut v = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        tar.len()
+    )
+    .into_bytes();
+    v.extend(tar);
+    v
+}
+
+/// The archive request of `path` (percent-encoded as the query encoder does for these names).
+fn get(container: &str, path: &str) -> String {
+    format!(
+        "GET /containers/{container}/archive?path={}",
+        path.replace('/', "%2F")
+    )
+}
+
+/// The three replies of a helper command that prints `stdout` and exits with `code`.
+fn helper(container: &str, stdout: &[u8], code: i64) -> Vec<Reply> {
+    let mut start = b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".to_vec();
+    if !stdout.is_empty() {
+        start.extend(encode_frame(StreamKind::Stdout, stdout));
+    }
+    vec![
+        reply(
+            format!("POST /containers/{container}/exec"),
+            json("201 Created", r#"{"Id":"e1"}"#),
+        ),
+        reply("POST /exec/e1/start", start),
+        reply(
+            "GET /exec/e1/json",
+            json(
+                "200 OK",
+                &format!(r#"{{"Running":false,"ExitCode":{code},"Pid":1}}"#),
+            ),
+        ),
+    ]
+}
+
+fn read(container: &str, path: &str) -> ReadFileOp {
+    ReadFileOp::new(container, path, &TransferOptions::default(), "seed")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every delivery of `script`, plus a few chunk sizes.
+fn deliveries(script: &[Reply]) -> Vec<Delivery> {
+    let mut all = every_delivery(script);
+    all.extend([Delivery::Chunks(7), Delivery::Chunks(512)]);
+    all
+}
+
+#[test]
+fn read_file_follows_a_link_to_the_recorded_file_at_every_split() {
+    for engine in ENGINES {
+        let c = format!("pd-transcript-{engine}");
+        let script = vec![
+            reply(get(&c, "/etc/pw"), archive(&[Entry::Link("pw", "passwd")])),
+            reply(
+                transcript_request_line(engine, "archive-get"),
+                transcript(engine, "archive-get"),
+            ),
+        ];
+        for delivery in deliveries(&script) {
+            let out = drive(read(&c, "/etc/pw"), script.clone(), delivery);
+            let data = out
+                .result
+                .unwrap_or_else(|e| panic!("{engine} {delivery:?}: {e}"));
+            assert_eq!(data, PASSWD, "{engine} {delivery:?}");
+            assert_eq!(out.requests.len(), 2);
+        }
+    }
+}
+
+#[test]
+fn read_file_of_the_recorded_archive_directly() {
+    for engine in ENGINES {
+        let c = format!("pd-transcript-{engine}");
+        let script = vec![reply(
+            transcript_request_line(engine, "archive-get"),
+            transcript(engine, "archive-get"),
+        )];
+        for delivery in deliveries(&script) {
+            let out = drive(read(&c, "/etc/passwd"), script.clone(), delivery);
+            assert_eq!(out.result.ok().as_deref(), Some(PASSWD), "{delivery:?}");
+        }
+    }
+}
+
+/// A chain `/l0 -> l1 -> ... -> l<n>` ending in a file at `/l<n>`.
+fn chain(n: usize) -> Vec<Reply> {
+    let mut script: Vec<Reply> = (0..n)
+        .map(|i| {
+            let name = format!("l{i}");
+            let next = format!("l{}", i + 1);
+            reply(
+                get("c", &format!("/{name}")),
+                archive(&[Entry::Link(&name, &next)]),
+            )
+        })
+        .collect();
+    let last = format!("l{n}");
+    script.push(reply(
+        get("c", &format!("/{last}")),
+        archive(&[Entry::File(&last, b"end")]),
+    ));
+    script
+}
+
+#[test]
+fn read_file_follows_up_to_the_hop_limit_and_no_further() {
+    let out = drive(
+        read("c", "/l0"),
+        chain(MAX_LINK_HOPS),
+        Delivery::Chunks(100),
+    );
+    assert_eq!(out.result.ok().as_deref(), Some(&b"end"[..]));
+    assert_eq!(out.requests.len(), MAX_LINK_HOPS + 1);
+
+    // One more link: the last link is not fetched, the error names where the chain stood.
+    let mut script = chain(MAX_LINK_HOPS + 1);
+    script.pop();
+    let out = drive(read("c", "/l0"), script, Delivery::Whole);
+    match out.result {
+        Err(Error::InvalidInput {
+            field: "path",
+            reason: ref message,
+        }) => {
+            assert!(message.contains("more than 16 symbolic links"), "{message}");
+            assert!(message.contains("/l17"), "{message}");
+        }
+        ref other => panic!("{other:?}"),
+    }
+    assert_eq!(out.requests.len(), MAX_LINK_HOPS + 1);
+}
+
+#[test]
+fn read_file_link_loops_end_at_the_hop_limit() {
+    // `/a -> b`, `/b -> a`, forever.
+    let script = [
+        reply(get("c", "/a"), archive(&[Entry::Link("a", "b")])),
+        reply(get("c", "/b"), archive(&[Entry::Link("b", "/a")])),
+    ];
+    let looped: Vec<Reply> = script
+        .iter()
+        .cycle()
+        .take(MAX_LINK_HOPS + 1)
+        .cloned()
+        .collect();
+    for delivery in [Delivery::Whole, Delivery::Chunks(1)] {
+        let out = drive(read("c", "/a"), looped.clone(), delivery);
+        assert!(
+            matches!(out.result, Err(Error::InvalidInput { field: "path", .. })),
+            "{:?}",
+            out.result
+        );
+        assert_eq!(out.requests.len(), MAX_LINK_HOPS + 1);
+    }
+    // A link to itself is a loop of one.
+    let own = reply(get("c", "/s"), archive(&[Entry::Link("s", "s")])).repeat();
+    let out = drive(read("c", "/s"), vec![own], Delivery::Whole);
+    assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
+    assert_eq!(out.requests.len(), MAX_LINK_HOPS + 1);
+}
+
+#[test]
+fn read_file_links_climbing_out_are_resolved_in_the_container() {
+    // A relative target climbing above `/` is asked of the engine as it is (the engine resolves
+    // `..` inside the container's root); an absolute one replaces the path.
+    let script = vec![
+        reply(
+            get("c", "/a/b"),
+            archive(&[Entry::Link("b", "../../../etc/x")]),
+        ),
+        reply(
+            get("c", "/a/../../../etc/x"),
+            archive(&[Entry::Link("x", "/y")]),
+        ),
+        reply(get("c", "/y"), archive(&[Entry::File("y", b"inside")])),
+    ];
+    let out = drive(read("c", "/a/b"), script, Delivery::Chunks(3));
+    assert_eq!(out.result.ok().as_deref(), Some(&b"inside"[..]));
+}
+
+#[test]
+fn read_file_errors_name_the_path_of_the_hop() {
+    let script = vec![
+        reply(get("c", "/a"), archive(&[Entry::Link("a", "gone")])),
+        reply(
+            get("c", "/gone"),
+            json(
+                "404 Not Found",
+                r#"{"message":"no such file or directory"}"#,
+            ),
+        ),
+    ];
+    let out = drive(read("c", "/a"), script, Delivery::Whole);
+    assert!(
+        matches!(&out.result, Err(Error::PathNotFound(p)) if p == "/gone"),
+        "{:?}",
+        out.result
+    );
+    let dir = vec![reply(get("c", "/d"), archive(&[Entry::Dir("d/")]))];
+    let out = drive(read("c", "/d"), dir, Delivery::Whole);
+    assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
+    // Cut inside the file's data: an error, never a short file.
+    let mut cut = archive(&[Entry::File("f", &[b'x'; 600])]);
+    cut.truncate(cut.len() - 1500);
+    let text =
+        String::from_utf8_lossy(&cut).replace("Content-Length: 2560", "Content-Length: 1060");
+    let out = drive(
+        read("c", "/f"),
+        vec![reply(get("c", "/f"), text.into_bytes())],
+        Delivery::Whole,
+    );
+    assert!(out.result.is_err(), "{:?}", out.result);
+}
+
+#[test]
+fn read_file_cap_is_checked_before_the_data() {
+    let opts = TransferOptions::new().max_bytes(4);
+    let op = ReadFileOp::new("c", "/f", &opts, "seed").unwrap_or_else(|e| panic!("{e}"));
+    let script = vec![reply(
+        get("c", "/f"),
+        archive(&[Entry::File("f", b"12345")]),
+    )];
+    let out = drive(op, script, Delivery::Whole);
+    assert!(
+        matches!(
+            out.result,
+            Err(Error::Protocol(
+                pocketdock_proto::ProtocolError::BodyTooLarge(4)
+            ))
+        ),
+        "{:?}",
+        out.result
+    );
+}
+
+#[test]
+fn podman_glob_paths_go_through_a_temporary_link_removed_afterwards() {
+    let c = "pd-transcript-podman";
+    let version = || {
+        reply(
+            transcript_request_line("podman", "version"),
+            transcript("podman", "version"),
+        )
+    };
+    let mut script = vec![version()];
+    script.extend(helper(c, b"", 0)); // ln -s
+    script.push(reply(
+        format!("GET /containers/{c}/archive?path=%2Ftmp%2F.pocketdock-link-"),
+        archive(&[Entry::File(".pocketdock-link-x", b"star")]),
+    ));
+    script.extend(helper(c, b"", 0)); // rm -f
+    for delivery in [Delivery::Whole, Delivery::Chunks(5)] {
+        let out = drive(read(c, "/tmp/a*b"), script.clone(), delivery);
+        assert_eq!(out.result.ok().as_deref(), Some(&b"star"[..]));
+        let argv = |i: usize| String::from_utf8_lossy(&out.sent[i]).to_string();
+        assert!(argv(1).contains(r#""ln","-s","--","/tmp/a*b","/tmp/.pocketdock-link-seed"#));
+        assert!(argv(5).contains(r#""rm","-f","--","/tmp/.pocketdock-link-seed"#));
+    }
+    // The link is removed when the download fails too, and the error names the caller's path.
+    let mut failing = vec![version()];
+    failing.extend(helper(c, b"", 0));
+    failing.push(reply(
+        format!("GET /containers/{c}/archive"),
+        json(
+            "404 Not Found",
+            r#"{"message":"no such file or directory"}"#,
+        ),
+    ));
+    failing.extend(helper(c, b"", 0));
+    let out = drive(read(c, "/tmp/a*b"), failing, Delivery::Whole);
+    assert!(matches!(&out.result, Err(Error::PathNotFound(p)) if p == "/tmp/a*b"));
+    assert_eq!(out.requests.len(), 8);
+    // `?` and `[` are escaped on Podman; Docker takes every path literally.
+    let escaped = vec![
+        version(),
+        reply(
+            format!("GET /containers/{c}/archive?path=%2Ftmp%2Fq%5C%3F"),
+            archive(&[Entry::File("q?", b"q")]),
+        ),
+    ];
+    let out = drive(read(c, "/tmp/q?"), escaped, Delivery::Whole);
+    assert_eq!(out.result.ok().as_deref(), Some(&b"q"[..]));
+    let d = "pd-transcript-docker";
+    let literal = vec![
+        reply(
+            transcript_request_line("docker", "version"),
+            transcript("docker", "version"),
+        ),
+        reply(
+            format!("GET /containers/{d}/archive?path=%2Ftmp%2Fa%2Ab"),
+            archive(&[Entry::File("a*b", b"lit")]),
+        ),
+    ];
+    let out = drive(read(d, "/tmp/a*b"), literal, Delivery::Whole);
+    assert_eq!(out.result.ok().as_deref(), Some(&b"lit"[..]));
+}
+
+fn pull(src: &str) -> PullOp {
+    PullOp::new("c", src, &TransferOptions::default(), "seed").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The extraction actions of a pull's events, with data pieces joined.
+fn actions(events: &[PullEvent]) -> Vec<ExtractAction> {
+    let mut out: Vec<ExtractAction> = Vec::new();
+    for e in events {
+        if let PullEvent::Extract(a) = e {
+            match (out.last_mut(), a) {
+                (Some(ExtractAction::Data(prev)), ExtractAction::Data(d)) => {
+                    let mut v = prev.to_vec();
+                    v.extend_from_slice(d);
+                    *prev = v.into();
+                }
+                _ => out.push(a.clone()),
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn pull_follows_a_top_link_and_streams_a_tree_at_every_split() {
+    let script = vec![
+        reply(get("c", "/app"), archive(&[Entry::Link("app", "srv/app")])),
+        reply(
+            get("c", "/srv/app"),
+            archive(&[
+                Entry::Dir("app/"),
+                Entry::File("app/a.txt", b"hello"),
+                Entry::Link("app/cur", "a.txt"),
+            ]),
+        ),
+    ];
+    let mut first: Option<Vec<ExtractAction>> = None;
+    for delivery in deliveries(&script) {
+        let out = drive(pull("/app"), script.clone(), delivery);
+        assert!(out.result.is_ok(), "{delivery:?}: {:?}", out.result);
+        let got = actions(&out.events);
+        assert!(matches!(got.first(), Some(ExtractAction::TopDir { .. })));
+        assert_eq!(got.last(), Some(&ExtractAction::End));
+        assert!(got.contains(&ExtractAction::Data(bytes::Bytes::from_static(b"hello"))));
+        let received: Vec<u64> = out
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                PullEvent::Received(n) => Some(*n),
+                PullEvent::Extract(_) => None,
+            })
+            .collect();
+        // Counted per hop: the last count is the whole second archive.
+        let second = &script[1].bytes;
+        let tar_len = second.len()
+            - (second
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .unwrap_or(0)
+                + 4);
+        assert_eq!(received.last(), Some(&(tar_len as u64)), "{delivery:?}");
+        match &first {
+            Some(f) => assert_eq!(f, &got, "{delivery:?}"),
+            None => first = Some(got),
+        }
+    }
+}
+
+#[test]
+fn pull_refuses_links_out_of_the_tree_and_other_tops() {
+    let escape = vec![reply(
+        get("c", "/d"),
+        archive(&[Entry::Dir("d/"), Entry::Link("d/out", "../../etc/passwd")]),
+    )];
+    let out = drive(pull("/d"), escape, Delivery::Chunks(64));
+    assert!(
+        matches!(out.result, Err(Error::Archive(_))),
+        "{:?}",
+        out.result
+    );
+
+    let mut fifo_head =
+        header_for_file("p", 0, &EntryMeta::default()).unwrap_or_else(|e| panic!("{e}"));
+    fifo_head[156] = b'6';
+    let sum: u32 = fifo_head
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                u32::from(b' ')
+            } else {
+                u32::from(*b)
+            }
+        })
+        .sum();
+    fifo_head[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut tar = fifo_head;
+    tar.extend_from_slice(&END_OF_ARCHIVE);
+    let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", tar.len()).into_bytes();
+    resp.extend(tar);
+    let out = drive(
+        pull("/p"),
+        vec![reply(get("c", "/p"), resp)],
+        Delivery::Whole,
+    );
+    assert!(
+        matches!(out.result, Err(Error::InvalidInput { field: "src", .. })),
+        "{:?}",
+        out.result
+    );
+}
+
+#[test]
+fn pull_host_failure_ends_the_flow_with_its_error() {
+    let script = vec![reply(get("c", "/f"), archive(&[Entry::File("f", b"data")]))];
+    let out = Script::new(script).run_with(pull("/f"), |op, e| {
+        if matches!(e, PullEvent::Extract(ExtractAction::TopFile { .. })) {
+            op.fail(Error::HostPath {
+                path: "/host/f".into(),
+                detail: "read-only".into(),
+            });
+        }
+    });
+    assert!(
+        matches!(out.result, Err(Error::HostPath { .. })),
+        "{:?}",
+        out.result
+    );
+}
+
+#[test]
+fn write_file_prepares_then_streams_one_entry() {
+    let data = vec![b'z'; 300_000];
+    let op = PutOp::write(
+        "c",
+        "/home/u/f.txt",
+        &data,
+        &TransferOptions::default(),
+        9,
+        "seed",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut script = helper("c", b"1000\n1000\nnone\n", 0);
+    script.push(reply(
+        "PUT /containers/c/archive?path=%2Fhome%2Fu",
+        json("200 OK", ""),
+    ));
+    let out = drive(op, script, Delivery::Chunks(11));
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    let put = &out.sent[3];
+    let body_at = put.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+    let body = &put[body_at..];
+    assert_eq!(body.len(), 512 + 300_000 + 32 + 1024);
+    assert_eq!(&body[..6], b"f.txt\0");
+    assert_eq!(&body[512..512 + 10], &[b'z'; 10]);
+    let sent: Vec<u64> = out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            PutEvent::Sent(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.last(), Some(&(body.len() as u64)));
+    assert!(sent.len() >= 3, "{sent:?}");
+
+    // A directory at the path is refused before any upload.
+    let op = PutOp::write("c", "/home/u", b"x", &TransferOptions::default(), 9, "seed")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = drive(op, helper("c", b"1000\n1000\ndir\n", 0), Delivery::Whole);
+    assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
+}
+
+#[test]
+fn push_asks_the_host_for_its_source_then_every_piece() {
+    let op = PutOp::push(
+        "c",
+        "/dst",
+        (true, "tree", false),
+        &TransferOptions::default(),
+        "seed",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut script = helper("c", b"1000\n1000\ndir\n", 0);
+    script.push(reply(
+        "PUT /containers/c/archive?path=%2Fdst",
+        json("200 OK", ""),
+    ));
+    let mut pieces = vec![&b"piece-two"[..], &b"piece-one"[..]];
+    let out = Script::new(script)
+        .delivery(Delivery::Chunks(4))
+        .run_with(op, |op, e| match e {
+            PutEvent::NeedBody => match pieces.pop() {
+                Some(p) => op.push_body(bytes::Bytes::from_static(p)),
+                None => op.finish_body(),
+            },
+            PutEvent::Source { .. } | PutEvent::Sent(_) => {}
+        });
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    assert_eq!(
+        out.events.first(),
+        Some(&PutEvent::Source {
+            root_name: Some("tree".into()),
+            prepared: pocketdock_proto::files::Prepared {
+                uid: 1000,
+                gid: 1000,
+                kind: pocketdock_proto::files::DestKind::Dir,
+            },
+        })
+    );
+    let put = String::from_utf8_lossy(&out.sent[3]).to_string();
+    assert!(put.contains("Transfer-Encoding: chunked"));
+    assert!(
+        put.ends_with("9\r\npiece-one\r\n9\r\npiece-two\r\n0\r\n\r\n"),
+        "{put}"
+    );
+    assert!(out.events.contains(&PutEvent::Sent(18)));
+
+    // A host read error cuts the upload and is the result.
+    let op = PutOp::push(
+        "c",
+        "/dst",
+        (false, "f", false),
+        &TransferOptions::default(),
+        "s",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut script = helper("c", b"1000\n1000\nnone\n", 0);
+    script.push(reply(
+        "PUT /containers/c/archive?path=%2F",
+        json("200 OK", ""),
+    ));
+    let out = Script::new(script).try_run_with(op, |op, e| {
+        if *e == PutEvent::NeedBody {
+            op.fail(Error::HostPath {
+                path: "/src/f".into(),
+                detail: "unreadable".into(),
+            });
+        }
+    });
+    let out = out.unwrap_or_else(|_| panic!("stuck"));
+    assert!(
+        matches!(out.result, Err(Error::HostPath { .. })),
+        "{:?}",
+        out.result
+    );
+}
