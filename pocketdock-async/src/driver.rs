@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pocketdock_proto::op::{Io, Operation, Step};
+use pocketdock_proto::op::{Io, Operation, Step, READ_CHUNK};
 use pocketdock_proto::{Error, Result};
 
 use crate::runtime::Runtime;
@@ -11,8 +11,6 @@ use crate::transport::{ReadOutcome, Transport};
 
 #[cfg(test)]
 mod tests;
-
-const READ_BUF: usize = 64 * 1024;
 
 /// What one [`Driver::advance`] produced.
 pub(crate) enum Progress<E, T> {
@@ -35,7 +33,7 @@ impl<O: Operation, R: Runtime> Driver<O, R> {
         Self {
             op,
             transport: Transport::new(socket),
-            buf: vec![0; READ_BUF],
+            buf: vec![0; READ_CHUNK],
             done: false,
         }
     }

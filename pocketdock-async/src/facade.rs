@@ -26,12 +26,6 @@ macro_rules! facade {
         pub type TtyExec = $crate::TtyExec<$runtime>;
 
         pub use $crate::__host::adapter_api::*;
-        pub use $crate::{
-            BuildContext, BuiltImage, ContainerListItem, DestroyReport, DoctorReport,
-            ExportedArchive, SessionOptions, TtyOptions, BUILD_TIMEOUT, DEFAULT_BUFFER_CAPACITY,
-            DEFAULT_SESSION_BUFFER, DEFAULT_TIMEOUT, INTERRUPT_GRACE, STOP_GRACE_SECS,
-            TRANSFER_TIMEOUT,
-        };
 
         /// Create and start a sandbox on the default engine, applying the settings of the project
         /// containing the current directory (and of `~/.pocketdock/pocketdock.yaml`).

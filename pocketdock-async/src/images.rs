@@ -44,9 +44,7 @@ use crate::driver::{Driver, Progress as Step};
 use crate::engine::Engine;
 use crate::runtime::Runtime;
 
-pub use pocketdock_proto::image_flow::{
-    BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
-};
+use pocketdock_proto::image_flow::{BuildContext, BuiltImage, ExportedArchive};
 
 impl<R: Runtime> Engine<R> {
     /// Build an image from `context` with `options` (tags, build args such as `BASE`, labels,

@@ -1,7 +1,5 @@
 //! Creating, finding and removing containers.
 
-use std::time::Duration;
-
 use pocketdock_host::sandbox::{current_project, unix_now, Attached, CreateFlow};
 use pocketdock_proto::api::containers::{ContainerInspect, ListItem};
 use pocketdock_proto::info::ContainerInfo;
@@ -13,9 +11,6 @@ use crate::container::Container;
 use crate::engine::Engine;
 use crate::project::Project;
 use crate::runtime::Runtime;
-
-/// Default timeout of `run` on a new container (the reference's 30 s).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Create and start a sandbox on the default engine, applying the settings of the project
 /// containing the current directory: the body of every adapter's `create_new_container` (see

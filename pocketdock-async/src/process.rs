@@ -80,7 +80,7 @@ impl<R: Runtime> Process<R> {
             id,
             engine: engine.clone(),
             target,
-            started: Instant::now(),
+            started: R::now(),
             shared,
         })
     }
@@ -113,10 +113,7 @@ impl<R: Runtime> Process<R> {
         let finished = std::future::poll_fn(|cx| lock(&self.shared).poll_finished(cx));
         match timeout {
             Some(t) => {
-                if timeout_at::<R, _>(Instant::now() + t, finished)
-                    .await
-                    .is_none()
-                {
+                if timeout_at::<R, _>(R::now() + t, finished).await.is_none() {
                     return Ok(lock(&self.shared).timed_out(self.started.elapsed()));
                 }
             }

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use pocketdock_proto::op::ExecOp;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
+use pocketdock_proto::session::SessionOptions;
 use pocketdock_proto::session::{
     check_started, ended_shell, write_error, Closing, OutputDecoders, OutputFn, SessionCall,
     SessionMachine, Ticket, TicketStep, EXIT_WAIT, START_TIMEOUT,
 };
-pub use pocketdock_proto::session::{SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
 use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::container::Container;
@@ -135,8 +135,7 @@ async fn reader_main<R: Runtime>(
     let outcome = loop {
         match driver.advance().await {
             Progress::Event(AttachEvent::Output { stream, data }) => {
-                let general =
-                    shared.update(|st| st.machine.handle_output(Instant::now(), stream, &data));
+                let general = shared.update(|st| st.machine.handle_output(R::now(), stream, &data));
                 decoders.deliver(&shared.callbacks(), &general, false);
             }
             Progress::Event(AttachEvent::Attached { .. }) => {}
@@ -145,7 +144,7 @@ async fn reader_main<R: Runtime>(
     };
     drop(driver);
     let error = outcome.err().map(|e| e.to_string());
-    let (general, wants_exit) = shared.update(|st| st.machine.handle_end(Instant::now(), error));
+    let (general, wants_exit) = shared.update(|st| st.machine.handle_end(R::now(), error));
     decoders.deliver(&shared.callbacks(), &general, true);
     if wants_exit {
         let code = engine
@@ -183,7 +182,7 @@ impl<R: Runtime> Drop for Pending<'_, R> {
             return;
         }
         let config = self.session.shared.update(|st| {
-            let call = st.machine.cancel(self.ticket, Instant::now())?;
+            let call = st.machine.cancel(self.ticket, R::now())?;
             Some(st.machine.exec_config(&call, &nonce()))
         });
         if let Some(config) = config {
@@ -332,7 +331,7 @@ impl<R: Runtime> Session<R> {
     pub async fn send(&self, command: &str) -> Result<()> {
         let ticket = self
             .shared
-            .update(|st| st.machine.send(command, Instant::now(), random_u64()))?;
+            .update(|st| st.machine.send(command, R::now(), random_u64()))?;
         self.drive(ticket).await?;
         if let Some(l) = &self.log {
             l.send(command);
@@ -364,7 +363,7 @@ impl<R: Runtime> Session<R> {
     /// state stays), the result has `timed_out = true`, `exit_code = -1` and the output so far,
     /// and the session remains usable; whatever the killed command still prints never reaches a
     /// later result. If the shell itself is busy (a loop of builtins) and does not come back
-    /// within [`INTERRUPT_GRACE`], it is killed and the session ends. Dropping the future
+    /// within [`INTERRUPT_GRACE`](crate::INTERRUPT_GRACE), it is killed and the session ends. Dropping the future
     /// interrupts the command the same way (in the background).
     ///
     /// If the command ends the shell (`exit 3`, `exec`, `set -e` and a failure), the result has
@@ -397,7 +396,7 @@ impl<R: Runtime> Session<R> {
     async fn run_command(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
         let ticket = self.shared.update(|st| {
             st.machine
-                .send_and_wait(command, timeout, Instant::now(), random_u64())
+                .send_and_wait(command, timeout, R::now(), random_u64())
         })?;
         self.drive(ticket).await?.ok_or(Error::SessionClosed)
     }
@@ -415,9 +414,7 @@ impl<R: Runtime> Session<R> {
             let deadline = self.shared.lock().machine.deadline(ticket);
             let step = self
                 .shared
-                .wait_for(deadline, |st| {
-                    st.machine.poll_ticket(ticket, Instant::now())
-                })
+                .wait_for(deadline, |st| st.machine.poll_ticket(ticket, R::now()))
                 .await;
             match step {
                 // The deadline passed: the next poll acts on it.
@@ -432,7 +429,7 @@ impl<R: Runtime> Session<R> {
                     // Best effort: if it fails, the machine's grace period decides.
                     let _ = self.run_call(&call).await;
                     self.shared
-                        .update(|st| st.machine.call_finished(ticket, Instant::now()));
+                        .update(|st| st.machine.call_finished(ticket, R::now()));
                 }
             }
         }
@@ -443,7 +440,7 @@ impl<R: Runtime> Session<R> {
         let writing = self.take_writer().await;
         let bytes = self
             .shared
-            .update(|st| st.machine.take_write(ticket, Instant::now()));
+            .update(|st| st.machine.take_write(ticket, R::now()));
         let Some(bytes) = bytes else {
             return;
         };
@@ -524,7 +521,7 @@ impl<R: Runtime> Session<R> {
         let _ = self.conn.shutdown(Shutdown::Both);
         let _ = self
             .shared
-            .wait_for(Some(Instant::now() + EXIT_WAIT), |st| {
+            .wait_for(Some(R::now() + EXIT_WAIT), |st| {
                 st.machine.exit_known().then_some(())
             })
             .await;

@@ -1,8 +1,9 @@
 //! One Unix socket connection to the engine, with deadlines (the runtime's stream).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use pocketdock_proto::op::WRITE_TIMEOUT;
 use pocketdock_proto::Error;
 
 use crate::runtime::Runtime;
@@ -17,9 +18,6 @@ pub(crate) enum ReadOutcome {
     /// The deadline passed first.
     TimedOut,
 }
-
-/// Longest a single write may block.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A connection-per-operation transport over the runtime's Unix stream.
 #[derive(Debug)]

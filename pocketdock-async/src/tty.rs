@@ -16,7 +16,7 @@ use pocketdock_proto::session::attach::{
 };
 use pocketdock_proto::{Error, Result};
 
-pub use pocketdock_proto::run::TtyOptions;
+use pocketdock_proto::run::TtyOptions;
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};

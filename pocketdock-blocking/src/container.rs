@@ -8,14 +8,12 @@ use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::op::{calls, RecreateOp};
 use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
+use pocketdock_proto::ring::DEFAULT_RING_CAPACITY;
+use pocketdock_proto::run::DEFAULT_TIMEOUT;
 use pocketdock_proto::Result;
 
 use crate::engine::Engine;
-use crate::lifecycle::DEFAULT_TIMEOUT;
 use crate::logging::InstanceLog;
-
-/// Default ring buffer capacity of detached processes (1 MiB).
-pub const DEFAULT_BUFFER_CAPACITY: usize = 1024 * 1024;
 
 /// A running sandbox. Every call goes to the engine live (nothing is cached).
 ///
@@ -59,7 +57,7 @@ impl Container {
             instance_dir,
             log,
             default_timeout: Some(DEFAULT_TIMEOUT),
-            buffer_capacity: DEFAULT_BUFFER_CAPACITY,
+            buffer_capacity: DEFAULT_RING_CAPACITY,
             callbacks: Callbacks::default(),
             closed: false,
             owned,

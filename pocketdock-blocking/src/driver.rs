@@ -3,15 +3,13 @@
 
 use std::path::Path;
 
-use pocketdock_proto::op::{Io, Operation, Step};
+use pocketdock_proto::op::{Io, Operation, Step, READ_CHUNK};
 use pocketdock_proto::{Error, Result};
 
 use crate::transport::{ReadOutcome, Transport, UnixTransport};
 
 #[cfg(test)]
 mod tests;
-
-const READ_BUF: usize = 64 * 1024;
 
 /// What one [`Driver::advance`] produced.
 pub(crate) enum Progress<E, T> {
@@ -43,7 +41,7 @@ impl<O: Operation, T: Transport> Driver<O, T> {
         Self {
             op,
             transport,
-            buf: vec![0; READ_BUF],
+            buf: vec![0; READ_CHUNK],
             done: false,
         }
     }

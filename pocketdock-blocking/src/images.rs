@@ -43,9 +43,7 @@ use pocketdock_host::context::{ArchiveSource, BuildFeed, ExportTarget};
 use crate::driver::{Driver, Progress as Step};
 use crate::engine::Engine;
 
-pub use pocketdock_proto::image_flow::{
-    BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
-};
+use pocketdock_proto::image_flow::{BuildContext, BuiltImage, ExportedArchive};
 
 impl Engine {
     /// Build an image from `context` with `options` (tags, build args such as `BASE`, labels,

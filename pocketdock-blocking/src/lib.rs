@@ -35,18 +35,16 @@ mod tty;
 
 use pocketdock_host::{logging, project};
 
-pub use container::{Container, DEFAULT_BUFFER_CAPACITY};
+pub use container::Container;
 pub use engine::Engine;
-pub use images::{BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT};
-pub use lifecycle::{create_new_container, DEFAULT_TIMEOUT};
+pub use lifecycle::create_new_container;
 pub use persistence::{
     destroy_container, doctor, list_containers, prune, resume_container, stop_container,
-    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
-/// Specs, results, errors, options, profiles and project functions: the same items in every
-/// adapter.
+/// Specs, results, errors, options, constants, profiles and project functions: the same items
+/// in every adapter.
 pub use pocketdock_host::adapter_api::*;
 pub use process::Process;
-pub use session::{Session, SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
+pub use session::Session;
 pub use stream::ExecStream;
-pub use tty::{TtyExec, TtyOptions, TtyReader, TtyWriter};
+pub use tty::{TtyExec, TtyReader, TtyWriter};

@@ -1,7 +1,5 @@
 //! Creating, finding and removing containers.
 
-use std::time::Duration;
-
 use pocketdock_host::sandbox::{current_project, unix_now, Attached, CreateFlow};
 use pocketdock_proto::api::containers::{ContainerInspect, ListItem};
 use pocketdock_proto::op::{calls, FindOp, InfoOp};
@@ -11,9 +9,6 @@ use pocketdock_proto::Result;
 use crate::container::Container;
 use crate::engine::Engine;
 use crate::project::Project;
-
-/// Default timeout of `run` on a new container (the reference's 30 s).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Create and start a sandbox on the default engine, applying the settings of the project
 /// containing the current directory (and of `~/.pocketdock/pocketdock.yaml`).

@@ -26,7 +26,7 @@ use crate::container::Container;
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
 
-pub use pocketdock_proto::session::{SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
+use pocketdock_proto::session::SessionOptions;
 
 /// Create and start an attached exec; returns the driver (to keep reading), the exec id and a
 /// second handle on the connection (for writing stdin and shutting it down).
@@ -285,7 +285,7 @@ impl Session {
     /// state stays), the result has `timed_out = true`, `exit_code = -1` and the output so far,
     /// and the session remains usable; whatever the killed command still prints never reaches a
     /// later result. If the shell itself is busy (a loop of builtins) and does not come back
-    /// within [`INTERRUPT_GRACE`], it is killed and the session ends.
+    /// within [`INTERRUPT_GRACE`](crate::INTERRUPT_GRACE), it is killed and the session ends.
     ///
     /// If the command ends the shell (`exit 3`, `exec`, `set -e` and a failure), the result has
     /// the shell's exit code and later calls return [`Error::SessionClosed`].

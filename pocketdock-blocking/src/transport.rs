@@ -9,8 +9,9 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use pocketdock_proto::op::WRITE_TIMEOUT;
 use pocketdock_proto::Error;
 
 #[cfg(test)]
@@ -44,9 +45,6 @@ pub(crate) trait Transport {
     /// Block until `deadline` ([`Transport::now`] is then at or past it).
     fn sleep_until(&mut self, deadline: Instant);
 }
-
-/// Longest a single write may block.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A connection-per-operation transport over `std::os::unix::net`, on the system clock.
 #[derive(Debug)]

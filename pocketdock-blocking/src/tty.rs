@@ -18,7 +18,7 @@ use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, Engine};
 use crate::session::attach;
 
-pub use pocketdock_proto::run::TtyOptions;
+use pocketdock_proto::run::TtyOptions;
 
 /// A program running on a TTY in the container. See [`Container::open_tty`].
 ///

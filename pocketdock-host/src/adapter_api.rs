@@ -12,12 +12,22 @@ pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 pub use pocketdock_proto::files::{
     TransferOptions, TransferProgress, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT,
 };
+pub use pocketdock_proto::image_flow::{
+    BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
+};
 pub use pocketdock_proto::info::ContainerInfo;
+pub use pocketdock_proto::persistence::{
+    ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
+};
 pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
 pub use pocketdock_proto::project::{
     HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
 };
 pub use pocketdock_proto::ring::BufferSnapshot;
+/// Default ring buffer capacity of detached processes (1 MiB).
+pub use pocketdock_proto::ring::DEFAULT_RING_CAPACITY as DEFAULT_BUFFER_CAPACITY;
+pub use pocketdock_proto::run::{TtyOptions, DEFAULT_TIMEOUT};
+pub use pocketdock_proto::session::{SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
 pub use pocketdock_proto::spec::ContainerSpec;
 pub use pocketdock_proto::{
     Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,

@@ -7,6 +7,10 @@ use crate::capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
 use crate::error::{Error, Result};
 use crate::op::ExecConfig;
 
+/// Default timeout of a container's commands (`run`, `stream`): 30 s. Detached processes have
+/// none unless one is set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Interpreter for a command string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {

@@ -52,7 +52,7 @@ fn a_call_is_written_once_and_read_back_in_short_reads() {
 
 #[test]
 fn an_answer_larger_than_the_read_buffer_arrives_whole() {
-    let body = "x".repeat(3 * super::READ_BUF + 17);
+    let body = "x".repeat(3 * pocketdock_proto::op::READ_CHUNK + 17);
     let op = get_x();
     let r = driver(op, vec![Ok(vec![Read::Bytes(answer("200 OK", &body))])]).run(|()| {});
     assert_eq!(r.ok(), Some(body.len()));

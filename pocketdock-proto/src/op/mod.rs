@@ -31,12 +31,18 @@ mod transfer;
 
 pub(crate) mod sub_op;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 /// The complete response a [`CallOp`] hands to its parser; it belongs to the HTTP model and is
 /// re-exported here for the callers that write parsers.
+/// How many bytes a driver reads from the engine at once.
+pub const READ_CHUNK: usize = 64 * 1024;
+
+/// Longest a single write to the engine may block before the connection is given up.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
 #[doc(no_inline)]
 pub use crate::http::Response;
 pub use call_op::CallOp;
