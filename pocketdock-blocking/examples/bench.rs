@@ -7,17 +7,10 @@ use std::time::{Duration, Instant};
 
 use pocketdock_blocking::{ContainerSpec, Engine, LimitPolicy, RunOptions};
 
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
+#[path = "support/measure.rs"]
+mod measure;
+
+use measure::peak_rss_kib;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

@@ -21,6 +21,11 @@ use std::time::{Duration, Instant};
 
 use pocketdock_blocking::{ContainerSpec, Engine, LimitPolicy, RunOptions};
 
+#[path = "support/measure.rs"]
+mod measure;
+
+use measure::peak_rss_kib;
+
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// The raw client: one request per connection, the whole answer read until the engine closes.
@@ -251,18 +256,6 @@ fn cpu() -> Duration {
         }
     }
     Duration::from_nanos(ns)
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Median and the spread (10th to 90th percentile) of `v`, in ms.
