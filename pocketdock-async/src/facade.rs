@@ -1,4 +1,4 @@
-//! The public surface of an adapter, stamped by [`facade!`](crate::facade).
+//! The public surface of an adapter, stamped by [`facade!`](crate::facade!).
 
 /// The public API of an async adapter on runtime `$runtime` (a [`Runtime`](crate::Runtime)
 /// marker type in scope), for a crate named `$krate` (its name as written in code, used in the

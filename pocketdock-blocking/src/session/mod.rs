@@ -2,139 +2,32 @@
 //! shell variables and functions) carries over from one command to the next.
 //!
 //! The shell is one exec with stdin attached and no TTY (`bash` when the image has it, else
-//! `sh`), on its own hijacked connection. A reader thread feeds its demultiplexed output to the
-//! proto [`SessionScanner`], which finds where each command ends and its exit code (see
-//! [`pocketdock_proto::session`] for the exact protocol and its limits); commands are written
-//! through a second handle on the same connection, never from the reader thread.
+//! `sh`), on its own hijacked connection. Every rule (turns, the sentinel protocol, deadlines,
+//! interrupting a command, ending a stuck shell) is the proto
+//! [`SessionMachine`]; this module is the public
+//! facade and `io` does what the machine asks: a reader thread feeds it the shell's output, and
+//! each caller writes its own command through a second handle on the same connection and runs
+//! the engine calls the machine hands it.
+
+mod io;
 
 use std::io::Write;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::op::ExecOp;
-use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
+use pocketdock_proto::session::attach::AttachConfig;
 use pocketdock_proto::session::{
-    check_started, ended_shell, write_error, Closing, OutputDecoders, OutputFn, SessionCall,
-    SessionMachine, Ticket, TicketStep, EXIT_WAIT, START_TIMEOUT,
+    check_started, ended_shell, Closing, SessionMachine, SessionOptions, START_TIMEOUT,
 };
 use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::container::Container;
-use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
-
-use pocketdock_proto::session::SessionOptions;
-
-/// Create and start an attached exec; returns the driver (to keep reading), the exec id and a
-/// second handle on the connection (for writing stdin and shutting it down).
-pub(crate) fn attach(
-    engine: &Engine,
-    config: AttachConfig,
-) -> Result<(Driver<AttachOp>, String, UnixStream)> {
-    let mut driver = Driver::new(AttachOp::new(config), engine.socket());
-    loop {
-        match driver.advance() {
-            Progress::Event(AttachEvent::Attached { exec_id }) => {
-                let conn = driver.transport().try_clone()?;
-                return Ok((driver, exec_id, conn));
-            }
-            Progress::Event(AttachEvent::Output { .. }) => {}
-            Progress::Done(Ok(())) => {
-                return Err(Error::SocketCommunication(
-                    "the exec stream ended before it was attached".into(),
-                ))
-            }
-            Progress::Done(Err(e)) => return Err(e),
-        }
-    }
-}
-
-/// What the reader thread and the callers share: the proto machine behind a lock, a condition
-/// variable that wakes every waiting caller at each change, and the output callbacks.
-struct Shared {
-    machine: Mutex<SessionMachine>,
-    changed: Condvar,
-    callbacks: Mutex<Vec<OutputFn>>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, SessionMachine> {
-        self.machine.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Wait for a change, at most until `deadline`.
-    fn wait<'a>(
-        &self,
-        guard: MutexGuard<'a, SessionMachine>,
-        deadline: Option<Instant>,
-    ) -> MutexGuard<'a, SessionMachine> {
-        match deadline {
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                self.changed
-                    .wait_timeout(guard, left)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
-            }
-            None => self
-                .changed
-                .wait(guard)
-                .unwrap_or_else(PoisonError::into_inner),
-        }
-    }
-
-    fn callbacks(&self) -> Vec<OutputFn> {
-        self.callbacks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// The reader thread: feed output to the machine until the stream ends, then learn the shell's
-/// exit code.
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "the reader thread owns what it is given for its whole life"
-)]
-fn reader_main(
-    mut driver: Driver<AttachOp>,
-    shared: Arc<Shared>,
-    engine: Engine,
-    container: String,
-    exec_id: String,
-) {
-    let mut decoders = OutputDecoders::default();
-    let outcome = loop {
-        match driver.advance() {
-            Progress::Event(AttachEvent::Output { stream, data }) => {
-                let general = shared.lock().handle_output(Instant::now(), stream, &data);
-                shared.changed.notify_all();
-                decoders.deliver(&shared.callbacks(), &general, false);
-            }
-            Progress::Event(AttachEvent::Attached { .. }) => {}
-            Progress::Done(r) => break r,
-        }
-    };
-    drop(driver);
-    let error = outcome.err().map(|e| e.to_string());
-    let (general, wants_exit) = shared.lock().handle_end(Instant::now(), error);
-    shared.changed.notify_all();
-    decoders.deliver(&shared.callbacks(), &general, true);
-    if wants_exit {
-        let code = engine
-            .drive(
-                ExecWaitOp::new(&container, &exec_id, Some(EXIT_WAIT)),
-                |()| {},
-            )
-            .ok();
-        shared.lock().handle_exit_code(code);
-        shared.changed.notify_all();
-    }
-}
+pub(crate) use io::attach;
+use io::{reader_main, Shared};
 
 /// A persistent shell in a container. See [`Container::session`].
 ///
@@ -316,70 +209,6 @@ impl Session {
         Ok(result)
     }
 
-    fn run_command(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
-        let ticket =
-            self.shared
-                .lock()
-                .send_and_wait(command, timeout, Instant::now(), random_u64())?;
-        self.drive(ticket)?.ok_or(Error::SessionClosed)
-    }
-
-    /// Do what the machine asks for `ticket` until it is done: write its command (holding the
-    /// writer), run the engine calls that interrupt it or end a stuck shell, wait for changes.
-    fn drive(&self, ticket: Ticket) -> Result<Option<ExecResult>> {
-        let mut m = self.shared.lock();
-        loop {
-            match m.poll_ticket(ticket, Instant::now()) {
-                None => {
-                    let deadline = m.deadline(ticket);
-                    m = self.shared.wait(m, deadline);
-                    continue;
-                }
-                Some(TicketStep::Done(result)) => {
-                    drop(m);
-                    self.shared.changed.notify_all();
-                    return result;
-                }
-                Some(TicketStep::Write) => {
-                    drop(m);
-                    self.write_turn(ticket);
-                }
-                Some(TicketStep::Call(call)) => {
-                    let config = m.exec_config(&call, &nonce());
-                    drop(m);
-                    // Best effort: if it fails, the machine's grace period decides.
-                    let _ = self.engine.drive(ExecOp::new(config), |_| {});
-                    self.shared.lock().call_finished(ticket, Instant::now());
-                }
-            }
-            self.shared.changed.notify_all();
-            m = self.shared.lock();
-        }
-    }
-
-    /// Write `ticket`'s command, holding the writer so that commands are written in turn order.
-    fn write_turn(&self, ticket: Ticket) {
-        let mut writer = self.writer_lock();
-        let Some(bytes) = self.shared.lock().take_write(ticket, Instant::now()) else {
-            return;
-        };
-        let outcome = match writer.as_mut() {
-            Some(stream) => stream.write_all(&bytes).map_err(|e| self.write_error(&e)),
-            None => Err(Error::SessionClosed),
-        };
-        self.shared.lock().written(ticket, outcome);
-    }
-
-    /// Run `call` (best effort).
-    fn run_call(&self, call: &SessionCall) -> Result<()> {
-        let config = self.shared.lock().exec_config(call, &nonce());
-        self.engine.drive(ExecOp::new(config), |_| {}).map(|_| ())
-    }
-
-    fn on_reader(&self) -> bool {
-        std::thread::current().id() == self.reader_id
-    }
-
     /// Take the output accumulated so far (stdout and stderr in arrival order, never a
     /// sentinel) as text. A character split at the end stays for the next call. Also works
     /// after the session ended, to collect its last output.
@@ -453,14 +282,6 @@ impl Session {
             l.close();
         }
         killed
-    }
-
-    fn writer_lock(&self) -> MutexGuard<'_, Option<UnixStream>> {
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write_error(&self, e: &std::io::Error) -> Error {
-        write_error(e, self.shared.lock().gone())
     }
 }
 

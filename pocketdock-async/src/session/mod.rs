@@ -2,197 +2,35 @@
 //! shell variables and functions) carries over from one command to the next.
 //!
 //! The shell is one exec with stdin attached and no TTY (`bash` when the image has it, else
-//! `sh`), on its own hijacked connection. A reader ([`Runtime::spawn_reader`]: a task on tokio,
-//! a thread of its own on smol) feeds its demultiplexed output to the
-//! proto [`SessionScanner`](pocketdock_proto::session::SessionScanner), which finds where each
-//! command ends and its exit code; commands are written through a second handle on the same
-//! connection. The shared state is [`pocketdock_proto::shell::SessionState`], the same as in
-//! every adapter.
+//! `sh`), on its own hijacked connection. Every rule (turns, the sentinel protocol, deadlines,
+//! interrupting a command, ending a stuck shell) is the proto
+//! [`SessionMachine`], the same as in every adapter;
+//! this module is the public facade and `io` does what the machine asks: a reader
+//! ([`Runtime::spawn_reader`]: a task on tokio, a thread of its own on smol) feeds it the shell's
+//! output, and each caller writes its own command through a second handle on the same
+//! connection and runs the engine calls the machine hands it.
+
+mod io;
 
 use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream as StdUnixStream;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use pocketdock_proto::op::ExecOp;
-use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
-use pocketdock_proto::session::SessionOptions;
+use pocketdock_proto::session::attach::AttachConfig;
 use pocketdock_proto::session::{
-    check_started, ended_shell, write_error, Closing, OutputDecoders, OutputFn, SessionCall,
-    SessionMachine, Ticket, TicketStep, EXIT_WAIT, START_TIMEOUT,
+    check_started, ended_shell, Closing, SessionMachine, SessionOptions, EXIT_WAIT, START_TIMEOUT,
 };
 use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::container::Container;
-use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
-use crate::runtime::{timeout_at, Runtime};
+use crate::runtime::Runtime;
 use crate::transport::comm;
-
-/// The proto machine, whether a task is writing to the shell's stdin (writes are not atomic),
-/// and the tasks to wake at the next change: one lock, so that no wake-up is lost between a
-/// check and the registration of its waker.
-struct Guarded {
-    machine: SessionMachine,
-    writing: bool,
-    wakers: Vec<Waker>,
-}
-
-impl Guarded {
-    /// Something changed: wake every waiting task.
-    fn notify(&mut self) {
-        for w in self.wakers.drain(..) {
-            w.wake();
-        }
-    }
-}
-
-struct Shared<R> {
-    runtime: PhantomData<fn() -> R>,
-    state: Mutex<Guarded>,
-    callbacks: Mutex<Vec<OutputFn>>,
-}
-
-impl<R: Runtime> Shared<R> {
-    fn lock(&self) -> MutexGuard<'_, Guarded> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Change the state with `f`, then wake every waiting task.
-    fn update<T>(&self, f: impl FnOnce(&mut Guarded) -> T) -> T {
-        let mut st = self.lock();
-        let v = f(&mut st);
-        st.notify();
-        v
-    }
-
-    /// Wait until `f` answers, at most until `deadline` (`None` then).
-    async fn wait_for<T>(
-        &self,
-        deadline: Option<Instant>,
-        mut f: impl FnMut(&mut Guarded) -> Option<T>,
-    ) -> Option<T> {
-        let ready = std::future::poll_fn(|cx| {
-            let mut st = self.lock();
-            if let Some(v) = f(&mut st) {
-                return std::task::Poll::Ready(v);
-            }
-            if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                st.wakers.push(cx.waker().clone());
-            }
-            std::task::Poll::Pending
-        });
-        match deadline {
-            Some(d) => timeout_at::<R, _>(d, ready).await,
-            None => Some(ready.await),
-        }
-    }
-
-    fn callbacks(&self) -> Vec<OutputFn> {
-        self.callbacks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// Create and start an attached exec; returns the driver (to keep reading), the exec id and a
-/// second handle on the connection (for writing stdin and shutting it down).
-pub(crate) async fn attach<R: Runtime>(
-    engine: &Engine<R>,
-    config: AttachConfig,
-) -> Result<(Driver<AttachOp, R>, String, StdUnixStream)> {
-    let mut driver = Driver::<_, R>::new(AttachOp::new(config), engine.socket());
-    loop {
-        match driver.advance().await {
-            Progress::Event(AttachEvent::Attached { exec_id }) => {
-                let conn = driver.transport().try_clone()?;
-                return Ok((driver, exec_id, conn));
-            }
-            Progress::Event(AttachEvent::Output { .. }) => {}
-            Progress::Done(Ok(())) => {
-                return Err(Error::SocketCommunication(
-                    "the exec stream ended before it was attached".into(),
-                ))
-            }
-            Progress::Done(Err(e)) => return Err(e),
-        }
-    }
-}
-
-/// The reader: feed output to the machine until the stream ends, then learn the shell's exit
-/// code.
-async fn reader_main<R: Runtime>(
-    mut driver: Driver<AttachOp, R>,
-    shared: Arc<Shared<R>>,
-    engine: Engine<R>,
-    container: String,
-    exec_id: String,
-) {
-    let mut decoders = OutputDecoders::default();
-    let outcome = loop {
-        match driver.advance().await {
-            Progress::Event(AttachEvent::Output { stream, data }) => {
-                let general = shared.update(|st| st.machine.handle_output(R::now(), stream, &data));
-                decoders.deliver(&shared.callbacks(), &general, false);
-            }
-            Progress::Event(AttachEvent::Attached { .. }) => {}
-            Progress::Done(r) => break r,
-        }
-    };
-    drop(driver);
-    let error = outcome.err().map(|e| e.to_string());
-    let (general, wants_exit) = shared.update(|st| st.machine.handle_end(R::now(), error));
-    decoders.deliver(&shared.callbacks(), &general, true);
-    if wants_exit {
-        let code = engine
-            .drive(
-                ExecWaitOp::new(&container, &exec_id, Some(EXIT_WAIT)),
-                |()| {},
-            )
-            .await
-            .ok();
-        shared.update(|st| st.machine.handle_exit_code(code));
-    }
-}
-
-/// Releases the stdin writer, even when the future is dropped.
-struct Writing<'a, R: Runtime>(&'a Shared<R>);
-
-impl<R: Runtime> Drop for Writing<'_, R> {
-    fn drop(&mut self) {
-        self.0.update(|st| st.writing = false);
-    }
-}
-
-/// A submitted command whose caller may go away: dropping the future cancels the ticket, and
-/// the call that stops what it left running is handed to [`Runtime::spawn_cleanup`] (a `Drop`
-/// cannot await), so it neither keeps running nor leaks into a later result.
-struct Pending<'a, R: Runtime> {
-    session: &'a Session<R>,
-    ticket: Ticket,
-    armed: bool,
-}
-
-impl<R: Runtime> Drop for Pending<'_, R> {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let config = self.session.shared.update(|st| {
-            let call = st.machine.cancel(self.ticket, R::now())?;
-            Some(st.machine.exec_config(&call, &nonce()))
-        });
-        if let Some(config) = config {
-            let engine = self.session.engine.clone();
-            R::spawn_cleanup(async move {
-                let _ = engine.drive(ExecOp::new(config), |_| {}).await;
-            });
-        }
-    }
-}
+pub(crate) use io::attach;
+use io::{reader_main, Guarded, Shared};
 
 /// A persistent shell in a container. See [`Container::session`].
 ///
@@ -295,31 +133,6 @@ impl<R: Runtime> Session<R> {
         &self.id
     }
 
-    /// Take the stdin writer (one task writes at a time); `None` once the session is gone.
-    async fn take_writer(&self) -> Option<Writing<'_, R>> {
-        let got = self
-            .shared
-            .wait_for(None, |st| {
-                if st.machine.gone() {
-                    Some(false)
-                } else if st.writing {
-                    None
-                } else {
-                    st.writing = true;
-                    Some(true)
-                }
-            })
-            .await;
-        (got == Some(true)).then_some(Writing(&self.shared))
-    }
-
-    /// Write `bytes` to the shell's stdin while holding the writer.
-    async fn write(&self, bytes: &[u8]) -> Result<()> {
-        R::write_shared(&self.writer, bytes)
-            .await
-            .map_err(|e| write_error(&e, self.shared.lock().machine.gone()))
-    }
-
     /// Run `command` in the shell without waiting for it. Its output (all of it, whatever
     /// [`SessionOptions::echo_command_output`] says) goes to [`read`](Self::read) and
     /// [`on_output`](Self::on_output), never into the result of a later
@@ -391,73 +204,6 @@ impl<R: Runtime> Session<R> {
         }
         log.command(command, started, &result);
         Ok(result)
-    }
-
-    async fn run_command(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
-        let ticket = self.shared.update(|st| {
-            st.machine
-                .send_and_wait(command, timeout, R::now(), random_u64())
-        })?;
-        self.drive(ticket).await?.ok_or(Error::SessionClosed)
-    }
-
-    /// Do what the machine asks for `ticket` until it is done: write its command (holding the
-    /// writer), run the engine calls that interrupt it or end a stuck shell, wait for changes.
-    /// Dropping the future cancels the ticket.
-    async fn drive(&self, ticket: Ticket) -> Result<Option<ExecResult>> {
-        let mut pending = Pending {
-            session: self,
-            ticket,
-            armed: true,
-        };
-        loop {
-            let deadline = self.shared.lock().machine.deadline(ticket);
-            let step = self
-                .shared
-                .wait_for(deadline, |st| st.machine.poll_ticket(ticket, R::now()))
-                .await;
-            match step {
-                // The deadline passed: the next poll acts on it.
-                None => {}
-                Some(TicketStep::Done(result)) => {
-                    pending.armed = false;
-                    self.shared.update(|_| ());
-                    return result;
-                }
-                Some(TicketStep::Write) => self.write_turn(ticket).await,
-                Some(TicketStep::Call(call)) => {
-                    // Best effort: if it fails, the machine's grace period decides.
-                    let _ = self.run_call(&call).await;
-                    self.shared
-                        .update(|st| st.machine.call_finished(ticket, R::now()));
-                }
-            }
-        }
-    }
-
-    /// Write `ticket`'s command, holding the writer so that commands are written in turn order.
-    async fn write_turn(&self, ticket: Ticket) {
-        let writing = self.take_writer().await;
-        let bytes = self
-            .shared
-            .update(|st| st.machine.take_write(ticket, R::now()));
-        let Some(bytes) = bytes else {
-            return;
-        };
-        let outcome = match writing {
-            Some(_) => self.write(&bytes).await,
-            None => Err(Error::SessionClosed),
-        };
-        self.shared.update(|st| st.machine.written(ticket, outcome));
-    }
-
-    /// Run `call` (best effort).
-    async fn run_call(&self, call: &SessionCall) -> Result<()> {
-        let config = self.shared.lock().machine.exec_config(call, &nonce());
-        self.engine
-            .drive(ExecOp::new(config), |_| {})
-            .await
-            .map(|_| ())
     }
 
     /// Take the output accumulated so far (stdout and stderr in arrival order, never a
