@@ -11,7 +11,7 @@ use crate::api::images::{self, BuildOptions, ImageInspect, Progress, ProgressSum
 use crate::api::{check, Subject};
 use crate::build_retry::retry_note;
 use crate::error::{Error, Result};
-use crate::op::sub_op::{SubOp, SubStep};
+use crate::op::sub_op::{feed_sub_op, SubOp, SubStep};
 use crate::op::{CallOp, Operation, Response, Step, UploadOp};
 
 use super::progress_stream::ProgressStream;
@@ -248,23 +248,7 @@ impl Operation for BuildOp {
         }
     }
 
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Some(op) = self.sub_op() {
-            op.handle_input(now, data);
-        }
-    }
-
-    fn handle_eof(&mut self, now: Instant) {
-        if let Some(op) = self.sub_op() {
-            op.handle_eof(now);
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if let Some(op) = self.sub_op() {
-            op.handle_timeout(now);
-        }
-    }
+    feed_sub_op!();
 }
 
 fn unexpected() -> Error {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::api::images::{self, ImageInspect};
 use crate::api::{check, Subject};
 use crate::error::{Error, Result};
-use crate::op::sub_op::{SubOp, SubStep};
+use crate::op::sub_op::{feed_sub_op, SubOp, SubStep};
 use crate::op::{CallOp, DownloadOp, Operation, Response, Step};
 
 use super::{ExportPlan, TRANSFER_TIMEOUT};
@@ -135,23 +135,7 @@ impl Operation for ExportOp {
         }
     }
 
-    fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if let Some(op) = self.sub_op() {
-            op.handle_input(now, data);
-        }
-    }
-
-    fn handle_eof(&mut self, now: Instant) {
-        if let Some(op) = self.sub_op() {
-            op.handle_eof(now);
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if let Some(op) = self.sub_op() {
-            op.handle_timeout(now);
-        }
-    }
+    feed_sub_op!();
 }
 
 fn unexpected() -> Error {

@@ -13,6 +13,32 @@ use super::{CallOp, DownloadOp, ExecOp, Io, Operation, Step, TransferEvent, Uplo
 use crate::error::{Error, Result};
 use crate::result::ExecResult;
 
+/// The `handle_input`, `handle_eof` and `handle_timeout` of a flow's [`Operation`] impl: every
+/// byte, end of stream and deadline goes to the sub-operation the flow's `sub_op()` names (none
+/// while the flow waits for its caller), written once for every flow.
+macro_rules! feed_sub_op {
+    () => {
+        fn handle_input(&mut self, now: std::time::Instant, data: &[u8]) {
+            if let Some(op) = self.sub_op() {
+                op.handle_input(now, data);
+            }
+        }
+
+        fn handle_eof(&mut self, now: std::time::Instant) {
+            if let Some(op) = self.sub_op() {
+                op.handle_eof(now);
+            }
+        }
+
+        fn handle_timeout(&mut self, now: std::time::Instant) {
+            if let Some(op) = self.sub_op() {
+                op.handle_timeout(now);
+            }
+        }
+    };
+}
+pub(crate) use feed_sub_op;
+
 /// An engine operation a flow runs next. `T` is the output of the flow's calls.
 pub(crate) enum SubOp<T> {
     /// A single call (e.g. `GET /version`, an image inspect).
