@@ -546,9 +546,14 @@ impl SessionLog {
         }
     }
 
-    /// A `send_and_wait` command that started at `started` ended with `result`: a `session`
-    /// history line.
-    pub fn command(&self, command: &str, started: SystemTime, result: &ExecResult) {
+    /// A `send_and_wait` command that started at `started` ended with `result`: its output
+    /// (unless the session already `echoed` it here as it arrived, through its `on_output`
+    /// callback) and a `session` history line.
+    pub fn command(&self, command: &str, started: SystemTime, result: &ExecResult, echoed: bool) {
+        if !echoed {
+            self.output(&result.stdout);
+            self.output(&result.stderr);
+        }
         let s = self.lock();
         let mut entry = HistoryEntry::new(
             HistoryKind::Session,
@@ -652,7 +657,7 @@ mod tests {
         let s = log.session("sess-1");
         s.send("ls");
         s.output(b"a\n");
-        s.command("ls", SystemTime::now(), &result(0, "a\n"));
+        s.command("ls", SystemTime::now(), &result(0, "a\n"), true);
         s.close();
         // Many more runs: at most 3 managed files remain, history rotated past 200 bytes.
         for i in 0..6 {

@@ -197,12 +197,7 @@ impl<R: Runtime> Session<R> {
         let started = std::time::SystemTime::now();
         log.send(command);
         let result = self.run_command(command, timeout).await?;
-        if !self.echo {
-            // Otherwise the output reached the log through the session's on_output callback.
-            log.output(&result.stdout);
-            log.output(&result.stderr);
-        }
-        log.command(command, started, &result);
+        log.command(command, started, &result, self.echo);
         Ok(result)
     }
 

@@ -200,12 +200,7 @@ impl Session {
         let started = std::time::SystemTime::now();
         log.send(command);
         let result = self.run_command(command, timeout)?;
-        if !self.echo {
-            // Otherwise the output reached the log through the session's on_output callback.
-            log.output(&result.stdout);
-            log.output(&result.stderr);
-        }
-        log.command(command, started, &result);
+        log.command(command, started, &result, self.echo);
         Ok(result)
     }
 
