@@ -660,9 +660,8 @@ async fn drain<T: ChunkStream>(s: &mut T) -> (Vec<u8>, Vec<u8>, usize) {
 /// `seq 1 N` as the engine prints it.
 fn seq(n: u32) -> Vec<u8> {
     (1..=n)
-        .map(|i| format!("{i}\n"))
-        .collect::<String>()
-        .into_bytes()
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect()
 }
 
 /// A stream that keeps nothing hands out every byte (megabytes of them, in many chunks), and

@@ -1254,9 +1254,8 @@ mod on_limit {
     /// `seq 1 N` as the container prints it.
     fn seq(n: u32) -> Vec<u8> {
         (1..=n)
-            .map(|i| format!("{i}\n"))
-            .collect::<String>()
-            .into_bytes()
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect()
     }
 
     fn run_on_limit_with_and_without_stream(socket: &str) {
