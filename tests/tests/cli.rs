@@ -1322,11 +1322,14 @@ mod on_limit {
                 .assert()
                 .code(2)
                 .stderr(predicate::str::starts_with("THE-END\n"));
+            // The engine reads stdout and stderr concurrently: THE-END may take a few bytes of
+            // the head instead of being stderr's tail.
             let printed = &out.get_output().stdout;
-            assert_eq!(printed.len(), 750, "stream {stream}");
-            assert!(printed[..500] == all[..500], "stream {stream}: the head");
+            let n = printed.len();
+            assert!((742..=750).contains(&n), "stream {stream}: {n} bytes");
+            assert!(printed[..492] == all[..492], "stream {stream}: the head");
             assert!(
-                printed[500..] == all[all.len() - 250..],
+                printed[n - 250..] == all[all.len() - 250..],
                 "stream {stream}: the tail"
             );
         }
