@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CLI start-up benchmark: `pocketdock --version` and `pocketdock list --json` (median, hyperfine).
+# CLI benchmarks: start-up (`pocketdock --version` and `pocketdock list --json`, median, hyperfine),
+# then the peak RSS, wall time and CPU of `run --stream` over 100 MiB and 1 GiB (scripts/bench-stream.sh).
 #   scripts/bench-cli.sh      (installs hyperfine with apt if missing; starts the engines if needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,4 @@ for r in json.load(open(sys.argv[1]))["results"]:
     print(f"median {r['median']*1000:.2f} ms  {r['command'].split('/')[-1]}")
 PY
 done
+PD="$pd" scripts/bench-stream.sh

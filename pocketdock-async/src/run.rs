@@ -66,7 +66,10 @@ impl<R: Runtime> Container<R> {
     }
 
     /// Run a command and get its output as a [`Stream`](futures_core::Stream) of chunks as they
-    /// arrive. Nothing happens until the stream is polled. The timeout and the cap apply.
+    /// arrive. Nothing happens until the stream is polled. The timeout and the cap apply. The
+    /// stream keeps a copy of the output for its result unless
+    /// [`opts.keep_output(false)`](RunOptions::keep_output) says not to: then its memory stays
+    /// the same at any output size, and the cap bounds the bytes handed out.
     ///
     /// ```no_run
     /// # async fn demo(c: pocketdock_async::Container<impl pocketdock_async::Runtime>) -> pocketdock_async::Result<()> {

@@ -22,7 +22,9 @@ enum Inner<R: Runtime> {
 }
 
 /// A [`Stream`](futures_core::Stream) of output chunks of a running command. When it ends,
-/// [`result`](Self::result) holds the exit code and the captured output (bounded by the cap).
+/// [`result`](Self::result) holds the exit code and the captured output (bounded by the cap),
+/// or no output when the options keep nothing
+/// ([`RunOptions::keep_output`](pocketdock_proto::RunOptions::keep_output)).
 /// Dropping it before the end kills the command's process tree (the kill is handed to
 /// [`Runtime::spawn_cleanup`], since a `Drop` cannot await).
 #[must_use = "a stream does nothing unless polled"]

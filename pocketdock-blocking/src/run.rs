@@ -48,6 +48,9 @@ impl Container {
     }
 
     /// Run a command and iterate over its output as it arrives. The timeout and the cap apply.
+    /// The stream keeps a copy of the output for its result unless
+    /// [`opts.keep_output(false)`](RunOptions::keep_output) says not to: then its memory stays
+    /// the same at any output size, and the cap bounds the bytes handed out.
     ///
     /// ```no_run
     /// # fn main() -> pocketdock_blocking::Result<()> {

@@ -8,8 +8,9 @@ use crate::driver::{Driver, Progress};
 use crate::engine::Engine;
 
 /// An iterator of output chunks of a running command. When it ends, [`result`](Self::result)
-/// holds the exit code and the captured output (bounded by the cap). Dropping it before the end
-/// kills the command's process tree.
+/// holds the exit code and the captured output (bounded by the cap), or no output when the
+/// options keep nothing ([`RunOptions::keep_output`](pocketdock_proto::RunOptions::keep_output)).
+/// Dropping it before the end kills the command's process tree.
 #[must_use = "a stream does nothing unless iterated"]
 pub struct ExecStream {
     driver: Driver<ExecOp>,

@@ -13,7 +13,7 @@ Exit codes:
   2      invalid usage (unknown option, bad value, shutdown/prune without a terminal and no -y)
   124    run: the command timed out (its whole process tree was killed)
   125    pocketdock itself failed (engine unreachable, container not found, ...), or run
-         stopped the command because its output went over --max-output
+         stopped the command because its output went over --max-output (--on-limit stop)
   126    run: the command could not be invoked (as reported by the engine)
   127    run: the command was not found (as reported by the engine)
 
@@ -119,7 +119,9 @@ How the command is run:
   before it (pocketdock run --timeout 60 box -- make test).
 
 Exit code: the command's own; 124 when it timed out; 125 when pocketdock failed or stopped the
-command at --max-output.";
+command at --max-output (--on-limit stop).
+
+--stream keeps no copy of the output: memory stays small at any output size.";
 
 /// A `--json` switch.
 #[derive(Debug, Args)]
@@ -271,21 +273,40 @@ pub struct RunArgs {
     /// container's --timeout, else 30]
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
-    /// Keep at most this many bytes of output, stdout and stderr together; the command is
-    /// stopped when it writes more [default: 10485760]
+    /// Cap on the output, stdout and stderr together: the bytes kept and printed at the end, or
+    /// with --stream the bytes printed as they come; --on-limit says what happens past it
+    /// [default: 10485760]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_output: Option<u64>,
+    /// What happens when the output reaches --max-output
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnLimit::Stop)]
+    pub on_limit: OnLimit,
     /// Interpreter of a one-word command: shell (sh -c) or python (python3 -c).
     #[arg(long, value_name = "LANG")]
     pub lang: Option<String>,
-    /// Print output as it arrives instead of when the command ends.
+    /// Print output as it arrives instead of when the command ends. Nothing is kept: memory
+    /// stays small at any output size, and --max-output caps the bytes printed.
     #[arg(long, conflicts_with = "detach")]
     pub stream: bool,
     /// Start the command in the background, print its exec id and exit 0 at once. It keeps
     /// running after pocketdock exits, without a timeout; its output is discarded (redirect it
     /// to a file inside the command to keep it).
-    #[arg(long, conflicts_with_all = ["timeout", "max_output"])]
+    #[arg(long, conflicts_with_all = ["timeout", "max_output", "on_limit"])]
     pub detach: bool,
+}
+
+/// `run --on-limit`: what happens when the output reaches `--max-output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnLimit {
+    /// Stop the command with everything it started (exit 125); the output up to the cap is
+    /// printed
+    Stop,
+    /// Let the command finish (its own exit code); the output past the cap is dropped
+    KeepRunning,
+    /// Let the command finish (its own exit code); print its first bytes (half the cap) and the
+    /// last bytes of each stream (a quarter of the cap each), dropping the middle (with --stream
+    /// the last bytes are printed when the output ends)
+    HeadTail,
 }
 
 /// `push`.

@@ -1,4 +1,12 @@
 //! Output capture under a byte cap, with the three policies pocketdock offers.
+//!
+//! A capture either keeps a copy of the output for the final result ([`Capture::new`]: `run`, and
+//! a stream that keeps its output), or keeps nothing and only decides which bytes are handed out
+//! ([`Capture::passing`]: a stream that keeps nothing). The cap and its policy mean the same in
+//! both: the first bytes up to the cap (or the head, with head-and-tail) go through, the policy
+//! decides the rest, and `truncated` and `elided_bytes` count what did not go through.
+
+use bytes::Bytes;
 
 use crate::demux::StreamKind;
 
@@ -63,10 +71,12 @@ impl Tail {
     }
 }
 
-/// Captures stdout and stderr under an [`OutputLimit`].
+/// Captures stdout and stderr under an [`OutputLimit`], or, when passing, only counts them and
+/// says which bytes go through.
 #[derive(Debug, Clone)]
 pub struct Capture {
     limit: OutputLimit,
+    keep: bool,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     kept_head: usize,
@@ -86,8 +96,21 @@ pub enum Captured {
 }
 
 impl Capture {
-    /// An empty capture.
+    /// An empty capture that keeps a copy of the output under `limit`.
     pub fn new(limit: OutputLimit) -> Self {
+        Self::with_keep(limit, true)
+    }
+
+    /// A capture that keeps no copy: [`take`](Self::take) hands out the bytes within the cap,
+    /// the policy decides the rest, and [`finish`](Self::finish) returns no output, only whether
+    /// and how much was held back. With [`LimitPolicy::HeadAndTail`] it holds the last
+    /// `max_bytes / 4` of each stream until [`take_tails`](Self::take_tails): memory is bounded
+    /// by the cap, never by the output's size; with the other policies it holds nothing.
+    pub fn passing(limit: OutputLimit) -> Self {
+        Self::with_keep(limit, false)
+    }
+
+    fn with_keep(limit: OutputLimit, keep: bool) -> Self {
         let tail_cap = if limit.policy == LimitPolicy::HeadAndTail {
             limit.max_bytes / 4
         } else {
@@ -95,6 +118,7 @@ impl Capture {
         };
         Self {
             limit,
+            keep,
             stdout: Vec::new(),
             stderr: Vec::new(),
             kept_head: 0,
@@ -119,25 +143,70 @@ impl Capture {
     }
 
     /// Add output. Stdin echoes and engine system errors go to stderr.
+    ///
+    /// A passing capture keeps nothing here: use [`take`](Self::take), which says what to hand
+    /// out.
     pub fn push(&mut self, kind: StreamKind, data: &[u8]) -> Captured {
+        let (head, verdict) = self.admit(kind, data);
+        if self.keep {
+            if kind == StreamKind::Stdout {
+                self.stdout.extend_from_slice(&data[..head]);
+            } else {
+                self.stderr.extend_from_slice(&data[..head]);
+            }
+        }
+        verdict
+    }
+
+    /// Take one chunk of output and return the part to hand out now, with whether to go on.
+    ///
+    /// A keeping capture hands out the whole chunk and keeps its copy under the cap (as
+    /// [`push`](Self::push)); a passing one hands out only the part within the cap (or within
+    /// the head, with head-and-tail, which holds the rest back as tail) and keeps nothing. The
+    /// part handed out is a slice of `chunk`, never a copy.
+    pub fn take(&mut self, kind: StreamKind, chunk: Bytes) -> (Bytes, Captured) {
+        if self.keep {
+            let verdict = self.push(kind, &chunk);
+            return (chunk, verdict);
+        }
+        let (head, verdict) = self.admit(kind, &chunk);
+        (chunk.slice(..head), verdict)
+    }
+
+    /// The tails a passing head-and-tail capture held back, stdout's first, to be handed out
+    /// once the output has ended. Empty for a keeping capture (its tails are in
+    /// [`finish`](Self::finish)'s output) and for the other policies.
+    pub fn take_tails(&mut self) -> Vec<(StreamKind, Bytes)> {
+        if self.keep {
+            return Vec::new();
+        }
+        [
+            (StreamKind::Stdout, &mut self.tail_out),
+            (StreamKind::Stderr, &mut self.tail_err),
+        ]
+        .into_iter()
+        .filter(|(_, tail)| !tail.buf.is_empty())
+        .map(|(kind, tail)| (kind, Bytes::from(Vec::from(std::mem::take(&mut tail.buf)))))
+        .collect()
+    }
+
+    /// Count `data` against the cap: returns how many of its first bytes fit (they go into the
+    /// result, or out as a chunk), after the policy dealt with the rest (dropped and counted,
+    /// or pushed into the stream's tail), and whether the command may go on.
+    fn admit(&mut self, kind: StreamKind, data: &[u8]) -> (usize, Captured) {
         if self.truncated && self.limit.policy == LimitPolicy::Stop {
             self.elided += data.len() as u64;
-            return Captured::Stop;
+            return (0, Captured::Stop);
         }
         let room = self.head_budget() - self.kept_head;
-        let (head, rest) = data.split_at(room.min(data.len()));
-        let is_out = kind == StreamKind::Stdout;
-        if is_out {
-            self.stdout.extend_from_slice(head);
-        } else {
-            self.stderr.extend_from_slice(head);
-        }
-        self.kept_head += head.len();
+        let head = room.min(data.len());
+        self.kept_head += head;
+        let rest = &data[head..];
         if rest.is_empty() {
-            return Captured::Continue;
+            return (head, Captured::Continue);
         }
         self.truncated = true;
-        match self.limit.policy {
+        let verdict = match self.limit.policy {
             LimitPolicy::Stop => {
                 self.elided += rest.len() as u64;
                 Captured::Stop
@@ -147,7 +216,7 @@ impl Capture {
                 Captured::Continue
             }
             LimitPolicy::HeadAndTail => {
-                let tail = if is_out {
+                let tail = if kind == StreamKind::Stdout {
                     &mut self.tail_out
                 } else {
                     &mut self.tail_err
@@ -155,7 +224,8 @@ impl Capture {
                 self.elided += tail.push(rest);
                 Captured::Continue
             }
-        }
+        };
+        (head, verdict)
     }
 
     /// True once any output was dropped.
@@ -163,8 +233,13 @@ impl Capture {
         self.truncated
     }
 
-    /// `(stdout, stderr, truncated, elided_bytes)`.
+    /// `(stdout, stderr, truncated, elided_bytes)`. A passing capture returns no output: tails
+    /// not taken with [`take_tails`](Self::take_tails) are dropped (they were not counted as
+    /// elided, since they were meant to go through).
     pub fn finish(mut self) -> (Vec<u8>, Vec<u8>, bool, u64) {
+        if !self.keep {
+            return (Vec::new(), Vec::new(), self.truncated, self.elided);
+        }
         self.stdout.extend(self.tail_out.buf.drain(..));
         self.stderr.extend(self.tail_err.buf.drain(..));
         (self.stdout, self.stderr, self.truncated, self.elided)
@@ -227,5 +302,88 @@ mod tests {
         assert_eq!(c.push(StreamKind::Stdout, &[1; 25]), Captured::Continue);
         let (o, _, t, el) = c.finish();
         assert_eq!((o.len(), t, el), (10, true, 15));
+    }
+
+    /// Feed `data` to a passing capture in pieces of `step`; returns what went out (per
+    /// stream, tails included) and the verdicts.
+    fn pass(
+        c: &mut Capture,
+        kind: StreamKind,
+        data: &[u8],
+        step: usize,
+    ) -> (Vec<u8>, Vec<Captured>) {
+        let mut out = Vec::new();
+        let mut verdicts = Vec::new();
+        for piece in data.chunks(step) {
+            let (go, v) = c.take(kind, Bytes::copy_from_slice(piece));
+            out.extend_from_slice(&go);
+            verdicts.push(v);
+        }
+        (out, verdicts)
+    }
+
+    #[test]
+    fn passing_keeps_nothing_and_hands_out_up_to_the_cap() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for step in [1, 7, 100, 1000] {
+            let mut c = Capture::passing(lim(100, LimitPolicy::Stop));
+            let (out, verdicts) = pass(&mut c, StreamKind::Stdout, &data, step);
+            assert_eq!(out, &data[..100], "step {step}");
+            assert_eq!(verdicts.last(), Some(&Captured::Stop));
+            assert!(c.take_tails().is_empty());
+            let (o, e, t, el) = c.finish();
+            assert!(o.is_empty() && e.is_empty() && t);
+            assert_eq!(el, 900);
+
+            let mut c = Capture::passing(lim(100, LimitPolicy::KeepRunning));
+            let (out, verdicts) = pass(&mut c, StreamKind::Stderr, &data, step);
+            assert_eq!(out, &data[..100], "step {step}");
+            assert!(verdicts.iter().all(|v| *v == Captured::Continue));
+            let (o, e, t, el) = c.finish();
+            assert!(o.is_empty() && e.is_empty() && t);
+            assert_eq!(el, 900);
+        }
+    }
+
+    #[test]
+    fn passing_under_the_cap_hands_out_every_byte_untruncated() {
+        let mut c = Capture::passing(lim(100, LimitPolicy::Stop));
+        let (out, _) = pass(&mut c, StreamKind::Stdout, &[b'a'; 60], 7);
+        let (err, _) = pass(&mut c, StreamKind::Stderr, &[b'b'; 40], 7);
+        assert_eq!((out.len(), err.len()), (60, 40));
+        assert_eq!(c.finish(), (Vec::new(), Vec::new(), false, 0));
+    }
+
+    #[test]
+    fn passing_head_and_tail_holds_the_tails_back_until_the_end() {
+        let data: Vec<u8> = (0..200u8).collect();
+        let mut c = Capture::passing(lim(40, LimitPolicy::HeadAndTail));
+        let (out, verdicts) = pass(&mut c, StreamKind::Stdout, &data, 7);
+        let (err, _) = pass(&mut c, StreamKind::Stderr, b"the error\n", 3);
+        assert!(verdicts.iter().all(|v| *v == Captured::Continue));
+        assert_eq!(out, &data[..20], "the head goes out as it comes");
+        assert!(err.is_empty(), "the head budget is spent");
+        let tails = c.take_tails();
+        assert_eq!(
+            tails,
+            vec![
+                (StreamKind::Stdout, Bytes::copy_from_slice(&data[190..])),
+                (StreamKind::Stderr, Bytes::from_static(b"the error\n")),
+            ]
+        );
+        assert!(c.take_tails().is_empty(), "taken once");
+        let (o, e, t, el) = c.finish();
+        assert!(o.is_empty() && e.is_empty() && t);
+        assert_eq!(el, 170, "the same count as a keeping capture");
+    }
+
+    #[test]
+    fn keeping_take_hands_out_whole_chunks() {
+        let mut c = Capture::new(lim(10, LimitPolicy::Stop));
+        let (go, v) = c.take(StreamKind::Stdout, Bytes::from_static(b"0123456789abc"));
+        assert_eq!((&go[..], v), (&b"0123456789abc"[..], Captured::Stop));
+        assert!(c.take_tails().is_empty());
+        let (o, _, t, el) = c.finish();
+        assert_eq!((o, t, el), (b"0123456789".to_vec(), true, 3));
     }
 }

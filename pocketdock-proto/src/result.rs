@@ -13,17 +13,22 @@ pub struct ExecResult {
     /// Exit code; `-1` when pocketdock stopped the command (timeout, output cap) or the session
     /// ended before the command did.
     pub exit_code: i64,
-    /// Captured stdout bytes (head and tail when the head-and-tail policy elided the middle).
+    /// Captured stdout bytes (head and tail when the head-and-tail policy elided the middle);
+    /// empty for a run or stream that keeps nothing
+    /// ([`RunOptions::keep_output`](crate::RunOptions::keep_output)).
     pub stdout: Vec<u8>,
-    /// Captured stderr bytes.
+    /// Captured stderr bytes (empty when nothing is kept).
     pub stderr: Vec<u8>,
     /// Wall time from exec creation to the exit code.
     pub duration: Duration,
     /// The command's deadline passed and its process tree was killed.
     pub timed_out: bool,
-    /// Output went over the cap: some bytes were not kept.
+    /// Output went over the cap: some bytes were not kept (by a stream that keeps nothing: not
+    /// handed out).
     pub truncated: bool,
-    /// How many output bytes were dropped (not kept) because of the cap.
+    /// How many output bytes were dropped because of the cap: not kept, or, by a stream that
+    /// keeps nothing, not handed out. When the cap stops the command, only the bytes read
+    /// before it stopped are counted.
     pub elided_bytes: u64,
 }
 

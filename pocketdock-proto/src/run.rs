@@ -138,17 +138,37 @@ impl Default for TtyOptions {
     }
 }
 
-/// Options of one `run`, with the Python pocketdock's defaults (container timeout, 10 MiB cap).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Options of one `run`, with the Python pocketdock's defaults (container timeout, 10 MiB cap,
+/// output kept in the result).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
     /// Deadline; `None` uses the container's default timeout.
     pub timeout: Option<Duration>,
     /// Run without any deadline (overrides `timeout`).
     pub no_timeout: bool,
-    /// Output cap in bytes; `None` uses 10 MiB.
+    /// Output cap in bytes; `None` uses 10 MiB. It bounds the output kept in the result, or,
+    /// when `keep_output` is false, the output handed out.
     pub max_output: Option<usize>,
     /// What happens at the cap.
     pub policy: LimitPolicy,
+    /// Keep a copy of the output in the final [`ExecResult`](crate::ExecResult) (`true`, the
+    /// default, so a stream's `result()` and `finish()` hold the output as a `run`'s would).
+    ///
+    /// A stream that keeps nothing (`false`) hands every chunk out and forgets it: its memory
+    /// stays the same at any output size. The cap then counts the bytes handed out, stdout and
+    /// stderr together, and the policy decides what happens at it: [`LimitPolicy::Stop`] hands
+    /// out exactly the first `max_output` bytes and kills the command,
+    /// [`LimitPolicy::KeepRunning`] hands out the first `max_output` bytes and drops the rest
+    /// while the command runs on, [`LimitPolicy::HeadAndTail`] hands out the head as it comes
+    /// and the last `max_output / 4` bytes of each stream when the output ends (it holds those
+    /// back meanwhile). Its final result has the exit code, `timed_out` and `duration` as
+    /// usual, empty `stdout` and `stderr`, and `truncated` and `elided_bytes` say whether and
+    /// how many bytes the cap kept from being handed out.
+    ///
+    /// A `run` that keeps nothing reads the output, under the same cap, and returns only the
+    /// exit code and those counts. Detached processes keep their output in their ring buffer
+    /// whatever this says.
+    pub keep_output: bool,
     /// Interpreter of a command string.
     pub lang: Lang,
     /// Extra environment (`KEY=value`).
@@ -157,6 +177,22 @@ pub struct RunOptions {
     pub workdir: Option<String>,
     /// User to run as.
     pub user: Option<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            timeout: None,
+            no_timeout: false,
+            max_output: None,
+            policy: LimitPolicy::default(),
+            keep_output: true,
+            lang: Lang::default(),
+            env: Vec::new(),
+            workdir: None,
+            user: None,
+        }
+    }
 }
 
 impl RunOptions {
@@ -189,6 +225,23 @@ impl RunOptions {
         self
     }
 
+    /// Keep a copy of the output in the final result (`true`, the default) or nothing (see
+    /// [`keep_output`](Self::keep_output) the field).
+    ///
+    /// ```
+    /// # use pocketdock_proto::{LimitPolicy, RunOptions};
+    /// // Stream any amount of output in constant memory; the result keeps only the counts.
+    /// let opts = RunOptions::new()
+    ///     .keep_output(false)
+    ///     .max_output(1 << 30)
+    ///     .policy(LimitPolicy::KeepRunning);
+    /// assert!(!opts.keep_output);
+    /// ```
+    pub fn keep_output(mut self, keep: bool) -> Self {
+        self.keep_output = keep;
+        self
+    }
+
     /// Set the interpreter.
     pub fn lang(mut self, l: Lang) -> Self {
         self.lang = l;
@@ -213,8 +266,9 @@ impl RunOptions {
         self
     }
 
-    /// The exec configuration of a blocking run in `container`: output kept in the result,
-    /// `default_timeout` (the container's) unless the options set one.
+    /// The exec configuration of a blocking run in `container`: output kept in the result
+    /// (unless `keep_output` is false), `default_timeout` (the container's) unless the options
+    /// set one.
     pub fn run_config(
         &self,
         container: &str,
@@ -226,7 +280,8 @@ impl RunOptions {
     }
 
     /// The exec configuration of a streamed run: as [`run_config`](Self::run_config), with every
-    /// chunk also handed on as it arrives.
+    /// chunk also handed on as it arrives (only the chunks within the cap when `keep_output` is
+    /// false).
     pub fn stream_config(
         &self,
         container: &str,
@@ -238,8 +293,8 @@ impl RunOptions {
     }
 
     /// The exec configuration of a detached command: chunks handed on (to the ring buffer),
-    /// nothing kept in the result, and no deadline unless the options set one (a background
-    /// command runs as long as it likes).
+    /// nothing kept in the result (whatever `keep_output` says), and no deadline unless the
+    /// options set one (a background command runs as long as it likes).
     pub fn detach_config(
         &self,
         container: &str,
@@ -255,15 +310,16 @@ impl RunOptions {
 
     /// Check the options and build the exec configuration.
     ///
-    /// `capture` keeps output in the result (blocking and stream modes); `emit` yields every chunk
-    /// as an event (stream and detached modes).
+    /// `capped` applies the cap and its policy to the output, which is kept in the result unless
+    /// `keep_output` is false (blocking and stream modes); `emit` yields every chunk as an event
+    /// (stream and detached modes).
     pub fn exec_config(
         &self,
         container: &str,
         command: &Command,
         default_timeout: Option<Duration>,
         nonce: &str,
-        capture: bool,
+        capped: bool,
         emit: bool,
     ) -> Result<ExecConfig> {
         if self.max_output == Some(0) {
@@ -297,10 +353,11 @@ impl RunOptions {
         } else {
             self.timeout.or(default_timeout)
         };
-        config.limit = capture.then(|| OutputLimit {
+        config.limit = capped.then(|| OutputLimit {
             max_bytes: self.max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
             policy: self.policy,
         });
+        config.keep = self.keep_output;
         config.emit = emit;
         Ok(config)
     }
@@ -417,5 +474,31 @@ mod tests {
             .unwrap();
         assert_eq!(cfg.timeout, None);
         assert!(cfg.limit.is_none() && cfg.emit);
+    }
+
+    #[test]
+    fn output_is_kept_unless_the_options_say_not() {
+        let cmd = Command::from("x");
+        let stream = |o: &RunOptions| o.stream_config("c", &cmd, None, "n").unwrap();
+        let kept = stream(&RunOptions::new());
+        assert!(kept.keep && kept.emit);
+        assert_eq!(kept.limit.map(|l| l.max_bytes), Some(DEFAULT_MAX_OUTPUT));
+        let opts = RunOptions::new()
+            .keep_output(false)
+            .max_output(5)
+            .policy(LimitPolicy::HeadAndTail);
+        let passing = stream(&opts);
+        assert!(!passing.keep && passing.emit);
+        assert_eq!(
+            passing.limit,
+            Some(OutputLimit {
+                max_bytes: 5,
+                policy: LimitPolicy::HeadAndTail
+            }),
+            "the cap still applies, to what is handed out"
+        );
+        let run = opts.run_config("c", &cmd, None, "n").unwrap();
+        assert!(!run.keep && !run.emit && run.limit.is_some());
+        assert!(RunOptions::default().keep_output);
     }
 }

@@ -643,6 +643,103 @@ pub async fn dropped_stream_kills_the_command<S: Sandbox>(ctx: Ctx) {
     assert!(gone, "the command outlived its dropped stream");
 }
 
+/// Every chunk of a stream, joined per stream: `(stdout, stderr, chunks)`.
+async fn drain<T: ChunkStream>(s: &mut T) -> (Vec<u8>, Vec<u8>, usize) {
+    let (mut out, mut err, mut n) = (Vec::new(), Vec::new(), 0);
+    while let Some(chunk) = s.next_chunk().await {
+        let chunk = ok(chunk);
+        n += 1;
+        match chunk.stream {
+            StreamKind::Stdout => out.extend_from_slice(&chunk.data),
+            _ => err.extend_from_slice(&chunk.data),
+        }
+    }
+    (out, err, n)
+}
+
+/// `seq 1 N` as the engine prints it.
+fn seq(n: u32) -> Vec<u8> {
+    (1..=n)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect()
+}
+
+/// A stream that keeps nothing hands out every byte (megabytes of them, in many chunks), and
+/// its result has the exit code, the duration and no output.
+pub async fn stream_keeping_nothing_delivers_every_byte<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("stream-nothing").await;
+    let mut s = ok(c.stream(
+        "seq 1 400000; echo done >&2; exit 4",
+        &RunOptions::new().keep_output(false),
+    ));
+    let (out, err, n) = drain(&mut s).await;
+    assert_eq!(out.len(), seq(400_000).len());
+    assert!(out == seq(400_000), "every byte, in order");
+    assert_eq!(err, b"done\n");
+    assert!(n > 1, "handed out as it came");
+    let r = s.result().expect("no result");
+    assert_eq!(r.exit_code, 4);
+    assert!(r.stdout.is_empty() && r.stderr.is_empty(), "nothing kept");
+    assert!(!r.truncated && !r.timed_out);
+    assert_eq!(r.elided_bytes, 0);
+    assert!(r.duration > Duration::ZERO);
+}
+
+/// For a stream that keeps nothing the cap bounds the bytes handed out: `Stop` hands out
+/// exactly the cap and stops the command, `KeepRunning` hands out the cap and lets the command
+/// finish, `HeadAndTail` hands out the head, then each stream's last bytes once the output ends.
+pub async fn stream_keeping_nothing_caps_what_it_hands_out<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("stream-cap").await;
+    let opts = |policy| {
+        RunOptions::new()
+            .keep_output(false)
+            .max_output(1000)
+            .policy(policy)
+    };
+
+    let mut s = ok(c.stream(
+        "yes x | head -c 5000000; sleep 30",
+        &opts(LimitPolicy::Stop),
+    ));
+    let (out, err, _) = drain(&mut s).await;
+    assert_eq!(out, b"x\n".repeat(500), "exactly the cap");
+    assert!(err.is_empty());
+    let r = s.result().expect("no result");
+    assert!(r.truncated && r.exit_code == -1 && r.stdout.is_empty());
+
+    let mut s = ok(c.stream(
+        "yes y | head -c 100000; exit 3",
+        &opts(LimitPolicy::KeepRunning),
+    ));
+    let (out, err, _) = drain(&mut s).await;
+    assert_eq!(out, b"y\n".repeat(500), "exactly the cap");
+    assert!(err.is_empty());
+    let r = s.result().expect("no result");
+    assert_eq!(r.exit_code, 3, "ran to its end");
+    assert!(r.truncated && r.stdout.is_empty() && r.stderr.is_empty());
+    assert_eq!(r.elided_bytes, 100_000 - 1000);
+
+    let mut s = ok(c.stream(
+        "seq 1 100000; echo THE-END >&2; exit 2",
+        &opts(LimitPolicy::HeadAndTail),
+    ));
+    let (out, err, _) = drain(&mut s).await;
+    let all = seq(100_000);
+    // The engine reads stdout and stderr concurrently: THE-END may take a few bytes of the head.
+    assert_eq!(err, b"THE-END\n", "in the head or as stderr's tail");
+    assert!(out.len() <= 750 && out.len() >= 742, "{}", out.len());
+    assert!(out[..492] == all[..492], "the head");
+    assert!(
+        out[out.len() - 250..] == all[all.len() - 250..],
+        "stdout's tail"
+    );
+    let r = s.result().expect("no result");
+    assert_eq!(r.exit_code, 2);
+    assert!(r.truncated && r.stdout.is_empty() && r.stderr.is_empty());
+    let handed_out = (out.len() + err.len()) as u64;
+    assert_eq!(r.elided_bytes, all.len() as u64 + 8 - handed_out);
+}
+
 /// Detach, kill(9) really kills, the ring buffer, callbacks fire once each.
 pub async fn detach_kill_ring_buffer_and_callbacks<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("detach").await;

@@ -1244,3 +1244,105 @@ mod lookup_and_engine_origin {
 
     per_engine!(run_names_the_container_and_commands_name_the_engine);
 }
+
+/// `run --on-limit`: what happens at `--max-output`, with and without `--stream`. With
+/// `--stream` the cap bounds the bytes printed, since nothing is kept; every byte under it is
+/// printed.
+mod on_limit {
+    use super::*;
+
+    /// `seq 1 N` as the container prints it.
+    fn seq(n: u32) -> Vec<u8> {
+        (1..=n)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect()
+    }
+
+    fn run_on_limit_with_and_without_stream(socket: &str) {
+        let mut cli = Cli::new(socket);
+        let name = cli.create("cli-limit", &[]);
+        // Under the cap, --stream prints every byte (megabytes of them).
+        let out = cli
+            .pd()
+            .args(["run", "--stream", &name, "seq 1 300000"])
+            .assert()
+            .success();
+        assert!(
+            out.get_output().stdout == seq(300_000),
+            "every byte, in order"
+        );
+        // stop (the default): exactly the cap is printed, the command is stopped, exit 125.
+        for stream in [true, false] {
+            let mut pd = cli.pd();
+            pd.arg("run");
+            if stream {
+                pd.arg("--stream");
+            }
+            let out = pd
+                .args(["--max-output", "1000", &name, "yes x; sleep 30"])
+                .assert()
+                .code(125)
+                .stderr(predicate::str::contains("--max-output"));
+            assert_eq!(
+                out.get_output().stdout,
+                b"x\n".repeat(500),
+                "stream {stream}"
+            );
+        }
+        // keep-running: the cap is printed, the rest dropped, the command's own exit code.
+        for stream in [true, false] {
+            let mut pd = cli.pd();
+            pd.arg("run");
+            if stream {
+                pd.arg("--stream");
+            }
+            let out = pd
+                .args(["--max-output", "1000", "--on-limit", "keep-running"])
+                .args([&name, "yes y | head -c 100000; exit 3"])
+                .assert()
+                .code(3)
+                .stderr(predicate::str::contains("99000 bytes dropped"));
+            assert_eq!(
+                out.get_output().stdout,
+                b"y\n".repeat(500),
+                "stream {stream}"
+            );
+        }
+        // head-tail: the first half of the cap, then the last quarter of each stream.
+        let all = seq(100_000);
+        for stream in [true, false] {
+            let mut pd = cli.pd();
+            pd.arg("run");
+            if stream {
+                pd.arg("--stream");
+            }
+            let out = pd
+                .args(["--max-output", "1000", "--on-limit", "head-tail"])
+                .args([&name, "seq 1 100000; echo THE-END >&2; exit 2"])
+                .assert()
+                .code(2)
+                .stderr(predicate::str::starts_with("THE-END\n"));
+            // The engine reads stdout and stderr concurrently: THE-END may take a few bytes of
+            // the head instead of being stderr's tail.
+            let printed = &out.get_output().stdout;
+            let n = printed.len();
+            assert!((742..=750).contains(&n), "stream {stream}: {n} bytes");
+            assert!(printed[..492] == all[..492], "stream {stream}: the head");
+            assert!(
+                printed[n - 250..] == all[all.len() - 250..],
+                "stream {stream}: the tail"
+            );
+        }
+        // Nothing is watched with --detach: a policy is refused, as --max-output is.
+        cli.pd()
+            .args(["run", "--detach", "--on-limit", "stop", &name, "true"])
+            .assert()
+            .code(2);
+        cli.pd()
+            .args(["run", "--on-limit", "sometimes", &name, "true"])
+            .assert()
+            .code(2);
+    }
+
+    per_engine!(run_on_limit_with_and_without_stream);
+}

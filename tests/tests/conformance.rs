@@ -19,6 +19,8 @@ macro_rules! suite {
             stream_delivers_chunks_then_result,
             stream_timeout_keeps_partial_output,
             dropped_stream_kills_the_command,
+            stream_keeping_nothing_delivers_every_byte,
+            stream_keeping_nothing_caps_what_it_hands_out,
             detach_kill_ring_buffer_and_callbacks,
             spawn_runs_unwatched,
             ring_buffer_overflow,

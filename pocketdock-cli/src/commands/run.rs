@@ -3,14 +3,18 @@
 //! One word is a command line for the interpreter (`sh -c`, or `python3 -c` with `--lang
 //! python`); several words are an argv passed on exactly, without any shell. The exit code is the
 //! command's own; 124 when it timed out; 125 when pocketdock failed or stopped the command at
-//! `--max-output`.
+//! `--max-output` (`--on-limit stop`).
+//!
+//! `--stream` keeps nothing: each chunk is written out and forgotten, so memory stays the same at
+//! any output size, and `--max-output` caps the bytes written, with `--on-limit` deciding what
+//! happens at the cap, as it does for the output a blocking run keeps.
 
 use std::io::Write;
 use std::time::Duration;
 
-use pocketdock_blocking::{Command, Error, ExecResult, Lang, RunOptions, StreamKind};
+use pocketdock_blocking::{Command, Error, ExecResult, Lang, LimitPolicy, RunOptions, StreamKind};
 
-use crate::cli::RunArgs;
+use crate::cli::{OnLimit, RunArgs};
 use crate::commands::containers::label_timeout;
 use crate::commands::{Ctx, Failure, Outcome};
 use crate::{output, vlog, EXIT_FAILURE, EXIT_TIMEOUT};
@@ -30,7 +34,11 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
         many => many.to_vec().into(),
     };
     let engine = ctx.engine()?;
-    let mut opts = RunOptions::new();
+    let mut opts = RunOptions::new().policy(match a.on_limit {
+        OnLimit::Stop => LimitPolicy::Stop,
+        OnLimit::KeepRunning => LimitPolicy::KeepRunning,
+        OnLimit::HeadTail => LimitPolicy::HeadAndTail,
+    });
     if let Some(l) = lang {
         opts = opts.lang(l);
     }
@@ -54,14 +62,15 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
     }
     let container = engine.attach_found(&found);
     vlog!(
-        "container {} is {}; argv {:?}; timeout {}; max output {} bytes",
+        "container {} is {}; argv {:?}; timeout {}; max output {} bytes ({:?} at the cap)",
         a.container,
         container.id(),
         command.argv(opts.lang)?,
         opts.timeout
             .map_or_else(|| "none".to_string(), |t| format!("{} s", t.as_secs())),
         opts.max_output
-            .unwrap_or(pocketdock_proto::DEFAULT_MAX_OUTPUT)
+            .unwrap_or(pocketdock_proto::DEFAULT_MAX_OUTPUT),
+        opts.policy
     );
     if a.detach {
         // Spawned, not detached: the command must outlive this process.
@@ -80,13 +89,14 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
     Ok(exit_code(&result, a.max_output))
 }
 
-/// Copy the output to stdout and stderr as it arrives.
+/// Copy the output to stdout and stderr as it arrives, keeping none of it: the result has the
+/// exit code and the counts only.
 fn stream(
     container: &pocketdock_blocking::Container,
     command: Command,
     opts: &RunOptions,
 ) -> Result<ExecResult, Error> {
-    let mut s = container.stream(command, opts)?;
+    let mut s = container.stream(command, &opts.clone().keep_output(false))?;
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     for chunk in s.by_ref() {

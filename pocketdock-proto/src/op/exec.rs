@@ -32,6 +32,10 @@ pub struct ExecConfig {
     pub timeout: Option<Duration>,
     /// Output cap; `None` captures nothing (events only).
     pub limit: Option<OutputLimit>,
+    /// Keep a copy of the output under `limit` for the result (the default). When false the
+    /// result keeps no output and `limit` caps the bytes handed out as events instead (see
+    /// [`Capture::passing`]).
+    pub keep: bool,
     /// Emit [`ExecEvent::Output`] for every chunk as it arrives.
     pub emit: bool,
     /// Deadline of each engine call other than the command's stream.
@@ -49,6 +53,7 @@ impl ExecConfig {
             nonce: nonce.into(),
             timeout: None,
             limit: Some(OutputLimit::default()),
+            keep: true,
             emit: false,
             call_timeout: Duration::from_secs(60),
             exit_wait: Duration::from_secs(30),
@@ -138,7 +143,11 @@ impl ExecOp {
             DemuxMode::Multiplexed
         };
         Self {
-            capture: config.limit.map(Capture::new),
+            capture: config.limit.map(if config.keep {
+                Capture::new
+            } else {
+                Capture::passing
+            }),
             state: State::Create(create),
             demux: Demuxer::new(mode),
             events: VecDeque::new(),
@@ -199,11 +208,11 @@ impl ExecOp {
             if chunk.is_empty() {
                 continue;
             }
-            let verdict = self
-                .capture
-                .as_mut()
-                .map_or(Captured::Continue, |c| c.push(kind, &chunk));
-            if self.config.emit {
+            let (chunk, verdict) = match self.capture.as_mut() {
+                Some(c) => c.take(kind, chunk),
+                None => (chunk, Captured::Continue),
+            };
+            if self.config.emit && !chunk.is_empty() {
                 self.events.push_back(ExecEvent::Output {
                     stream: kind,
                     data: chunk,
@@ -214,6 +223,16 @@ impl ExecOp {
             }
         }
         Ok(None)
+    }
+
+    /// The output has ended: hand out the tails a passing capture held back.
+    fn hand_out_tails(&mut self) {
+        let tails = self.capture.as_mut().map(Capture::take_tails);
+        if self.config.emit {
+            for (stream, data) in tails.into_iter().flatten() {
+                self.events.push_back(ExecEvent::Output { stream, data });
+            }
+        }
     }
 
     fn stream_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
@@ -309,6 +328,7 @@ impl Operation for ExecOp {
                         if let Err(e) = self.demux.finish() {
                             return self.fail(e.into());
                         }
+                        self.hand_out_tails();
                         let call = self.inspect_call();
                         self.state = State::Inspect {
                             call,
@@ -325,6 +345,7 @@ impl Operation for ExecOp {
                 },
                 State::CloseStream(stop) => {
                     let stop = *stop;
+                    self.hand_out_tails();
                     let kill = KillOp::new(
                         &self.config.container,
                         &self.config.nonce,
