@@ -184,9 +184,72 @@ fn comm(e: std::io::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{Transport, UnixTransport};
+    use super::{ReadOutcome, Transport, UnixTransport};
     use pocketdock_proto::Error;
-    use std::path::Path;
+    use std::io::Write;
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    /// A listening socket in a fresh directory, a transport connected to it, and the peer.
+    fn connected(name: &str) -> (UnixTransport, UnixStream, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("pd-transport-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("s.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let mut t = UnixTransport::new(&path);
+        t.connect().expect("connect");
+        let (peer, _) = listener.accept().expect("accept");
+        (t, peer, dir)
+    }
+
+    #[test]
+    fn reads_under_one_deadline_arm_the_socket_timeout_once() {
+        let (mut t, mut peer, dir) = connected("once");
+        let deadline = Some(Instant::now() + Duration::from_secs(60));
+        let mut buf = [0u8; 8];
+        peer.write_all(b"a").expect("write");
+        assert_eq!(t.read(&mut buf, deadline).ok(), Some(ReadOutcome::Data(1)));
+        let armed = t.armed;
+        assert!(armed.is_some_and(|a| a <= Duration::from_secs(30)));
+        peer.write_all(b"b").expect("write");
+        assert_eq!(t.read(&mut buf, deadline).ok(), Some(ReadOutcome::Data(1)));
+        assert_eq!(t.armed, armed, "armed again for the same deadline");
+        // No deadline: back to blocking reads, once.
+        peer.write_all(b"c").expect("write");
+        assert_eq!(t.read(&mut buf, None).ok(), Some(ReadOutcome::Data(1)));
+        assert_eq!(t.armed, None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_later_read_under_the_same_deadline_does_not_overshoot_it() {
+        let (mut t, mut peer, dir) = connected("overshoot");
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(400);
+        let mut buf = [0u8; 8];
+        peer.write_all(b"a").expect("write");
+        assert_eq!(
+            t.read(&mut buf, Some(deadline)).ok(),
+            Some(ReadOutcome::Data(1))
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(
+            t.read(&mut buf, Some(deadline)).ok(),
+            Some(ReadOutcome::TimedOut)
+        );
+        let at = Instant::now();
+        assert!(at >= deadline, "woke before the deadline");
+        // A timeout armed for the whole 400 ms at the first read would end this one at 650 ms.
+        assert!(
+            at < start + Duration::from_millis(600),
+            "overshot: {:?}",
+            at - start
+        );
+        drop(peer);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn a_missing_socket_is_a_connection_error_naming_the_path() {
