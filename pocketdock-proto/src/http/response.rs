@@ -214,12 +214,13 @@ impl ResponseDecoder {
         }
     }
 
-    /// Move what is left of `input` into the decoder's own buffer.
+    /// Move what is left of `input` into the decoder's own buffer, and let go of the buffer it
+    /// was read into (an emptied `Bytes` still refers to it).
     fn keep_input(&mut self) {
         if !self.input.is_empty() {
             self.buf.extend_from_slice(&self.input);
-            self.input = Bytes::new();
         }
+        self.input = Bytes::new();
     }
 }
 
@@ -502,6 +503,24 @@ mod tests {
             }
             assert_eq!(body, b"hello world", "split {split}");
             assert!(dec.is_done());
+        }
+    }
+
+    #[test]
+    fn the_decoder_lets_go_of_bytes_fed_whole_once_drained() {
+        let wire: &[u8] = b"HTTP/1.1 101 UPGRADED\r\nUpgrade: tcp\r\n\r\nHTTP/1.1 2";
+        for split in [wire.len() - 10, wire.len()] {
+            let mut dec = ResponseDecoder::new(Expect::Hijack);
+            let fed = Bytes::copy_from_slice(&wire[..split]);
+            dec.feed_bytes(fed.clone());
+            let mut events = 0;
+            while let Ok(Some(ev)) = dec.next_event() {
+                drop(ev);
+                events += 1;
+            }
+            assert!(events >= 1);
+            // Drained, the decoder holds no reference to what it was fed.
+            assert!(fed.try_into_mut().is_ok(), "split {split}: still held");
         }
     }
 
