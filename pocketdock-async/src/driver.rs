@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pocketdock_proto::op::{Io, Operation, Step, READ_CHUNK};
+use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step};
 use pocketdock_proto::{Error, Result};
 
 use crate::runtime::Runtime;
@@ -24,7 +24,7 @@ pub(crate) enum Progress<E, T> {
 pub(crate) struct Driver<O, R: Runtime> {
     op: O,
     transport: Transport<R>,
-    buf: Vec<u8>,
+    buf: ReadBuffer,
     done: bool,
 }
 
@@ -33,7 +33,7 @@ impl<O: Operation, R: Runtime> Driver<O, R> {
         Self {
             op,
             transport: Transport::new(socket),
-            buf: vec![0; READ_CHUNK],
+            buf: ReadBuffer::new(),
             done: false,
         }
     }
@@ -87,10 +87,10 @@ impl<O: Operation, R: Runtime> Driver<O, R> {
             Io::Write(bytes) => self.transport.write_all(&bytes).await?,
             Io::ShutdownWrite => self.transport.shutdown_write().await?,
             Io::Close => self.transport.close(),
-            Io::Read { deadline } => match self.transport.read(&mut self.buf, deadline).await? {
+            Io::Read { deadline } => match self.transport.read(self.buf.space(), deadline).await? {
                 ReadOutcome::Data(n) => {
-                    let data = self.buf.get(..n).unwrap_or_default();
-                    self.op.handle_input(R::now(), data);
+                    let data = self.buf.filled(n);
+                    self.op.handle_bytes(R::now(), data);
                 }
                 ReadOutcome::Eof => self.op.handle_eof(R::now()),
                 ReadOutcome::TimedOut => self.op.handle_timeout(R::now()),

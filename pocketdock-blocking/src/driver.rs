@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pocketdock_proto::op::{Io, Operation, Step, READ_CHUNK};
+use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step};
 use pocketdock_proto::{Error, Result};
 
 use crate::transport::{ReadOutcome, Transport, UnixTransport};
@@ -24,7 +24,7 @@ pub(crate) enum Progress<E, T> {
 pub(crate) struct Driver<O, T = UnixTransport> {
     op: O,
     transport: T,
-    buf: Vec<u8>,
+    buf: ReadBuffer,
     done: bool,
 }
 
@@ -41,7 +41,7 @@ impl<O: Operation, T: Transport> Driver<O, T> {
         Self {
             op,
             transport,
-            buf: vec![0; READ_CHUNK],
+            buf: ReadBuffer::new(),
             done: false,
         }
     }
@@ -100,10 +100,10 @@ impl<O: Operation, T: Transport> Driver<O, T> {
             Io::Write(bytes) => self.transport.write_all(&bytes)?,
             Io::ShutdownWrite => self.transport.shutdown_write()?,
             Io::Close => self.transport.close(),
-            Io::Read { deadline } => match self.transport.read(&mut self.buf, deadline)? {
+            Io::Read { deadline } => match self.transport.read(self.buf.space(), deadline)? {
                 ReadOutcome::Data(n) => {
-                    let data = self.buf.get(..n).unwrap_or_default();
-                    self.op.handle_input(self.transport.now(), data);
+                    let data = self.buf.filled(n);
+                    self.op.handle_bytes(self.transport.now(), data);
                 }
                 ReadOutcome::Eof => self.op.handle_eof(self.transport.now()),
                 ReadOutcome::TimedOut => self.op.handle_timeout(self.transport.now()),

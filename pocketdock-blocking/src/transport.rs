@@ -9,7 +9,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pocketdock_proto::op::WRITE_TIMEOUT;
 use pocketdock_proto::Error;
@@ -46,11 +46,23 @@ pub(crate) trait Transport {
     fn sleep_until(&mut self, deadline: Instant);
 }
 
+/// Below this much time left, a read timeout is armed for all of it; above, for half of it.
+const EXACT_BELOW: Duration = Duration::from_millis(2);
+
 /// A connection-per-operation transport over `std::os::unix::net`, on the system clock.
+///
+/// The read timeout of the socket is armed when the deadline changes, not before every read: a
+/// stream of many reads under one deadline costs one `setsockopt`, not one per read. A socket
+/// timeout counts from the start of each read, so one armed for the whole time left would let a
+/// later read overshoot the deadline; it is armed for half the time left instead, every read
+/// whose time left still covers the armed timeout reuses it, and a read that wakes up early
+/// (its timeout passed, the deadline not yet) re-arms for the rest and reads again.
 #[derive(Debug)]
 pub(crate) struct UnixTransport {
     path: PathBuf,
     stream: Option<UnixStream>,
+    /// The read timeout armed on `stream` (`None`: blocks, as a fresh socket does).
+    armed: Option<Duration>,
 }
 
 impl UnixTransport {
@@ -58,7 +70,30 @@ impl UnixTransport {
         Self {
             path: path.to_path_buf(),
             stream: None,
+            armed: None,
         }
+    }
+
+    /// Make sure no read blocks past `deadline`, touching the socket only when the armed timeout
+    /// would not do. `Ok(false)` when the deadline has passed.
+    fn arm(&mut self, deadline: Option<Instant>) -> Result<bool, Error> {
+        let want = match deadline {
+            None if self.armed.is_none() => return Ok(true),
+            None => None,
+            Some(d) => {
+                let left = d.saturating_duration_since(self.now());
+                if left.is_zero() {
+                    return Ok(false);
+                }
+                if self.armed.is_some_and(|a| a <= left) {
+                    return Ok(true);
+                }
+                Some(if left < EXACT_BELOW { left } else { left / 2 })
+            }
+        };
+        self.stream()?.set_read_timeout(want).map_err(comm)?;
+        self.armed = want;
+        Ok(true)
     }
 
     fn stream(&mut self) -> Result<&mut UnixStream, Error> {
@@ -80,6 +115,7 @@ impl UnixTransport {
 impl Transport for UnixTransport {
     fn connect(&mut self) -> Result<(), Error> {
         self.stream = None;
+        self.armed = None;
         let stream = UnixStream::connect(&self.path).map_err(|e| Error::SocketConnection {
             path: self.path.display().to_string(),
             detail: e.to_string(),
@@ -103,26 +139,17 @@ impl Transport for UnixTransport {
     }
 
     fn read(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<ReadOutcome, Error> {
-        let now = self.now();
-        let stream = self.stream()?;
-        let timeout = match deadline {
-            Some(d) => {
-                let left = d.saturating_duration_since(now);
-                if left.is_zero() {
-                    return Ok(ReadOutcome::TimedOut);
-                }
-                Some(left)
-            }
-            None => None,
-        };
-        stream.set_read_timeout(timeout).map_err(comm)?;
         loop {
-            return match stream.read(buf) {
+            if !self.arm(deadline)? {
+                return Ok(ReadOutcome::TimedOut);
+            }
+            return match self.stream()?.read(buf) {
                 Ok(0) => Ok(ReadOutcome::Eof),
                 Ok(n) => Ok(ReadOutcome::Data(n)),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // The armed timeout passed: the deadline too, or `arm` re-arms for the rest.
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    Ok(ReadOutcome::TimedOut)
+                    continue
                 }
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => Ok(ReadOutcome::Eof),
                 Err(e) => Err(comm(e)),
@@ -132,6 +159,7 @@ impl Transport for UnixTransport {
 
     fn close(&mut self) {
         self.stream = None;
+        self.armed = None;
     }
 
     fn now(&self) -> Instant {
@@ -156,9 +184,72 @@ fn comm(e: std::io::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{Transport, UnixTransport};
+    use super::{ReadOutcome, Transport, UnixTransport};
     use pocketdock_proto::Error;
-    use std::path::Path;
+    use std::io::Write;
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    /// A listening socket in a fresh directory, a transport connected to it, and the peer.
+    fn connected(name: &str) -> (UnixTransport, UnixStream, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("pd-transport-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("s.sock");
+        let listener = UnixListener::bind(&path).expect("bind");
+        let mut t = UnixTransport::new(&path);
+        t.connect().expect("connect");
+        let (peer, _) = listener.accept().expect("accept");
+        (t, peer, dir)
+    }
+
+    #[test]
+    fn reads_under_one_deadline_arm_the_socket_timeout_once() {
+        let (mut t, mut peer, dir) = connected("once");
+        let deadline = Some(Instant::now() + Duration::from_secs(60));
+        let mut buf = [0u8; 8];
+        peer.write_all(b"a").expect("write");
+        assert_eq!(t.read(&mut buf, deadline).ok(), Some(ReadOutcome::Data(1)));
+        let armed = t.armed;
+        assert!(armed.is_some_and(|a| a <= Duration::from_secs(30)));
+        peer.write_all(b"b").expect("write");
+        assert_eq!(t.read(&mut buf, deadline).ok(), Some(ReadOutcome::Data(1)));
+        assert_eq!(t.armed, armed, "armed again for the same deadline");
+        // No deadline: back to blocking reads, once.
+        peer.write_all(b"c").expect("write");
+        assert_eq!(t.read(&mut buf, None).ok(), Some(ReadOutcome::Data(1)));
+        assert_eq!(t.armed, None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_later_read_under_the_same_deadline_does_not_overshoot_it() {
+        let (mut t, mut peer, dir) = connected("overshoot");
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(400);
+        let mut buf = [0u8; 8];
+        peer.write_all(b"a").expect("write");
+        assert_eq!(
+            t.read(&mut buf, Some(deadline)).ok(),
+            Some(ReadOutcome::Data(1))
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(
+            t.read(&mut buf, Some(deadline)).ok(),
+            Some(ReadOutcome::TimedOut)
+        );
+        let at = Instant::now();
+        assert!(at >= deadline, "woke before the deadline");
+        // A timeout armed for the whole 400 ms at the first read would end this one at 650 ms.
+        assert!(
+            at < start + Duration::from_millis(600),
+            "overshot: {:?}",
+            at - start
+        );
+        drop(peer);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn a_missing_socket_is_a_connection_error_naming_the_path() {

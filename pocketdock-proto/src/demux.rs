@@ -4,7 +4,7 @@
 //! Payloads are handed out as they arrive, so memory stays bounded whatever length a header
 //! declares; a stream that ends inside a frame is a typed error.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use crate::error::ProtocolError;
 
@@ -86,13 +86,14 @@ impl Demuxer {
                 self.remaining -= n as u32;
                 return Ok(Some((self.kind, input.split_to(n))));
             }
-            while self.header_len < 8 {
-                let Some(&b) = input.first() else {
+            if self.header_len < 8 {
+                let n = (8 - self.header_len).min(input.len());
+                self.header[self.header_len..self.header_len + n].copy_from_slice(&input[..n]);
+                self.header_len += n;
+                input.advance(n);
+                if self.header_len < 8 {
                     return Ok(None);
-                };
-                self.header[self.header_len] = b;
-                self.header_len += 1;
-                let _ = input.split_to(1);
+                }
             }
             self.header_len = 0;
             self.kind = match self.header[0] {

@@ -54,11 +54,18 @@ pub fn fuzz_http_response(data: &[u8]) {
     let mut dec = ResponseDecoder::new(expect);
     let mut fed = 0usize;
     let mut out = 0usize;
+    let mut fed_pieces = 0usize;
     let mut feed_and_drain = |dec: &mut ResponseDecoder, piece: Option<&[u8]>| -> bool {
         match piece {
             Some(p) => {
+                // Both ways in, alternately: copied from a slice, and taken over whole.
+                fed_pieces += 1;
+                if fed_pieces % 2 == 1 {
+                    dec.feed(p);
+                } else {
+                    dec.feed_bytes(Bytes::copy_from_slice(p));
+                }
                 fed += p.len();
-                dec.feed(p);
             }
             None => dec.feed_eof(),
         }

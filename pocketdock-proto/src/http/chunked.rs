@@ -1,6 +1,8 @@
 //! `Transfer-Encoding: chunked`, both directions.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::input::Input;
 
 use crate::error::ProtocolError;
 
@@ -66,6 +68,14 @@ impl ChunkedDecoder {
 
     /// Consume what it can from `buf`. `Ok(None)` means more input is needed.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Chunk>, ProtocolError> {
+        self.decode_from(buf)
+    }
+
+    /// [`decode`](Self::decode) from any input: data is split off it, never copied.
+    pub(crate) fn decode_from(
+        &mut self,
+        buf: &mut impl Input,
+    ) -> Result<Option<Chunk>, ProtocolError> {
         loop {
             match self.state {
                 State::Done => return Ok(Some(Chunk::End)),
@@ -81,13 +91,12 @@ impl ChunkedDecoder {
                     };
                 }
                 State::Data(remaining) => {
-                    if buf.is_empty() {
+                    let len = buf.bytes().len();
+                    if len == 0 {
                         return Ok(None);
                     }
-                    let n = usize::try_from(remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(buf.len());
-                    let data = buf.split_to(n).freeze();
+                    let n = usize::try_from(remaining).unwrap_or(usize::MAX).min(len);
+                    let data = buf.take(n);
                     let left = remaining - n as u64;
                     self.state = if left == 0 {
                         State::DataEnd
@@ -97,16 +106,17 @@ impl ChunkedDecoder {
                     return Ok(Some(Chunk::Data(data)));
                 }
                 State::DataEnd => {
-                    if buf.len() < 2 {
-                        if buf.first().is_some_and(|&b| b != b'\r') {
+                    let b = buf.bytes();
+                    if b.len() < 2 {
+                        if b.first().is_some_and(|&b| b != b'\r') {
                             return Err(ProtocolError::Chunked("missing CRLF after chunk".into()));
                         }
                         return Ok(None);
                     }
-                    if &buf[..2] != b"\r\n" {
+                    if &b[..2] != b"\r\n" {
                         return Err(ProtocolError::Chunked("missing CRLF after chunk".into()));
                     }
-                    buf.advance(2);
+                    buf.skip(2);
                     self.state = State::Size;
                 }
                 State::Trailer => {
@@ -122,20 +132,21 @@ impl ChunkedDecoder {
     }
 
     /// Take one CRLF- (or bare LF-) terminated line, without the terminator.
-    fn take_line(&self, buf: &mut BytesMut) -> Result<Option<Bytes>, ProtocolError> {
-        match buf.iter().position(|&b| b == b'\n') {
+    fn take_line(&self, buf: &mut impl Input) -> Result<Option<Bytes>, ProtocolError> {
+        match buf.bytes().iter().position(|&b| b == b'\n') {
             Some(pos) => {
                 if pos > self.max_line {
                     return Err(ProtocolError::Chunked("line too long".into()));
                 }
-                let mut line = buf.split_to(pos + 1);
-                line.truncate(pos);
-                if line.last() == Some(&b'\r') {
-                    line.truncate(pos - 1);
-                }
-                Ok(Some(line.freeze()))
+                let line = buf.take(pos + 1);
+                let end = if pos > 0 && line.get(pos - 1) == Some(&b'\r') {
+                    pos - 1
+                } else {
+                    pos
+                };
+                Ok(Some(line.slice(..end)))
             }
-            None if buf.len() > self.max_line => {
+            None if buf.bytes().len() > self.max_line => {
                 Err(ProtocolError::Chunked("line too long".into()))
             }
             None => Ok(None),

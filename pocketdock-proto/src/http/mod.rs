@@ -3,6 +3,7 @@
 
 mod chunked;
 mod complete_response;
+mod input;
 mod query;
 mod request;
 mod response;

@@ -3,6 +3,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::chunked::{Chunk, ChunkedDecoder};
+use super::input::Input;
 use super::Limits;
 use crate::error::ProtocolError;
 
@@ -108,14 +109,29 @@ enum State {
 
 /// Push-based decoder of one HTTP/1.1 response.
 ///
-/// Feed bytes with [`feed`](Self::feed) (and [`feed_eof`](Self::feed_eof) when the peer closed),
-/// then drain [`next_event`](Self::next_event) until it returns `Ok(None)`. Body bytes are handed
-/// out as soon as they arrive: memory stays bounded by what was fed plus one head or chunk line.
-/// Bytes that arrived together with the head belong to the body.
+/// Feed bytes with [`feed`](Self::feed) or [`feed_bytes`](Self::feed_bytes) (and
+/// [`feed_eof`](Self::feed_eof) when the peer closed), then drain [`next_event`](Self::next_event)
+/// until it returns `Ok(None)`. Body bytes are handed out as soon as they arrive: memory stays
+/// bounded by what was fed plus one head or chunk line. Bytes that arrived together with the head
+/// belong to the body.
+///
+/// Bytes fed as a [`Bytes`] are not copied: body data is split off them. Only a head or chunk
+/// line that spans two reads is copied into the decoder's own buffer (its part left at the end
+/// of one, so that the buffer that was read into is not held, and its rest from the next).
 #[derive(Debug)]
 pub struct ResponseDecoder {
-    state: State,
+    framing: Framing,
+    /// Bytes fed as slices, and a partial head or chunk line kept between reads. Its bytes come
+    /// before those of `input`.
     buf: BytesMut,
+    /// Bytes fed whole, consumed in place.
+    input: Bytes,
+}
+
+/// The decoder's state and settings, apart from its input.
+#[derive(Debug)]
+struct Framing {
+    state: State,
     limits: Limits,
     expect: Expect,
     eof: bool,
@@ -130,44 +146,94 @@ impl ResponseDecoder {
     /// A decoder with explicit limits.
     pub fn with_limits(expect: Expect, limits: Limits) -> Self {
         Self {
-            state: State::Head,
+            framing: Framing {
+                state: State::Head,
+                limits,
+                expect,
+                eof: false,
+            },
             buf: BytesMut::new(),
-            limits,
-            expect,
-            eof: false,
+            input: Bytes::new(),
         }
     }
 
-    /// Append received bytes.
+    /// Append received bytes (copied).
     pub fn feed(&mut self, data: &[u8]) {
+        self.keep_input();
         self.buf.extend_from_slice(data);
+    }
+
+    /// Append received bytes, taken over without copying them.
+    pub fn feed_bytes(&mut self, data: Bytes) {
+        if self.input.is_empty() {
+            self.input = data;
+        } else {
+            self.feed(&data);
+        }
     }
 
     /// The peer closed its side of the connection.
     pub fn feed_eof(&mut self) {
-        self.eof = true;
+        self.framing.eof = true;
     }
 
     /// True once [`ResponseEvent::End`] has been produced.
     pub fn is_done(&self) -> bool {
-        matches!(self.state, State::Done)
+        matches!(self.framing.state, State::Done)
     }
 
     /// Bytes buffered but not yet handed out.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.input.len()
     }
 
     /// The next event, `Ok(None)` when more input is needed.
+    pub fn next_event(&mut self) -> Result<Option<ResponseEvent>, ProtocolError> {
+        loop {
+            if self.buf.is_empty() {
+                let event = self.framing.next_event(&mut self.input);
+                if matches!(event, Ok(None)) {
+                    self.keep_input();
+                }
+                return event;
+            }
+            let event = self.framing.next_event(&mut self.buf);
+            if !matches!(event, Ok(None)) || self.input.is_empty() {
+                return event;
+            }
+            if !self.buf.is_empty() {
+                // A partial head or line waits for the bytes taken over after it: copy them
+                // up to the next line end only, and take the rest from where they are.
+                let n = self
+                    .input
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(self.input.len(), |p| p + 1);
+                self.buf.extend_from_slice(&self.input.split_to(n));
+            }
+        }
+    }
+
+    /// Move what is left of `input` into the decoder's own buffer, and let go of the buffer it
+    /// was read into (an emptied `Bytes` still refers to it).
+    fn keep_input(&mut self) {
+        if !self.input.is_empty() {
+            self.buf.extend_from_slice(&self.input);
+        }
+        self.input = Bytes::new();
+    }
+}
+
+impl Framing {
     #[expect(
         clippy::single_match_else,
         reason = "a head or not yet: both arms are long and read as the two cases"
     )]
-    pub fn next_event(&mut self) -> Result<Option<ResponseEvent>, ProtocolError> {
+    fn next_event(&mut self, buf: &mut impl Input) -> Result<Option<ResponseEvent>, ProtocolError> {
         loop {
             match &mut self.state {
                 State::Done => return Ok(None),
-                State::Head => match self.parse_head()? {
+                State::Head => match self.parse_head(buf)? {
                     Some(head) => {
                         if (100..200).contains(&head.status) && head.status != 101 {
                             continue;
@@ -184,7 +250,7 @@ impl ResponseDecoder {
                     }
                     None => {
                         if self.eof {
-                            return Err(if self.buf.is_empty() {
+                            return Err(if buf.bytes().is_empty() {
                                 ProtocolError::EmptyResponse
                             } else {
                                 ProtocolError::MalformedHead("connection closed inside head".into())
@@ -198,7 +264,8 @@ impl ResponseDecoder {
                     return Ok(Some(ResponseEvent::End));
                 }
                 State::Length(remaining) => {
-                    if self.buf.is_empty() {
+                    let len = buf.bytes().len();
+                    if len == 0 {
                         if self.eof {
                             return Err(ProtocolError::TruncatedBody(format!(
                                 "{remaining} bytes missing"
@@ -206,13 +273,11 @@ impl ResponseDecoder {
                         }
                         return Ok(None);
                     }
-                    let n = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(self.buf.len());
+                    let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(len);
                     *remaining -= n as u64;
-                    return Ok(Some(ResponseEvent::Data(self.buf.split_to(n).freeze())));
+                    return Ok(Some(ResponseEvent::Data(buf.take(n))));
                 }
-                State::Chunked(dec) => match dec.decode(&mut self.buf)? {
+                State::Chunked(dec) => match dec.decode_from(buf)? {
                     Some(Chunk::Data(d)) => return Ok(Some(ResponseEvent::Data(d))),
                     Some(Chunk::End) => {
                         self.state = State::Done;
@@ -228,9 +293,9 @@ impl ResponseDecoder {
                     }
                 },
                 State::UntilClose => {
-                    if !self.buf.is_empty() {
-                        let data = self.buf.split().freeze();
-                        return Ok(Some(ResponseEvent::Data(data)));
+                    let len = buf.bytes().len();
+                    if len > 0 {
+                        return Ok(Some(ResponseEvent::Data(buf.take(len))));
                     }
                     if self.eof {
                         self.state = State::Done;
@@ -262,18 +327,19 @@ impl ResponseDecoder {
         Ok(BodyKind::UntilClose)
     }
 
-    fn parse_head(&mut self) -> Result<Option<ResponseHead>, ProtocolError> {
-        if self.buf.is_empty() {
+    fn parse_head(&self, buf: &mut impl Input) -> Result<Option<ResponseHead>, ProtocolError> {
+        let bytes = buf.bytes();
+        if bytes.is_empty() {
             return Ok(None);
         }
         let mut storage = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
         let mut resp = httparse::Response::new(&mut storage);
         let status = resp
-            .parse(&self.buf)
+            .parse(bytes)
             .map_err(|e| ProtocolError::MalformedHead(e.to_string()))?;
         match status {
             httparse::Status::Partial => {
-                if self.buf.len() > self.limits.max_head_bytes {
+                if bytes.len() > self.limits.max_head_bytes {
                     return Err(ProtocolError::HeadTooLarge(self.limits.max_head_bytes));
                 }
                 Ok(None)
@@ -296,7 +362,7 @@ impl ResponseDecoder {
                         })
                         .collect(),
                 };
-                let _ = self.buf.split_to(len);
+                buf.skip(len);
                 Ok(Some(head))
             }
         }
@@ -413,6 +479,49 @@ mod tests {
             run(&big, Expect::Normal, 1000),
             Err(ProtocolError::HeadTooLarge(_))
         ));
+    }
+
+    #[test]
+    fn bytes_fed_whole_are_split_not_copied_at_every_split() {
+        let wire: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        for split in 1..wire.len() {
+            let mut dec = ResponseDecoder::new(Expect::Normal);
+            let mut body = Vec::new();
+            for piece in [&wire[..split], &wire[split..]] {
+                let fed = Bytes::copy_from_slice(piece);
+                let range = fed.as_ptr_range();
+                dec.feed_bytes(fed);
+                while let Some(ev) = dec.next_event().unwrap_or(None) {
+                    if let ResponseEvent::Data(d) = ev {
+                        // Data that arrived whole in this piece points into it.
+                        if d.len() > 1 {
+                            assert!(range.contains(&d.as_ptr()), "split {split}: copied");
+                        }
+                        body.extend_from_slice(&d);
+                    }
+                }
+            }
+            assert_eq!(body, b"hello world", "split {split}");
+            assert!(dec.is_done());
+        }
+    }
+
+    #[test]
+    fn the_decoder_lets_go_of_bytes_fed_whole_once_drained() {
+        let wire: &[u8] = b"HTTP/1.1 101 UPGRADED\r\nUpgrade: tcp\r\n\r\nHTTP/1.1 2";
+        for split in [wire.len() - 10, wire.len()] {
+            let mut dec = ResponseDecoder::new(Expect::Hijack);
+            let fed = Bytes::copy_from_slice(&wire[..split]);
+            dec.feed_bytes(fed.clone());
+            let mut events = 0;
+            while let Ok(Some(ev)) = dec.next_event() {
+                drop(ev);
+                events += 1;
+            }
+            assert!(events >= 1);
+            // Drained, the decoder holds no reference to what it was fed.
+            assert!(fed.try_into_mut().is_ok(), "split {split}: still held");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use super::exchange::{ExStep, Exchange};
 use super::{Operation, Step};
@@ -126,6 +126,10 @@ impl<T> Operation for CallOp<T> {
 
     fn handle_input(&mut self, _now: Instant, data: &[u8]) {
         self.exchange.handle_input(data);
+    }
+
+    fn handle_bytes(&mut self, _now: Instant, data: Bytes) {
+        self.exchange.handle_bytes(data);
     }
 
     fn handle_eof(&mut self, _now: Instant) {

@@ -110,6 +110,10 @@ impl Exchange {
         self.decoder.feed(data);
     }
 
+    pub(crate) fn handle_bytes(&mut self, data: Bytes) {
+        self.decoder.feed_bytes(data);
+    }
+
     pub(crate) fn handle_eof(&mut self) {
         self.decoder.feed_eof();
     }

@@ -446,6 +446,16 @@ impl Operation for ExecOp {
         }
     }
 
+    fn handle_bytes(&mut self, now: Instant, data: Bytes) {
+        match &mut self.state {
+            State::Create(c) => c.handle_bytes(now, data),
+            State::Stream { ex, .. } => ex.handle_bytes(data),
+            State::Kill(k, _) => k.handle_bytes(now, data),
+            State::Inspect { call, .. } => call.handle_bytes(now, data),
+            _ => {}
+        }
+    }
+
     fn handle_eof(&mut self, now: Instant) {
         match &mut self.state {
             State::Create(c) => c.handle_eof(now),

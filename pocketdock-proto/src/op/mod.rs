@@ -10,7 +10,7 @@
 //!         Step::Io(Io::Connect) => open a new connection to the engine socket (dropping any old one),
 //!         Step::Io(Io::Write(bytes)) => write all bytes,
 //!         Step::Io(Io::ShutdownWrite) => half-close the connection,
-//!         Step::Io(Io::Read { deadline }) => read; then handle_input(now, bytes) / handle_eof(now),
+//!         Step::Io(Io::Read { deadline }) => read; then handle_bytes(now, bytes) / handle_eof(now),
 //!                                            or handle_timeout(now) when the deadline passed,
 //!         Step::Io(Io::Wait(deadline)) => sleep until deadline, then handle_timeout(now),
 //!         Step::Io(Io::Close) => drop the connection,
@@ -27,6 +27,7 @@ pub(crate) mod exchange;
 mod exec;
 mod kill;
 pub mod lifecycle;
+mod read_buf;
 mod transfer;
 
 pub(crate) mod sub_op;
@@ -37,8 +38,9 @@ use bytes::Bytes;
 
 /// The complete response a [`CallOp`] hands to its parser; it belongs to the HTTP model and is
 /// re-exported here for the callers that write parsers.
-/// How many bytes a driver reads from the engine at once.
-pub const READ_CHUNK: usize = 64 * 1024;
+/// The most bytes a driver reads from the engine at once: large reads keep the system calls
+/// per gigabyte of streamed output few.
+pub const READ_CHUNK: usize = 256 * 1024;
 
 /// Longest a single write to the engine may block before the connection is given up.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -50,6 +52,7 @@ pub use cancel::{CancelOp, CANCEL_RETRY, CANCEL_WINDOW};
 pub use exec::{ExecConfig, ExecEvent, ExecOp};
 pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};
 pub use lifecycle::{CreateOp, FindOp, Identity, InfoOp, RecreateOp};
+pub use read_buf::ReadBuffer;
 pub use transfer::{DownloadOp, TransferEvent, UploadOp};
 
 use crate::error::Result;
@@ -96,6 +99,12 @@ pub trait Operation {
     fn poll(&mut self, now: Instant) -> Step<Self::Event, Self::Output>;
     /// Bytes were read from the connection.
     fn handle_input(&mut self, now: Instant, data: &[u8]);
+    /// Bytes were read from the connection into a buffer the operation may keep: operations
+    /// that hand stream bytes on split them off it instead of copying them. By default, the
+    /// same as [`handle_input`](Self::handle_input).
+    fn handle_bytes(&mut self, now: Instant, data: Bytes) {
+        self.handle_input(now, &data);
+    }
     /// The peer closed the connection.
     fn handle_eof(&mut self, now: Instant);
     /// A deadline given in [`Io::Read`] or [`Io::Wait`] passed.

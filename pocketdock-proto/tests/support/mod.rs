@@ -393,7 +393,7 @@ impl Script {
                     match p.pieces.pop_front() {
                         Some((a, b)) if b > a => {
                             now += self.tick;
-                            op.handle_input(now, &p.bytes[a..b]);
+                            op.handle_bytes(now, bytes::Bytes::copy_from_slice(&p.bytes[a..b]));
                         }
                         Some(_) => {}
                         None if p.hang => {
