@@ -260,6 +260,20 @@ impl DownloadOp {
             done: false,
         }
     }
+
+    /// A `HEAD` request: the same as [`new`](Self::new), except that the response never has a
+    /// body whatever its `Content-Length` says, so the output (the head) is all there is.
+    pub fn head_only(
+        op: &'static str,
+        request: &Request,
+        timeout: Option<Duration>,
+        check: impl Fn(&Response) -> Result<()> + Send + 'static,
+    ) -> Self {
+        Self {
+            exchange: Exchange::new(op, request, Expect::HeadOnly, timeout),
+            ..Self::new(op, request, timeout, check)
+        }
+    }
 }
 
 impl Operation for DownloadOp {
