@@ -136,7 +136,7 @@ impl<R: Runtime> Container<R> {
             .known_owner(self.owner.get().copied());
         self.engine
             .drive_fed(op, |e, op| {
-                feed_put(Some(&mut feed), e, op, opts, &self.owner)
+                feed_put(Some(&mut feed), e, op, opts, &self.owner);
             })
             .await
     }

@@ -133,7 +133,7 @@ impl Container {
         let op = PutOp::push(&self.id, dest, feed.kind(), opts, unix_now(), &nonce())?
             .known_owner(self.owner.get().copied());
         self.engine.drive_fed(op, |e, op| {
-            feed_put(Some(&mut feed), e, op, opts, &self.owner)
+            feed_put(Some(&mut feed), e, op, opts, &self.owner);
         })
     }
 

@@ -797,8 +797,42 @@ fn push_asks_the_host_for_its_source_then_every_piece() {
     );
     assert!(out.events.contains(&PutEvent::Sent(18)));
 
-    // To a missing nested path: the archive's first piece creates the parents, and the host
-    // tree goes under them with its new name.
+    // A host read error cuts the upload and is the result.
+    let op = PutOp::push(
+        "c",
+        "/dst",
+        (false, "f", false),
+        &TransferOptions::default(),
+        9,
+        "s",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .known_owner(Some(OWNER));
+    let script = vec![
+        no_stat("c", "/dst", "404 Not Found"),
+        stat("c", "/", DIR, ""),
+        put("c", "/"),
+    ];
+    let out = Script::new(script).try_run_with(op, |op, e| {
+        if *e == PutEvent::NeedBody {
+            op.fail(Error::HostPath {
+                path: "/src/f".into(),
+                detail: "unreadable".into(),
+            });
+        }
+    });
+    let out = out.unwrap_or_else(|_| panic!("stuck"));
+    assert!(
+        matches!(out.result, Err(Error::HostPath { .. })),
+        "{:?}",
+        out.result
+    );
+}
+
+/// A push to a missing nested path: the archive's first piece creates the parents, and the
+/// host tree goes under them with its new name; a directory onto a file is refused first.
+#[test]
+fn push_to_a_missing_nested_path_creates_its_parents_from_the_archive() {
     let op = PutOp::push(
         "c",
         "/t/p/q/new",
@@ -845,35 +879,4 @@ fn push_asks_the_host_for_its_source_then_every_piece() {
     .known_owner(Some(OWNER));
     let out = Script::new(vec![stat("c", "/t/f", 0o644, "")]).run(op);
     assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
-
-    // A host read error cuts the upload and is the result.
-    let op = PutOp::push(
-        "c",
-        "/dst",
-        (false, "f", false),
-        &TransferOptions::default(),
-        9,
-        "s",
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
-    .known_owner(Some(OWNER));
-    let script = vec![
-        no_stat("c", "/dst", "404 Not Found"),
-        stat("c", "/", DIR, ""),
-        put("c", "/"),
-    ];
-    let out = Script::new(script).try_run_with(op, |op, e| {
-        if *e == PutEvent::NeedBody {
-            op.fail(Error::HostPath {
-                path: "/src/f".into(),
-                detail: "unreadable".into(),
-            });
-        }
-    });
-    let out = out.unwrap_or_else(|_| panic!("stuck"));
-    assert!(
-        matches!(out.result, Err(Error::HostPath { .. })),
-        "{:?}",
-        out.result
-    );
 }

@@ -294,7 +294,7 @@ impl<'a> PutOp<'a> {
         };
         self.create.clone_from(&dir);
         if exists {
-            self.upload_into(dir, Vec::new())
+            self.upload_into(dir, &[])
         } else {
             self.walk(dir, Vec::new(), 0)?;
             Ok(None)
@@ -303,7 +303,7 @@ impl<'a> PutOp<'a> {
 
     /// Start the upload into the existing `dir`, creating the `missing` directories below it
     /// (outermost first) from the archive.
-    fn upload_into(&mut self, dir: String, missing: Vec<String>) -> Result<Option<PutEvent>> {
+    fn upload_into(&mut self, dir: String, missing: &[String]) -> Result<Option<PutEvent>> {
         let owner = self
             .owner
             .ok_or_else(|| Error::SocketCommunication("an upload without an owner".into()))?;
@@ -321,15 +321,15 @@ impl<'a> PutOp<'a> {
             } => {
                 let data: &'a [u8] = data;
                 let (total, parts) =
-                    write_file_archive(path, name, &missing, data, &prepared, self.mtime)?;
+                    write_file_archive(path, name, missing, data, &prepared, self.mtime)?;
                 *pieces = Some(Box::new(parts));
                 (Some(total), None, None)
             }
             Body::Push { root_name, .. } => {
-                let head = parent_entries(&missing, owner, self.mtime)?;
+                let head = parent_entries(missing, owner, self.mtime)?;
                 let event = PutEvent::Source {
                     root_name: root_name.clone(),
-                    under: archive_prefix(&missing),
+                    under: archive_prefix(missing),
                     prepared,
                 };
                 (
@@ -412,7 +412,7 @@ impl<'a> PutOp<'a> {
             }
             Ok(st) if st.is_dir() => {
                 missing.reverse();
-                self.upload_into(dir, missing)
+                self.upload_into(dir, &missing)
             }
             Ok(_) => Err(not_a_directory(&self.create, &dir)),
             Err(e) if stat_says_missing(&e) => {
@@ -486,21 +486,17 @@ impl Operation for PutOp<'_> {
         }
         loop {
             match &mut self.state {
-                State::Start => match self.owner {
-                    Some(_) => self.stat(self.target.clone(), 0),
-                    None => {
-                        let nonce = Nonces::new(&self.seed).next();
-                        match helper_op(
-                            &self.container,
-                            owner_command(),
-                            PREPARE_MAX_OUTPUT,
-                            &nonce,
-                        ) {
-                            Ok(op) => self.state = State::Owner(op),
-                            Err(e) => return self.end(Err(e)),
-                        }
+                State::Start => {
+                    if self.owner.is_some() {
+                        self.stat(self.target.clone(), 0);
+                        continue;
                     }
-                },
+                    let nonce = Nonces::new(&self.seed).next();
+                    match helper_op(&self.container, owner_command(), PREPARE_MAX_OUTPUT, &nonce) {
+                        Ok(op) => self.state = State::Owner(op),
+                        Err(e) => return self.end(Err(e)),
+                    }
+                }
                 State::Owner(op) => match op.poll(now) {
                     SubStep::Io(io) => return Step::Io(io),
                     SubStep::Ran(r) => match parse_owner(&r) {
