@@ -51,7 +51,7 @@ pub use listing::{list_command, parse_list, LIST_SCRIPT};
 pub use modes::{container_mode, host_mode};
 pub use options::{
     TransferOptions, TransferProgress, DEFAULT_MAX_ENTRIES, DEFAULT_PULL_LIMIT, DEFAULT_READ_LIMIT,
-    DEFAULT_TRANSFER_TIMEOUT, HELPER_TIMEOUT, LIST_MAX_OUTPUT, MAX_LINK_HOPS, PREPARE_MAX_OUTPUT,
+    DEFAULT_TRANSFER_TIMEOUT, HELPER_MAX_OUTPUT, HELPER_TIMEOUT, LIST_MAX_OUTPUT, MAX_LINK_HOPS,
     UPLOAD_CHUNK,
 };
 pub use paths::{check_path, pull_source, resolve_link, split_path, too_many_links};

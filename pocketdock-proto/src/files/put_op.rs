@@ -24,7 +24,7 @@ use crate::op::sub_op::{SubOp, SubStep};
 use crate::op::{DownloadOp, Operation, Response, Step, UploadOp};
 
 use super::helper_exec::{helper_op, Nonces};
-use super::options::{TransferOptions, HELPER_TIMEOUT, MAX_LINK_HOPS, PREPARE_MAX_OUTPUT};
+use super::options::{TransferOptions, HELPER_MAX_OUTPUT, HELPER_TIMEOUT, MAX_LINK_HOPS};
 use super::paths::{check_path, resolve_link, split_path, too_many_links};
 use super::prepare::{
     dest_kind, not_a_directory, owner_command, parse_owner, stat_says_missing, upload_error,
@@ -492,7 +492,7 @@ impl Operation for PutOp<'_> {
                         continue;
                     }
                     let nonce = Nonces::new(&self.seed).next();
-                    match helper_op(&self.container, owner_command(), PREPARE_MAX_OUTPUT, &nonce) {
+                    match helper_op(&self.container, owner_command(), HELPER_MAX_OUTPUT, &nonce) {
                         Ok(op) => self.state = State::Owner(op),
                         Err(e) => return self.end(Err(e)),
                     }
