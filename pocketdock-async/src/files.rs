@@ -53,8 +53,9 @@ impl<R: Runtime> Container<R> {
     ///
     /// Nothing runs in the container: what is at `path` comes from the engine's path stat, and
     /// missing parents are directory entries of the uploaded archive (`0755`). The file and the
-    /// parents belong to the default user (its uid and gid, read with `id` on the first upload
-    /// of this handle and kept, are set in the tar headers); an existing file keeps its
+    /// parents belong to the default user (its uid and gid, learned on the first upload of this
+    /// handle from the container's configuration and `/etc/passwd`, or with `id` when those
+    /// cannot say, and kept, are set in the tar headers); an existing file keeps its
     /// permission bits (setuid/setgid dropped), a new one gets `0644`. A directory at `path`,
     /// a file in the way of its parents, and a read-only destination are
     /// [`Error::InvalidInput`]. The bytes stream through a one-entry tar, one chunk at a time.

@@ -8,7 +8,7 @@ mod support;
 use pocketdock_proto::demux::encode_frame;
 use pocketdock_proto::files::{
     ExtractAction, Owner, PullEvent, PullOp, PutEvent, PutOp, ReadFileOp, TransferOptions,
-    MAX_LINK_HOPS,
+    FIRST_WRITE, MAX_LINK_HOPS,
 };
 use pocketdock_proto::tar::{
     header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
@@ -571,6 +571,12 @@ const OWNER: Owner = Owner {
     gid: 1001,
 };
 
+/// The `sandbox` user of [`PASSWD`].
+const OWNER_1000: Owner = Owner {
+    uid: 1000,
+    gid: 1000,
+};
+
 /// Over an existing file the whole write is one stat and one `PUT`, nothing run in the
 /// container; the file keeps its mode, at every split point of the answers.
 #[test]
@@ -736,21 +742,90 @@ fn write_file_into_a_read_only_file_system_is_invalid_input() {
     }
 }
 
-/// Without a known owner the first upload reads it with one helper exec, hands it out to be
-/// kept, and goes on.
+fn inspect_user(user: &str) -> Reply {
+    reply(
+        "GET /containers/c/json",
+        json(
+            "200 OK",
+            &format!(r#"{{"Id":"c","Config":{{"User":"{user}","Image":"i"}}}}"#),
+        ),
+    )
+}
+
+/// Without a known owner the first upload reads it from the container's configuration (a
+/// named user or a bare uid through the container's `/etc/passwd`), hands it out to be kept,
+/// and goes on; nothing runs in the container.
 #[test]
-fn write_file_reads_an_unknown_owner_once_and_hands_it_out() {
-    let op = PutOp::write("c", "/t/f", b"x", &TransferOptions::default(), 9, "seed")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut script = helper("c", b"1000\n1001\n", 0);
-    script.extend([stat("c", "/t/f", 0o644, ""), put("c", "/t")]);
-    let out = drive(op, script, Delivery::Whole);
-    assert!(out.result.is_ok(), "{:?}", out.result);
-    assert_eq!(out.events.first(), Some(&PutEvent::Owner(OWNER)));
-    assert_eq!(
-        entries_of(&put_body(&out.sent)),
-        [("f".to_string(), 0o644, 1000, 1001)]
-    );
+fn write_file_reads_an_unknown_owner_from_the_configuration() {
+    let cases: &[(&str, Option<&[u8]>, Owner)] = &[
+        ("", None, Owner { uid: 0, gid: 0 }),
+        (
+            "1234:5678",
+            None,
+            Owner {
+                uid: 1234,
+                gid: 5678,
+            },
+        ),
+        ("sandbox", Some(PASSWD), OWNER_1000),
+        (
+            "65534",
+            Some(PASSWD),
+            Owner {
+                uid: 65534,
+                gid: 65534,
+            },
+        ),
+        ("4321", Some(PASSWD), Owner { uid: 4321, gid: 0 }),
+    ];
+    for (user, passwd, want) in cases {
+        let op = PutOp::write("c", "/t/f", b"x", &TransferOptions::default(), 9, "seed")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut script = vec![inspect_user(user)];
+        if let Some(passwd) = passwd {
+            script.push(reply(
+                get("c", "/etc/passwd"),
+                archive(&[Entry::File("passwd", passwd)]),
+            ));
+        }
+        script.extend([stat("c", "/t/f", 0o644, ""), put("c", "/t")]);
+        let out = drive(op, script, Delivery::Whole);
+        assert!(out.result.is_ok(), "{user}: {:?}", out.result);
+        assert_eq!(out.events.first(), Some(&PutEvent::Owner(*want)), "{user}");
+        assert!(
+            !out.sent.iter().any(|r| r.starts_with(b"POST")),
+            "{user}: an exec ran"
+        );
+        assert_eq!(
+            entries_of(&put_body(&out.sent)),
+            [("f".to_string(), 0o644, want.uid, want.gid)]
+        );
+    }
+}
+
+/// What the configuration cannot settle (a group by name, a name `/etc/passwd` lacks, no
+/// `/etc/passwd`) is asked of the container once, with `id`.
+#[test]
+fn write_file_asks_the_container_what_the_configuration_cannot_say() {
+    let missing = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 26\r\n\r\n{\"message\":\"no such file\"}".to_vec();
+    let cases: Vec<(&str, Option<Vec<u8>>)> = vec![
+        ("sandbox:staff", None),
+        ("ghost", Some(archive(&[Entry::File("passwd", PASSWD)]))),
+        ("sandbox", Some(missing)),
+    ];
+    for (user, passwd) in cases {
+        let op = PutOp::write("c", "/t/f", b"x", &TransferOptions::default(), 9, "seed")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut script = vec![inspect_user(user)];
+        if let Some(passwd) = passwd {
+            script.push(reply(get("c", "/etc/passwd"), passwd));
+        }
+        script.extend(helper("c", b"1000\n1001\n", 0));
+        script.extend([stat("c", "/t/f", 0o644, ""), put("c", "/t")]);
+        let out = drive(op, script, Delivery::Whole);
+        assert!(out.result.is_ok(), "{user}: {:?}", out.result);
+        assert_eq!(out.events.first(), Some(&PutEvent::Owner(OWNER)), "{user}");
+    }
 }
 
 #[test]
@@ -797,36 +872,51 @@ fn push_asks_the_host_for_its_source_then_every_piece() {
     );
     assert!(out.events.contains(&PutEvent::Sent(18)));
 
-    // A host read error cuts the upload and is the result.
-    let op = PutOp::push(
-        "c",
-        "/dst",
-        (false, "f", false),
-        &TransferOptions::default(),
-        9,
-        "s",
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
-    .known_owner(Some(OWNER));
-    let script = vec![
-        no_stat("c", "/dst", "404 Not Found"),
-        stat("c", "/", DIR, ""),
-        put("c", "/"),
-    ];
-    let out = Script::new(script).try_run_with(op, |op, e| {
-        if *e == PutEvent::NeedBody {
-            op.fail(Error::HostPath {
-                path: "/src/f".into(),
-                detail: "unreadable".into(),
-            });
+    // A host read error is the result: before the first write nothing is uploaded at all;
+    // later it cuts the upload.
+    for pieces_before in [0usize, 1] {
+        let op = PutOp::push(
+            "c",
+            "/dst",
+            (false, "f", false),
+            &TransferOptions::default(),
+            9,
+            "s",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .known_owner(Some(OWNER));
+        let mut script = vec![
+            no_stat("c", "/dst", "404 Not Found"),
+            stat("c", "/", DIR, ""),
+        ];
+        if pieces_before > 0 {
+            script.push(put("c", "/"));
         }
-    });
-    let out = out.unwrap_or_else(|_| panic!("stuck"));
-    assert!(
-        matches!(out.result, Err(Error::HostPath { .. })),
-        "{:?}",
-        out.result
-    );
+        let mut given = 0;
+        let out = Script::new(script).try_run_with(op, |op, e| {
+            if *e == PutEvent::NeedBody {
+                if given < pieces_before {
+                    given += 1;
+                    op.push_body(bytes::Bytes::from(vec![0u8; FIRST_WRITE]));
+                } else {
+                    op.fail(Error::HostPath {
+                        path: "/src/f".into(),
+                        detail: "unreadable".into(),
+                    });
+                }
+            }
+        });
+        let out = out.unwrap_or_else(|_| panic!("stuck"));
+        assert!(
+            matches!(out.result, Err(Error::HostPath { .. })),
+            "{:?}",
+            out.result
+        );
+        assert_eq!(
+            out.sent.iter().any(|r| r.starts_with(b"PUT")),
+            pieces_before > 0
+        );
+    }
 }
 
 /// A push to a missing nested path: the archive's first piece creates the parents, and the

@@ -31,6 +31,7 @@ pub mod helper_exec;
 pub mod listing;
 pub mod modes;
 pub mod options;
+pub mod owner_lookup;
 pub mod paths;
 pub mod podman_glob;
 pub mod prepare;
@@ -54,6 +55,7 @@ pub use options::{
     DEFAULT_TRANSFER_TIMEOUT, HELPER_MAX_OUTPUT, HELPER_TIMEOUT, LIST_MAX_OUTPUT, MAX_LINK_HOPS,
     UPLOAD_CHUNK,
 };
+pub use owner_lookup::{owner_from_passwd, user_spec, UserSpec, PASSWD_MAX_BYTES};
 pub use paths::{check_path, pull_source, resolve_link, split_path, too_many_links};
 pub use podman_glob::{escape_glob, has_glob_meta, link_command, unlink_command};
 pub use prepare::{
@@ -62,7 +64,7 @@ pub use prepare::{
 };
 pub use pull_op::{PullEvent, PullOp};
 pub use push_plan::{plan_push, PushPlan};
-pub use put_op::{PutEvent, PutOp};
+pub use put_op::{PutEvent, PutOp, FIRST_WRITE};
 pub use read_op::ReadFileOp;
 pub use write_archive::{
     archive_prefix, parent_entries, under_prefix, write_file_archive, write_target, NEW_DIR_MODE,

@@ -1,7 +1,8 @@
 //! What an upload needs to know before its archive is built, learned without running anything
-//! at the destination: the default user (uid and gid, learned once per container with the
-//! [`owner_command`] helper and then kept by the caller), and what is at the target path (read
-//! from the engine's path stat, see [`dest_kind`]).
+//! at the destination: the default user (uid and gid, learned once per container from its
+//! configuration or, when that cannot say, with the [`owner_command`] helper, and then kept by
+//! the caller), and what is at the target path (read from the engine's path stat, see
+//! [`dest_kind`]).
 
 use crate::api::archive::PathStat;
 use crate::error::{Error, Result};

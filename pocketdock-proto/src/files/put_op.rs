@@ -3,11 +3,13 @@
 //! symbolic link), missing parent directories become entries of the archive itself (owned by
 //! the default user), and the archive streams to the archive endpoint one piece at a time.
 //!
-//! The default user's uid and gid are the one thing only the container can say: the caller
-//! passes them when it knows them ([`PutOp::known_owner`]); otherwise a helper exec reads them
-//! first and [`PutEvent::Owner`] hands them out, so the caller can keep them for the next
-//! upload. A `write_file` over an existing file is then one stat and one `PUT`; a new file adds
-//! one stat per missing directory level.
+//! The default user's uid and gid are the one thing the destination does not say: the caller
+//! passes them when it knows them ([`PutOp::known_owner`]); otherwise they are read first from
+//! the container's configuration (`Config.User`, and the container's `/etc/passwd` for a user
+//! name or a bare uid, see [`owner_lookup`](super::owner_lookup)), or, when those cannot say,
+//! with a helper exec running `id`; [`PutEvent::Owner`] hands them out so the caller can keep
+//! them for the next upload. A `write_file` over an existing file is then one stat and one
+//! `PUT`; a new file adds one stat per missing directory level.
 //!
 //! A `write_file` archive is built here from the caller's bytes. A `push` archive is a host
 //! tree: once the plan is known, [`PutEvent::Source`] tells the host which top name, directory
@@ -21,22 +23,29 @@ use crate::api::archive::{self, PathStat};
 use crate::error::{Error, Result};
 use crate::http::ResponseHead;
 use crate::op::sub_op::{SubOp, SubStep};
-use crate::op::{DownloadOp, Operation, Response, Step, UploadOp};
+use crate::op::{calls, CallOp, DownloadOp, Operation, Response, Step, UploadOp};
 
 use super::helper_exec::{helper_op, Nonces};
 use super::options::{TransferOptions, HELPER_MAX_OUTPUT, HELPER_TIMEOUT, MAX_LINK_HOPS};
+use super::owner_lookup::{owner_from_passwd, user_spec, UserSpec, PASSWD_MAX_BYTES};
 use super::paths::{check_path, resolve_link, split_path, too_many_links};
 use super::prepare::{
     dest_kind, not_a_directory, owner_command, parse_owner, stat_says_missing, upload_error,
     DestKind, Owner, Prepared,
 };
 use super::push_plan::plan_push;
+use super::read_op::ReadFileOp;
 use super::write_archive::{archive_prefix, parent_entries, write_file_archive, write_target};
+
+/// How much of an archive is sent with the request head, in one write: an upload this small
+/// is one write, so an engine that refuses it from the head and closes (Podman into a
+/// read-only file system) still has its answer read rather than a broken pipe.
+pub const FIRST_WRITE: usize = 64 * 1024;
 
 /// Events of a [`PutOp`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutEvent {
-    /// The container's default user was read (it was not passed in): keep it for the next
+    /// The container's default user was learned (it was not passed in): keep it for the next
     /// upload to this container ([`PutOp::known_owner`]).
     Owner(Owner),
     /// A push's plan is known: open the host source with this top name (`None`: a directory's
@@ -79,7 +88,14 @@ enum Body<'a> {
 enum State {
     /// Nothing asked yet.
     Start,
-    /// Reading the default user.
+    /// Reading the container's `Config.User`.
+    Inspect(CallOp<String>),
+    /// Reading the container's `/etc/passwd` to find `user`.
+    Passwd {
+        op: Box<ReadFileOp>,
+        user: String,
+    },
+    /// Asking the container who its default user is (what the configuration cannot say).
     Owner(SubOp<()>),
     /// Stat of `path`, the target itself or, after `hops` links, what a link leads to.
     Stat {
@@ -94,6 +110,15 @@ enum State {
         dir: String,
         missing: Vec<String>,
         hops: usize,
+    },
+    /// A push's first pieces, gathered (up to [`FIRST_WRITE`] or the end) before the upload
+    /// into `dir` starts, so they go out with the request head.
+    Gather {
+        dir: String,
+        queued: Vec<Bytes>,
+        size: usize,
+        finished: bool,
+        asked: bool,
     },
     /// The archive upload into `dir`.
     Upload {
@@ -132,7 +157,7 @@ impl std::fmt::Debug for PutOp<'_> {
 
 impl<'a> PutOp<'a> {
     /// Write `data` to the file `path` (absolute) in `container`, dated `mtime` (seconds since
-    /// the epoch), with `opts`' deadline. `seed` makes the nonce of the owner helper.
+    /// the epoch), with `opts`' deadline. `seed` makes the nonces of the owner lookup.
     pub fn write(
         container: &str,
         path: &str,
@@ -155,7 +180,7 @@ impl<'a> PutOp<'a> {
     /// Push a host source (a directory when `src_is_dir`, named `src_name`; `contents`: a
     /// directory's contents, `dir/.`) to `dest` in `container`, with `docker cp` semantics (see
     /// [`plan_push`]) and `opts`' deadline; directories it creates are dated `mtime`. `seed`
-    /// makes the nonce of the owner helper.
+    /// makes the nonces of the owner lookup.
     pub fn push(
         container: &str,
         dest: &str,
@@ -211,17 +236,35 @@ impl<'a> PutOp<'a> {
 
     /// The next piece of a push's archive (after [`PutEvent::NeedBody`]).
     pub fn push_body(&mut self, chunk: Bytes) {
-        if let State::Upload { op, .. } = &mut self.state {
-            self.sent += chunk.len() as u64;
-            self.report = true;
-            op.push_body(chunk);
+        self.sent += chunk.len() as u64;
+        self.report = true;
+        match &mut self.state {
+            State::Upload { op, .. } => op.push_body(chunk),
+            State::Gather {
+                queued,
+                size,
+                asked,
+                ..
+            } => {
+                *size += chunk.len();
+                *asked = false;
+                queued.push(chunk);
+            }
+            _ => {}
         }
     }
 
     /// A push's archive is complete (after [`PutEvent::NeedBody`]).
     pub fn finish_body(&mut self) {
-        if let State::Upload { op, .. } = &mut self.state {
-            op.finish_body();
+        match &mut self.state {
+            State::Upload { op, .. } => op.finish_body(),
+            State::Gather {
+                finished, asked, ..
+            } => {
+                *finished = true;
+                *asked = false;
+            }
+            _ => {}
         }
     }
 
@@ -312,7 +355,8 @@ impl<'a> PutOp<'a> {
             gid: owner.gid,
             kind: self.kind,
         };
-        let (length, first, event) = match &mut self.body {
+        let (id, deadline) = (self.container.clone(), self.deadline);
+        match &mut self.body {
             Body::Write {
                 path,
                 name,
@@ -320,10 +364,24 @@ impl<'a> PutOp<'a> {
                 pieces,
             } => {
                 let data: &'a [u8] = data;
-                let (total, parts) =
+                let (total, mut parts) =
                     write_file_archive(path, name, missing, data, &prepared, self.mtime)?;
+                let mut op = upload_op(&id, &dir, Some(total), deadline);
+                // The first pieces go with the head (the whole archive of a small file).
+                let mut first = 0;
+                while first < FIRST_WRITE {
+                    let Some(piece) = parts.next() else {
+                        op.finish_body();
+                        break;
+                    };
+                    first += piece.len();
+                    self.sent += piece.len() as u64;
+                    op.push_body(piece);
+                }
+                self.report = true;
                 *pieces = Some(Box::new(parts));
-                (Some(total), None, None)
+                self.state = State::Upload { op, dir };
+                Ok(None)
             }
             Body::Push { root_name, .. } => {
                 let head = parent_entries(missing, owner, self.mtime)?;
@@ -332,26 +390,127 @@ impl<'a> PutOp<'a> {
                     under: archive_prefix(missing),
                     prepared,
                 };
-                (
-                    None,
-                    (!head.is_empty()).then(|| Bytes::from(head)),
-                    Some(event),
-                )
+                self.sent += head.len() as u64;
+                self.state = State::Gather {
+                    dir,
+                    size: head.len(),
+                    queued: if head.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Bytes::from(head)]
+                    },
+                    finished: false,
+                    asked: false,
+                };
+                Ok(Some(event))
             }
+        }
+    }
+
+    /// A push's first pieces: ask for more, or start the upload with them.
+    fn gather(&mut self) -> Option<Step<PutEvent, ()>> {
+        let State::Gather {
+            dir,
+            queued,
+            size,
+            finished,
+            asked,
+        } = &mut self.state
+        else {
+            return None;
         };
-        let (id, d) = (self.container.clone(), dir.clone());
-        let mut op = SubOp::Upload(UploadOp::new(
-            "put archive",
-            &archive::put(&self.container, &dir, length),
-            self.deadline,
-            move |r: &Response| archive::check(r, "put archive", &id, &d),
-        ));
-        if let Some(first) = first {
-            self.sent += first.len() as u64;
-            op.push_body(first);
+        if !*finished && *size < FIRST_WRITE {
+            if *asked {
+                return Some(self.end(Err(Error::SocketCommunication(
+                    "a push was polled without its next piece".into(),
+                ))));
+            }
+            *asked = true;
+            return Some(Step::Event(PutEvent::NeedBody));
+        }
+        let (dir, queued, finished) = (std::mem::take(dir), std::mem::take(queued), *finished);
+        let mut op = upload_op(&self.container, &dir, None, self.deadline);
+        for piece in queued {
+            op.push_body(piece);
+        }
+        if finished {
+            op.finish_body();
         }
         self.state = State::Upload { op, dir };
-        Ok(event)
+        None
+    }
+
+    /// The default user is known: hand it out to be kept, and look at the target.
+    fn learned(&mut self, owner: Owner) -> Step<PutEvent, ()> {
+        self.owner = Some(owner);
+        self.stat(self.target.clone(), 0);
+        Step::Event(PutEvent::Owner(owner))
+    }
+
+    /// The container's `Config.User` answered: the owner, or what to read next.
+    fn configured(&mut self, user: &str) -> Option<Step<PutEvent, ()>> {
+        match user_spec(user) {
+            UserSpec::Known(owner) => return Some(self.learned(owner)),
+            UserSpec::Passwd { user } => {
+                let opts = TransferOptions::new().max_bytes(PASSWD_MAX_BYTES);
+                match ReadFileOp::new(&self.container, "/etc/passwd", &opts, &self.seed) {
+                    Ok(op) => {
+                        self.state = State::Passwd {
+                            op: Box::new(op),
+                            user,
+                        };
+                    }
+                    Err(_) => self.ask_owner(),
+                }
+            }
+            UserSpec::AskContainer => self.ask_owner(),
+        }
+        None
+    }
+
+    /// Run the owner helper (the configuration could not say who the default user is).
+    fn ask_owner(&mut self) {
+        let nonce = Nonces::new(&self.seed).next();
+        self.state = match helper_op(&self.container, owner_command(), HELPER_MAX_OUTPUT, &nonce) {
+            Ok(op) => State::Owner(op),
+            Err(e) => {
+                self.failed = Some(e);
+                State::Done
+            }
+        };
+    }
+
+    /// One step of the upload: its I/O, the next piece of a write's archive, a push's request
+    /// for the next piece, or the end; `None` to poll again.
+    fn poll_upload(&mut self, now: Instant) -> Option<Step<PutEvent, ()>> {
+        let State::Upload { op, dir } = &mut self.state else {
+            return None;
+        };
+        match op.poll(now) {
+            SubStep::Io(io) => Some(Step::Io(io)),
+            SubStep::NeedBody => match &mut self.body {
+                Body::Write {
+                    pieces: Some(pieces),
+                    ..
+                } => {
+                    if let Some(piece) = pieces.next() {
+                        self.sent += piece.len() as u64;
+                        op.push_body(piece);
+                        return Some(Step::Event(PutEvent::Sent(self.sent)));
+                    }
+                    op.finish_body();
+                    None
+                }
+                Body::Write { .. } | Body::Push { .. } => Some(Step::Event(PutEvent::NeedBody)),
+            },
+            SubStep::Data(_) => None,
+            SubStep::Transferred => Some(self.end(Ok(()))),
+            SubStep::Failed(e) => {
+                let e = upload_error(e, dir);
+                Some(self.end(Err(e)))
+            }
+            _ => Some(self.end(Err(unexpected()))),
+        }
     }
 
     fn end(&mut self, result: Result<()>) -> Step<PutEvent, ()> {
@@ -434,7 +593,9 @@ impl<'a> PutOp<'a> {
         match &mut self.state {
             State::Owner(op) | State::Upload { op, .. } => Some(op),
             State::Stat { op, .. } | State::Walk { op, .. } => Some(op),
-            State::Start | State::Done => None,
+            State::Inspect(op) => Some(op),
+            State::Passwd { op, .. } => Some(op.as_mut()),
+            State::Start | State::Gather { .. } | State::Done => None,
         }
     }
 }
@@ -458,7 +619,7 @@ impl SubInput for SubOp<()> {
     }
 }
 
-impl SubInput for DownloadOp {
+impl<O: Operation> SubInput for O {
     fn input(&mut self, now: Instant, data: &[u8]) {
         self.handle_input(now, data);
     }
@@ -468,6 +629,22 @@ impl SubInput for DownloadOp {
     fn timeout(&mut self, now: Instant) {
         self.handle_timeout(now);
     }
+}
+
+/// The archive upload into `dir` of `container`, `length` bytes (`None`: chunked).
+fn upload_op(
+    container: &str,
+    dir: &str,
+    length: Option<u64>,
+    deadline: Option<Duration>,
+) -> SubOp<()> {
+    let (id, d) = (container.to_string(), dir.to_string());
+    SubOp::Upload(UploadOp::new(
+        "put archive",
+        &archive::put(container, dir, length),
+        deadline,
+        move |r: &Response| archive::check(r, "put archive", &id, &d),
+    ))
 }
 
 /// The stat a `HEAD` answered.
@@ -489,22 +666,38 @@ impl Operation for PutOp<'_> {
                 State::Start => {
                     if self.owner.is_some() {
                         self.stat(self.target.clone(), 0);
-                        continue;
-                    }
-                    let nonce = Nonces::new(&self.seed).next();
-                    match helper_op(&self.container, owner_command(), HELPER_MAX_OUTPUT, &nonce) {
-                        Ok(op) => self.state = State::Owner(op),
-                        Err(e) => return self.end(Err(e)),
+                    } else {
+                        let id = self.container.clone();
+                        self.state = State::Inspect(calls::inspect(&id).map(|i| i.config.user));
                     }
                 }
+                State::Inspect(op) => match op.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(Err(e)) => return self.end(Err(e)),
+                    Step::Done(Ok(user)) => {
+                        if let Some(step) = self.configured(&user) {
+                            return step;
+                        }
+                    }
+                },
+                State::Passwd { op, user } => match op.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(r) => {
+                        let found = r.ok().and_then(|text| {
+                            owner_from_passwd(user, &String::from_utf8_lossy(&text))
+                        });
+                        match found {
+                            Some(owner) => return self.learned(owner),
+                            None => self.ask_owner(),
+                        }
+                    }
+                },
                 State::Owner(op) => match op.poll(now) {
                     SubStep::Io(io) => return Step::Io(io),
                     SubStep::Ran(r) => match parse_owner(&r) {
-                        Ok(owner) => {
-                            self.owner = Some(owner);
-                            self.stat(self.target.clone(), 0);
-                            return Step::Event(PutEvent::Owner(owner));
-                        }
+                        Ok(owner) => return self.learned(owner),
                         Err(e) => return self.end(Err(e)),
                     },
                     SubStep::Failed(e) => return self.end(Err(e)),
@@ -538,30 +731,16 @@ impl Operation for PutOp<'_> {
                         }
                     }
                 },
-                State::Upload { op, dir } => match op.poll(now) {
-                    SubStep::Io(io) => return Step::Io(io),
-                    SubStep::NeedBody => match &mut self.body {
-                        Body::Write {
-                            pieces: Some(pieces),
-                            ..
-                        } => match pieces.next() {
-                            Some(piece) => {
-                                self.sent += piece.len() as u64;
-                                op.push_body(piece);
-                                return Step::Event(PutEvent::Sent(self.sent));
-                            }
-                            None => op.finish_body(),
-                        },
-                        _ => return Step::Event(PutEvent::NeedBody),
-                    },
-                    SubStep::Data(_) => {}
-                    SubStep::Transferred => return self.end(Ok(())),
-                    SubStep::Failed(e) => {
-                        let e = upload_error(e, dir);
-                        return self.end(Err(e));
+                State::Gather { .. } => {
+                    if let Some(step) = self.gather() {
+                        return step;
                     }
-                    _ => return self.end(Err(unexpected())),
-                },
+                }
+                State::Upload { .. } => {
+                    if let Some(step) = self.poll_upload(now) {
+                        return step;
+                    }
+                }
                 State::Done => {
                     return Step::Done(Err(self
                         .failed

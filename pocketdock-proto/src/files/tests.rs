@@ -203,6 +203,45 @@ fn owner_output() {
 }
 
 #[test]
+fn owner_from_the_configuration() {
+    assert_eq!(user_spec(""), UserSpec::Known(Owner { uid: 0, gid: 0 }));
+    assert_eq!(
+        user_spec("12:34"),
+        UserSpec::Known(Owner { uid: 12, gid: 34 })
+    );
+    assert_eq!(
+        user_spec("sandbox"),
+        UserSpec::Passwd {
+            user: "sandbox".into()
+        }
+    );
+    assert_eq!(user_spec("12"), UserSpec::Passwd { user: "12".into() });
+    assert_eq!(user_spec("sandbox:staff"), UserSpec::AskContainer);
+    assert_eq!(user_spec("12:staff"), UserSpec::AskContainer);
+    let passwd = "root:x:0:0:root:/root:/bin/sh\n# comment\nbroken\nsandbox:x:1000:1001::/home/sandbox:/bin/sh\n";
+    assert_eq!(
+        owner_from_passwd("sandbox", passwd),
+        Some(Owner {
+            uid: 1000,
+            gid: 1001
+        })
+    );
+    assert_eq!(
+        owner_from_passwd("1000", passwd),
+        Some(Owner {
+            uid: 1000,
+            gid: 1001
+        })
+    );
+    assert_eq!(
+        owner_from_passwd("777", passwd),
+        Some(Owner { uid: 777, gid: 0 })
+    );
+    assert_eq!(owner_from_passwd("ghost", passwd), None);
+    assert_eq!(owner_from_passwd("ghost", ""), None);
+}
+
+#[test]
 fn what_a_stat_says() {
     use crate::api::archive::PathStat;
     let stat = |mode: u32| PathStat {
