@@ -51,10 +51,13 @@ impl<R: Runtime> Container<R> {
     /// Write `content` to the file `path` (absolute) with explicit options (only the deadline
     /// applies).
     ///
-    /// The parents are created with `mkdir -p` run as the container's default user (so that
-    /// user must be allowed to create them). The file belongs to the default user (its uid and
-    /// gid, read with `id`, are set in the tar header); an existing file keeps its permission
-    /// bits (setuid/setgid dropped), a new one gets `0644`. A directory at `path` is
+    /// Nothing runs in the container: what is at `path` comes from the engine's path stat, and
+    /// missing parents are directory entries of the uploaded archive (`0755`). The file and the
+    /// parents belong to the default user (its uid and gid, learned on the first upload of this
+    /// handle from the container's configuration and `/etc/passwd`, or with `id` when those
+    /// cannot say, and kept, are set in the tar headers); an existing file keeps its
+    /// permission bits (setuid/setgid dropped), a new one gets `0644`. A directory at `path`,
+    /// a file in the way of its parents, and a read-only destination are
     /// [`Error::InvalidInput`]. The bytes stream through a one-entry tar, one chunk at a time.
     pub async fn write_file_with(
         &self,
@@ -62,9 +65,10 @@ impl<R: Runtime> Container<R> {
         content: impl AsRef<[u8]>,
         opts: &TransferOptions,
     ) -> Result<()> {
-        let op = PutOp::write(&self.id, path, content.as_ref(), opts, unix_now(), &nonce())?;
+        let op = PutOp::write(&self.id, path, content.as_ref(), opts, unix_now(), &nonce())?
+            .known_owner(self.owner.get().copied());
         self.engine
-            .drive_fed(op, |e, op| feed_put(None, e, op, opts))
+            .drive_fed(op, |e, op| feed_put(None, e, op, opts, &self.owner))
             .await
     }
 
@@ -109,8 +113,8 @@ impl<R: Runtime> Container<R> {
 
     /// Copy the host file or directory `src` into the container at `dest`, with `docker cp`
     /// semantics: when `dest` is an existing directory, `src` is copied into it under its own
-    /// name; otherwise `dest` is the new path (its parents are created as the default user; a
-    /// `dest` ending with `/` is created as a directory). A source given as `dir/.` copies the
+    /// name; otherwise `dest` is the new path (its missing parents are created from the archive,
+    /// owned by the default user; a `dest` ending with `/` is created as a directory). A source given as `dir/.` copies the
     /// directory's contents. A file replaces an existing file; a directory onto a file is
     /// [`Error::InvalidInput`].
     ///
@@ -129,9 +133,12 @@ impl<R: Runtime> Container<R> {
         opts.validate()?;
         check_path("dest", dest)?;
         let mut feed = PushFeed::open(src.as_ref())?;
-        let op = PutOp::push(&self.id, dest, feed.kind(), opts, &nonce())?;
+        let op = PutOp::push(&self.id, dest, feed.kind(), opts, unix_now(), &nonce())?
+            .known_owner(self.owner.get().copied());
         self.engine
-            .drive_fed(op, |e, op| feed_put(Some(&mut feed), e, op, opts))
+            .drive_fed(op, |e, op| {
+                feed_put(Some(&mut feed), e, op, opts, &self.owner);
+            })
             .await
     }
 

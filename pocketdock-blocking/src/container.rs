@@ -2,10 +2,12 @@
 //! settings. The commands run in it are in `run.rs`.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::detached::Callbacks;
+use pocketdock_proto::files::Owner;
 use pocketdock_proto::op::{calls, RecreateOp};
 use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
 use pocketdock_proto::ring::DEFAULT_RING_CAPACITY;
@@ -38,6 +40,9 @@ pub struct Container {
     pub(crate) closed: bool,
     /// Created by this handle: an ephemeral one is removed on drop.
     pub(crate) owned: bool,
+    /// The default user, once an upload has read it: later uploads run nothing before their
+    /// archive.
+    pub(crate) owner: OnceLock<Owner>,
 }
 
 impl Container {
@@ -61,6 +66,7 @@ impl Container {
             callbacks: Callbacks::default(),
             closed: false,
             owned,
+            owner: OnceLock::new(),
         }
     }
 

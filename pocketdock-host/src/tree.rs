@@ -10,12 +10,13 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use pocketdock_proto::files::{
-    container_mode, ExtractAction, Prepared, PullEvent, PullOp, PutEvent, PutOp, TransferOptions,
-    UPLOAD_CHUNK,
+    container_mode, under_prefix, ExtractAction, Owner, Prepared, PullEvent, PullOp, PutEvent,
+    PutOp, TransferOptions, UPLOAD_CHUNK,
 };
 use pocketdock_proto::tar::{
     header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
@@ -74,9 +75,15 @@ struct OpenFile {
 }
 
 impl PushSource {
-    /// A source for the host file or directory `src`, its top entry named `root_name` (default:
-    /// its own name), prepared for the destination described by `prep`.
-    pub fn new(src: &Path, root_name: Option<String>, prep: &Prepared) -> Result<Self> {
+    /// A source for the host file or directory `src`, its top entry named `root_name` (`None`:
+    /// no top entry, the directory's contents), every entry under the relative archive path
+    /// `under` (empty: at the top), owned by the default user of `prep`.
+    pub fn new(
+        src: &Path,
+        root_name: Option<String>,
+        under: &str,
+        prep: &Prepared,
+    ) -> Result<Self> {
         let mut s = Self {
             stack: Vec::new(),
             file: None,
@@ -85,8 +92,10 @@ impl PushSource {
             ended: false,
         };
         match root_name {
-            Some(name) => s.stack.push((src.to_path_buf(), name, true)),
-            None => s.push_children(src, "")?,
+            Some(name) => s
+                .stack
+                .push((src.to_path_buf(), under_prefix(under, &name), true)),
+            None => s.push_children(src, under)?,
         }
         Ok(s)
     }
@@ -104,12 +113,7 @@ impl PushSource {
             let n = n
                 .into_string()
                 .map_err(|_| host_refusal(&host, "its name is not valid UTF-8"))?;
-            let archive_path = if prefix.is_empty() {
-                n
-            } else {
-                format!("{prefix}/{n}")
-            };
-            self.stack.push((host, archive_path, false));
+            self.stack.push((host, under_prefix(prefix, &n), false));
         }
         Ok(())
     }
@@ -288,9 +292,10 @@ impl PushFeed {
         (self.is_dir, &self.name, self.contents)
     }
 
-    /// Start the archive: top entry `root_name`, owned by the default user of `prep`.
-    pub fn start(&mut self, root_name: Option<String>, prep: &Prepared) -> Result<()> {
-        self.source = Some(PushSource::new(&self.src, root_name, prep)?);
+    /// Start the archive: top entry `root_name`, under the archive path `under`, owned by the
+    /// default user of `prep`.
+    pub fn start(&mut self, root_name: Option<String>, under: &str, prep: &Prepared) -> Result<()> {
+        self.source = Some(PushSource::new(&self.src, root_name, under, prep)?);
         Ok(())
     }
 
@@ -306,27 +311,35 @@ impl PushFeed {
     }
 }
 
-/// Do the host work of one event of a write or push `op`: progress to `opts`' callback, and for
-/// a push (`feed`) its source opened and read piece by piece (a failure cuts the upload through
-/// [`PutOp::fail`]).
+/// Do the host work of one event of a write or push `op`: progress to `opts`' callback, the
+/// container's default user kept in `owner` once the flow read it (so the next upload to the
+/// same container runs nothing before its archive), and for a push (`feed`) its source opened
+/// and read piece by piece (a failure cuts the upload through [`PutOp::fail`]).
 pub fn feed_put(
     feed: Option<&mut PushFeed>,
     event: PutEvent,
     op: &mut PutOp<'_>,
     opts: &TransferOptions,
+    owner: &OnceLock<Owner>,
 ) {
     let handled = match (event, feed) {
         (PutEvent::Sent(n), _) => {
             opts.report(n);
             Ok(())
         }
+        (PutEvent::Owner(o), _) => {
+            // Another upload of the same handle may have kept it first: the same user.
+            let _ = owner.set(o);
+            Ok(())
+        }
         (
             PutEvent::Source {
                 root_name,
+                under,
                 prepared,
             },
             Some(feed),
-        ) => feed.start(root_name, &prepared),
+        ) => feed.start(root_name, &under, &prepared),
         (PutEvent::NeedBody, Some(feed)) => feed.next_chunk().map(|chunk| match chunk {
             Some(chunk) => op.push_body(chunk),
             None => op.finish_body(),
@@ -853,11 +866,66 @@ mod tests {
         let opts = TransferOptions::default();
         let mut op =
             PutOp::write("c", "/f", b"x", &opts, 0, "seed").unwrap_or_else(|e| panic!("{e}"));
-        feed_put(None, PutEvent::NeedBody, &mut op, &opts);
+        feed_put(None, PutEvent::NeedBody, &mut op, &opts, &OnceLock::new());
         let done = op.poll(std::time::Instant::now());
         assert!(
             matches!(done, Step::Done(Err(Error::SocketCommunication(_)))),
             "{done:?}"
         );
+    }
+
+    #[test]
+    fn the_owner_read_by_an_upload_is_kept() {
+        let opts = TransferOptions::default();
+        let mut op =
+            PutOp::write("c", "/f", b"x", &opts, 0, "seed").unwrap_or_else(|e| panic!("{e}"));
+        let kept = OnceLock::new();
+        let owner = Owner { uid: 7, gid: 8 };
+        feed_put(None, PutEvent::Owner(owner), &mut op, &opts, &kept);
+        assert_eq!(kept.get(), Some(&owner));
+    }
+
+    /// The entries of a whole push source: path, uid, gid.
+    fn entries(mut src: PushSource) -> Vec<(String, u64, u64)> {
+        let mut reader = pocketdock_proto::tar::TarReader::new();
+        while let Some(chunk) = src.next_chunk().unwrap_or_else(|e| panic!("{e}")) {
+            reader.feed(&chunk);
+        }
+        let mut out = Vec::new();
+        while let Some(ev) = reader.next_event().unwrap_or_else(|e| panic!("{e}")) {
+            if let pocketdock_proto::tar::TarEvent::Entry(h) = ev {
+                out.push((h.path.clone(), h.uid, h.gid));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_push_source_goes_under_the_directories_the_upload_creates() {
+        let dir = scratch();
+        fs::create_dir_all(dir.join("tree/sub")).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(dir.join("tree/sub/f"), b"1").unwrap_or_else(|e| panic!("{e}"));
+        let prep = Prepared {
+            uid: 1000,
+            gid: 1001,
+            kind: pocketdock_proto::files::DestKind::Missing,
+        };
+        let src = PushSource::new(&dir.join("tree"), Some("new".into()), "p/q", &prep)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<(String, u64, u64)> = entries(src);
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names.iter().all(|(_, u, g)| (*u, *g) == (1000, 1001)));
+        assert!(names
+            .first()
+            .is_some_and(|(p, ..)| p.trim_end_matches('/') == "p/q/new"));
+        assert!(names.last().is_some_and(|(p, ..)| p == "p/q/new/sub/f"));
+        // The contents of a directory (no top entry) under a prefix, and with none.
+        let src =
+            PushSource::new(&dir.join("tree"), None, "x", &prep).unwrap_or_else(|e| panic!("{e}"));
+        assert!(entries(src).last().is_some_and(|(p, ..)| p == "x/sub/f"));
+        let src =
+            PushSource::new(&dir.join("tree"), None, "", &prep).unwrap_or_else(|e| panic!("{e}"));
+        assert!(entries(src).last().is_some_and(|(p, ..)| p == "sub/f"));
+        let _ = fs::remove_dir_all(&dir);
     }
 }

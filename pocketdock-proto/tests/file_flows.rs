@@ -7,7 +7,8 @@ mod support;
 
 use pocketdock_proto::demux::encode_frame;
 use pocketdock_proto::files::{
-    ExtractAction, PullEvent, PullOp, PutEvent, PutOp, ReadFileOp, TransferOptions, MAX_LINK_HOPS,
+    ExtractAction, Owner, PullEvent, PullOp, PutEvent, PutOp, ReadFileOp, TransferOptions,
+    FIRST_WRITE, MAX_LINK_HOPS,
 };
 use pocketdock_proto::tar::{
     header_for_dir, header_for_file, header_for_symlink, padding, EntryMeta, END_OF_ARCHIVE,
@@ -475,47 +476,356 @@ fn pull_host_failure_ends_the_flow_with_its_error() {
     );
 }
 
-#[test]
-fn write_file_prepares_then_streams_one_entry() {
-    let data = vec![b'z'; 300_000];
-    let op = PutOp::write(
-        "c",
-        "/home/u/f.txt",
-        &data,
-        &TransferOptions::default(),
-        9,
-        "seed",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut script = helper("c", b"1000\n1000\nnone\n", 0);
-    script.push(reply(
-        "PUT /containers/c/archive?path=%2Fhome%2Fu",
-        json("200 OK", ""),
-    ));
-    let out = drive(op, script, Delivery::Chunks(11));
-    assert!(out.result.is_ok(), "{:?}", out.result);
-    let put = &out.sent[3];
-    let body_at = put.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
-    let body = &put[body_at..];
-    assert_eq!(body.len(), 512 + 300_000 + 32 + 1024);
-    assert_eq!(&body[..6], b"f.txt\0");
-    assert_eq!(&body[512..512 + 10], &[b'z'; 10]);
-    let sent: Vec<u64> = out
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            PutEvent::Sent(n) => Some(*n),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(sent.last(), Some(&(body.len() as u64)));
-    assert!(sent.len() >= 3, "{sent:?}");
+/// Base64 of `data` (standard alphabet, padded), as the engines send a path stat.
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(char::from(A[(n >> (18 - 6 * k) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 
-    // A directory at the path is refused before any upload.
-    let op = PutOp::write("c", "/home/u", b"x", &TransferOptions::default(), 9, "seed")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = drive(op, helper("c", b"1000\n1000\ndir\n", 0), Delivery::Whole);
+/// The request line prefix of a path stat (`HEAD` of the archive endpoint).
+fn head(container: &str, path: &str) -> String {
+    format!(
+        "HEAD /containers/{container}/archive?path={}",
+        path.replace('/', "%2F")
+    )
+}
+
+/// A path stat answer: Go `os.FileMode` `mode`, link target `link`. The `Content-Length` of a
+/// `HEAD` answer announces a body that never comes.
+fn stat(container: &str, path: &str, mode: u32, link: &str) -> Reply {
+    let stat = format!(r#"{{"name":"x","size":9,"mode":{mode},"mtime":"","linkTarget":"{link}"}}"#);
+    reply(
+        head(container, path),
+        format!(
+            "HTTP/1.1 200 OK\r\nX-Docker-Container-Path-Stat: {}\r\nContent-Length: 9\r\n\r\n",
+            base64(stat.as_bytes())
+        ),
+    )
+}
+
+/// A path stat answer of Go's directory bit and `0755`.
+const DIR: u32 = (1 << 31) | 0o755;
+/// Go's symlink bit.
+const LINK: u32 = (1 << 27) | 0o777;
+
+/// `HEAD` of a missing path (`status` 404 on Podman; Docker says 500 below a file).
+fn no_stat(container: &str, path: &str, status: &str) -> Reply {
+    reply(
+        head(container, path),
+        format!("HTTP/1.1 {status}\r\nContent-Length: 30\r\n\r\n"),
+    )
+}
+
+fn put(container: &str, dir: &str) -> Reply {
+    reply(
+        format!(
+            "PUT /containers/{container}/archive?path={}",
+            dir.replace('/', "%2F")
+        ),
+        json("200 OK", ""),
+    )
+}
+
+/// The body of the upload among `sent` (the last request).
+fn put_body(sent: &[Vec<u8>]) -> Vec<u8> {
+    let put = sent.last().cloned().unwrap_or_default();
+    let at = put.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+    put[at..].to_vec()
+}
+
+/// The entries of an uploaded tar: path, mode, uid, gid.
+fn entries_of(tar: &[u8]) -> Vec<(String, u32, u64, u64)> {
+    let mut reader = pocketdock_proto::tar::TarReader::new();
+    reader.feed(tar);
+    let mut out = Vec::new();
+    while let Some(ev) = reader.next_event().unwrap_or_else(|e| panic!("{e}")) {
+        if let pocketdock_proto::tar::TarEvent::Entry(h) = ev {
+            out.push((h.path.clone(), h.mode, h.uid, h.gid));
+        }
+    }
+    out
+}
+
+fn write_op<'a>(path: &str, data: &'a [u8]) -> PutOp<'a> {
+    PutOp::write("c", path, data, &TransferOptions::default(), 9, "seed")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .known_owner(Some(OWNER))
+}
+
+const OWNER: Owner = Owner {
+    uid: 1000,
+    gid: 1001,
+};
+
+/// The `sandbox` user of [`PASSWD`].
+const OWNER_1000: Owner = Owner {
+    uid: 1000,
+    gid: 1000,
+};
+
+/// Over an existing file the whole write is one stat and one `PUT`, nothing run in the
+/// container; the file keeps its mode, at every split point of the answers.
+#[test]
+fn write_file_over_a_file_is_one_stat_and_one_put() {
+    let data = vec![b'z'; 300_000];
+    let script = vec![stat("c", "/home/u/f.txt", 0o750, ""), put("c", "/home/u")];
+    for delivery in [Delivery::Whole, Delivery::Chunks(1), Delivery::Chunks(11)] {
+        let out = drive(write_op("/home/u/f.txt", &data), script.clone(), delivery);
+        assert!(out.result.is_ok(), "{:?}", out.result);
+        assert_eq!(out.sent.len(), 2, "a stat and a PUT, no exec");
+        let body = put_body(&out.sent);
+        assert_eq!(body.len(), 512 + 300_000 + 32 + 1024);
+        assert_eq!(&body[..6], b"f.txt\0");
+        assert_eq!(&body[512..512 + 10], &[b'z'; 10]);
+        assert_eq!(
+            entries_of(&body),
+            [("f.txt".to_string(), 0o750, 1000, 1001)]
+        );
+        let sent: Vec<u64> = out
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                PutEvent::Sent(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent.last(), Some(&(body.len() as u64)));
+        assert!(sent.len() >= 3, "{sent:?}");
+    }
+}
+
+/// A new file in a missing directory: the walk up stops at the first directory that exists,
+/// and the archive creates the rest, as the owner.
+#[test]
+fn write_file_creates_missing_parents_from_the_archive() {
+    let script = vec![
+        no_stat("c", "/t/a/b/f", "404 Not Found"),
+        no_stat("c", "/t/a/b", "404 Not Found"),
+        no_stat("c", "/t/a", "404 Not Found"),
+        stat("c", "/t", DIR, ""),
+        put("c", "/t"),
+    ];
+    for delivery in every_delivery(&script) {
+        let out = drive(write_op("/t/a/b/f", b"new"), script.clone(), delivery);
+        assert!(out.result.is_ok(), "{:?}", out.result);
+        assert_eq!(
+            entries_of(&put_body(&out.sent)),
+            [
+                ("a/".to_string(), 0o755, 1000, 1001),
+                ("a/b/".to_string(), 0o755, 1000, 1001),
+                ("a/b/f".to_string(), 0o644, 1000, 1001),
+            ]
+        );
+    }
+    // A new file in an existing directory: two stats, no directory entry.
+    let out = drive(
+        write_op("/t/f", b"new"),
+        vec![
+            no_stat("c", "/t/f", "404 Not Found"),
+            stat("c", "/t", DIR, ""),
+            put("c", "/t"),
+        ],
+        Delivery::Whole,
+    );
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    assert_eq!(
+        entries_of(&put_body(&out.sent)),
+        [("f".to_string(), 0o644, 1000, 1001)]
+    );
+}
+
+/// What stops a write before any upload: a directory at the path, a file in the way of its
+/// parents (Docker's `500` and Podman's `404` alike), a link to a directory.
+#[test]
+fn write_file_refusals_need_no_upload() {
+    let out = drive(
+        write_op("/home/u", b"x"),
+        vec![stat("c", "/home/u", DIR, "")],
+        Delivery::Whole,
+    );
+    assert!(matches!(
+        out.result,
+        Err(Error::InvalidInput { field: "path", .. })
+    ));
+    for status in ["404 Not Found", "500 Internal Server Error"] {
+        let out = drive(
+            write_op("/t/f/sub/y", b"x"),
+            vec![
+                no_stat("c", "/t/f/sub/y", status),
+                no_stat("c", "/t/f/sub", status),
+                stat("c", "/t/f", 0o644, ""),
+            ],
+            Delivery::Whole,
+        );
+        assert!(
+            matches!(&out.result, Err(Error::InvalidInput { field: "path", reason }) if reason.contains("Not a directory")),
+            "{:?}",
+            out.result
+        );
+        assert!(!out.sent.iter().any(|r| r.starts_with(b"PUT")));
+    }
+    let out = drive(
+        write_op("/l", b"x"),
+        vec![stat("c", "/l", LINK, "/d"), stat("c", "/d", DIR, "")],
+        Delivery::Whole,
+    );
     assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
+    // A link to a file is replaced by the new file (with the default mode).
+    let out = drive(
+        write_op("/l", b"x"),
+        vec![
+            stat("c", "/l", LINK, "/f"),
+            stat("c", "/f", 0o700, ""),
+            put("c", "/"),
+        ],
+        Delivery::Whole,
+    );
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    assert_eq!(
+        entries_of(&put_body(&out.sent)),
+        [("l".to_string(), 0o644, 1000, 1001)]
+    );
+    // `..` among the directories to create is refused.
+    let out = drive(
+        write_op("/t/x/../y/f", b"x"),
+        vec![
+            no_stat("c", "/t/x/../y/f", "404 Not Found"),
+            no_stat("c", "/t/x/../y", "404 Not Found"),
+            no_stat("c", "/t/x/..", "404 Not Found"),
+        ],
+        Delivery::Whole,
+    );
+    assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
+}
+
+/// A read-only destination: the engine's refusal is a clear error on `path`.
+#[test]
+fn write_file_into_a_read_only_file_system_is_invalid_input() {
+    for message in [
+        "container rootfs is marked read-only",
+        "copier: put: error creating \\\"/ro/f\\\": open /ro/f: read-only file system",
+    ] {
+        let out = drive(
+            write_op("/ro/f", b"x"),
+            vec![
+                no_stat("c", "/ro/f", "404 Not Found"),
+                stat("c", "/ro", DIR, ""),
+                reply(
+                    "PUT /containers/c/archive?path=%2Fro",
+                    json(
+                        "500 Internal Server Error",
+                        &format!(r#"{{"message":"{message}"}}"#),
+                    ),
+                ),
+            ],
+            Delivery::Whole,
+        );
+        assert!(
+            matches!(&out.result, Err(Error::InvalidInput { field: "path", reason }) if reason.contains("read-only")),
+            "{:?}",
+            out.result
+        );
+    }
+}
+
+fn inspect_user(user: &str) -> Reply {
+    reply(
+        "GET /containers/c/json",
+        json(
+            "200 OK",
+            &format!(r#"{{"Id":"c","Config":{{"User":"{user}","Image":"i"}}}}"#),
+        ),
+    )
+}
+
+/// Without a known owner the first upload reads it from the container's configuration (a
+/// named user or a bare uid through the container's `/etc/passwd`), hands it out to be kept,
+/// and goes on; nothing runs in the container.
+#[test]
+fn write_file_reads_an_unknown_owner_from_the_configuration() {
+    let cases: &[(&str, Option<&[u8]>, Owner)] = &[
+        ("", None, Owner { uid: 0, gid: 0 }),
+        (
+            "1234:5678",
+            None,
+            Owner {
+                uid: 1234,
+                gid: 5678,
+            },
+        ),
+        ("sandbox", Some(PASSWD), OWNER_1000),
+        (
+            "65534",
+            Some(PASSWD),
+            Owner {
+                uid: 65534,
+                gid: 65534,
+            },
+        ),
+        ("4321", Some(PASSWD), Owner { uid: 4321, gid: 0 }),
+    ];
+    for (user, passwd, want) in cases {
+        let op = PutOp::write("c", "/t/f", b"x", &TransferOptions::default(), 9, "seed")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut script = vec![inspect_user(user)];
+        if let Some(passwd) = passwd {
+            script.push(reply(
+                get("c", "/etc/passwd"),
+                archive(&[Entry::File("passwd", passwd)]),
+            ));
+        }
+        script.extend([stat("c", "/t/f", 0o644, ""), put("c", "/t")]);
+        let out = drive(op, script, Delivery::Whole);
+        assert!(out.result.is_ok(), "{user}: {:?}", out.result);
+        assert_eq!(out.events.first(), Some(&PutEvent::Owner(*want)), "{user}");
+        assert!(
+            !out.sent.iter().any(|r| r.starts_with(b"POST")),
+            "{user}: an exec ran"
+        );
+        assert_eq!(
+            entries_of(&put_body(&out.sent)),
+            [("f".to_string(), 0o644, want.uid, want.gid)]
+        );
+    }
+}
+
+/// What the configuration cannot settle (a group by name, a name `/etc/passwd` lacks, no
+/// `/etc/passwd`) is asked of the container once, with `id`.
+#[test]
+fn write_file_asks_the_container_what_the_configuration_cannot_say() {
+    let missing = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 26\r\n\r\n{\"message\":\"no such file\"}".to_vec();
+    let cases: Vec<(&str, Option<Vec<u8>>)> = vec![
+        ("sandbox:staff", None),
+        ("ghost", Some(archive(&[Entry::File("passwd", PASSWD)]))),
+        ("sandbox", Some(missing)),
+    ];
+    for (user, passwd) in cases {
+        let op = PutOp::write("c", "/t/f", b"x", &TransferOptions::default(), 9, "seed")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut script = vec![inspect_user(user)];
+        if let Some(passwd) = passwd {
+            script.push(reply(get("c", "/etc/passwd"), passwd));
+        }
+        script.extend(helper("c", b"1000\n1001\n", 0));
+        script.extend([stat("c", "/t/f", 0o644, ""), put("c", "/t")]);
+        let out = drive(op, script, Delivery::Whole);
+        assert!(out.result.is_ok(), "{user}: {:?}", out.result);
+        assert_eq!(out.events.first(), Some(&PutEvent::Owner(OWNER)), "{user}");
+    }
 }
 
 #[test]
@@ -525,14 +835,12 @@ fn push_asks_the_host_for_its_source_then_every_piece() {
         "/dst",
         (true, "tree", false),
         &TransferOptions::default(),
+        9,
         "seed",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut script = helper("c", b"1000\n1000\ndir\n", 0);
-    script.push(reply(
-        "PUT /containers/c/archive?path=%2Fdst",
-        json("200 OK", ""),
-    ));
+    .unwrap_or_else(|e| panic!("{e}"))
+    .known_owner(Some(OWNER));
+    let script = vec![stat("c", "/dst", DIR, ""), put("c", "/dst")];
     let mut pieces = vec![&b"piece-two"[..], &b"piece-one"[..]];
     let out = Script::new(script)
         .delivery(Delivery::Chunks(4))
@@ -541,54 +849,124 @@ fn push_asks_the_host_for_its_source_then_every_piece() {
                 Some(p) => op.push_body(bytes::Bytes::from_static(p)),
                 None => op.finish_body(),
             },
-            PutEvent::Source { .. } | PutEvent::Sent(_) => {}
+            PutEvent::Source { .. } | PutEvent::Sent(_) | PutEvent::Owner(_) => {}
         });
     assert!(out.result.is_ok(), "{:?}", out.result);
     assert_eq!(
         out.events.first(),
         Some(&PutEvent::Source {
             root_name: Some("tree".into()),
+            under: String::new(),
             prepared: pocketdock_proto::files::Prepared {
                 uid: 1000,
-                gid: 1000,
+                gid: 1001,
                 kind: pocketdock_proto::files::DestKind::Dir,
             },
         })
     );
-    let put = String::from_utf8_lossy(&out.sent[3]).to_string();
-    assert!(put.contains("Transfer-Encoding: chunked"));
+    let wire = String::from_utf8_lossy(&out.sent[1]).to_string();
+    assert!(wire.contains("Transfer-Encoding: chunked"));
     assert!(
-        put.ends_with("9\r\npiece-one\r\n9\r\npiece-two\r\n0\r\n\r\n"),
-        "{put}"
+        wire.ends_with("9\r\npiece-one\r\n9\r\npiece-two\r\n0\r\n\r\n"),
+        "{wire}"
     );
     assert!(out.events.contains(&PutEvent::Sent(18)));
 
-    // A host read error cuts the upload and is the result.
+    // A host read error is the result: before the first write nothing is uploaded at all;
+    // later it cuts the upload.
+    for pieces_before in [0usize, 1] {
+        let op = PutOp::push(
+            "c",
+            "/dst",
+            (false, "f", false),
+            &TransferOptions::default(),
+            9,
+            "s",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .known_owner(Some(OWNER));
+        let mut script = vec![
+            no_stat("c", "/dst", "404 Not Found"),
+            stat("c", "/", DIR, ""),
+        ];
+        if pieces_before > 0 {
+            script.push(put("c", "/"));
+        }
+        let mut given = 0;
+        let out = Script::new(script).try_run_with(op, |op, e| {
+            if *e == PutEvent::NeedBody {
+                if given < pieces_before {
+                    given += 1;
+                    op.push_body(bytes::Bytes::from(vec![0u8; FIRST_WRITE]));
+                } else {
+                    op.fail(Error::HostPath {
+                        path: "/src/f".into(),
+                        detail: "unreadable".into(),
+                    });
+                }
+            }
+        });
+        let out = out.unwrap_or_else(|_| panic!("stuck"));
+        assert!(
+            matches!(out.result, Err(Error::HostPath { .. })),
+            "{:?}",
+            out.result
+        );
+        assert_eq!(
+            out.sent.iter().any(|r| r.starts_with(b"PUT")),
+            pieces_before > 0
+        );
+    }
+}
+
+/// A push to a missing nested path: the archive's first piece creates the parents, and the
+/// host tree goes under them with its new name; a directory onto a file is refused first.
+#[test]
+fn push_to_a_missing_nested_path_creates_its_parents_from_the_archive() {
     let op = PutOp::push(
         "c",
-        "/dst",
-        (false, "f", false),
+        "/t/p/q/new",
+        (true, "tree", false),
         &TransferOptions::default(),
-        "s",
+        9,
+        "seed",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut script = helper("c", b"1000\n1000\nnone\n", 0);
-    script.push(reply(
-        "PUT /containers/c/archive?path=%2F",
-        json("200 OK", ""),
-    ));
-    let out = Script::new(script).try_run_with(op, |op, e| {
+    .unwrap_or_else(|e| panic!("{e}"))
+    .known_owner(Some(OWNER));
+    let script = vec![
+        no_stat("c", "/t/p/q/new", "404 Not Found"),
+        no_stat("c", "/t/p/q", "404 Not Found"),
+        no_stat("c", "/t/p", "404 Not Found"),
+        stat("c", "/t", DIR, ""),
+        put("c", "/t"),
+    ];
+    let out = Script::new(script).run_with(op, |op, e| {
         if *e == PutEvent::NeedBody {
-            op.fail(Error::HostPath {
-                path: "/src/f".into(),
-                detail: "unreadable".into(),
-            });
+            op.push_body(bytes::Bytes::from(END_OF_ARCHIVE.to_vec()));
+            op.finish_body();
         }
     });
-    let out = out.unwrap_or_else(|_| panic!("stuck"));
-    assert!(
-        matches!(out.result, Err(Error::HostPath { .. })),
-        "{:?}",
-        out.result
-    );
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    assert!(out.events.iter().any(|e| matches!(
+        e,
+        PutEvent::Source { root_name: Some(n), under, .. } if n == "new" && under == "p/q"
+    )));
+    let body = put_body(&out.sent);
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("p/\0"), "{text}");
+    assert!(text.contains("p/q/\0"), "{text}");
+
+    // A directory onto a file is refused before any upload.
+    let op = PutOp::push(
+        "c",
+        "/t/f",
+        (true, "tree", false),
+        &TransferOptions::default(),
+        9,
+        "seed",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .known_owner(Some(OWNER));
+    let out = Script::new(vec![stat("c", "/t/f", 0o644, "")]).run(op);
+    assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
 }

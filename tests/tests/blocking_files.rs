@@ -542,6 +542,137 @@ fn sandbox_user_owns_pushed_files(socket: &str) {
     ));
 }
 
+// ---------------------------------------------------------------- uploads: parents, owners, read-only
+
+/// Missing parents of a write and of a push come from the archive itself (nothing runs in the
+/// container before the upload): created, `0755`, owned by the sandbox user, as are the file
+/// written and every entry of the tree pushed.
+fn uploads_create_missing_parents_owned_by_the_sandbox_user(socket: &str) {
+    let c = sandbox(socket, "parents");
+    c.write_file("/home/sandbox/n1/n2/n3/f.txt", "deep")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sh(
+            &c,
+            "cd /home/sandbox && stat -c '%n %U:%G %a' n1 n1/n2 n1/n2/n3 n1/n2/n3/f.txt"
+        ),
+        "n1 sandbox:sandbox 755\nn1/n2 sandbox:sandbox 755\nn1/n2/n3 sandbox:sandbox 755\n\
+         n1/n2/n3/f.txt sandbox:sandbox 644\n"
+    );
+    assert_eq!(
+        c.read_file("/home/sandbox/n1/n2/n3/f.txt").ok(),
+        Some(b"deep".to_vec())
+    );
+    // The second write to the same handle (the owner now known) is owned the same way.
+    c.write_file("/tmp/w1/w2/g.txt", "again")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sh(&c, "stat -c '%u:%g %a' /tmp/w1 /tmp/w1/w2 /tmp/w1/w2/g.txt"),
+        "1000:1000 755\n1000:1000 755\n1000:1000 644\n"
+    );
+
+    let t = TempDir::new("parents");
+    write(&t.join("tree/sub/f.txt"), b"F", 0o640);
+    write(&t.join("tree/top.sh"), b"#!/bin/sh\n", 0o755);
+    // A tree to a missing nested path: it becomes that path, its parents are created.
+    c.push(t.join("tree"), "/tmp/np/a/b/copy")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sh(
+            &c,
+            "cd /tmp/np && find . | sort | xargs stat -c '%n %u:%g %a'"
+        ),
+        ". 1000:1000 755\n./a 1000:1000 755\n./a/b 1000:1000 755\n./a/b/copy 1000:1000 755\n\
+         ./a/b/copy/sub 1000:1000 755\n./a/b/copy/sub/f.txt 1000:1000 640\n\
+         ./a/b/copy/top.sh 1000:1000 755\n"
+    );
+    // A file to a missing directory named with a trailing slash, and a directory's contents
+    // to a missing directory: both created, nested parents included.
+    c.push(t.join("tree/top.sh"), "/tmp/nd/x/")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut contents = t.join("tree").into_os_string();
+    contents.push("/.");
+    c.push(PathBuf::from(&contents), "/tmp/nc/y/z")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sh(
+            &c,
+            "stat -c '%n %u:%g %a' /tmp/nd /tmp/nd/x /tmp/nd/x/top.sh /tmp/nc/y/z /tmp/nc/y/z/sub/f.txt"
+        ),
+        "/tmp/nd 1000:1000 755\n/tmp/nd/x 1000:1000 755\n/tmp/nd/x/top.sh 1000:1000 755\n\
+         /tmp/nc/y/z 1000:1000 755\n/tmp/nc/y/z/sub/f.txt 1000:1000 640\n"
+    );
+    // A parent that is a symlink to a directory is followed, not replaced.
+    sh(&c, "mkdir -p /tmp/real && ln -s /tmp/real /tmp/via");
+    c.write_file("/tmp/via/new/f.txt", "through")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sh(&c, "cat /tmp/real/new/f.txt"), "through");
+    assert_eq!(sh(&c, "test -L /tmp/via && echo link"), "link\n");
+}
+
+/// The owner of uploads is the container's default user whatever its form: root, a numeric
+/// `uid:gid` that no passwd entry names, or a named user (the image's `sandbox`, uid 1000).
+fn uploads_belong_to_the_default_user_in_every_form(socket: &str) {
+    for (user, want) in [
+        ("root", "0:0"),
+        ("1234:5678", "1234:5678"),
+        ("sandbox", "1000:1000"),
+    ] {
+        let c = Engine::new(socket)
+            .create_container(
+                ContainerSpec::new()
+                    .image(TEST_IMAGE)
+                    .name(unique_name("owner"))
+                    .user(user),
+            )
+            .unwrap_or_else(|e| panic!("create as {user}: {e}"));
+        c.write_file("/tmp/o1/o2/f.txt", "x")
+            .unwrap_or_else(|e| panic!("{user}: {e}"));
+        let t = TempDir::new("owner");
+        write(&t.join("d/g.txt"), b"G", 0o644);
+        c.push(t.join("d"), "/tmp/p1/d")
+            .unwrap_or_else(|e| panic!("{user}: {e}"));
+        assert_eq!(
+            sh(
+                &c,
+                "stat -c '%u:%g' /tmp/o1 /tmp/o1/o2 /tmp/o1/o2/f.txt /tmp/p1 /tmp/p1/d /tmp/p1/d/g.txt"
+            ),
+            format!("{want}\n").repeat(6),
+            "default user {user}"
+        );
+    }
+}
+
+/// A read-only destination is [`Error::InvalidInput`] on `path` with the engine's reason, and
+/// nothing is written: a read-only root file system (Docker refuses any upload outside a
+/// volume) and a read-only tmpfs (what Podman refuses).
+fn read_only_destination_is_a_clear_error(socket: &str) {
+    let c = Engine::new(socket)
+        .create_container(
+            ContainerSpec::new()
+                .image(TEST_IMAGE)
+                .name(unique_name("ro"))
+                .tmpfs("/ro", "ro,size=1m")
+                .hardening(pocketdock_proto::spec::Hardening {
+                    readonly_rootfs: true,
+                    ..pocketdock_proto::spec::Hardening::default()
+                }),
+        )
+        .unwrap_or_else(|e| panic!("create: {e}"));
+    let t = TempDir::new("ro");
+    write(&t.join("one.txt"), b"1", 0o644);
+    let refused = |what: &str, r: Result<(), Error>| {
+        assert!(
+            matches!(&r, Err(Error::InvalidInput { field: "path", reason }) if reason.contains("read-only")),
+            "{what}: {r:?}"
+        );
+    };
+    refused("write", c.write_file("/ro/f.txt", "x"));
+    refused("nested write", c.write_file("/ro/a/b/f.txt", "x"));
+    refused("push", c.push(t.join("one.txt"), "/ro/one.txt"));
+    assert_eq!(sh(&c, "ls -A /ro | wc -l").trim(), "0");
+}
+
 // ---------------------------------------------------------------- pull
 
 /// 6.J 120 and 6.K 126 with the nesting fixed (7.1 #11), plus host-side symlink safety.
@@ -986,4 +1117,7 @@ per_engine!(
     tree_of_1000_files,
     pull_refuses_escaping_symlinks,
     pull_refuses_malicious_archives,
+    uploads_create_missing_parents_owned_by_the_sandbox_user,
+    uploads_belong_to_the_default_user_in_every_form,
+    read_only_destination_is_a_clear_error,
 );

@@ -20,7 +20,7 @@ use crate::op::{calls, DownloadOp, Io, Response};
 
 use super::extract::{ExtractAction, Extractor};
 use super::helper_exec::{helper_op, Nonces};
-use super::options::{MAX_LINK_HOPS, PREPARE_MAX_OUTPUT};
+use super::options::{HELPER_MAX_OUTPUT, MAX_LINK_HOPS};
 use super::paths::{resolve_link, too_many_links};
 use super::podman_glob::{escape_glob, has_glob_meta, link_command, unlink_command};
 
@@ -154,7 +154,7 @@ impl ArchiveFetch {
             helper_op(
                 &self.container,
                 unlink_command(&link),
-                PREPARE_MAX_OUTPUT,
+                HELPER_MAX_OUTPUT,
                 &nonce,
             )
             .ok()
@@ -211,7 +211,7 @@ impl ArchiveFetch {
         match helper_op(
             &self.container,
             link_command(target, &link),
-            PREPARE_MAX_OUTPUT,
+            HELPER_MAX_OUTPUT,
             &nonce,
         ) {
             Ok(op) => self.state = State::Link { op, link },

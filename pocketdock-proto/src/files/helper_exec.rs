@@ -1,6 +1,6 @@
-//! How the file flows run their helper commands (`prepare`, the temporary symlink of a Podman
-//! `GET`, its removal): as the container's default user, with [`HELPER_TIMEOUT`] and an output
-//! cap, never logged; and where their nonces come from.
+//! How the file flows run their helper commands (the owner of uploads, the temporary symlink of
+//! a Podman `GET`, its removal): as the container's default user, with [`HELPER_TIMEOUT`] and
+//! an output cap, never logged; and where their nonces come from.
 
 use crate::error::Result;
 use crate::op::sub_op::SubOp;

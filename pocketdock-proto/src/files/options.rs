@@ -13,10 +13,11 @@ pub const DEFAULT_PULL_LIMIT: u64 = 1024 * 1024 * 1024;
 pub const DEFAULT_MAX_ENTRIES: u64 = 1_000_000;
 /// Default deadline of one whole transfer (upload or download): 10 minutes.
 pub const DEFAULT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
-/// Deadline of the helper commands (`prepare`, `list`).
+/// Deadline of the helper commands (the owner of uploads, `list`, the temporary links of a
+/// Podman `GET`).
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(60);
-/// Output cap of the `prepare` helper.
-pub const PREPARE_MAX_OUTPUT: usize = 64 * 1024;
+/// Output cap of the owner helper and the temporary-link helpers.
+pub const HELPER_MAX_OUTPUT: usize = 64 * 1024;
 /// Output cap of the `list` helper: a listing larger than this is an error.
 pub const LIST_MAX_OUTPUT: usize = 64 * 1024 * 1024;
 /// Most symbolic links followed for the top path of `read_file` and `pull`.

@@ -1,20 +1,10 @@
-//! Where a `push` goes, with `docker cp` semantics: what to create before it, which directory
-//! the archive is extracted into, and under which name.
+//! Where a `push` goes, with `docker cp` semantics: which directory the archive is extracted
+//! into (created from the archive when it is missing), and under which name.
 
 use crate::error::{Error, Result};
 
 use super::paths::{check_path, split_path};
 use super::prepare::DestKind;
-
-/// What `mkdir -p` should create before a push to `dest` when nothing is there: `dest` itself
-/// when it names a directory (a trailing `/`, or the contents of a directory are copied), else
-/// its parent.
-pub fn push_mkdir_target(dest: &str, contents_only: bool) -> String {
-    if dest.ends_with('/') || contents_only {
-        return dest.to_string();
-    }
-    split_path(dest).map_or_else(|| "/".to_string(), |(parent, _)| parent)
-}
 
 /// Where a push extracts its archive.
 #[derive(Debug, Clone, PartialEq, Eq)]

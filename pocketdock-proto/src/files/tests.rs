@@ -129,13 +129,14 @@ fn path_helpers() {
 }
 
 #[test]
-fn prepare_argv_keeps_paths_out_of_the_script() {
+fn helper_argv_keeps_paths_out_of_the_script() {
     let evil = "/tmp/a b/'q'/$(touch /tmp/pwned)";
-    let argv = prepare_command(evil, "/tmp/a b");
-    assert_eq!(argv[..3], ["sh", "-c", PREPARE_SCRIPT]);
-    assert_eq!(argv[4], evil);
-    assert_eq!(argv[5], "/tmp/a b");
-    assert!(!PREPARE_SCRIPT.contains("/tmp"));
+    assert_eq!(owner_command()[..3], ["sh", "-c", OWNER_SCRIPT]);
+    assert_eq!(
+        owner_command().len(),
+        4,
+        "the owner helper takes no path at all"
+    );
     let l = list_command(evil);
     assert_eq!(l[4], evil);
 }
@@ -155,38 +156,136 @@ fn podman_glob_escaping() {
 }
 
 #[test]
-fn prepare_output() {
-    let p = parse_prepare("/x", &exec(0, b"1000\n1000\nnone\n", ""));
+fn owner_output() {
     assert_eq!(
-        p.ok(),
-        Some(Prepared {
+        parse_owner(&exec(
+            0,
+            b"1000
+1001
+",
+            ""
+        ))
+        .ok(),
+        Some(Owner {
             uid: 1000,
-            gid: 1000,
-            kind: DestKind::Missing
+            gid: 1001
         })
     );
-    let table: &[(&[u8], DestKind)] = &[
-        (b"0\n0\ndir\n", DestKind::Dir),
-        (b"0\n0\nlink\n", DestKind::Link),
-        (b"0\n0\nfile 755\n", DestKind::File { mode: Some(0o755) }),
-        (b"0\n0\nfile \n", DestKind::File { mode: None }),
-    ];
-    for (out, kind) in table {
-        assert_eq!(
-            parse_prepare("/x", &exec(0, out, "")).map(|p| p.kind).ok(),
-            Some(*kind)
-        );
-    }
+    assert_eq!(
+        parse_owner(&exec(
+            0, b"0
+0
+", ""
+        ))
+        .ok(),
+        Some(Owner { uid: 0, gid: 0 })
+    );
     assert!(matches!(
-        parse_prepare("/x", &exec(1, b"1000\n1000\n", "mkdir: Permission denied")),
-        Err(Error::InvalidInput { field: "path", reason }) if reason.contains("Permission denied")
+        parse_owner(&exec(1, b"", "id: unknown user")),
+        Err(Error::InvalidInput { field: "path", reason }) if reason.contains("unknown user")
     ));
-    assert!(parse_prepare("/x", &exec(0, b"abc\n", "")).is_err());
+    assert!(parse_owner(&exec(
+        0, b"abc
+", ""
+    ))
+    .is_err());
+    assert!(parse_owner(&exec(
+        0, b"1000
+", ""
+    ))
+    .is_err());
     let mut timed_out = exec(-1, b"", "");
     timed_out.timed_out = true;
     assert!(matches!(
-        parse_prepare("/x", &timed_out),
+        parse_owner(&timed_out),
         Err(Error::Timeout { .. })
+    ));
+}
+
+#[test]
+fn owner_from_the_configuration() {
+    assert_eq!(user_spec(""), UserSpec::Known(Owner { uid: 0, gid: 0 }));
+    assert_eq!(
+        user_spec("12:34"),
+        UserSpec::Known(Owner { uid: 12, gid: 34 })
+    );
+    assert_eq!(
+        user_spec("sandbox"),
+        UserSpec::Passwd {
+            user: "sandbox".into()
+        }
+    );
+    assert_eq!(user_spec("12"), UserSpec::Passwd { user: "12".into() });
+    assert_eq!(user_spec("sandbox:staff"), UserSpec::AskContainer);
+    assert_eq!(user_spec("12:staff"), UserSpec::AskContainer);
+    let passwd = "root:x:0:0:root:/root:/bin/sh\n# comment\nbroken\nsandbox:x:1000:1001::/home/sandbox:/bin/sh\n";
+    assert_eq!(
+        owner_from_passwd("sandbox", passwd),
+        Some(Owner {
+            uid: 1000,
+            gid: 1001
+        })
+    );
+    assert_eq!(
+        owner_from_passwd("1000", passwd),
+        Some(Owner {
+            uid: 1000,
+            gid: 1001
+        })
+    );
+    assert_eq!(
+        owner_from_passwd("777", passwd),
+        Some(Owner { uid: 777, gid: 0 })
+    );
+    assert_eq!(owner_from_passwd("ghost", passwd), None);
+    assert_eq!(owner_from_passwd("ghost", ""), None);
+}
+
+#[test]
+fn what_a_stat_says() {
+    use crate::api::archive::PathStat;
+    let stat = |mode: u32| PathStat {
+        mode,
+        ..PathStat::default()
+    };
+    assert_eq!(dest_kind(&stat((1 << 31) | 0o755)), DestKind::Dir);
+    assert_eq!(
+        dest_kind(&stat(0o640)),
+        DestKind::File { mode: Some(0o640) }
+    );
+    // Go's sticky bit becomes 0o1000; setuid (1 << 23) is not kept.
+    assert_eq!(
+        dest_kind(&stat((1 << 20) | (1 << 23) | 0o755)),
+        DestKind::File { mode: Some(0o1755) }
+    );
+    assert!(stat_says_missing(&Error::PathNotFound("/x".into())));
+    let engine = |status| Error::Engine {
+        op: "stat path",
+        status,
+        message: String::new(),
+    };
+    assert!(stat_says_missing(&engine(500)));
+    assert!(!stat_says_missing(&engine(409)));
+    assert!(!stat_says_missing(&Error::ContainerNotFound("c".into())));
+    let ro = upload_error(
+        Error::Engine {
+            op: "put archive",
+            status: 500,
+            message: "container rootfs is marked read-only".into(),
+        },
+        "/tmp",
+    );
+    assert!(
+        matches!(&ro, Error::InvalidInput { field: "path", reason } if reason.contains("read-only")),
+        "{ro:?}"
+    );
+    assert!(matches!(
+        upload_error(engine(500), "/tmp"),
+        Error::Engine { status: 500, .. }
+    ));
+    assert!(matches!(
+        not_a_directory("/a/b", "/a"),
+        Error::InvalidInput { field: "path", reason } if reason.contains("Not a directory")
     ));
 }
 
@@ -280,10 +379,6 @@ fn push_plans_follow_docker_cp() {
     assert!(plan(false, "a", false, "/", DestKind::File { mode: None }).is_err());
     assert!(plan(false, "a", false, "/x/..", DestKind::Missing).is_err());
     assert!(plan(false, "a", false, "rel", DestKind::Missing).is_err());
-    assert_eq!(push_mkdir_target("/a/b/c", false), "/a/b");
-    assert_eq!(push_mkdir_target("/a/b/", false), "/a/b/");
-    assert_eq!(push_mkdir_target("/a/b", true), "/a/b");
-    assert_eq!(push_mkdir_target("/a", false), "/");
 }
 
 #[test]
@@ -477,7 +572,7 @@ fn write_file_archive_is_one_whole_entry() {
         kind,
     };
     let data = vec![7u8; UPLOAD_CHUNK + 10];
-    let (total, pieces) = write_file_archive("/a/b", "b", &data, &prep(DestKind::Missing), 0)
+    let (total, pieces) = write_file_archive("/a/b", "b", &[], &data, &prep(DestKind::Missing), 0)
         .unwrap_or_else(|e| panic!("{e}"));
     let bytes: Vec<u8> = pieces.flat_map(|b| b.to_vec()).collect();
     assert_eq!(bytes.len() as u64, total);
@@ -494,6 +589,7 @@ fn write_file_archive_is_one_whole_entry() {
     let kept = write_file_archive(
         "/a/b",
         "b",
+        &[],
         b"x",
         &prep(DestKind::File { mode: Some(0o4755) }),
         0,
@@ -501,7 +597,44 @@ fn write_file_archive_is_one_whole_entry() {
     let (_, pieces) = kept.unwrap_or_else(|e| panic!("{e}"));
     let head: Vec<u8> = pieces.take(1).flat_map(|b| b.to_vec()).collect();
     assert_eq!(head.get(100..107), Some(&b"0000755"[..]), "setuid dropped");
-    assert!(write_file_archive("/a/b", "b", b"x", &prep(DestKind::Dir), 0).is_err());
+    assert!(write_file_archive("/a/b", "b", &[], b"x", &prep(DestKind::Dir), 0).is_err());
+}
+
+/// The parents a write creates are entries of its archive, before the file, outermost first,
+/// each `0755` and the default user's.
+#[test]
+fn write_file_archive_creates_missing_parents_as_the_owner() {
+    let prep = Prepared {
+        uid: 1000,
+        gid: 1001,
+        kind: DestKind::Missing,
+    };
+    let missing = vec!["a".to_string(), "b c".to_string()];
+    let (total, pieces) = write_file_archive("/t/a/b c/f", "f", &missing, b"data", &prep, 7)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bytes: Vec<u8> = pieces.flat_map(|b| b.to_vec()).collect();
+    assert_eq!(bytes.len() as u64, total);
+    let mut reader = TarReader::new();
+    reader.feed(&bytes);
+    let mut entries = Vec::new();
+    while let Some(ev) = reader.next_event().unwrap_or_else(|e| panic!("{e}")) {
+        if let TarEvent::Entry(h) = ev {
+            entries.push((h.path.clone(), h.mode, h.uid, h.gid, h.mtime));
+        }
+    }
+    assert_eq!(
+        entries,
+        [
+            ("a/".to_string(), 0o755, 1000, 1001, 7),
+            ("a/b c/".to_string(), 0o755, 1000, 1001, 7),
+            ("a/b c/f".to_string(), 0o644, 1000, 1001, 7),
+        ]
+    );
+    let owner = Owner { uid: 5, gid: 6 };
+    assert_eq!(parent_entries(&[], owner, 0).ok(), Some(Vec::new()));
+    assert_eq!(archive_prefix(&missing), "a/b c");
+    assert_eq!(under_prefix("", "x"), "x");
+    assert_eq!(under_prefix("a/b", "x"), "a/b/x");
 }
 
 #[test]

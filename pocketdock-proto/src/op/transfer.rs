@@ -118,7 +118,9 @@ impl UploadOp {
         }
     }
 
-    /// Queue the next piece of body.
+    /// Queue the next piece of body. Pieces queued before the first poll are sent with the
+    /// request head in a single write (and the body's end with them when
+    /// [`finish_body`](Self::finish_body) was called too).
     pub fn push_body(&mut self, chunk: Bytes) {
         self.asked = false;
         if !chunk.is_empty() {
@@ -164,7 +166,27 @@ impl Operation for UploadOp {
                     // Skip the exchange's own write: it would send the head again.
                     let _ = self.exchange.poll(now);
                     self.phase = Phase::Body;
-                    return Step::Io(Io::Write(self.head_bytes.clone()));
+                    if self.pending.is_empty() {
+                        return Step::Io(Io::Write(self.head_bytes.clone()));
+                    }
+                    // Body queued before the first poll goes out with the head, in one write:
+                    // an engine that answers an error from the head alone and closes cannot
+                    // turn a small upload's answer into a broken pipe.
+                    let mut first = BytesMut::from(&self.head_bytes[..]);
+                    while let Some(chunk) = self.pending.pop_front() {
+                        if self.chunked {
+                            first.extend_from_slice(&encode_chunk(&chunk));
+                        } else {
+                            first.extend_from_slice(&chunk);
+                        }
+                    }
+                    if self.finished_body {
+                        self.phase = Phase::Response;
+                        if self.chunked {
+                            first.extend_from_slice(CHUNKED_END);
+                        }
+                    }
+                    return Step::Io(Io::Write(first.freeze()));
                 }
                 Phase::Body => {
                     if let Some(chunk) = self.pending.pop_front() {
@@ -260,6 +282,20 @@ impl DownloadOp {
             done: false,
         }
     }
+
+    /// A `HEAD` request: the same as [`new`](Self::new), except that the response never has a
+    /// body whatever its `Content-Length` says, so the output (the head) is all there is.
+    pub fn head_only(
+        op: &'static str,
+        request: &Request,
+        timeout: Option<Duration>,
+        check: impl Fn(&Response) -> Result<()> + Send + 'static,
+    ) -> Self {
+        Self {
+            exchange: Exchange::new(op, request, Expect::HeadOnly, timeout),
+            ..Self::new(op, request, timeout, check)
+        }
+    }
 }
 
 impl Operation for DownloadOp {
@@ -347,6 +383,36 @@ mod tests {
         assert!(text.starts_with("PUT /x HTTP/1.1\r\n"));
         assert!(text.contains("Transfer-Encoding: chunked"));
         assert!(text.ends_with("a\r\naaaaaaaaaa\r\n14\r\naaaaaaaaaaaaaaaaaaaa\r\n1e\r\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n0\r\n\r\n"));
+        assert_eq!(head.map(|h| h.status).ok(), Some(200));
+    }
+
+    /// A body queued before the first poll goes out with the head in one write, the chunked
+    /// end included when the body is complete; nothing more is asked.
+    #[test]
+    fn upload_body_queued_first_is_written_with_the_head() {
+        let req = Request::new(Method::Put, "/x").with_body(RequestBody::Chunked {
+            content_type: "application/x-tar",
+        });
+        let mut op = UploadOp::new("put", &req, None, |_: &Response| Ok(()));
+        op.push_body(Bytes::from_static(b"abc"));
+        op.finish_body();
+        let now = Instant::now();
+        let mut writes = Vec::new();
+        let head = loop {
+            match op.poll(now) {
+                Step::Io(Io::Connect) => {}
+                Step::Io(Io::Write(b)) => writes.push(b),
+                Step::Io(Io::Read { .. }) => {
+                    op.handle_input(now, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                }
+                Step::Done(r) => break r,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        let text = String::from_utf8_lossy(&writes[0]).to_string();
+        assert!(text.starts_with("PUT /x HTTP/1.1\r\n"));
+        assert!(text.ends_with("\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), "{text}");
         assert_eq!(head.map(|h| h.status).ok(), Some(200));
     }
 
