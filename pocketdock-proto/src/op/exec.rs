@@ -8,15 +8,14 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::exchange::{ExStep, Exchange};
+use super::exec_start::{keep_refusal, start_accepted, start_error, start_exchange};
 use super::kill::{KillOp, NONCE_VAR};
 use super::{CallOp, Io, Operation, Step};
-use crate::api::exec::{self, ExecInspect, ExecSpec};
-use crate::api::{check, Subject};
+use crate::api::exec::{ExecInspect, ExecSpec};
 use crate::capture::{Capture, Captured, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
 use crate::error::{Error, Result};
-use crate::http::Response;
-use crate::http::{Expect, ResponseHead};
+use crate::http::ResponseHead;
 use crate::result::ExecResult;
 
 /// How to run one command.
@@ -234,21 +233,6 @@ impl ExecOp {
             }
         }
     }
-
-    fn stream_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
-        let resp = Response {
-            head: head.clone(),
-            body: Bytes::copy_from_slice(body),
-        };
-        match check(
-            &resp,
-            "exec start",
-            Subject::Container(&self.config.container),
-        ) {
-            Err(e) => e,
-            Ok(()) => Error::Protocol(crate::error::ProtocolError::UnexpectedStatus(head.status)),
-        }
-    }
 }
 
 const BACKOFF_START: Duration = Duration::from_millis(5);
@@ -277,13 +261,11 @@ impl Operation for ExecOp {
                     Step::Event(()) => {}
                     Step::Done(Ok(id)) => {
                         self.exec_id.clone_from(&id);
-                        let mut ex = Exchange::new(
-                            "exec start",
-                            &exec::start(&id, self.config.spec.tty),
-                            Expect::Hijack,
-                            None,
+                        let ex = start_exchange(
+                            &id,
+                            self.config.spec.tty,
+                            self.config.timeout.map(|t| started + t),
                         );
-                        ex.set_deadline(self.config.timeout.map(|t| started + t));
                         self.state = State::Stream {
                             ex,
                             head: None,
@@ -301,13 +283,8 @@ impl Operation for ExecOp {
                     ExStep::Io(io) => return Step::Io(io),
                     ExStep::Head(h) => *head = Some(h),
                     ExStep::Data(d) => {
-                        let ok = head
-                            .as_ref()
-                            .is_some_and(|h| h.status == 101 || h.is_success());
-                        if !ok {
-                            if error_body.len() < 64 * 1024 {
-                                error_body.extend_from_slice(&d);
-                            }
+                        if !head.as_ref().is_some_and(start_accepted) {
+                            keep_refusal(error_body, &d);
                             continue;
                         }
                         match self.take_output(d) {
@@ -320,9 +297,8 @@ impl Operation for ExecOp {
                         let Some(h) = head.take() else {
                             return self.fail(crate::error::ProtocolError::EmptyResponse.into());
                         };
-                        if !(h.status == 101 || h.is_success()) {
-                            let body = std::mem::take(error_body);
-                            let e = self.stream_error(&h, &body);
+                        if !start_accepted(&h) {
+                            let e = start_error(&self.config.container, &h, error_body);
                             return self.fail(e);
                         }
                         if let Err(e) = self.demux.finish() {

@@ -25,6 +25,7 @@ pub mod calls;
 mod cancel;
 pub(crate) mod exchange;
 mod exec;
+pub(crate) mod exec_start;
 mod kill;
 pub mod lifecycle;
 mod read_buf;

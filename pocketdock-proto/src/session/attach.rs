@@ -17,8 +17,9 @@ use crate::api::{check, Subject};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
 use crate::error::{Error, ProtocolError, Result};
 use crate::http::Response;
-use crate::http::{Expect, ResponseHead};
+use crate::http::ResponseHead;
 use crate::op::exchange::{ExStep, Exchange};
+use crate::op::exec_start::{keep_refusal, start_accepted, start_error, start_exchange};
 use crate::op::{CallOp, Io, Operation, Step, NONCE_VAR};
 use crate::run::{validate_exec_options, TtyOptions};
 
@@ -173,25 +174,6 @@ impl AttachOp {
         self.state = AttachState::Finished;
         Step::Done(Err(e))
     }
-
-    fn stream_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
-        let resp = Response {
-            head: head.clone(),
-            body: Bytes::copy_from_slice(body),
-        };
-        match check(
-            &resp,
-            "exec start",
-            Subject::Container(&self.config.container),
-        ) {
-            Err(e) => e,
-            Ok(()) => Error::Protocol(ProtocolError::UnexpectedStatus(head.status)),
-        }
-    }
-}
-
-fn accepted(head: &ResponseHead) -> bool {
-    head.status == 101 || head.is_success()
 }
 
 impl Operation for AttachOp {
@@ -209,13 +191,11 @@ impl Operation for AttachOp {
                     Step::Event(()) => {}
                     Step::Done(Ok(id)) => {
                         self.exec_id.clone_from(&id);
-                        let mut ex = Exchange::new(
-                            "exec start",
-                            &exec::start(&id, self.config.spec.tty),
-                            Expect::Hijack,
-                            None,
+                        let ex = start_exchange(
+                            &id,
+                            self.config.spec.tty,
+                            Some(now + self.config.call_timeout),
                         );
-                        ex.set_deadline(Some(now + self.config.call_timeout));
                         self.state = AttachState::Start {
                             ex,
                             head: None,
@@ -231,7 +211,7 @@ impl Operation for AttachOp {
                 } => match ex.poll(now) {
                     ExStep::Io(io) => return Step::Io(io),
                     ExStep::Head(h) => {
-                        if accepted(&h) {
+                        if start_accepted(&h) {
                             // Attached: from now on the stream has no deadline.
                             ex.set_deadline(None);
                             self.events.push_back(AttachEvent::Attached {
@@ -241,10 +221,8 @@ impl Operation for AttachOp {
                         *head = Some(h);
                     }
                     ExStep::Data(mut d) => {
-                        if !head.as_ref().is_some_and(accepted) {
-                            if error_body.len() < 64 * 1024 {
-                                error_body.extend_from_slice(&d);
-                            }
+                        if !head.as_ref().is_some_and(start_accepted) {
+                            keep_refusal(error_body, &d);
                             continue;
                         }
                         loop {
@@ -263,9 +241,8 @@ impl Operation for AttachOp {
                         let Some(h) = head.take() else {
                             return self.fail(ProtocolError::EmptyResponse.into());
                         };
-                        if !accepted(&h) {
-                            let body = std::mem::take(error_body);
-                            let e = self.stream_error(&h, &body);
+                        if !start_accepted(&h) {
+                            let e = start_error(&self.config.container, &h, error_body);
                             return self.fail(e);
                         }
                         if let Err(e) = self.demux.finish() {
