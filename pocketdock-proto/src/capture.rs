@@ -47,27 +47,52 @@ impl Default for OutputLimit {
     }
 }
 
-/// Bounded tail of one stream.
+/// Bounded tail of one stream: the last `cap` bytes pushed. It grows as it fills and then turns
+/// into a ring, so each byte costs one slice copy, whatever the chunk sizes.
 #[derive(Debug, Clone, Default)]
 struct Tail {
-    buf: std::collections::VecDeque<u8>,
+    buf: Vec<u8>,
+    /// Where the oldest byte is once the ring is full (0 until then).
+    start: usize,
     cap: usize,
 }
 
 impl Tail {
+    /// Keep the end of `data`; returns how many bytes fell out of the tail (older ones
+    /// overwritten, or the part of `data` itself that is longer than the tail).
     fn push(&mut self, data: &[u8]) -> u64 {
-        let mut dropped = 0u64;
-        let data = if data.len() > self.cap {
-            dropped += (data.len() - self.cap) as u64;
-            &data[data.len() - self.cap..]
-        } else {
-            data
-        };
-        let overflow = (self.buf.len() + data.len()).saturating_sub(self.cap);
-        dropped += overflow as u64;
-        self.buf.drain(..overflow);
-        self.buf.extend(data);
-        dropped
+        if data.len() >= self.cap {
+            let dropped = (self.buf.len() + data.len() - self.cap) as u64;
+            self.buf.clear();
+            self.buf.extend_from_slice(&data[data.len() - self.cap..]);
+            self.start = 0;
+            return dropped;
+        }
+        let fill = (self.cap - self.buf.len()).min(data.len());
+        self.buf.extend_from_slice(&data[..fill]);
+        let rest = &data[fill..];
+        if rest.is_empty() {
+            return 0;
+        }
+        // The ring is full: `rest` overwrites the oldest bytes, wrapping at most once since it
+        // is shorter than the ring.
+        let first = rest.len().min(self.cap - self.start);
+        self.buf[self.start..self.start + first].copy_from_slice(&rest[..first]);
+        self.buf[..rest.len() - first].copy_from_slice(&rest[first..]);
+        self.start = (self.start + rest.len()) % self.cap;
+        rest.len() as u64
+    }
+
+    fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The bytes kept, oldest first; the tail is empty afterwards.
+    fn take(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.rotate_left(self.start);
+        self.start = 0;
+        buf
     }
 }
 
@@ -125,12 +150,12 @@ impl Capture {
             truncated: false,
             elided: 0,
             tail_out: Tail {
-                buf: std::collections::VecDeque::new(),
                 cap: tail_cap,
+                ..Tail::default()
             },
             tail_err: Tail {
-                buf: std::collections::VecDeque::new(),
                 cap: tail_cap,
+                ..Tail::default()
             },
         }
     }
@@ -185,8 +210,8 @@ impl Capture {
             (StreamKind::Stderr, &mut self.tail_err),
         ]
         .into_iter()
-        .filter(|(_, tail)| !tail.buf.is_empty())
-        .map(|(kind, tail)| (kind, Bytes::from(Vec::from(std::mem::take(&mut tail.buf)))))
+        .filter(|(_, tail)| !tail.is_empty())
+        .map(|(kind, tail)| (kind, Bytes::from(tail.take())))
         .collect()
     }
 
@@ -240,8 +265,8 @@ impl Capture {
         if !self.keep {
             return (Vec::new(), Vec::new(), self.truncated, self.elided);
         }
-        self.stdout.extend(self.tail_out.buf.drain(..));
-        self.stderr.extend(self.tail_err.buf.drain(..));
+        self.stdout.extend_from_slice(&self.tail_out.take());
+        self.stderr.extend_from_slice(&self.tail_err.take());
         (self.stdout, self.stderr, self.truncated, self.elided)
     }
 }
@@ -385,5 +410,34 @@ mod tests {
         assert!(c.take_tails().is_empty());
         let (o, _, t, el) = c.finish();
         assert_eq!((o, t, el), (b"0123456789".to_vec(), true, 3));
+    }
+
+    proptest::proptest! {
+        /// The ring keeps exactly the last `cap` bytes pushed and counts every other byte as
+        /// dropped, for any cap and any chunking, taken at any point.
+        #[test]
+        fn tail_keeps_the_last_cap_bytes(
+            cap in 0usize..40,
+            pieces in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..60), 0..20),
+            take_after in 0usize..20,
+        ) {
+            let mut tail = Tail { cap, ..Tail::default() };
+            let mut all = Vec::new();
+            let mut dropped = 0u64;
+            for (i, piece) in pieces.iter().enumerate() {
+                dropped += tail.push(piece);
+                all.extend_from_slice(piece);
+                if i == take_after {
+                    let kept = tail.take();
+                    proptest::prop_assert_eq!(&kept[..], &all[all.len().saturating_sub(cap)..]);
+                    proptest::prop_assert_eq!(dropped + kept.len() as u64, all.len() as u64);
+                    all.clear();
+                    dropped = 0;
+                }
+            }
+            let kept = tail.take();
+            proptest::prop_assert_eq!(&kept[..], &all[all.len().saturating_sub(cap)..]);
+            proptest::prop_assert_eq!(dropped + kept.len() as u64, all.len() as u64);
+        }
     }
 }
