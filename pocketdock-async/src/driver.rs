@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step};
+use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step, WriteOutcome};
 use pocketdock_proto::{Error, Result};
 
 use crate::runtime::Runtime;
@@ -84,7 +84,13 @@ impl<O: Operation, R: Runtime> Driver<O, R> {
     async fn perform(&mut self, io: Io) -> Result<()> {
         match io {
             Io::Connect => self.transport.connect().await?,
-            Io::Write(bytes) => self.transport.write_all(&bytes).await?,
+            Io::Write(bytes) => {
+                if self.transport.write_all(&bytes).await? == WriteOutcome::PeerClosed
+                    && !self.op.handle_write_refused(R::now())
+                {
+                    return Err(WriteOutcome::closed_error());
+                }
+            }
             Io::ShutdownWrite => self.transport.shutdown_write().await?,
             Io::Close => self.transport.close(),
             Io::Read { deadline } => match self.transport.read(self.buf.space(), deadline).await? {

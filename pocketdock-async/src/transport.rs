@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use pocketdock_proto::op::WRITE_TIMEOUT;
+use pocketdock_proto::op::{WriteOutcome, WRITE_TIMEOUT};
 use pocketdock_proto::Error;
 
 use crate::runtime::Runtime;
@@ -52,9 +52,9 @@ impl<R: Runtime> Transport<R> {
             .ok_or_else(|| Error::SocketCommunication("not connected".into()))
     }
 
-    pub(crate) async fn write_all(&mut self, data: &[u8]) -> Result<(), Error> {
+    pub(crate) async fn write_all(&mut self, data: &[u8]) -> Result<WriteOutcome, Error> {
         match R::write_all(self.stream()?, data, WRITE_TIMEOUT).await {
-            Some(r) => r.map_err(comm),
+            Some(r) => WriteOutcome::of(r).map_err(comm),
             None => Err(Error::SocketCommunication(format!(
                 "write blocked for {} s",
                 WRITE_TIMEOUT.as_secs()

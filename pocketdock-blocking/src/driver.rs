@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step};
+use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step, WriteOutcome};
 use pocketdock_proto::{Error, Result};
 
 use crate::transport::{ReadOutcome, Transport, UnixTransport};
@@ -97,7 +97,13 @@ impl<O: Operation, T: Transport> Driver<O, T> {
     fn perform(&mut self, io: Io) -> Result<()> {
         match io {
             Io::Connect => self.transport.connect()?,
-            Io::Write(bytes) => self.transport.write_all(&bytes)?,
+            Io::Write(bytes) => {
+                if self.transport.write_all(&bytes)? == WriteOutcome::PeerClosed
+                    && !self.op.handle_write_refused(self.transport.now())
+                {
+                    return Err(WriteOutcome::closed_error());
+                }
+            }
             Io::ShutdownWrite => self.transport.shutdown_write()?,
             Io::Close => self.transport.close(),
             Io::Read { deadline } => match self.transport.read(self.buf.space(), deadline)? {

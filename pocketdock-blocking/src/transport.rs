@@ -11,7 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::op::WRITE_TIMEOUT;
+use pocketdock_proto::op::{WriteOutcome, WRITE_TIMEOUT};
 use pocketdock_proto::Error;
 
 #[cfg(test)]
@@ -33,7 +33,7 @@ pub(crate) trait Transport {
     /// Open a fresh connection, dropping any previous one.
     fn connect(&mut self) -> Result<(), Error>;
     /// Write all of `data` to the connection.
-    fn write_all(&mut self, data: &[u8]) -> Result<(), Error>;
+    fn write_all(&mut self, data: &[u8]) -> Result<WriteOutcome, Error>;
     /// Half-close the connection.
     fn shutdown_write(&mut self) -> Result<(), Error>;
     /// Read some bytes into `buf`, or report the end of the stream or a passed `deadline`.
@@ -127,8 +127,8 @@ impl Transport for UnixTransport {
         Ok(())
     }
 
-    fn write_all(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.stream()?.write_all(data).map_err(comm)
+    fn write_all(&mut self, data: &[u8]) -> Result<WriteOutcome, Error> {
+        WriteOutcome::of(self.stream()?.write_all(data)).map_err(comm)
     }
 
     fn shutdown_write(&mut self) -> Result<(), Error> {

@@ -37,6 +37,7 @@ pub struct ScriptedEngine {
     reads: Option<VecDeque<Read>>,
     written: Vec<Vec<u8>>,
     half_closed: usize,
+    reads_at_most: Option<usize>,
     start: Instant,
     now: Instant,
 }
@@ -54,6 +55,7 @@ impl ScriptedEngine {
             reads: None,
             written: Vec::new(),
             half_closed: 0,
+            reads_at_most: None,
             start,
             now: start,
         }
@@ -77,10 +79,28 @@ impl ScriptedEngine {
         }
     }
 
+    /// An engine that takes at most `bytes` of what is written on each connection and then
+    /// closes its reading side, as one that refuses a request from its head does: a write past
+    /// that fails with a broken pipe (its answer stays readable).
+    pub fn reading_at_most(mut self, bytes: usize) -> Self {
+        self.reads_at_most = Some(bytes);
+        self
+    }
+
     /// Keep `data` as written on the current connection.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
         self.reads.as_ref().ok_or_else(not_connected)?;
         if let Some(w) = self.written.last_mut() {
+            let room = self
+                .reads_at_most
+                .map_or(data.len(), |most| most.saturating_sub(w.len()));
+            if data.len() > room {
+                w.extend_from_slice(&data[..room]);
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the scripted engine stopped reading",
+                ));
+            }
             w.extend_from_slice(data);
         }
         Ok(())

@@ -1087,6 +1087,28 @@ pub async fn files_round_trip<S: Sandbox>(ctx: Ctx) {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// A read-only destination is [`Error::InvalidInput`] with the engine's reason, small or large:
+/// a body larger than what goes with the request head meets an engine that has answered and
+/// stopped reading, and its answer is what the caller gets, not a broken pipe.
+pub async fn read_only_destination_is_refused<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx
+        .create(ctx.spec("ro").tmpfs("/ro", "ro,size=1m").hardening(
+            pocketdock_proto::spec::Hardening {
+                readonly_rootfs: true,
+                ..pocketdock_proto::spec::Hardening::default()
+            },
+        ))
+        .await;
+    for size in [1, 8 << 20] {
+        let r = c.write_file("/ro/f.bin", &vec![7u8; size]).await;
+        assert!(
+            matches!(&r, Err(Error::InvalidInput { field: "path", reason }) if reason.contains("read-only")),
+            "{size} bytes: {r:?}"
+        );
+    }
+    assert_eq!(ok(c.run("ls -A /ro | wc -l").await).stdout_str(), "0\n");
+}
+
 /// A spawned command runs unwatched, with its env and workdir; a timeout is refused.
 pub async fn spawn_runs_unwatched<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("spawn").await;

@@ -34,6 +34,7 @@ macro_rules! suite {
             persistent_shutdown_only_stops,
             persistence_in_a_project,
             files_round_trip,
+            read_only_destination_is_refused,
             tty_program,
             images_build_export_import,
             session_state_and_boundaries,

@@ -196,3 +196,50 @@ fn half_close_and_wait_go_through_the_runtime() {
     ));
     assert_eq!(driver.op_mut().polls(), polls);
 }
+
+#[test]
+fn an_engine_that_refuses_mid_body_is_heard_not_a_broken_pipe() {
+    use bytes::Bytes;
+    use pocketdock_proto::http::{Method, Request, RequestBody};
+    use pocketdock_proto::op::{Response, TransferEvent, UploadOp};
+    use pocketdock_proto::test_util::ScriptedEngine;
+    let request = Request::new(Method::Put, "/x").with_body(RequestBody::Sized {
+        content_type: "application/x-tar",
+        length: 3 * 64 * 1024,
+    });
+    let op = UploadOp::new("put", &request, None, |r: &Response| {
+        if r.head.status >= 400 {
+            return Err(Error::SocketCommunication(
+                String::from_utf8_lossy(&r.body).into_owned(),
+            ));
+        }
+        Ok(())
+    });
+    Fake::engine(
+        ScriptedEngine::new(vec![Ok(vec![Read::Bytes(http(
+            "500 Internal Server Error",
+            "read-only file system",
+        ))])])
+        .reading_at_most(1000),
+    );
+    let mut d = Driver::<_, Fake>::new(op, "/scripted".as_ref());
+    let piece = Bytes::from(vec![7u8; 64 * 1024]);
+    let mut pieces = 3;
+    let r = block_on(async {
+        loop {
+            match d.advance().await {
+                Progress::Event(TransferEvent::NeedBody) if pieces > 0 => {
+                    pieces -= 1;
+                    d.op_mut().push_body(piece.clone());
+                }
+                Progress::Event(TransferEvent::NeedBody) => d.op_mut().finish_body(),
+                Progress::Event(TransferEvent::Data(_)) => {}
+                Progress::Done(r) => break r,
+            }
+        }
+    });
+    assert!(
+        matches!(&r, Err(Error::SocketCommunication(m)) if m == "read-only file system"),
+        "{r:?}"
+    );
+}

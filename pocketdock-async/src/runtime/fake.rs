@@ -34,7 +34,12 @@ pub(crate) struct Fake;
 impl Fake {
     /// Give this thread's `Fake` a fresh engine answering with `script`.
     pub(crate) fn script(script: Vec<Conn>) {
-        ENGINE.with(|e| *e.borrow_mut() = Some(ScriptedEngine::new(script)));
+        Self::engine(ScriptedEngine::new(script));
+    }
+
+    /// Give this thread's `Fake` an engine the test set up (e.g. one that stops reading).
+    pub(crate) fn engine(engine: ScriptedEngine) {
+        ENGINE.with(|e| *e.borrow_mut() = Some(engine));
     }
 }
 

@@ -215,3 +215,70 @@ fn events_reach_the_caller_as_the_body_arrives() {
     assert_eq!(data, b"abcdef");
     assert!(got.len() >= 2, "one event per read: {got:?}");
 }
+
+/// An upload of `len` body bytes whose check turns a 500 answer into an error naming its body.
+fn upload(len: u64) -> pocketdock_proto::op::UploadOp {
+    use pocketdock_proto::http::RequestBody;
+    let request = Request::new(Method::Put, "/x").with_body(RequestBody::Sized {
+        content_type: "application/x-tar",
+        length: len,
+    });
+    pocketdock_proto::op::UploadOp::new("put", &request, None, |r: &Response| {
+        if r.head.status >= 400 {
+            return Err(Error::SocketCommunication(
+                String::from_utf8_lossy(&r.body).into_owned(),
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// Drive an upload of three 64 KiB pieces to an engine that reads only the first bytes and
+/// answers `status` / `body`.
+fn refused_upload(status: &str, body: &str) -> pocketdock_proto::Result<u16> {
+    use pocketdock_proto::op::TransferEvent;
+    use pocketdock_proto::test_util::ScriptedEngine;
+    let piece = Bytes::from(vec![7u8; 64 * 1024]);
+    let engine = ScriptedEngine::new(vec![Ok(vec![Read::Bytes(answer(status, body))])])
+        .reading_at_most(1000);
+    let mut d = Driver::with_transport(upload(3 * 64 * 1024), FakeTransport::over(engine));
+    let mut pieces = 3;
+    loop {
+        match d.advance() {
+            Progress::Event(TransferEvent::NeedBody) if pieces > 0 => {
+                pieces -= 1;
+                d.op_mut().push_body(piece.clone());
+            }
+            Progress::Event(TransferEvent::NeedBody) => d.op_mut().finish_body(),
+            Progress::Event(TransferEvent::Data(_)) => {}
+            Progress::Done(r) => return r.map(|h| h.status),
+        }
+    }
+}
+
+#[test]
+fn an_engine_that_refuses_mid_body_is_heard_not_a_broken_pipe() {
+    let r = refused_upload("500 Internal Server Error", "read-only file system");
+    assert!(
+        matches!(&r, Err(Error::SocketCommunication(m)) if m == "read-only file system"),
+        "{r:?}"
+    );
+    // A success answer to a body cut short claims a write that did not happen.
+    let r = refused_upload("200 OK", "");
+    assert!(
+        matches!(&r, Err(Error::SocketCommunication(m)) if m.contains("closed the connection")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_call_to_an_engine_that_stops_reading_is_the_closed_connection() {
+    use pocketdock_proto::test_util::ScriptedEngine;
+    let engine =
+        ScriptedEngine::new(vec![Ok(vec![Read::Bytes(answer("200 OK", "OK"))])]).reading_at_most(3);
+    let r = Driver::with_transport(calls::ping(), FakeTransport::over(engine)).run(|()| {});
+    assert!(
+        matches!(&r, Err(Error::SocketCommunication(m)) if m.contains("closed the connection")),
+        "{r:?}"
+    );
+}

@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::time::Instant;
 
+use pocketdock_proto::op::WriteOutcome;
 use pocketdock_proto::test_util::{Conn, ScriptedEngine};
 use pocketdock_proto::Error;
 
@@ -16,6 +17,11 @@ pub(crate) struct FakeTransport(ScriptedEngine);
 impl FakeTransport {
     pub(crate) fn new(script: Vec<Conn>) -> Self {
         Self(ScriptedEngine::new(script))
+    }
+
+    /// A transport over an engine the test set up (e.g. one that stops reading).
+    pub(crate) fn over(engine: ScriptedEngine) -> Self {
+        Self(engine)
     }
 }
 
@@ -35,8 +41,8 @@ impl Transport for FakeTransport {
         })
     }
 
-    fn write_all(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.0.write(data).map_err(comm)
+    fn write_all(&mut self, data: &[u8]) -> Result<WriteOutcome, Error> {
+        WriteOutcome::of(self.0.write(data)).map_err(comm)
     }
 
     fn shutdown_write(&mut self) -> Result<(), Error> {

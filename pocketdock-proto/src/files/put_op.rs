@@ -605,6 +605,7 @@ trait SubInput {
     fn input(&mut self, now: Instant, data: &[u8]);
     fn eof(&mut self, now: Instant);
     fn timeout(&mut self, now: Instant);
+    fn write_refused(&mut self, now: Instant) -> bool;
 }
 
 impl SubInput for SubOp<()> {
@@ -617,6 +618,9 @@ impl SubInput for SubOp<()> {
     fn timeout(&mut self, now: Instant) {
         self.handle_timeout(now);
     }
+    fn write_refused(&mut self, now: Instant) -> bool {
+        self.handle_write_refused(now)
+    }
 }
 
 impl<O: Operation> SubInput for O {
@@ -628,6 +632,9 @@ impl<O: Operation> SubInput for O {
     }
     fn timeout(&mut self, now: Instant) {
         self.handle_timeout(now);
+    }
+    fn write_refused(&mut self, now: Instant) -> bool {
+        self.handle_write_refused(now)
     }
 }
 
@@ -767,6 +774,10 @@ impl Operation for PutOp<'_> {
         if let Some(op) = self.handle_sub() {
             op.timeout(now);
         }
+    }
+
+    fn handle_write_refused(&mut self, now: Instant) -> bool {
+        self.handle_sub().is_some_and(|op| op.write_refused(now))
     }
 }
 

@@ -171,4 +171,10 @@ impl Operation for ImportOp {
             op.handle_timeout(now);
         }
     }
+
+    fn handle_write_refused(&mut self, now: Instant) -> bool {
+        self.op
+            .as_mut()
+            .is_some_and(|op| op.handle_write_refused(now))
+    }
 }

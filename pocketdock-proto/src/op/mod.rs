@@ -56,7 +56,7 @@ pub use lifecycle::{CreateOp, FindOp, Identity, InfoOp, RecreateOp};
 pub use read_buf::ReadBuffer;
 pub use transfer::{DownloadOp, TransferEvent, UploadOp};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// An I/O step asked for by an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,4 +110,48 @@ pub trait Operation {
     fn handle_eof(&mut self, now: Instant);
     /// A deadline given in [`Io::Read`] or [`Io::Wait`] passed.
     fn handle_timeout(&mut self, now: Instant);
+    /// The engine closed the connection while an [`Io::Write`] was under way
+    /// ([`WriteOutcome::PeerClosed`]). An engine that refuses a request from its head (a
+    /// read-only destination, say) answers and closes without reading the rest of the body, so
+    /// its answer may be waiting to be read. Returns true when the operation takes that answer
+    /// (it stops writing and reads next); false, the default, makes the closed connection the
+    /// operation's error.
+    fn handle_write_refused(&mut self, now: Instant) -> bool {
+        let _ = now;
+        false
+    }
+}
+
+/// How an [`Io::Write`] ended, as a driver reports it to the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Every byte was written.
+    Written,
+    /// The engine had closed the connection (a broken pipe or a reset): call
+    /// [`Operation::handle_write_refused`].
+    PeerClosed,
+}
+
+impl WriteOutcome {
+    /// Sort the result of a socket write: the engine closing the connection is an outcome
+    /// (its answer may still be readable), any other failure stays an error.
+    pub fn of(written: std::io::Result<()>) -> std::io::Result<Self> {
+        match written {
+            Ok(()) => Ok(Self::Written),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                Ok(Self::PeerClosed)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The error of a closed connection that the operation did not take as a refusal.
+    pub fn closed_error() -> Error {
+        Error::SocketCommunication("the engine closed the connection during a write".into())
+    }
 }

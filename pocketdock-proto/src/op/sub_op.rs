@@ -35,6 +35,10 @@ macro_rules! feed_sub_op {
                 op.handle_timeout(now);
             }
         }
+
+        fn handle_write_refused(&mut self, now: std::time::Instant) -> bool {
+            self.sub_op().is_some_and(|op| op.handle_write_refused(now))
+        }
     };
 }
 pub(crate) use feed_sub_op;
@@ -131,6 +135,14 @@ impl<T> SubOp<T> {
             Self::Exec(op) => op.handle_timeout(now),
             Self::Download(op) => op.handle_timeout(now),
             Self::Upload(op) => op.handle_timeout(now),
+        }
+    }
+
+    /// The engine closed the connection during a write: only an upload takes its answer.
+    pub(crate) fn handle_write_refused(&mut self, now: Instant) -> bool {
+        match self {
+            Self::Upload(op) => op.handle_write_refused(now),
+            Self::Call(_) | Self::Exec(_) | Self::Download(_) => false,
         }
     }
 }

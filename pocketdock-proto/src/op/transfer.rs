@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::exchange::{ExStep, Exchange};
-use super::{Io, Operation, Step};
+use super::{Io, Operation, Step, WriteOutcome};
 use crate::error::{Error, ProtocolError, Result};
 use crate::http::Response;
 use crate::http::{encode_chunk, Expect, Request, RequestBody, ResponseHead, CHUNKED_END};
@@ -36,6 +36,15 @@ enum Phase {
     BodyEnd,
     Response,
     Done,
+}
+
+/// Whether an upload's whole body reached the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Every byte so far was written.
+    Whole,
+    /// The engine closed the connection before the whole body was written.
+    CutShort,
 }
 
 /// Shared response handling: stream a success body, keep (bounded) an error body, then check.
@@ -80,6 +89,7 @@ pub struct UploadOp {
     pending: VecDeque<Bytes>,
     finished_body: bool,
     asked: bool,
+    delivery: Delivery,
     response: ResponseSide,
 }
 
@@ -110,6 +120,7 @@ impl UploadOp {
             pending: VecDeque::new(),
             finished_body: false,
             asked: false,
+            delivery: Delivery::Whole,
             response: ResponseSide {
                 head: None,
                 error_body: BytesMut::new(),
@@ -225,7 +236,13 @@ impl Operation for UploadOp {
                     }
                     ExStep::End => {
                         self.phase = Phase::Done;
-                        return Step::Done(self.response.end());
+                        let head = self.response.end();
+                        // An answer of success to a body cut short would claim a write that
+                        // did not happen.
+                        if self.delivery == Delivery::CutShort && head.is_ok() {
+                            return Step::Done(Err(WriteOutcome::closed_error()));
+                        }
+                        return Step::Done(head);
                     }
                     ExStep::Failed(e) => {
                         self.phase = Phase::Done;
@@ -247,6 +264,19 @@ impl Operation for UploadOp {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.exchange.handle_timeout(now);
+    }
+
+    /// The engine answered from the head and closed: drop the rest of the body and read the
+    /// answer, which says why (the response check turns it into the error).
+    fn handle_write_refused(&mut self, _now: Instant) -> bool {
+        if !matches!(self.phase, Phase::Body | Phase::BodyEnd | Phase::Response) {
+            return false;
+        }
+        self.pending.clear();
+        self.finished_body = true;
+        self.delivery = Delivery::CutShort;
+        self.phase = Phase::Response;
+        true
     }
 }
 
