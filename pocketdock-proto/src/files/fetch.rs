@@ -12,6 +12,8 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use crate::api::archive;
 use crate::api::system::{EngineKind, VersionInfo};
 use crate::error::{Error, Result};
@@ -350,6 +352,13 @@ impl ArchiveFetch {
     pub(crate) fn handle_input(&mut self, now: Instant, data: &[u8]) {
         if let Some(op) = self.sub_op() {
             op.handle_input(now, data);
+        }
+    }
+
+    /// Bytes were read into a buffer the download may keep slices of.
+    pub(crate) fn handle_bytes(&mut self, now: Instant, data: Bytes) {
+        if let Some(op) = self.sub_op() {
+            op.handle_bytes(now, data);
         }
     }
 

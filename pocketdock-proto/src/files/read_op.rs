@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use crate::error::{Error, Result};
 use crate::op::{Operation, Step};
 
@@ -85,6 +87,10 @@ impl Operation for ReadFileOp {
 
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.fetch.handle_input(now, data);
+    }
+
+    fn handle_bytes(&mut self, now: Instant, data: Bytes) {
+        self.fetch.handle_bytes(now, data);
     }
 
     fn handle_eof(&mut self, now: Instant) {

@@ -24,6 +24,12 @@ macro_rules! feed_sub_op {
             }
         }
 
+        fn handle_bytes(&mut self, now: std::time::Instant, data: bytes::Bytes) {
+            if let Some(op) = self.sub_op() {
+                op.handle_bytes(now, data);
+            }
+        }
+
         fn handle_eof(&mut self, now: std::time::Instant) {
             if let Some(op) = self.sub_op() {
                 op.handle_eof(now);
@@ -115,6 +121,17 @@ impl<T> SubOp<T> {
             Self::Exec(op) => op.handle_input(now, data),
             Self::Download(op) => op.handle_input(now, data),
             Self::Upload(op) => op.handle_input(now, data),
+        }
+    }
+
+    /// Bytes were read into a buffer the operation may keep (a download hands its body on
+    /// as slices of it).
+    pub(crate) fn handle_bytes(&mut self, now: Instant, data: Bytes) {
+        match self {
+            Self::Call(op) => op.handle_bytes(now, data),
+            Self::Exec(op) => op.handle_bytes(now, data),
+            Self::Download(op) => op.handle_bytes(now, data),
+            Self::Upload(op) => op.handle_bytes(now, data),
         }
     }
 

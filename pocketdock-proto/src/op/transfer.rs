@@ -258,6 +258,10 @@ impl Operation for UploadOp {
         self.exchange.handle_input(data);
     }
 
+    fn handle_bytes(&mut self, _now: Instant, data: Bytes) {
+        self.exchange.handle_bytes(data);
+    }
+
     fn handle_eof(&mut self, _now: Instant) {
         self.exchange.handle_eof();
     }
@@ -359,6 +363,10 @@ impl Operation for DownloadOp {
 
     fn handle_input(&mut self, _now: Instant, data: &[u8]) {
         self.exchange.handle_input(data);
+    }
+
+    fn handle_bytes(&mut self, _now: Instant, data: Bytes) {
+        self.exchange.handle_bytes(data);
     }
 
     fn handle_eof(&mut self, _now: Instant) {
