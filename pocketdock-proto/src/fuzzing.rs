@@ -214,3 +214,38 @@ pub fn fuzz_session(data: &[u8]) {
     s.finish();
     while s.next_event().is_some() {}
 }
+
+/// Decode agent frames from `data` in pieces: no panic, no allocation past the frame bound,
+/// and the payload out never exceeds the bytes in; every frame decoded re-encodes to the same
+/// bytes.
+pub fn fuzz_agent_frames(data: &[u8]) {
+    use crate::agent::{encode_frame, FrameDecoder, MAX_PAYLOAD};
+    let (_, pieces) = pieces(data);
+    let mut d = FrameDecoder::new();
+    let mut fed = 0usize;
+    let mut out = BytesMut::new();
+    for p in pieces {
+        fed += p.len();
+        d.feed(p);
+        loop {
+            match d.next_frame() {
+                Ok(Some(f)) => {
+                    assert!(f.payload.len() <= MAX_PAYLOAD);
+                    encode_frame(&mut out, f.kind, f.id, &f.payload);
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+        assert!(d.buffered() <= fed);
+    }
+    assert!(out.len() <= fed);
+    let consumed = fed - d.buffered();
+    let whole: Vec<u8> = pieces_joined(data);
+    assert_eq!(&out[..], &whole[..consumed]);
+}
+
+/// The bytes [`pieces`] split, joined again.
+fn pieces_joined(data: &[u8]) -> Vec<u8> {
+    data.get(1..).unwrap_or_default().to_vec()
+}

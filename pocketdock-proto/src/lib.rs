@@ -10,6 +10,7 @@
 //! See [`op`] for the driving contract.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod api;
 pub mod build_retry;
 pub mod capture;

@@ -49,3 +49,8 @@ fn sentinel_corpus() {
 fn tar_entry_corpus() {
     replay("tar_entry", pocketdock_proto::fuzzing::fuzz_tar);
 }
+
+#[test]
+fn agent_frames_corpus() {
+    replay("agent_frames", pocketdock_proto::fuzzing::fuzz_agent_frames);
+}
