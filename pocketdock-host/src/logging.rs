@@ -604,6 +604,7 @@ mod tests {
             timed_out: false,
             truncated: false,
             elided_bytes: 0,
+            usage: None,
         }
     }
 

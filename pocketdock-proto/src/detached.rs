@@ -135,6 +135,7 @@ impl DetachedState {
             timed_out: true,
             truncated: self.ring.overflow(),
             elided_bytes: 0,
+            usage: None,
         }
     }
 

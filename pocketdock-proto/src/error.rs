@@ -113,6 +113,10 @@ pub enum Error {
     /// A host I/O operation failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The in-sandbox agent could not be used, failed, or went away; the command it carried
+    /// did not complete.
+    #[error("sandbox agent: {0}")]
+    Agent(String),
     /// The caller used pocketdock out of order (e.g. drove an operation again after it had
     /// finished): a bug in the calling code, not a failure of the engine or the socket.
     #[error("invalid use: {0}")]
@@ -209,4 +213,7 @@ pub enum ProtocolError {
     /// The response status is not what the operation can accept.
     #[error("unexpected HTTP status {0}")]
     UnexpectedStatus(u16),
+    /// The in-sandbox agent sent a frame that cannot be decoded.
+    #[error("agent frame: {0}")]
+    AgentFrame(#[from] crate::agent::FrameError),
 }

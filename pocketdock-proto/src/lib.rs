@@ -31,7 +31,7 @@ pub mod test_util;
 pub use capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
 pub use demux::StreamKind;
 pub use error::{Error, ProtocolError, Result};
-pub use result::{ExecResult, StreamChunk, Utf8Decoder};
+pub use result::{ExecResult, StreamChunk, Usage, Utf8Decoder};
 pub use run::{Command, Lang, RunOptions};
 pub mod project;
 pub mod ring;

@@ -30,6 +30,23 @@ pub struct ExecResult {
     /// keeps nothing, not handed out. When the cap stops the command, only the bytes read
     /// before it stopped are counted.
     pub elided_bytes: u64,
+    /// What the command used, where it could be measured (a command run through the
+    /// in-sandbox agent); `None` otherwise.
+    pub usage: Option<Usage>,
+}
+
+/// What a command used, measured inside the sandbox when it ended. The sandbox reports these
+/// figures, so they are advisory: code in the sandbox could make them up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// CPU time in user mode, of the command and the descendants it waited for.
+    pub user_cpu: Duration,
+    /// CPU time in the kernel, likewise.
+    pub system_cpu: Duration,
+    /// Peak resident memory of the largest of those processes, in bytes.
+    pub peak_rss_bytes: u64,
+    /// The kernel's out-of-memory killer ended the command.
+    pub oom_killed: bool,
 }
 
 impl ExecResult {

@@ -30,8 +30,10 @@
 //! or dropped it on purpose) the agent kills every group it started and exits, since the engines
 //! offer no way to kill an exec.
 
+pub mod client;
 pub mod frame;
 pub mod messages;
 
+pub use client::{AgentClient, AgentPoll, CommandId, KILL_GRACE};
 pub use frame::{encode_frame, Frame, FrameDecoder, FrameError, Kind, MAX_DATA, MAX_PAYLOAD};
 pub use messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};

@@ -193,6 +193,7 @@ impl ExecOp {
             timed_out: killed == Some(Stopped::TimedOut),
             truncated: truncated || killed == Some(Stopped::Capped),
             elided_bytes,
+            usage: None,
         }))
     }
 

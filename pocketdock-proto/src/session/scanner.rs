@@ -148,6 +148,7 @@ impl CommandOutput {
             timed_out,
             truncated: self.truncated,
             elided_bytes: self.elided_bytes,
+            usage: None,
         }
     }
 }

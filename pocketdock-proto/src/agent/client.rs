@@ -1,0 +1,360 @@
+//! The host side of an agent connection: many commands at once over one connection, each with
+//! the deadline, output cap and result rules of the engine path.
+//!
+//! [`AgentClient`] has one owner, `&mut self`, and no clock. The adapter feeds it what the
+//! agent's exec printed ([`handle_output`](AgentClient::handle_output)) and tells it when the
+//! connection ended ([`handle_end`](AgentClient::handle_end)); it writes whatever
+//! [`take_write`](AgentClient::take_write) hands out, in order, on the exec's stdin. A caller
+//! starts a command with [`spawn`](AgentClient::spawn) and polls it with
+//! [`poll_command`](AgentClient::poll_command) until it is done, waiting in between for more
+//! output or the deadline the poll names.
+//!
+//! The same rules as [`ExecOp`](crate::op::ExecOp): output goes into a bounded [`Capture`];
+//! at the command's deadline or at the cap (with [`LimitPolicy::Stop`](crate::LimitPolicy))
+//! its process group is killed, the output read so far is kept and the exit code is `-1`, with
+//! `timed_out` or `truncated` set. A killed command that does not report its end within
+//! [`KILL_GRACE`] (its pipes held open by a process that left the group) ends with what it
+//! has.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::frame::{encode_frame, Frame, FrameDecoder, Kind, MAX_PAYLOAD};
+use super::messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
+use crate::capture::{Capture, Captured};
+use crate::demux::StreamKind;
+use crate::error::{Error, ProtocolError, Result};
+use crate::op::{ExecConfig, NONCE_VAR};
+use crate::result::{ExecResult, Usage};
+
+/// How long a killed command may take to report its end before it ends with what it has.
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// `SIGKILL`: what a deadline or a cap sends to a command's process group.
+const SIGKILL: u32 = 9;
+
+/// A command started through an [`AgentClient`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommandId(u32);
+
+/// What [`AgentClient::poll_command`] found.
+#[derive(Debug)]
+pub enum AgentPoll {
+    /// Not finished: feed more output (or the end of the connection), or wait until
+    /// `deadline`, then poll again.
+    Pending {
+        /// When the command must be polled again even if nothing arrives.
+        deadline: Option<Instant>,
+    },
+    /// Finished; the command is forgotten.
+    Done(Result<ExecResult>),
+}
+
+/// Why pocketdock stopped a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    TimedOut,
+    Capped,
+}
+
+/// One command in flight.
+#[derive(Debug)]
+struct Running {
+    capture: Capture,
+    started: Instant,
+    deadline: Option<Instant>,
+    stopped: Option<(Stopped, Instant)>,
+    exit: Option<ExitReport>,
+    spawn_failed: Option<String>,
+}
+
+/// The host side of one agent connection. See the module docs.
+#[derive(Debug, Default)]
+pub struct AgentClient {
+    decoder: FrameDecoder,
+    hello: Option<Hello>,
+    next_id: u32,
+    running: HashMap<u32, Running>,
+    outbox: BytesMut,
+    pongs: u64,
+    ended: Option<String>,
+}
+
+impl AgentClient {
+    /// A client for a connection whose agent has not said hello yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The agent's hello, once it arrived.
+    pub fn hello(&self) -> Option<&Hello> {
+        self.hello.as_ref()
+    }
+
+    /// Why the connection can carry no more commands, once it cannot.
+    pub fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
+    }
+
+    /// Whether `config` can run through the agent: it runs commands as its own user or a
+    /// numeric `uid[:gid]` (it never looks names up), so a user given by name keeps to the
+    /// engine path.
+    pub fn can_run(config: &ExecConfig) -> bool {
+        config.spec.user.as_deref().is_none_or(|u| {
+            u.split(':')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
+
+    /// Start the command `config` describes (its spec, deadline, output cap and policy; the
+    /// nonce goes into its environment as on the engine path) at `now`.
+    pub fn spawn(&mut self, now: Instant, config: &ExecConfig) -> Result<CommandId> {
+        if let Some(why) = &self.ended {
+            return Err(Error::Agent(why.clone()));
+        }
+        if !Self::can_run(config) {
+            return Err(Error::invalid(
+                "user",
+                "the agent runs commands only as a numeric uid[:gid]",
+            ));
+        }
+        let mut env = config.spec.env.clone();
+        env.push(format!("{NONCE_VAR}={}", config.nonce));
+        let request = SpawnRequest {
+            argv: config.spec.cmd.clone(),
+            env,
+            cwd: config.spec.workdir.clone(),
+            user: config.spec.user.clone(),
+            stdin: false,
+        };
+        let payload = serde_json::to_vec(&request).map_err(|e| Error::Agent(e.to_string()))?;
+        if payload.len() > MAX_PAYLOAD {
+            return Err(Error::invalid(
+                "command",
+                format!("is larger than the agent's {MAX_PAYLOAD}-byte frame"),
+            ));
+        }
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let id = self.next_id;
+        encode_frame(&mut self.outbox, Kind::Spawn, id, &payload);
+        let limit = config.limit.unwrap_or_default();
+        self.running.insert(
+            id,
+            Running {
+                capture: if config.keep {
+                    Capture::new(limit)
+                } else {
+                    Capture::passing(limit)
+                },
+                started: now,
+                deadline: config.timeout.map(|t| now + t),
+                stopped: None,
+                exit: None,
+                spawn_failed: None,
+            },
+        );
+        Ok(CommandId(id))
+    }
+
+    /// Ask the agent whether it is alive; its answer is a [`Kind::Pong`] frame, which
+    /// [`pongs`](Self::pongs) counts.
+    pub fn ping(&mut self) {
+        encode_frame(&mut self.outbox, Kind::Ping, 0, &[]);
+    }
+
+    /// How many pings the agent answered.
+    pub fn pongs(&self) -> u64 {
+        self.pongs
+    }
+
+    /// The caller of `id` went away: kill its process group and forget it.
+    pub fn cancel(&mut self, id: CommandId) {
+        if self.running.remove(&id.0).is_some() && self.ended.is_none() {
+            encode_frame(&mut self.outbox, Kind::Signal, id.0, &SIGKILL.to_be_bytes());
+        }
+    }
+
+    /// The bytes to write to the agent's stdin next, in order.
+    pub fn take_write(&mut self) -> Option<Bytes> {
+        (!self.outbox.is_empty()).then(|| self.outbox.split().freeze())
+    }
+
+    /// Output of the agent's exec arrived: its stdout carries frames; its stderr (the agent's
+    /// own complaints) is not ours to keep.
+    pub fn handle_output(&mut self, now: Instant, stream: StreamKind, data: &[u8]) {
+        if stream != StreamKind::Stdout || self.ended.is_some() {
+            return;
+        }
+        self.decoder.feed(data);
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(frame)) => {
+                    if let Err(e) = self.dispatch(now, &frame) {
+                        self.end(&e.to_string());
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    self.end(&Error::Protocol(ProtocolError::from(e)).to_string());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The connection ended (`why`): no command can finish any more, unless it already has.
+    pub fn handle_end(&mut self, why: &str) {
+        self.end(why);
+    }
+
+    fn end(&mut self, why: &str) {
+        if self.ended.is_none() {
+            self.ended = Some(why.to_string());
+        }
+        self.outbox.clear();
+    }
+
+    fn dispatch(&mut self, now: Instant, frame: &Frame) -> Result<()> {
+        let json = |context: &'static str, e: serde_json::Error| {
+            Error::Protocol(ProtocolError::Json {
+                context,
+                detail: e.to_string(),
+            })
+        };
+        match frame.kind {
+            Kind::Hello => {
+                let hello: Hello =
+                    serde_json::from_slice(&frame.payload).map_err(|e| json("agent hello", e))?;
+                if hello.protocol != AGENT_PROTOCOL {
+                    return Err(Error::Agent(format!(
+                        "the agent speaks protocol {}, not {AGENT_PROTOCOL}",
+                        hello.protocol
+                    )));
+                }
+                self.hello = Some(hello);
+            }
+            Kind::Started => {}
+            Kind::Pong => self.pongs += 1,
+            Kind::Stdout | Kind::Stderr => self.output(now, frame),
+            Kind::Exit => {
+                let report: ExitReport =
+                    serde_json::from_slice(&frame.payload).map_err(|e| json("agent exit", e))?;
+                if let Some(r) = self.running.get_mut(&frame.id) {
+                    r.exit = Some(report);
+                }
+            }
+            Kind::SpawnFailed => {
+                if let Some(r) = self.running.get_mut(&frame.id) {
+                    r.spawn_failed = Some(String::from_utf8_lossy(&frame.payload).into_owned());
+                }
+            }
+            Kind::Spawn | Kind::Stdin | Kind::StdinClose | Kind::Signal | Kind::Ping => {
+                return Err(Error::Agent(format!(
+                    "the agent sent a host frame ({:?})",
+                    frame.kind
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn output(&mut self, now: Instant, frame: &Frame) {
+        let Some(r) = self.running.get_mut(&frame.id) else {
+            return;
+        };
+        if r.exit.is_some() || r.stopped.is_some() {
+            return;
+        }
+        let kind = if frame.kind == Kind::Stdout {
+            StreamKind::Stdout
+        } else {
+            StreamKind::Stderr
+        };
+        if r.capture.push(kind, &frame.payload) == Captured::Stop {
+            r.stopped = Some((Stopped::Capped, now));
+            encode_frame(
+                &mut self.outbox,
+                Kind::Signal,
+                frame.id,
+                &SIGKILL.to_be_bytes(),
+            );
+        }
+    }
+
+    /// Where command `id` stands at `now`: done (and forgotten), or pending until more output
+    /// or the deadline named. A command whose deadline passed is killed here (a frame to
+    /// write appears in [`take_write`](Self::take_write)).
+    pub fn poll_command(&mut self, id: CommandId, now: Instant) -> AgentPoll {
+        let Some(r) = self.running.get_mut(&id.0) else {
+            return AgentPoll::Done(Err(Error::InvalidUse(
+                "an agent command was polled after it completed",
+            )));
+        };
+        if r.exit.is_some() || r.spawn_failed.is_some() {
+            return self.finish(id, now);
+        }
+        if let Some(why) = &self.ended {
+            let why = why.clone();
+            self.running.remove(&id.0);
+            return AgentPoll::Done(Err(Error::Agent(why)));
+        }
+        match r.stopped {
+            Some((_, at)) if now >= at + KILL_GRACE => self.finish(id, now),
+            Some((_, at)) => AgentPoll::Pending {
+                deadline: Some(at + KILL_GRACE),
+            },
+            None => match r.deadline {
+                Some(d) if now >= d => {
+                    r.stopped = Some((Stopped::TimedOut, now));
+                    encode_frame(&mut self.outbox, Kind::Signal, id.0, &SIGKILL.to_be_bytes());
+                    AgentPoll::Pending {
+                        deadline: Some(now + KILL_GRACE),
+                    }
+                }
+                deadline => AgentPoll::Pending { deadline },
+            },
+        }
+    }
+
+    fn finish(&mut self, id: CommandId, now: Instant) -> AgentPoll {
+        let Some(r) = self.running.remove(&id.0) else {
+            return AgentPoll::Done(Err(Error::polled_after_completion()));
+        };
+        let (stdout, mut stderr, truncated, elided_bytes) = r.capture.finish();
+        let stopped = r.stopped.map(|(why, _)| why);
+        let (exit_code, usage) = match (&r.exit, &r.spawn_failed) {
+            (Some(e), _) => (
+                e.code,
+                Some(Usage {
+                    user_cpu: Duration::from_micros(e.user_usec),
+                    system_cpu: Duration::from_micros(e.sys_usec),
+                    peak_rss_bytes: e.max_rss_kib.saturating_mul(1024),
+                    oom_killed: e.oom_killed,
+                }),
+            ),
+            (None, Some(reason)) => {
+                // As a shell reports a command it cannot run.
+                stderr.extend_from_slice(reason.as_bytes());
+                stderr.push(b'\n');
+                (127, None)
+            }
+            (None, None) => (-1, None),
+        };
+        AgentPoll::Done(Ok(ExecResult {
+            exit_code: if stopped.is_some() { -1 } else { exit_code },
+            stdout,
+            stderr,
+            duration: now.saturating_duration_since(r.started),
+            timed_out: stopped == Some(Stopped::TimedOut),
+            truncated: truncated || stopped == Some(Stopped::Capped),
+            elided_bytes,
+            usage,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

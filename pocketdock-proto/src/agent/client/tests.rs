@@ -1,0 +1,285 @@
+//! The agent client on a virtual clock, with the agent's frames delivered at every split point.
+
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+
+use super::*;
+use crate::api::exec::ExecSpec;
+use crate::capture::OutputLimit;
+use crate::LimitPolicy;
+
+fn config(timeout: Option<Duration>) -> ExecConfig {
+    let spec = ExecSpec {
+        cmd: vec!["sh".into(), "-c".into(), "echo hi".into()],
+        env: vec!["A=1".into()],
+        workdir: Some("/tmp".into()),
+        user: None,
+        tty: false,
+        stdin: false,
+    };
+    let mut c = ExecConfig::new("box", spec, "nonce-1");
+    c.timeout = timeout;
+    c
+}
+
+fn frame(kind: Kind, id: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    encode_frame(&mut out, kind, id, payload);
+    out.to_vec()
+}
+
+fn hello() -> Vec<u8> {
+    frame(
+        Kind::Hello,
+        0,
+        br#"{"protocol":1,"version":"0.1.0","pid":7,"uid":1000,"gid":1000}"#,
+    )
+}
+
+/// Decode every frame the client wrote.
+fn written(c: &mut AgentClient) -> Vec<Frame> {
+    let mut d = FrameDecoder::new();
+    if let Some(b) = c.take_write() {
+        d.feed(&b);
+    }
+    let mut out = Vec::new();
+    while let Ok(Some(f)) = d.next_frame() {
+        out.push(f);
+    }
+    out
+}
+
+/// Feed `wire` split at `at` (two pieces).
+fn feed_split(c: &mut AgentClient, now: Instant, wire: &[u8], at: usize) {
+    c.handle_output(now, StreamKind::Stdout, &wire[..at]);
+    c.handle_output(now, StreamKind::Stdout, &wire[at..]);
+}
+
+fn done(p: AgentPoll) -> Result<ExecResult> {
+    match p {
+        AgentPoll::Done(r) => r,
+        AgentPoll::Pending { deadline } => panic!("still pending (deadline {deadline:?})"),
+    }
+}
+
+#[test]
+fn a_command_runs_at_every_split_of_the_agent_answer() {
+    let t0 = Instant::now();
+    let mut wire = hello();
+    wire.extend(frame(Kind::Started, 1, &42u32.to_be_bytes()));
+    wire.extend(frame(Kind::Stdout, 1, b"hi\n"));
+    wire.extend(frame(Kind::Stderr, 1, b"warn\n"));
+    wire.extend(frame(
+        Kind::Exit,
+        1,
+        br#"{"code":3,"user_usec":1500,"sys_usec":500,"max_rss_kib":2048}"#,
+    ));
+    for at in 0..=wire.len() {
+        let mut c = AgentClient::new();
+        let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
+        let out = written(&mut c);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, Kind::Spawn);
+        let req: SpawnRequest =
+            serde_json::from_slice(&out[0].payload).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.argv, ["sh", "-c", "echo hi"]);
+        assert_eq!(req.env, ["A=1", "POCKETDOCK_EXEC=nonce-1"]);
+        assert_eq!(req.cwd.as_deref(), Some("/tmp"));
+        assert!(matches!(
+            c.poll_command(id, t0),
+            AgentPoll::Pending { deadline: None }
+        ));
+        feed_split(&mut c, t0 + Duration::from_millis(2), &wire, at);
+        assert_eq!(c.hello().map(|h| h.pid), Some(7));
+        let r = done(c.poll_command(id, t0 + Duration::from_millis(3)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (r.exit_code, r.stdout_str(), r.stderr_str()),
+            (3, "hi\n".into(), "warn\n".into())
+        );
+        assert!(!r.timed_out && !r.truncated);
+        assert_eq!(r.duration, Duration::from_millis(3));
+        let usage = r.usage.unwrap_or_default();
+        assert_eq!(usage.user_cpu, Duration::from_micros(1500));
+        assert_eq!(usage.system_cpu, Duration::from_micros(500));
+        assert_eq!(usage.peak_rss_bytes, 2048 * 1024);
+        // Forgotten once done.
+        assert!(matches!(
+            c.poll_command(id, t0),
+            AgentPoll::Done(Err(Error::InvalidUse(_)))
+        ));
+    }
+}
+
+#[test]
+fn the_deadline_kills_the_group_and_keeps_the_output_read_so_far() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    let id = c
+        .spawn(t0, &config(Some(Duration::from_secs(1))))
+        .unwrap_or_else(|e| panic!("{e}"));
+    written(&mut c);
+    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"partial"));
+    assert!(matches!(
+        c.poll_command(id, t0 + Duration::from_millis(999)),
+        AgentPoll::Pending { deadline: Some(d) } if d == t0 + Duration::from_secs(1)
+    ));
+    let at = t0 + Duration::from_secs(1);
+    assert!(matches!(
+        c.poll_command(id, at),
+        AgentPoll::Pending { deadline: Some(d) } if d == at + KILL_GRACE
+    ));
+    let out = written(&mut c);
+    assert_eq!((out[0].kind, out[0].payload_u32()), (Kind::Signal, Ok(9)));
+    // Output after the kill is not kept; the agent's exit report ends it.
+    c.handle_output(at, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"late"));
+    c.handle_output(
+        at,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, 1, br#"{"code":137,"signal":9}"#),
+    );
+    let r =
+        done(c.poll_command(id, at + Duration::from_millis(5))).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.exit_code, r.timed_out), (-1, true));
+    assert_eq!(r.stdout, b"partial");
+}
+
+#[test]
+fn a_killed_command_that_never_reports_ends_after_the_grace() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    let id = c
+        .spawn(t0, &config(Some(Duration::from_secs(1))))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = t0 + Duration::from_secs(1);
+    let _ = c.poll_command(id, at);
+    assert!(matches!(
+        c.poll_command(id, at + KILL_GRACE.saturating_sub(Duration::from_millis(1))),
+        AgentPoll::Pending { .. }
+    ));
+    let r = done(c.poll_command(id, at + KILL_GRACE)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.timed_out && r.exit_code == -1 && r.usage.is_none());
+}
+
+#[test]
+fn the_cap_with_stop_kills_and_truncates() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    let mut cfg = config(None);
+    cfg.limit = Some(OutputLimit {
+        max_bytes: 4,
+        policy: LimitPolicy::Stop,
+    });
+    let id = c.spawn(t0, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    written(&mut c);
+    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"abcdefgh"));
+    let out = written(&mut c);
+    assert_eq!((out[0].kind, out[0].payload_u32()), (Kind::Signal, Ok(9)));
+    c.handle_output(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, 1, br#"{"code":137,"signal":9}"#),
+    );
+    let r = done(c.poll_command(id, t0)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.exit_code, r.truncated, r.elided_bytes), (-1, true, 4));
+    assert_eq!(r.stdout, b"abcd");
+}
+
+#[test]
+fn a_program_that_cannot_start_reports_as_a_shell_would() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
+    c.handle_output(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::SpawnFailed, 1, b"nope: No such file or directory"),
+    );
+    let r = done(c.poll_command(id, t0)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.exit_code, 127);
+    assert_eq!(r.stderr_str(), "nope: No such file or directory\n");
+}
+
+#[test]
+fn a_closed_connection_or_a_malformed_frame_fails_what_is_pending() {
+    let t0 = Instant::now();
+    for cut in [
+        |c: &mut AgentClient| c.handle_end("the agent's exec ended"),
+        |c: &mut AgentClient| c.handle_output(Instant::now(), StreamKind::Stdout, &[0xff; 9]),
+        |c: &mut AgentClient| {
+            c.handle_output(
+                Instant::now(),
+                StreamKind::Stdout,
+                &frame(Kind::Spawn, 1, b"{}"),
+            );
+        },
+        |c: &mut AgentClient| {
+            c.handle_output(
+                Instant::now(),
+                StreamKind::Stdout,
+                &frame(
+                    Kind::Hello,
+                    0,
+                    br#"{"protocol":99,"version":"x","pid":1,"uid":0,"gid":0}"#,
+                ),
+            );
+        },
+    ] {
+        let mut c = AgentClient::new();
+        let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
+        cut(&mut c);
+        assert!(c.ended().is_some());
+        assert!(matches!(
+            c.poll_command(id, t0),
+            AgentPoll::Done(Err(Error::Agent(_)))
+        ));
+        assert!(matches!(c.spawn(t0, &config(None)), Err(Error::Agent(_))));
+        assert!(c.take_write().is_none());
+    }
+}
+
+#[test]
+fn stderr_of_the_agent_itself_is_ignored_and_a_cancelled_command_is_killed_and_forgotten() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.handle_output(t0, StreamKind::Stderr, &[0xff; 64]);
+    assert!(c.ended().is_none());
+    let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
+    written(&mut c);
+    c.cancel(id);
+    let out = written(&mut c);
+    assert_eq!(
+        (out[0].kind, out[0].id, out[0].payload_u32()),
+        (Kind::Signal, 1, Ok(9))
+    );
+    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"ignored"));
+    c.handle_output(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, 1, br#"{"code":0}"#),
+    );
+    assert!(c.ended().is_none());
+    c.ping();
+    assert_eq!(written(&mut c)[0].kind, Kind::Ping);
+    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Pong, 0, b""));
+    assert_eq!(c.pongs(), 1);
+}
+
+#[test]
+fn only_numeric_users_go_through_the_agent() {
+    let with = |u: Option<&str>| {
+        let mut c = config(None);
+        c.spec.user = u.map(str::to_string);
+        AgentClient::can_run(&c)
+    };
+    assert!(with(None) && with(Some("1000")) && with(Some("1000:1000")));
+    assert!(!with(Some("sandbox")) && !with(Some("1000:")) && !with(Some("root:0")));
+    let mut c = AgentClient::new();
+    let mut cfg = config(None);
+    cfg.spec.user = Some("sandbox".into());
+    assert!(matches!(
+        c.spawn(Instant::now(), &cfg),
+        Err(Error::InvalidInput { field: "user", .. })
+    ));
+}
