@@ -14,6 +14,7 @@ use pocketdock_proto::ring::DEFAULT_RING_CAPACITY;
 use pocketdock_proto::run::DEFAULT_TIMEOUT;
 use pocketdock_proto::Result;
 
+use crate::agent::AgentSlot;
 use crate::engine::Engine;
 use crate::logging::InstanceLog;
 
@@ -43,6 +44,8 @@ pub struct Container {
     /// The default user, once an upload has read it: later uploads run nothing before their
     /// archive.
     pub(crate) owner: OnceLock<Owner>,
+    /// The in-sandbox agent, once started on this handle.
+    pub(crate) agent: AgentSlot,
 }
 
 impl Container {
@@ -67,6 +70,7 @@ impl Container {
             closed: false,
             owned,
             owner: OnceLock::new(),
+            agent: AgentSlot::default(),
         }
     }
 

@@ -19,6 +19,7 @@
 //! operations ask for.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod container;
 mod driver;
 mod engine;
@@ -35,6 +36,7 @@ mod tty;
 
 use pocketdock_host::{logging, project};
 
+pub use agent::AgentStatus;
 pub use container::Container;
 pub use engine::Engine;
 pub use lifecycle::create_new_container;

@@ -37,7 +37,10 @@ impl Container {
         let command = command.into();
         let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
         let record = RunRecord::start(self.log.as_ref(), &command.display());
-        let result = self.engine.exec(config, |_| {})?;
+        let result = match self.run_through_agent(&config) {
+            Some(through_agent) => through_agent?,
+            None => self.engine.exec(config, |_| {})?,
+        };
         record.finish(&result);
         Ok(result)
     }

@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adapter_api;
+pub mod agent_binary;
 pub mod context;
 pub mod engine;
 pub mod logging;

@@ -176,6 +176,11 @@ impl AgentClient {
         }
     }
 
+    /// Whether there are bytes to write (see [`take_write`](Self::take_write)).
+    pub fn wants_write(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
     /// The bytes to write to the agent's stdin next, in order.
     pub fn take_write(&mut self) -> Option<Bytes> {
         (!self.outbox.is_empty()).then(|| self.outbox.split().freeze())

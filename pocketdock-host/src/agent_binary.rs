@@ -1,0 +1,96 @@
+//! Finding the in-sandbox agent's binary on this host, and the path it gets in a sandbox.
+//!
+//! The agent is a static program built for the sandbox's architecture
+//! (`scripts/build-agent.sh`). pocketdock looks for it, in order: the file `POCKETDOCK_AGENT`
+//! names (`off` turns the agent path off), then `pocketdock-agent` beside the running
+//! executable. In the sandbox it lives at `/.pocketdock/agent-<hash of its bytes>`, so a
+//! sandbox that already has this very build starts it without copying it again, and one with
+//! another build gets this one beside it.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The environment variable naming the agent binary (or `off`).
+pub const AGENT_ENV: &str = "POCKETDOCK_AGENT";
+
+/// The agent binary found on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentBinary {
+    /// Where it is on the host.
+    pub host_path: PathBuf,
+    /// Where it goes in a sandbox.
+    pub sandbox_path: String,
+}
+
+/// The agent binary of this host, looked up once per process: `Err` says why there is none
+/// (turned off, not found, unreadable), which callers report when they keep to the engine path.
+pub fn agent_binary() -> Result<&'static AgentBinary, &'static str> {
+    static FOUND: OnceLock<Result<AgentBinary, String>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            find(
+                std::env::var_os(AGENT_ENV).map(PathBuf::from),
+                std::env::current_exe().ok().as_deref(),
+            )
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// The lookup, from what `POCKETDOCK_AGENT` says and where the running executable is.
+fn find(named: Option<PathBuf>, exe: Option<&Path>) -> Result<AgentBinary, String> {
+    let host_path = match named {
+        Some(p) if p.as_os_str() == "off" => {
+            return Err(format!("turned off by {AGENT_ENV}=off"));
+        }
+        Some(p) => p,
+        None => exe
+            .and_then(Path::parent)
+            .map(|dir| dir.join("pocketdock-agent"))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                format!("no pocketdock-agent beside the executable and {AGENT_ENV} is not set")
+            })?,
+    };
+    let bytes = std::fs::read(&host_path)
+        .map_err(|e| format!("agent binary {}: {e}", host_path.display()))?;
+    Ok(AgentBinary {
+        sandbox_path: format!("/.pocketdock/agent-{:016x}", fnv1a(&bytes)),
+        host_path,
+    })
+}
+
+/// FNV-1a, 64 bits: a name for a build, not a defence (the sandbox could write anything at
+/// that path; it could also replace the agent while it runs).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_a_named_file_and_the_file_beside_the_executable() {
+        assert!(find(Some("off".into()), None).is_err_and(|e| e.contains("turned off")));
+        let dir = std::env::temp_dir().join(format!("pd-agent-find-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let agent = dir.join("pocketdock-agent");
+        std::fs::write(&agent, b"build one").unwrap_or_else(|e| panic!("{e}"));
+        let named = find(Some(agent.clone()), None).unwrap_or_else(|e| panic!("{e}"));
+        let beside = find(None, Some(&dir.join("pocketdock"))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(named, beside);
+        assert!(named.sandbox_path.starts_with("/.pocketdock/agent-"));
+        std::fs::write(&agent, b"build two").unwrap_or_else(|e| panic!("{e}"));
+        let other = find(Some(agent), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(
+            other.sandbox_path, named.sandbox_path,
+            "another build, another path"
+        );
+        assert!(find(None, Some(&std::env::temp_dir().join("nothing-here/x"))).is_err());
+        assert!(find(Some(dir.join("missing")), None).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
