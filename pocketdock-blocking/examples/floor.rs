@@ -9,8 +9,7 @@
 //! (measured in a child process per case, so one case's memory never shows in another's).
 #![expect(
     clippy::cast_precision_loss,
-    clippy::cast_sign_loss,
-    reason = "benchmark figures: rates and percentiles of counts far below 2^52"
+    reason = "benchmark figures: rates of counts far below 2^52"
 )]
 
 use std::io::{Read, Write};
@@ -24,7 +23,7 @@ use pocketdock_blocking::{ContainerSpec, Engine, LimitPolicy, RunOptions};
 #[path = "support/measure.rs"]
 mod measure;
 
-use measure::peak_rss_kib;
+use measure::{cpu, peak_rss_kib, summary};
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -239,40 +238,6 @@ fn one_file_tar(name: &str, data: &[u8]) -> Vec<u8> {
     tar.extend_from_slice(data);
     tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
     tar
-}
-
-/// This process's CPU time: the nanoseconds every thread of it spent on a CPU, from
-/// `/proc/self/task/*/schedstat` (exact, unlike the 10 ms ticks of `/proc/self/stat`).
-fn cpu() -> Duration {
-    let mut ns = 0u64;
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
-        for task in tasks.flatten() {
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-            ns += stat
-                .split_whitespace()
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-        }
-    }
-    Duration::from_nanos(ns)
-}
-
-/// Median and the spread (10th to 90th percentile) of `v`, in ms.
-fn summary(mut v: Vec<Duration>) -> String {
-    v.sort();
-    let at = |q: f64| {
-        v.get(((v.len() - 1) as f64 * q) as usize)
-            .copied()
-            .unwrap_or_default()
-    };
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    format!(
-        "p50 {:.2} ms (p10 {:.2}, p90 {:.2})",
-        ms(at(0.5)),
-        ms(at(0.1)),
-        ms(at(0.9))
-    )
 }
 
 /// Time `n` interleaved rounds of `pd` and `raw`; print wall and CPU per call of each.

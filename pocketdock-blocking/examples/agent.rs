@@ -1,0 +1,180 @@
+//! Commands through the in-sandbox agent beside the engine path, on one sandbox, in one run.
+//!
+//! `scripts/bench-agent.sh` runs it on both engines (it builds the agent and sets
+//! `POCKETDOCK_AGENT`). Figures: `run("echo hi")` wall time on the engine path and on the
+//! agent path (median and spread), 1000 sequential commands through the agent, 32 concurrent
+//! commands on one sandbox, sandbox-ready-to-first-command with the agent (create, agent start,
+//! first command), and 1 GiB of stdout through each path (MB/s, client CPU per GB, client peak
+//! RSS, each in a child process of its own).
+#![expect(
+    clippy::cast_precision_loss,
+    reason = "benchmark figures: rates of counts far below 2^52"
+)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pocketdock_blocking::{AgentStatus, ContainerSpec, Engine, LimitPolicy, RunOptions};
+
+#[path = "support/measure.rs"]
+mod measure;
+
+use measure::{cpu, peak_rss_kib, summary};
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn start_agent(c: &pocketdock_blocking::Container) -> BenchResult<()> {
+    match c.start_agent()? {
+        AgentStatus::Up { .. } => Ok(()),
+        other => Err(format!("the agent is not up: {other:?}").into()),
+    }
+}
+
+/// `n` runs of `echo hi`: their wall times and the client CPU per run.
+fn echo_runs(c: &pocketdock_blocking::Container, n: usize) -> BenchResult<(Vec<Duration>, f64)> {
+    let mut walls = Vec::with_capacity(n);
+    let c0 = cpu();
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = c.run("echo hi")?;
+        walls.push(t.elapsed());
+        if r.stdout != b"hi\n" {
+            return Err(format!("unexpected output {r:?}").into());
+        }
+    }
+    let per = cpu().saturating_sub(c0).as_secs_f64() * 1000.0 / n as f64;
+    Ok((walls, per))
+}
+
+/// One 1 GiB case, in this child process: through the agent or not.
+fn stream_case(container: &str, agent: bool) -> BenchResult<()> {
+    let c = Engine::detect()?.attach(container)?;
+    if agent {
+        start_agent(&c)?;
+    }
+    let bytes: u64 = 1 << 30;
+    let (t, c0) = (Instant::now(), cpu());
+    let r = c.run_with(
+        format!("head -c {bytes} /dev/zero").as_str(),
+        &RunOptions::new()
+            .no_timeout()
+            .keep_output(false)
+            .max_output(1)
+            .policy(LimitPolicy::KeepRunning),
+    )?;
+    let secs = t.elapsed().as_secs_f64();
+    let got = r.elided_bytes + 1;
+    if got != bytes || r.exit_code != 0 {
+        return Err(format!("read {got} of {bytes} bytes: {r:?}").into());
+    }
+    println!(
+        "  {}: {:.0} MB/s, client cpu {:.2} s/GB, client peak RSS {} KiB",
+        if agent { "agent " } else { "engine" },
+        bytes as f64 / 1e6 / secs,
+        cpu().saturating_sub(c0).as_secs_f64() / (bytes as f64 / 1e9),
+        peak_rss_kib()
+    );
+    Ok(())
+}
+
+fn run_child(me: &Path, container: &str, agent: bool) -> BenchResult<()> {
+    let status = Command::new(me)
+        .args(["stream", container, if agent { "agent" } else { "engine" }])
+        .status()?;
+    if !status.success() {
+        return Err(format!("stream case failed: {status}").into());
+    }
+    Ok(())
+}
+
+fn main() -> BenchResult<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 4 && args[1] == "stream" {
+        return stream_case(&args[2], args[3] == "agent");
+    }
+    let engine = Engine::detect()?;
+    let image = std::env::var("BENCH_IMAGE").unwrap_or_else(|_| "pocketdock/minimal-python".into());
+    let n: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    println!(
+        "engine: {:?} at {}",
+        engine.kind()?,
+        engine.socket().display()
+    );
+
+    // Ready to first command: create, (agent start, which copies it into the new sandbox,)
+    // first command.
+    let mut ready = Vec::new();
+    for _ in 0..n.clamp(3, 10) {
+        let t = Instant::now();
+        let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
+        start_agent(&c)?;
+        c.run("true")?;
+        ready.push(t.elapsed());
+        c.shutdown(true)?;
+    }
+    let mut plain = Vec::new();
+    for _ in 0..n.clamp(3, 10) {
+        let t = Instant::now();
+        let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
+        c.run("true")?;
+        plain.push(t.elapsed());
+        c.shutdown(true)?;
+    }
+    println!(
+        "sandbox ready to first command: engine path {} | agent {}",
+        summary(plain),
+        summary(ready)
+    );
+
+    let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
+    let id = c.id().to_string();
+    let (engine_walls, engine_cpu) = echo_runs(&c, n)?;
+    let t = Instant::now();
+    start_agent(&c)?;
+    let start = t.elapsed();
+    let (agent_walls, agent_cpu) = echo_runs(&c, 1000)?;
+    let total: Duration = agent_walls.iter().sum();
+    let p50 = |v: &[Duration]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v[v.len() / 2]
+    };
+    println!(
+        "run(\"echo hi\"): engine path {} cpu {engine_cpu:.3} ms/call | agent {} cpu {agent_cpu:.3} ms/call | {:.0}x faster at p50",
+        summary(engine_walls.clone()),
+        summary(agent_walls.clone()),
+        p50(&engine_walls).as_secs_f64() / p50(&agent_walls).as_secs_f64()
+    );
+    println!(
+        "agent start on a running sandbox: {:.1} ms; 1000 sequential commands: {:.0} ms",
+        start.as_secs_f64() * 1000.0,
+        total.as_secs_f64() * 1000.0
+    );
+    let t = Instant::now();
+    std::thread::scope(|s| -> BenchResult<()> {
+        let handles: Vec<_> = (0..32)
+            .map(|i| {
+                let c = &c;
+                s.spawn(move || c.run(&format!("echo {i}")))
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| "a thread panicked")??;
+        }
+        Ok(())
+    })?;
+    println!(
+        "32 concurrent commands on one sandbox through the agent: {:.1} ms for all",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let me = std::env::current_exe()?;
+    println!("1 GiB of stdout (child process per path):");
+    run_child(&me, &id, false)?;
+    run_child(&me, &id, true)?;
+    c.shutdown(true)?;
+    Ok(())
+}
