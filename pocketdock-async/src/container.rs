@@ -15,6 +15,7 @@ use pocketdock_proto::ring::DEFAULT_RING_CAPACITY;
 use pocketdock_proto::run::DEFAULT_TIMEOUT;
 use pocketdock_proto::Result;
 
+use crate::agent::AgentSlot;
 use crate::engine::Engine;
 use crate::logging::InstanceLog;
 use crate::runtime::Runtime;
@@ -49,6 +50,8 @@ pub struct Container<R: Runtime> {
     /// The default user, once an upload has read it: later uploads run nothing before their
     /// archive.
     pub(crate) owner: OnceLock<Owner>,
+    /// The in-sandbox agent, once started on this handle.
+    pub(crate) agent: AgentSlot<R>,
 }
 
 impl<R: Runtime> Container<R> {
@@ -73,6 +76,7 @@ impl<R: Runtime> Container<R> {
             closed: false,
             owned,
             owner: OnceLock::new(),
+            agent: AgentSlot::default(),
         }
     }
 

@@ -43,6 +43,7 @@
 //! [`Container`] removes it the same way; [`Container::shutdown`] does it for sure.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod container;
 mod driver;
 mod engine;

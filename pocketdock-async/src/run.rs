@@ -44,8 +44,13 @@ impl<R: Runtime> Container<R> {
     ) -> Result<ExecResult> {
         let command = command.into();
         let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
-        let mut guard = KillGuard::new(&self.engine, &config);
         let record = RunRecord::start(self.log.as_ref(), &command.display());
+        if let Some(through_agent) = self.run_through_agent(&config).await {
+            let result = through_agent?;
+            record.finish(&result);
+            return Ok(result);
+        }
+        let mut guard = KillGuard::new(&self.engine, &config);
         let result = self
             .engine
             .exec(config, |ev| {

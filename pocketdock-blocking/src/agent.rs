@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pocketdock_host::agent_binary::{agent_binary, AgentBinary};
-use pocketdock_proto::agent::{AgentClient, AgentPoll};
+use pocketdock_proto::agent::{AgentClient, AgentPoll, AgentStatus};
 use pocketdock_proto::api::exec::ExecSpec;
 use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::op::ExecConfig;
@@ -28,22 +28,6 @@ use crate::session::attach;
 
 /// How long a started agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Whether a container handle's commands go through the agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentStatus {
-    /// Not started on this handle: commands take the engine path.
-    Off,
-    /// Up: commands it can run go through it.
-    Up {
-        /// The agent's version.
-        version: String,
-        /// Its pid in the sandbox.
-        pid: u32,
-    },
-    /// It could not be started here; commands take the engine path. The reason says why.
-    Unavailable(String),
-}
 
 /// The agent of one container handle, if started.
 #[derive(Debug, Default)]
@@ -148,15 +132,7 @@ impl AgentConn {
     }
 
     fn status(&self) -> AgentStatus {
-        let client = self.shared.lock();
-        match (client.ended(), client.hello()) {
-            (None, Some(h)) => AgentStatus::Up {
-                version: h.version.clone(),
-                pid: h.pid,
-            },
-            (Some(why), _) => AgentStatus::Unavailable(why.to_string()),
-            (None, None) => AgentStatus::Off,
-        }
+        self.shared.lock().status()
     }
 
     /// Write what the machine handed out, in order. A failed write ends the connection.

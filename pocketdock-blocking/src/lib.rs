@@ -36,7 +36,6 @@ mod tty;
 
 use pocketdock_host::{logging, project};
 
-pub use agent::AgentStatus;
 pub use container::Container;
 pub use engine::Engine;
 pub use lifecycle::create_new_container;

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use pocketdock_proto::agent::AgentStatus;
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::images::BuildOptions;
 use pocketdock_proto::api::system::VersionInfo;
@@ -121,6 +122,10 @@ pub trait Sandbox: Sized {
     ) -> impl Future<Output = Result<ExecResult>>;
     /// `exec` (argv, no shell).
     fn exec(&self, argv: &[&str], opts: &RunOptions) -> impl Future<Output = Result<ExecResult>>;
+    /// `start_agent`.
+    fn start_agent(&self) -> impl Future<Output = Result<AgentStatus>>;
+    /// `agent_status`.
+    fn agent_status(&self) -> AgentStatus;
     /// `stream`.
     fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream>;
     /// `detach`.
@@ -1459,4 +1464,87 @@ macro_rules! conformance_tests {
             }
         }
     };
+}
+
+/// The agent path keeps the engine path's contract: the same output, exit codes and streams
+/// apart, a timeout that kills the whole tree and keeps the output read so far, the cap, plus
+/// usage figures; a dead agent fails its command and the engine path takes over.
+pub async fn agent_path_keeps_the_contract<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("agent").await;
+    assert_eq!(c.agent_status(), AgentStatus::Off);
+    let pid = match c.start_agent().await {
+        Ok(AgentStatus::Up { pid, .. }) => pid,
+        other => panic!("the agent did not start: {other:?}"),
+    };
+    let r = ok(c
+        .run("echo out; echo err >&2; printf 'tail'; exit 42")
+        .await);
+    assert_eq!(
+        (
+            r.stdout_str().as_ref(),
+            r.stderr_str().as_ref(),
+            r.exit_code
+        ),
+        ("out\ntail", "err\n", 42)
+    );
+    assert!(r.usage.is_some());
+    let argv = ok(c
+        .exec(
+            &["printf", "%s|", "a b", "$(x)"],
+            &RunOptions::new().workdir("/tmp"),
+        )
+        .await);
+    assert_eq!(argv.stdout_str(), "a b|$(x)|");
+    let timed = ok(c
+        .run_with(
+            Command::from("echo started; sleep 311 & sleep 312"),
+            &RunOptions::new().timeout(Duration::from_secs(1)),
+        )
+        .await);
+    assert!(timed.timed_out && timed.exit_code == -1, "{timed:?}");
+    assert_eq!(timed.stdout_str(), "started\n");
+    let left = ok(c
+        .run("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep 31[12]' || true")
+        .await);
+    assert_eq!(left.stdout_str().trim(), "0");
+    let capped = ok(c
+        .run_with(
+            Command::from("head -c 100000 /dev/zero; sleep 313"),
+            &RunOptions::new().max_output(100),
+        )
+        .await);
+    assert!(capped.truncated && capped.stdout.len() == 100, "{capped:?}");
+    // A hostile command kills the agent: its run fails, the engine path takes over.
+    assert!(matches!(
+        c.run(&format!("kill -9 {pid}; sleep 5")).await,
+        Err(Error::Agent(_))
+    ));
+    assert!(matches!(c.agent_status(), AgentStatus::Unavailable(_)));
+    let after = ok(c.run("echo engine").await);
+    assert_eq!(after.stdout_str(), "engine\n");
+    assert!(after.usage.is_none());
+}
+
+/// A `run` future dropped while its command runs through the agent kills the command's tree.
+pub async fn dropped_agent_run_kills_the_command<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("agent-cancel").await;
+    assert!(matches!(c.start_agent().await, Ok(AgentStatus::Up { .. })));
+    for delay_ms in [0u64, 5, 50, 300] {
+        let outcome = race(
+            c.run("echo started; sh -c 'sleep 67 & sleep 67'"),
+            S::sleep(Duration::from_millis(delay_ms)),
+        )
+        .await;
+        assert!(
+            matches!(outcome, either::Either::Right(())),
+            "run ended early"
+        );
+    }
+    let gone = eventually::<S, _>(Duration::from_secs(15), || async {
+        processes(&c, "sleep 67").await.is_empty()
+    })
+    .await;
+    assert!(gone, "a command outlived its dropped future");
+    assert!(matches!(c.agent_status(), AgentStatus::Up { .. }));
+    assert_eq!(ok(c.run("echo still").await).stdout_str(), "still\n");
 }

@@ -35,6 +35,7 @@ macro_rules! suite {
             persistence_in_a_project,
             files_round_trip,
             read_only_destination_is_refused,
+            agent_path_keeps_the_contract,
             tty_program,
             images_build_export_import,
             session_state_and_boundaries,
@@ -54,6 +55,7 @@ suite!(
     pocketdock_tests::conformance::runtime::tokio;
     dropped_run_future_kills_the_command,
     run_cancelled_at_any_moment_leaves_nothing,
+    dropped_agent_run_kills_the_command,
     dropped_session_command_is_interrupted,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
@@ -64,6 +66,7 @@ suite!(
     pocketdock_tests::conformance::runtime::smol;
     dropped_run_future_kills_the_command,
     run_cancelled_at_any_moment_leaves_nothing,
+    dropped_agent_run_kills_the_command,
     dropped_session_command_is_interrupted,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
@@ -74,6 +77,7 @@ suite!(
     pocketdock_tests::conformance::runtime::async_std;
     dropped_run_future_kills_the_command,
     run_cancelled_at_any_moment_leaves_nothing,
+    dropped_agent_run_kills_the_command,
     dropped_session_command_is_interrupted,
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls

@@ -39,6 +39,22 @@ const SIGKILL: u32 = 9;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CommandId(u32);
 
+/// Whether a container handle's commands go through the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentStatus {
+    /// Not started on this handle: commands take the engine path.
+    Off,
+    /// Up: commands it can run go through it.
+    Up {
+        /// The agent's version.
+        version: String,
+        /// Its pid in the sandbox.
+        pid: u32,
+    },
+    /// It could not be started here; commands take the engine path. The reason says why.
+    Unavailable(String),
+}
+
 /// What [`AgentClient::poll_command`] found.
 #[derive(Debug)]
 pub enum AgentPoll {
@@ -91,6 +107,18 @@ impl AgentClient {
     /// The agent's hello, once it arrived.
     pub fn hello(&self) -> Option<&Hello> {
         self.hello.as_ref()
+    }
+
+    /// Where the connection stands: up once the agent said hello, unavailable once it ended.
+    pub fn status(&self) -> AgentStatus {
+        match (&self.ended, &self.hello) {
+            (None, Some(h)) => AgentStatus::Up {
+                version: h.version.clone(),
+                pid: h.pid,
+            },
+            (Some(why), _) => AgentStatus::Unavailable(why.clone()),
+            (None, None) => AgentStatus::Off,
+        }
     }
 
     /// Why the connection can carry no more commands, once it cannot.

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use pocketdock_proto::agent::AgentStatus;
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::system::VersionInfo;
 use std::path::{Path, PathBuf};
@@ -133,6 +134,12 @@ impl Sandbox for pocketdock_blocking::Container {
     }
     async fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
         Self::exec(self, argv, opts)
+    }
+    async fn start_agent(&self) -> Result<AgentStatus> {
+        Self::start_agent(self)
+    }
+    fn agent_status(&self) -> AgentStatus {
+        Self::agent_status(self)
     }
     fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream> {
         Self::stream(self, command, opts)
@@ -380,6 +387,12 @@ macro_rules! async_adapter {
             }
             async fn exec(&self, argv: &[&str], opts: &RunOptions) -> Result<ExecResult> {
                 Self::exec(self, argv, opts).await
+            }
+            async fn start_agent(&self) -> Result<AgentStatus> {
+                Self::start_agent(self).await
+            }
+            fn agent_status(&self) -> AgentStatus {
+                Self::agent_status(self)
             }
             fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream> {
                 Self::stream(self, command, opts)

@@ -1,0 +1,347 @@
+//! Commands through the in-sandbox agent: one engine exec, started once per container handle,
+//! then each command is a frame out and a few back on its open connection.
+//!
+//! The protocol and every rule of a command (deadline, cap, result) are
+//! [`pocketdock_proto::agent::AgentClient`]'s. This file holds that machine behind a lock with
+//! the wakers of the tasks waiting on it, has the runtime's background reader feed it the
+//! exec's output, and writes what it hands out, in order, on the exec's stdin (one writer at a
+//! time). A dropped `run` future kills its command's process group.
+
+use std::marker::PhantomData;
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream as StdUnixStream;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use pocketdock_host::agent_binary::{agent_binary, AgentBinary};
+use pocketdock_proto::agent::{AgentClient, AgentPoll, AgentStatus, CommandId};
+use pocketdock_proto::api::exec::ExecSpec;
+use pocketdock_proto::files::TransferOptions;
+use pocketdock_proto::op::ExecConfig;
+use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
+use pocketdock_proto::{Error, ExecResult, Result};
+
+use crate::container::Container;
+use crate::driver::{Driver, Progress};
+use crate::engine::{nonce, Engine};
+use crate::runtime::{timeout_at, Runtime};
+use crate::session::attach;
+use crate::transport::comm;
+
+/// How long a started agent has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The agent of one container handle, if started.
+pub(crate) struct AgentSlot<R: Runtime>(Mutex<Slot<R>>);
+
+impl<R: Runtime> Default for AgentSlot<R> {
+    fn default() -> Self {
+        Self(Mutex::new(Slot::Off))
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for AgentSlot<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AgentSlot").field(&self.status()).finish()
+    }
+}
+
+enum Slot<R: Runtime> {
+    Off,
+    Up(Arc<AgentConn<R>>),
+    Unavailable(String),
+}
+
+impl<R: Runtime> AgentSlot<R> {
+    fn lock(&self) -> MutexGuard<'_, Slot<R>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The open connection, while the agent is up.
+    fn conn(&self) -> Option<Arc<AgentConn<R>>> {
+        match &*self.lock() {
+            Slot::Up(conn) if conn.shared.lock().client.ended().is_none() => Some(Arc::clone(conn)),
+            _ => None,
+        }
+    }
+
+    fn status(&self) -> AgentStatus {
+        match &*self.lock() {
+            Slot::Off => AgentStatus::Off,
+            Slot::Up(conn) => conn.shared.lock().client.status(),
+            Slot::Unavailable(why) => AgentStatus::Unavailable(why.clone()),
+        }
+    }
+}
+
+/// The machine, whether a task is writing (writes are not atomic), a counter of changes, and
+/// the tasks to wake at the next change: one lock, so no wake-up is lost between a check and
+/// the registration of a waker.
+struct Guarded {
+    client: AgentClient,
+    writing: bool,
+    changes: u64,
+    wakers: Vec<Waker>,
+}
+
+struct Shared<R> {
+    runtime: PhantomData<fn() -> R>,
+    state: Mutex<Guarded>,
+}
+
+impl<R: Runtime> Shared<R> {
+    fn lock(&self) -> MutexGuard<'_, Guarded> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Change the state with `f`, then wake every waiting task.
+    fn update<T>(&self, f: impl FnOnce(&mut Guarded) -> T) -> T {
+        let mut st = self.lock();
+        let v = f(&mut st);
+        st.changes += 1;
+        for w in st.wakers.drain(..) {
+            w.wake();
+        }
+        v
+    }
+
+    /// Wait until `f` answers, at most until `deadline` (`None` then).
+    async fn wait_for<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut f: impl FnMut(&mut Guarded) -> Option<T>,
+    ) -> Option<T> {
+        let ready = std::future::poll_fn(|cx| {
+            let mut st = self.lock();
+            if let Some(v) = f(&mut st) {
+                return Poll::Ready(v);
+            }
+            if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                st.wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        });
+        match deadline {
+            Some(d) => timeout_at::<R, _>(d, ready).await,
+            None => Some(ready.await),
+        }
+    }
+}
+
+/// One open agent connection.
+struct AgentConn<R: Runtime> {
+    shared: Arc<Shared<R>>,
+    writer: R::TtyWriter,
+    conn: StdUnixStream,
+}
+
+impl<R: Runtime> AgentConn<R> {
+    /// Start the agent at `path` in `container` and wait for its hello.
+    async fn start(engine: &Engine<R>, container: &str, path: &str) -> Result<Self> {
+        let spec = ExecSpec {
+            cmd: vec![path.to_string()],
+            env: Vec::new(),
+            workdir: None,
+            user: None,
+            tty: false,
+            stdin: true,
+        };
+        let (driver, _exec_id, conn) =
+            attach(engine, AttachConfig::new(container, spec, nonce())).await?;
+        let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
+        let shared = Arc::new(Shared {
+            runtime: PhantomData,
+            state: Mutex::new(Guarded {
+                client: AgentClient::new(),
+                writing: false,
+                changes: 0,
+                wakers: Vec::new(),
+            }),
+        });
+        R::spawn_reader("pocketdock-agent", read(driver, Arc::clone(&shared)))
+            .map_err(Error::Io)?;
+        let this = Self {
+            shared,
+            writer,
+            conn,
+        };
+        let hello = this
+            .shared
+            .wait_for(Some(R::now() + HELLO_TIMEOUT), |st| {
+                if st.client.hello().is_some() {
+                    Some(Ok(()))
+                } else {
+                    st.client
+                        .ended()
+                        .map(|why| Err(Error::Agent(why.to_string())))
+                }
+            })
+            .await;
+        hello.unwrap_or_else(|| Err(Error::Agent("the agent did not say hello in time".into())))?;
+        Ok(this)
+    }
+
+    /// Write what the machine handed out, in order, one writer at a time. A failed write ends
+    /// the connection.
+    async fn flush(&self) {
+        let turn = self
+            .shared
+            .wait_for(None, |st| {
+                if st.writing {
+                    None
+                } else {
+                    st.writing = true;
+                    Some(st.client.take_write())
+                }
+            })
+            .await;
+        let outcome = match turn.flatten() {
+            Some(bytes) => R::write_shared(&self.writer, &bytes).await,
+            None => Ok(()),
+        };
+        self.shared.update(|st| {
+            st.writing = false;
+            if let Err(e) = outcome {
+                st.client
+                    .handle_end(&format!("writing to the agent failed: {e}"));
+            }
+        });
+    }
+
+    /// Run one command to completion; dropping the future kills it.
+    async fn run(self: &Arc<Self>, config: &ExecConfig) -> Result<ExecResult> {
+        let id = self.shared.update(|st| st.client.spawn(R::now(), config))?;
+        let mut guard = Cancel {
+            conn: Arc::clone(self),
+            id,
+            armed: true,
+        };
+        self.flush().await;
+        loop {
+            let (wants_write, deadline, seen) = {
+                let mut st = self.shared.lock();
+                match st.client.poll_command(id, R::now()) {
+                    AgentPoll::Done(r) => {
+                        guard.armed = false;
+                        return r;
+                    }
+                    AgentPoll::Pending { deadline } => {
+                        (st.client.wants_write(), deadline, st.changes)
+                    }
+                }
+            };
+            if wants_write {
+                self.flush().await;
+                continue;
+            }
+            // Wait for any change (more output, the end) or the deadline.
+            let _ = self
+                .shared
+                .wait_for(deadline, |st| (st.changes != seen).then_some(()))
+                .await;
+        }
+    }
+}
+
+impl<R: Runtime> Drop for AgentConn<R> {
+    /// Closing the connection is the agent's signal to kill every command it started and exit.
+    fn drop(&mut self) {
+        let _ = self.conn.shutdown(Shutdown::Both);
+    }
+}
+
+/// Kills a command whose `run` future was dropped (in the background: a `Drop` cannot await).
+struct Cancel<R: Runtime> {
+    conn: Arc<AgentConn<R>>,
+    id: CommandId,
+    armed: bool,
+}
+
+impl<R: Runtime> Drop for Cancel<R> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.conn.shared.update(|st| st.client.cancel(self.id));
+        let conn = Arc::clone(&self.conn);
+        R::spawn_cleanup(async move { conn.flush().await });
+    }
+}
+
+/// The reader: feed the machine everything the agent's exec prints, then its end.
+async fn read<R: Runtime>(mut driver: Driver<AttachOp, R>, shared: Arc<Shared<R>>) {
+    let why = loop {
+        match driver.advance().await {
+            Progress::Event(AttachEvent::Output { stream, data }) => {
+                shared.update(|st| st.client.handle_output(R::now(), stream, &data));
+            }
+            Progress::Event(AttachEvent::Attached { .. }) => {}
+            Progress::Done(Ok(())) => break "the agent's exec ended".to_string(),
+            Progress::Done(Err(e)) => break format!("the agent's connection failed: {e}"),
+        }
+    };
+    shared.update(|st| st.client.handle_end(&why));
+}
+
+impl<R: Runtime> Container<R> {
+    /// Start the in-sandbox agent for this handle: afterwards `run`, `run_with` and `exec` go
+    /// through it (a command in about a millisecond instead of an engine exec's tens), with
+    /// the same results, deadlines and caps, plus [`usage`](ExecResult::usage) figures.
+    ///
+    /// The agent binary comes from this host (see
+    /// [`agent_binary`](pocketdock_host::agent_binary)); it is copied into the sandbox once per
+    /// build. When it cannot run here (none on this host, a read-only sandbox, an image of
+    /// another architecture), the error says why, [`agent_status`](Self::agent_status) keeps
+    /// the reason, and commands keep to the engine path.
+    pub async fn start_agent(&self) -> Result<AgentStatus> {
+        if let Some(conn) = self.agent.conn() {
+            return Ok(conn.shared.lock().client.status());
+        }
+        match self.open_agent().await {
+            Ok(conn) => {
+                let status = conn.shared.lock().client.status();
+                *self.agent.lock() = Slot::Up(Arc::new(conn));
+                Ok(status)
+            }
+            Err(e) => {
+                *self.agent.lock() = Slot::Unavailable(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether this handle's commands go through the agent, and if not, why.
+    pub fn agent_status(&self) -> AgentStatus {
+        self.agent.status()
+    }
+
+    /// Start the agent; copy it in first when this build is not in the sandbox yet.
+    async fn open_agent(&self) -> Result<AgentConn<R>> {
+        let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
+        if let Ok(conn) = AgentConn::start(&self.engine, &self.id, &binary.sandbox_path).await {
+            return Ok(conn);
+        }
+        self.push_with(
+            &binary.host_path,
+            &binary.sandbox_path,
+            &TransferOptions::default(),
+        )
+        .await
+        .map_err(|e| Error::Agent(format!("copying the agent into the sandbox failed: {e}")))?;
+        AgentConn::start(&self.engine, &self.id, &binary.sandbox_path).await
+    }
+
+    /// Run `config` through the agent when it is up and can run it; `None` means the engine
+    /// path.
+    pub(crate) async fn run_through_agent(
+        &self,
+        config: &ExecConfig,
+    ) -> Option<Result<ExecResult>> {
+        let conn = self.agent.conn()?;
+        if !AgentClient::can_run(config) {
+            return None;
+        }
+        Some(conn.run(config).await)
+    }
+}
