@@ -239,8 +239,21 @@ impl Agent {
     /// Collect frames until every command in `ids` has ended (`Exit` or `SpawnFailed`). Frames of
     /// other ids are a failure.
     pub fn collect(&self, ids: &[u32]) -> BTreeMap<u32, Outcome> {
-        let mut outcomes: BTreeMap<u32, Outcome> =
-            ids.iter().map(|id| (*id, Outcome::default())).collect();
+        self.collect_from(ids.iter().map(|id| (*id, Outcome::default())).collect())
+    }
+
+    /// Collect the rest of command `id`, whose `Started` (with `pid`) was already read.
+    pub fn finish(&self, id: u32, pid: u32) -> Outcome {
+        let started = Outcome {
+            pid: Some(pid),
+            ..Outcome::default()
+        };
+        self.collect_from([(id, started)].into())
+            .remove(&id)
+            .unwrap_or_default()
+    }
+
+    fn collect_from(&self, mut outcomes: BTreeMap<u32, Outcome>) -> BTreeMap<u32, Outcome> {
         while !outcomes.values().all(Outcome::ended) {
             let f = self.frame();
             outcomes
