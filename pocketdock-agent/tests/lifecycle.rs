@@ -182,7 +182,7 @@ fn a_host_that_stops_reading_is_gone_the_agent_kills_its_groups_and_exits_0() {
 
     use pocketdock_proto::agent::{encode_frame, FrameDecoder};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pocketdock-agent"))
+    let mut child = Command::new(support::agent_program())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -123,10 +123,18 @@ pub fn sh(script: &str) -> SpawnRequest {
     argv(&["sh", "-c", script])
 }
 
+/// The agent under test: the one cargo built for these tests, or the program named by
+/// `POCKETDOCK_AGENT_BIN` (to run the same tests on the static build of
+/// `scripts/build-agent.sh`).
+pub fn agent_program() -> std::ffi::OsString {
+    std::env::var_os("POCKETDOCK_AGENT_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_pocketdock-agent").into())
+}
+
 impl Agent {
-    /// Start the agent built by cargo for these tests and read its hello.
+    /// Start the agent and read its hello.
     pub fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pocketdock-agent"))
+        let mut child = Command::new(agent_program())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
