@@ -74,11 +74,12 @@ impl Agent {
         }
     }
 
-    /// Send command `id`'s `Exit` frame.
+    /// Send command `id`'s `Exit` frame (once per command: the shutdown counts them).
     pub fn send_exit(&self, id: u32, report: &ExitReport) {
         let sent = serde_json::to_vec(report)
             .map_err(|e| Ending::Failed(format!("exit report of {id}: {e}")))
             .and_then(|json| Ok(self.output.send(Kind::Exit, id, &json)?));
+        self.commands.exit_sent();
         if let Err(ending) = sent {
             self.stop(ending);
         }

@@ -83,6 +83,8 @@ struct Table {
     by_pid: HashMap<u32, u32>,
     /// How many commands were ever started: the reaper's cue that there are children again.
     spawns: u64,
+    /// Commands started whose `Exit` frame has not yet been written (or failed to be).
+    unsent: usize,
     /// The reaper found no child at all since the last start.
     childless: bool,
     closing: bool,
@@ -130,6 +132,7 @@ impl Commands {
         table.by_id.insert(id, Arc::clone(&running));
         table.by_pid.insert(pid, id);
         table.spawns += 1;
+        table.unsent += 1;
         table.childless = false;
         self.changed.notify_all();
         Spawned::Started(running, stdout, stderr)
@@ -225,12 +228,21 @@ impl Commands {
         }
     }
 
-    /// Wait, at most `limit`, until every command is reaped and the reaper found no child
-    /// left. Whether that happened.
-    pub fn wait_until_childless(&self, limit: Duration) -> bool {
+    /// A command's `Exit` frame was written, or could not be (the host is gone): one fewer
+    /// for [`wait_until_settled`](Self::wait_until_settled) to wait for.
+    pub fn exit_sent(&self) {
+        let mut table = self.lock();
+        table.unsent = table.unsent.saturating_sub(1);
+        self.changed.notify_all();
+    }
+
+    /// Wait, at most `limit`, until every command is reaped and reported ended (its pipes
+    /// closed once its group died, its `Exit` written if the host still reads) and the reaper
+    /// found no child left. Whether that happened.
+    pub fn wait_until_settled(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let mut table = self.lock();
-        while !(table.by_pid.is_empty() && table.childless) {
+        while !(table.unsent == 0 && table.by_pid.is_empty() && table.childless) {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return false;
             };

@@ -44,7 +44,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// running many commands should not pay the 2 MiB default per pipe.
 const THREAD_STACK: usize = 128 * 1024;
 
-/// How long the agent waits, when shutting down, for the groups it killed to be reaped.
+/// How long the agent waits, when shutting down, for the groups it killed to be reaped and
+/// reported (a process that left its group and keeps a pipe open is not waited for longer).
 const REAP_GRACE: Duration = Duration::from_secs(5);
 
 /// Exit status after a protocol error.
@@ -118,8 +119,8 @@ fn run() -> Ending {
         agent.output.close();
     }
     agent.commands.close_and_kill();
-    if !agent.commands.wait_until_childless(REAP_GRACE) {
-        eprintln!("pocketdock-agent: exiting with children not yet reaped");
+    if !agent.commands.wait_until_settled(REAP_GRACE) {
+        eprintln!("pocketdock-agent: exiting with commands not yet reaped or reported");
     }
     ending
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use pocketdock_proto::agent::Kind;
+use pocketdock_proto::agent::{ExitReport, Kind};
 use support::{children_of, eventually, group_members, proc_stat, sh, Agent, Heard};
 
 /// Spawn a shell that leaves two sleeps in its group; the group's members once both run.
@@ -78,14 +78,23 @@ fn closing_the_agents_stdin_kills_every_live_group_and_the_agent_exits_0() {
         .filter_map(|p| proc_stat(*p).map(|s| (p, s)))
         .collect();
     assert!(left.is_empty(), "left after the agent exited: {left:?}");
-    // Its stream ended between frames.
+    // While the host still reads, each killed command is reported before the stream ends
+    // (between frames).
+    let mut killed = Vec::new();
     loop {
         match agent.hear() {
-            Heard::Frame(f) => assert_eq!(f.kind, Kind::Exit, "{f:?}"),
+            Heard::Frame(f) => {
+                assert_eq!(f.kind, Kind::Exit, "{f:?}");
+                let exit: ExitReport = serde_json::from_slice(&f.payload).expect("exit JSON");
+                assert_eq!((exit.code, exit.signal), (137, Some(9)), "{exit:?}");
+                killed.push(f.id);
+            }
             Heard::End => break,
             Heard::Broken(e) => panic!("{e}"),
         }
     }
+    killed.sort_unstable();
+    assert_eq!(killed, [1, 2]);
 }
 
 #[test]
