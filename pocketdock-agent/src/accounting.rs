@@ -12,7 +12,8 @@ const OOM_COUNTERS: [&str; 2] = [
     "/sys/fs/cgroup/memory/memory.oom_control",
 ];
 
-const SIGKILL: i32 = 9;
+/// The signal the OOM killer ends a process with.
+pub const SIGKILL: i32 = 9;
 
 /// How many processes the kernel's OOM killer has ended in the agent's cgroup, when a counter
 /// can be read. Read when a command starts and when it is reaped: a rise in between, with the
@@ -31,9 +32,20 @@ fn parse_oom_kill(text: &str) -> Option<u64> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-/// The report of a reaped command, given the OOM kill counts read when it started and when it
-/// was reaped.
-pub fn report(reaped: &Reaped, oom_before: Option<u64>, oom_after: Option<u64>) -> ExitReport {
+/// What tells whether the kernel's OOM killer ended a command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OomEvidence {
+    /// The cgroup's OOM kill count when the command started.
+    pub before: Option<u64>,
+    /// The count when it was reaped.
+    pub after: Option<u64>,
+    /// The agent itself sent its group SIGKILL (the host's signal, or the shutdown): a SIGKILL
+    /// death is then the agent's, even if another command's OOM kill raised the count.
+    pub killed_by_agent: bool,
+}
+
+/// The report of a reaped command.
+pub fn report(reaped: &Reaped, oom: OomEvidence) -> ExitReport {
     let signal = reaped.status.signal();
     let code = match (reaped.status.code(), signal) {
         (Some(code), _) => i64::from(code),
@@ -42,14 +54,14 @@ pub fn report(reaped: &Reaped, oom_before: Option<u64>, oom_after: Option<u64>) 
         // failure rather than success.
         (None, None) => -1,
     };
-    let oom_rose = matches!((oom_before, oom_after), (Some(b), Some(a)) if a > b);
+    let oom_rose = matches!((oom.before, oom.after), (Some(b), Some(a)) if a > b);
     ExitReport {
         code,
         signal,
         user_usec: reaped.usage.user_usec,
         sys_usec: reaped.usage.sys_usec,
         max_rss_kib: reaped.usage.max_rss_kib,
-        oom_killed: signal == Some(SIGKILL) && oom_rose,
+        oom_killed: signal == Some(SIGKILL) && oom_rose && !oom.killed_by_agent,
     }
 }
 
@@ -83,19 +95,36 @@ mod tests {
 
     #[test]
     fn an_exit_status_is_its_code_and_a_signal_is_128_plus_it() {
-        let r = report(&reaped(7 << 8), None, None);
+        let r = report(&reaped(7 << 8), OomEvidence::default());
         assert_eq!((r.code, r.signal), (7, None));
         assert_eq!((r.user_usec, r.sys_usec, r.max_rss_kib), (1, 2, 3));
-        let r = report(&reaped(15), None, None);
+        let r = report(&reaped(15), OomEvidence::default());
         assert_eq!((r.code, r.signal, r.oom_killed), (143, Some(15), false));
+    }
+
+    fn counts(before: Option<u64>, after: Option<u64>) -> OomEvidence {
+        OomEvidence {
+            before,
+            after,
+            killed_by_agent: false,
+        }
     }
 
     #[test]
     fn oom_killed_needs_sigkill_and_a_rising_counter() {
-        assert!(report(&reaped(9), Some(1), Some(2)).oom_killed);
-        assert!(!report(&reaped(9), Some(2), Some(2)).oom_killed);
-        assert!(!report(&reaped(9), None, Some(2)).oom_killed);
-        assert!(!report(&reaped(15), Some(1), Some(2)).oom_killed);
-        assert!(!report(&reaped(0), Some(1), Some(2)).oom_killed);
+        assert!(report(&reaped(9), counts(Some(1), Some(2))).oom_killed);
+        assert!(!report(&reaped(9), counts(Some(2), Some(2))).oom_killed);
+        assert!(!report(&reaped(9), counts(None, Some(2))).oom_killed);
+        assert!(!report(&reaped(15), counts(Some(1), Some(2))).oom_killed);
+        assert!(!report(&reaped(0), counts(Some(1), Some(2))).oom_killed);
+    }
+
+    #[test]
+    fn a_sigkill_the_agent_sent_is_no_oom_kill_even_when_the_counter_rose() {
+        let oom = OomEvidence {
+            killed_by_agent: true,
+            ..counts(Some(1), Some(2))
+        };
+        assert!(!report(&reaped(9), oom).oom_killed);
     }
 }

@@ -10,16 +10,15 @@
 
 use std::collections::HashMap;
 use std::process::{ChildStderr, ChildStdout, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use pocketdock_proto::agent::ExitReport;
 
-use crate::accounting;
+use crate::accounting::{self, OomEvidence, SIGKILL};
 use crate::stdin_feed::StdinFeed;
 use crate::sys::{self, Reaped};
-
-const SIGKILL: i32 = 9;
 
 /// A command that has not yet been reported ended.
 #[derive(Debug)]
@@ -28,6 +27,8 @@ pub struct Running {
     pid: u32,
     stdin: Option<Arc<StdinFeed>>,
     oom_before: Option<u64>,
+    /// The agent sent its group SIGKILL.
+    sigkilled: AtomicBool,
     progress: Mutex<Progress>,
 }
 
@@ -53,7 +54,20 @@ impl Running {
     }
 
     fn report(&self, reaped: &Reaped, oom_after: Option<u64>) -> ExitReport {
-        accounting::report(reaped, self.oom_before, oom_after)
+        let oom = OomEvidence {
+            before: self.oom_before,
+            after: oom_after,
+            killed_by_agent: self.sigkilled.load(Ordering::Relaxed),
+        };
+        accounting::report(reaped, oom)
+    }
+
+    fn kill_group(&self, signal: i32) {
+        if signal == SIGKILL {
+            self.sigkilled.store(true, Ordering::Relaxed);
+        }
+        // A group that is already gone is no error: the command ended on its own.
+        let _ = sys::kill_group(self.pid, signal);
     }
 }
 
@@ -124,6 +138,7 @@ impl Commands {
             pid,
             stdin,
             oom_before,
+            sigkilled: AtomicBool::new(false),
             progress: Mutex::new(Progress {
                 open_pipes: 2,
                 reaped: None,
@@ -211,8 +226,7 @@ impl Commands {
         {
             return;
         }
-        // A group that is already gone is no error: the command ended on its own.
-        let _ = sys::kill_group(running.pid, signal);
+        running.kill_group(signal);
     }
 
     /// Start nothing more, and SIGKILL the process group of every command not yet reported
@@ -221,7 +235,7 @@ impl Commands {
         let mut table = self.lock();
         table.closing = true;
         for running in table.by_id.values() {
-            let _ = sys::kill_group(running.pid, SIGKILL);
+            running.kill_group(SIGKILL);
             if let Some(stdin) = &running.stdin {
                 stdin.abandon();
             }

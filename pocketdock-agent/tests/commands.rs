@@ -323,3 +323,14 @@ fn thirty_two_concurrent_commands_all_complete_with_their_own_output() {
         assert_eq!(out.exit().code, i64::from(id % 5), "command {id}");
     }
 }
+
+#[test]
+fn commands_get_the_default_sigpipe_although_the_agent_ignores_it() {
+    // With SIGPIPE ignored, `yes` would see EPIPE and complain on stderr instead of dying
+    // quietly when `head` is done.
+    let mut agent = Agent::start();
+    let out = agent.run(1, &sh("yes | head -n 2"));
+    assert_eq!(out.stdout_str(), "y\ny\n");
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(out.exit().code, 0);
+}
