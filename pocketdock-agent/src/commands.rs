@@ -256,7 +256,11 @@ impl Commands {
     pub fn wait_until_settled(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let mut table = self.lock();
-        while !(table.unsent == 0 && table.by_pid.is_empty() && table.childless) {
+        // Without a command ever started there is no child, and perhaps no reaper yet to say so.
+        while !(table.unsent == 0
+            && table.by_pid.is_empty()
+            && (table.childless || table.spawns == 0))
+        {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return false;
             };
