@@ -124,7 +124,7 @@ ensure_packages() {
     # command:package; a command found anywhere counts (e.g. moby/docker-ce instead of docker.io).
     for want in podman:podman runc:runc conmon:conmon netavark:netavark dockerd:docker.io \
         containerd:containerd debootstrap:debootstrap newuidmap:uidmap iptables:iptables \
-        curl:curl flock:util-linux tmux:tmux; do
+        curl:curl flock:util-linux tmux:tmux file:file; do
         cmd=${want%%:*} pkg=${want#*:}
         if [[ $cmd == netavark ]]; then
             # podman's network backend: netavark (Debian 12) or the older CNI plugins.

@@ -32,6 +32,10 @@ if [ ! -x "$pyref/bin/python" ] || ! "$pyref/bin/python" -c 'import pocketdock' 
 fi
 export POCKETDOCK_TEST_PYTHON="$pyref/bin/python"
 
+echo "== the in-sandbox agent (static build, for the agent-path tests)"
+scripts/build-agent.sh
+export POCKETDOCK_AGENT="$PWD/target/agent/pocketdock-agent"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -39,7 +43,7 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== dependency checks (no tokio in the blocking, async core, smol or CLI trees)"
-for crate in pocketdock-blocking pocketdock-async pocketdock-smol pocketdock-cli pocketdock-proto pocketdock-host; do
+for crate in pocketdock-blocking pocketdock-async pocketdock-smol pocketdock-cli pocketdock-proto pocketdock-host pocketdock-agent; do
   if cargo tree -p "$crate" -e normal -i tokio >/dev/null 2>&1; then
     echo "error: $crate depends on tokio" >&2
     exit 1
