@@ -85,6 +85,16 @@ struct Guarded {
     wakers: Vec<Waker>,
 }
 
+impl Guarded {
+    /// Something changed: count it and wake every waiting task.
+    fn notify(&mut self) {
+        self.changes += 1;
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
+
 struct Shared<R> {
     runtime: PhantomData<fn() -> R>,
     state: Mutex<Guarded>,
@@ -99,10 +109,7 @@ impl<R: Runtime> Shared<R> {
     fn update<T>(&self, f: impl FnOnce(&mut Guarded) -> T) -> T {
         let mut st = self.lock();
         let v = f(&mut st);
-        st.changes += 1;
-        for w in st.wakers.drain(..) {
-            w.wake();
-        }
+        st.notify();
         v
     }
 
@@ -274,7 +281,10 @@ async fn read<R: Runtime>(mut driver: Driver<AttachOp, R>, shared: Arc<Shared<R>
     let why = loop {
         match driver.advance().await {
             Progress::Event(AttachEvent::Output { stream, data }) => {
-                shared.update(|st| st.client.handle_output(R::now(), stream, &data));
+                let mut st = shared.lock();
+                if st.client.handle_output(R::now(), stream, data) {
+                    st.notify();
+                }
             }
             Progress::Event(AttachEvent::Attached { .. }) => {}
             Progress::Done(Ok(())) => break "the agent's exec ended".to_string(),

@@ -196,8 +196,9 @@ fn read(mut driver: Driver<AttachOp>, shared: &Shared) {
     let why = loop {
         match driver.advance() {
             Progress::Event(AttachEvent::Output { stream, data }) => {
-                shared.lock().handle_output(Instant::now(), stream, &data);
-                shared.changed.notify_all();
+                if shared.lock().handle_output(Instant::now(), stream, data) {
+                    shared.changed.notify_all();
+                }
             }
             Progress::Event(AttachEvent::Attached { .. }) => {}
             Progress::Done(Ok(())) => break "the agent's exec ended".to_string(),

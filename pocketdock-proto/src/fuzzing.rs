@@ -220,13 +220,18 @@ pub fn fuzz_session(data: &[u8]) {
 /// bytes.
 pub fn fuzz_agent_frames(data: &[u8]) {
     use crate::agent::{encode_frame, FrameDecoder, MAX_PAYLOAD};
-    let (_, pieces) = pieces(data);
+    let (ctl, pieces) = pieces(data);
     let mut d = FrameDecoder::new();
     let mut fed = 0usize;
     let mut out = BytesMut::new();
-    for p in pieces {
+    for (i, p) in pieces.into_iter().enumerate() {
         fed += p.len();
-        d.feed(p);
+        // Both ways of feeding, interleaved as the control byte says.
+        if (usize::from(ctl) >> (i % 8)) & 1 == 0 {
+            d.feed(p);
+        } else {
+            d.feed_bytes(Bytes::copy_from_slice(p));
+        }
         loop {
             match d.next_frame() {
                 Ok(Some(f)) => {

@@ -216,23 +216,29 @@ impl AgentClient {
 
     /// Output of the agent's exec arrived: its stdout carries frames; its stderr (the agent's
     /// own complaints) is not ours to keep.
-    pub fn handle_output(&mut self, now: Instant, stream: StreamKind, data: &[u8]) {
+    ///
+    /// Returns whether a waiting caller has something new to see (a command ended or was
+    /// stopped, a frame to write, the hello, a pong, the connection's end): output that only
+    /// went into a capture wakes nobody, so a long output costs no thread switch per piece.
+    pub fn handle_output(&mut self, now: Instant, stream: StreamKind, data: Bytes) -> bool {
         if stream != StreamKind::Stdout || self.ended.is_some() {
-            return;
+            return false;
         }
-        self.decoder.feed(data);
+        self.decoder.feed_bytes(data);
+        let mut wake = false;
         loop {
             match self.decoder.next_frame() {
-                Ok(Some(frame)) => {
-                    if let Err(e) = self.dispatch(now, &frame) {
+                Ok(Some(frame)) => match self.dispatch(now, frame) {
+                    Ok(news) => wake |= news,
+                    Err(e) => {
                         self.end(&e.to_string());
-                        return;
+                        return true;
                     }
-                }
-                Ok(None) => return,
+                },
+                Ok(None) => return wake,
                 Err(e) => {
                     self.end(&Error::Protocol(ProtocolError::from(e)).to_string());
-                    return;
+                    return true;
                 }
             }
         }
@@ -250,7 +256,8 @@ impl AgentClient {
         self.outbox.clear();
     }
 
-    fn dispatch(&mut self, now: Instant, frame: &Frame) -> Result<()> {
+    /// Act on one frame; returns whether a waiting caller has something new to see.
+    fn dispatch(&mut self, now: Instant, frame: Frame) -> Result<bool> {
         let json = |context: &'static str, e: serde_json::Error| {
             Error::Protocol(ProtocolError::Json {
                 context,
@@ -269,9 +276,11 @@ impl AgentClient {
                 }
                 self.hello = Some(hello);
             }
-            Kind::Started => {}
+            Kind::Started => return Ok(false),
             Kind::Pong => self.pongs += 1,
-            Kind::Stdout | Kind::Stderr => self.output(now, frame),
+            Kind::Stdout | Kind::Stderr => {
+                return Ok(self.output(now, frame.kind, frame.id, frame.payload));
+            }
             Kind::Exit => {
                 let report: ExitReport =
                     serde_json::from_slice(&frame.payload).map_err(|e| json("agent exit", e))?;
@@ -291,30 +300,29 @@ impl AgentClient {
                 )));
             }
         }
-        Ok(())
+        Ok(true)
     }
 
-    fn output(&mut self, now: Instant, frame: &Frame) {
-        let Some(r) = self.running.get_mut(&frame.id) else {
-            return;
+    /// Capture a command's output; returns whether the cap stopped it.
+    fn output(&mut self, now: Instant, kind: Kind, id: u32, payload: Bytes) -> bool {
+        let Some(r) = self.running.get_mut(&id) else {
+            return false;
         };
         if r.exit.is_some() || r.stopped.is_some() {
-            return;
+            return false;
         }
-        let kind = if frame.kind == Kind::Stdout {
+        let stream = if kind == Kind::Stdout {
             StreamKind::Stdout
         } else {
             StreamKind::Stderr
         };
-        if r.capture.push(kind, &frame.payload) == Captured::Stop {
-            r.stopped = Some((Stopped::Capped, now));
-            encode_frame(
-                &mut self.outbox,
-                Kind::Signal,
-                frame.id,
-                &SIGKILL.to_be_bytes(),
-            );
+        // A capture that keeps copies what it keeps; one that keeps nothing only counts.
+        if r.capture.take(stream, payload).1 != Captured::Stop {
+            return false;
         }
+        r.stopped = Some((Stopped::Capped, now));
+        encode_frame(&mut self.outbox, Kind::Signal, id, &SIGKILL.to_be_bytes());
+        true
     }
 
     /// Where command `id` stands at `now`: done (and forgotten), or pending until more output

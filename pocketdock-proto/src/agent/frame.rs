@@ -143,9 +143,16 @@ pub fn encode_frame(out: &mut BytesMut, kind: Kind, id: u32, payload: &[u8]) {
 }
 
 /// Decodes frames from bytes as they arrive, in any split.
+///
+/// Bytes fed as [`Bytes`] ([`feed_bytes`](Self::feed_bytes)) are parsed where they are: a whole
+/// frame's payload is a slice of them, never a copy; only a frame cut at the end of a piece is
+/// copied, to be completed by the next one.
 #[derive(Debug, Default)]
 pub struct FrameDecoder {
+    /// A frame begun in an earlier piece, being completed.
     buf: BytesMut,
+    /// A piece not yet parsed, when nothing was pending before it.
+    fresh: Bytes,
 }
 
 impl FrameDecoder {
@@ -156,31 +163,55 @@ impl FrameDecoder {
 
     /// Add received bytes.
     pub fn feed(&mut self, data: &[u8]) {
+        self.settle();
         self.buf.extend_from_slice(data);
+    }
+
+    /// Add received bytes the decoder may keep: whole frames in them are handed out as slices.
+    pub fn feed_bytes(&mut self, data: Bytes) {
+        if self.buf.is_empty() && self.fresh.is_empty() {
+            self.fresh = data;
+        } else {
+            self.settle();
+            self.buf.extend_from_slice(&data);
+        }
+    }
+
+    /// Move an unparsed piece behind a pending frame, so bytes stay in order.
+    fn settle(&mut self) {
+        if !self.fresh.is_empty() {
+            let fresh = std::mem::take(&mut self.fresh);
+            self.buf.extend_from_slice(&fresh);
+        }
     }
 
     /// Bytes held that do not yet make a whole frame.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.fresh.len()
     }
 
     /// The next whole frame, if one has arrived. An error leaves the decoder unusable: the
     /// peer's stream is out of step.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
-        let Some(header) = self.buf.get(..HEADER) else {
+        if self.buf.is_empty() && !self.fresh.is_empty() {
+            if let Some((kind, id, payload_len)) = header_of(&self.fresh)? {
+                if self.fresh.len() >= HEADER + payload_len {
+                    self.fresh.advance(HEADER);
+                    let payload = self.fresh.split_to(payload_len);
+                    return Ok(Some(Frame { kind, id, payload }));
+                }
+            }
+            // A frame cut at the end of the piece: complete it in the buffer.
+            self.settle();
+        }
+        let Some((kind, id, payload_len)) = header_of(&self.buf)? else {
             return Ok(None);
         };
-        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
-        let Some(payload_len) = (len as usize).checked_sub(5).filter(|n| *n <= MAX_PAYLOAD) else {
-            return Err(FrameError::Length(len));
-        };
-        let kind = Kind::from_code(header[4]).ok_or(FrameError::UnknownKind(header[4]))?;
         if self.buf.len() < HEADER + payload_len {
             // Room for the rest once, never more than the bound.
             self.buf.reserve(HEADER + payload_len - self.buf.len());
             return Ok(None);
         }
-        let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]);
         self.buf.advance(HEADER);
         let payload = self.buf.split_to(payload_len).freeze();
         Ok(Some(Frame { kind, id, payload }))
@@ -188,12 +219,26 @@ impl FrameDecoder {
 
     /// The stream ended: an error if it ended inside a frame.
     pub fn finish(&self) -> Result<(), FrameError> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err(FrameError::Truncated(self.buf.len()))
+        match self.buffered() {
+            0 => Ok(()),
+            n => Err(FrameError::Truncated(n)),
         }
     }
+}
+
+/// The kind, id and payload length of the frame at the start of `data`, once its header is
+/// there; checked against the bounds before anything is allocated for it.
+fn header_of(data: &[u8]) -> Result<Option<(Kind, u32, usize)>, FrameError> {
+    let Some(header) = data.get(..HEADER) else {
+        return Ok(None);
+    };
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+    let Some(payload_len) = (len as usize).checked_sub(5).filter(|n| *n <= MAX_PAYLOAD) else {
+        return Err(FrameError::Length(len));
+    };
+    let kind = Kind::from_code(header[4]).ok_or(FrameError::UnknownKind(header[4]))?;
+    let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]);
+    Ok(Some((kind, id, payload_len)))
 }
 
 #[cfg(test)]
@@ -239,6 +284,55 @@ mod tests {
             assert_eq!(got[1].payload.as_ref(), b"hello");
             assert_eq!(got[3].payload_u32(), Ok(42));
         }
+    }
+
+    #[test]
+    fn shared_pieces_decode_at_every_pair_of_split_points_as_copied_ones_do() {
+        let wire = frames(&[
+            (Kind::Stdout, 1, b"first"),
+            (Kind::Stderr, 2, b""),
+            (Kind::Stdout, 3, b"third frame"),
+        ]);
+        for a in 0..=wire.len() {
+            for b in a..=wire.len() {
+                let mut d = FrameDecoder::new();
+                let mut got = Vec::new();
+                for (i, part) in [&wire[..a], &wire[a..b], &wire[b..]]
+                    .into_iter()
+                    .enumerate()
+                {
+                    // Mix the two ways of feeding.
+                    if (a + b + i) % 3 == 0 {
+                        d.feed(part);
+                    } else {
+                        d.feed_bytes(Bytes::copy_from_slice(part));
+                    }
+                    while let Some(f) = d.next_frame().unwrap_or_else(|e| panic!("{e}")) {
+                        got.push((f.kind, f.id, f.payload));
+                    }
+                }
+                assert!(d.finish().is_ok(), "{a} {b}");
+                assert_eq!(got.len(), 3, "{a} {b}");
+                assert_eq!(got[0].2.as_ref(), b"first");
+                assert_eq!(
+                    got[2],
+                    (Kind::Stdout, 3, Bytes::from_static(b"third frame"))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_whole_frame_in_a_shared_piece_is_a_slice_of_it() {
+        let wire = Bytes::from(frames(&[(Kind::Stdout, 1, b"payload")]));
+        let mut d = FrameDecoder::new();
+        d.feed_bytes(wire.clone());
+        let f = d
+            .next_frame()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no frame"));
+        assert_eq!(f.payload.as_ptr(), wire[HEADER..].as_ptr());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use super::*;
 use crate::api::exec::ExecSpec;
@@ -29,6 +29,17 @@ fn frame(kind: Kind, id: u32, payload: &[u8]) -> Vec<u8> {
     out.to_vec()
 }
 
+/// The agent's output as the adapters hand it over, from a slice.
+trait FeedOut {
+    fn feed_out(&mut self, now: Instant, stream: StreamKind, data: &[u8]);
+}
+
+impl FeedOut for AgentClient {
+    fn feed_out(&mut self, now: Instant, stream: StreamKind, data: &[u8]) {
+        self.handle_output(now, stream, Bytes::copy_from_slice(data));
+    }
+}
+
 fn hello() -> Vec<u8> {
     frame(
         Kind::Hello,
@@ -52,8 +63,8 @@ fn written(c: &mut AgentClient) -> Vec<Frame> {
 
 /// Feed `wire` split at `at` (two pieces).
 fn feed_split(c: &mut AgentClient, now: Instant, wire: &[u8], at: usize) {
-    c.handle_output(now, StreamKind::Stdout, &wire[..at]);
-    c.handle_output(now, StreamKind::Stdout, &wire[at..]);
+    c.feed_out(now, StreamKind::Stdout, &wire[..at]);
+    c.feed_out(now, StreamKind::Stdout, &wire[at..]);
 }
 
 fn done(p: AgentPoll) -> Result<ExecResult> {
@@ -120,7 +131,7 @@ fn the_deadline_kills_the_group_and_keeps_the_output_read_so_far() {
         .spawn(t0, &config(Some(Duration::from_secs(1))))
         .unwrap_or_else(|e| panic!("{e}"));
     written(&mut c);
-    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"partial"));
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"partial"));
     assert!(matches!(
         c.poll_command(id, t0 + Duration::from_millis(999)),
         AgentPoll::Pending { deadline: Some(d) } if d == t0 + Duration::from_secs(1)
@@ -133,8 +144,8 @@ fn the_deadline_kills_the_group_and_keeps_the_output_read_so_far() {
     let out = written(&mut c);
     assert_eq!((out[0].kind, out[0].payload_u32()), (Kind::Signal, Ok(9)));
     // Output after the kill is not kept; the agent's exit report ends it.
-    c.handle_output(at, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"late"));
-    c.handle_output(
+    c.feed_out(at, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"late"));
+    c.feed_out(
         at,
         StreamKind::Stdout,
         &frame(Kind::Exit, 1, br#"{"code":137,"signal":9}"#),
@@ -173,10 +184,10 @@ fn the_cap_with_stop_kills_and_truncates() {
     });
     let id = c.spawn(t0, &cfg).unwrap_or_else(|e| panic!("{e}"));
     written(&mut c);
-    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"abcdefgh"));
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"abcdefgh"));
     let out = written(&mut c);
     assert_eq!((out[0].kind, out[0].payload_u32()), (Kind::Signal, Ok(9)));
-    c.handle_output(
+    c.feed_out(
         t0,
         StreamKind::Stdout,
         &frame(Kind::Exit, 1, br#"{"code":137,"signal":9}"#),
@@ -191,7 +202,7 @@ fn a_program_that_cannot_start_reports_as_a_shell_would() {
     let t0 = Instant::now();
     let mut c = AgentClient::new();
     let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
-    c.handle_output(
+    c.feed_out(
         t0,
         StreamKind::Stdout,
         &frame(Kind::SpawnFailed, 1, b"nope: No such file or directory"),
@@ -206,16 +217,16 @@ fn a_closed_connection_or_a_malformed_frame_fails_what_is_pending() {
     let t0 = Instant::now();
     for cut in [
         |c: &mut AgentClient| c.handle_end("the agent's exec ended"),
-        |c: &mut AgentClient| c.handle_output(Instant::now(), StreamKind::Stdout, &[0xff; 9]),
+        |c: &mut AgentClient| c.feed_out(Instant::now(), StreamKind::Stdout, &[0xff; 9]),
         |c: &mut AgentClient| {
-            c.handle_output(
+            c.feed_out(
                 Instant::now(),
                 StreamKind::Stdout,
                 &frame(Kind::Spawn, 1, b"{}"),
             );
         },
         |c: &mut AgentClient| {
-            c.handle_output(
+            c.feed_out(
                 Instant::now(),
                 StreamKind::Stdout,
                 &frame(
@@ -243,7 +254,7 @@ fn a_closed_connection_or_a_malformed_frame_fails_what_is_pending() {
 fn stderr_of_the_agent_itself_is_ignored_and_a_cancelled_command_is_killed_and_forgotten() {
     let t0 = Instant::now();
     let mut c = AgentClient::new();
-    c.handle_output(t0, StreamKind::Stderr, &[0xff; 64]);
+    c.feed_out(t0, StreamKind::Stderr, &[0xff; 64]);
     assert!(c.ended().is_none());
     let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
     written(&mut c);
@@ -253,8 +264,8 @@ fn stderr_of_the_agent_itself_is_ignored_and_a_cancelled_command_is_killed_and_f
         (out[0].kind, out[0].id, out[0].payload_u32()),
         (Kind::Signal, 1, Ok(9))
     );
-    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"ignored"));
-    c.handle_output(
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"ignored"));
+    c.feed_out(
         t0,
         StreamKind::Stdout,
         &frame(Kind::Exit, 1, br#"{"code":0}"#),
@@ -262,7 +273,7 @@ fn stderr_of_the_agent_itself_is_ignored_and_a_cancelled_command_is_killed_and_f
     assert!(c.ended().is_none());
     c.ping();
     assert_eq!(written(&mut c)[0].kind, Kind::Ping);
-    c.handle_output(t0, StreamKind::Stdout, &frame(Kind::Pong, 0, b""));
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Pong, 0, b""));
     assert_eq!(c.pongs(), 1);
 }
 
@@ -282,4 +293,30 @@ fn only_numeric_users_go_through_the_agent() {
         c.spawn(Instant::now(), &cfg),
         Err(Error::InvalidInput { field: "user", .. })
     ));
+}
+
+#[test]
+fn only_news_for_a_waiting_caller_wakes_it() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    let wake = |c: &mut AgentClient, wire: Vec<u8>| {
+        c.handle_output(t0, StreamKind::Stdout, Bytes::from(wire))
+    };
+    assert!(wake(&mut c, hello()));
+    let mut cfg = config(None);
+    cfg.limit = Some(OutputLimit {
+        max_bytes: 8,
+        policy: LimitPolicy::Stop,
+    });
+    let id = c.spawn(t0, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!wake(&mut c, frame(Kind::Started, 1, &5u32.to_be_bytes())));
+    assert!(!wake(&mut c, frame(Kind::Stdout, 1, b"four")));
+    assert!(!c.handle_output(t0, StreamKind::Stderr, Bytes::from_static(b"agent noise")));
+    assert!(
+        wake(&mut c, frame(Kind::Stdout, 1, b"past the cap")),
+        "a stop is news"
+    );
+    assert!(wake(&mut c, frame(Kind::Exit, 1, br#"{"code":137}"#)));
+    assert!(matches!(c.poll_command(id, t0), AgentPoll::Done(Ok(_))));
+    assert!(wake(&mut c, vec![0xff; 9]), "a broken stream is news");
 }
