@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal, Optional, Union, overload
 
 from pocketdock import _native
 from pocketdock._container_base import (
     DEFAULT_IMAGE,
     DEFAULT_MAX_OUTPUT,
+    PROCESS_LIST,
     ContainerBase,
     check_modes,
     create_args,
+    parse_processes,
 )
 from pocketdock._convert import container_info, exec_result
 from pocketdock._process import AsyncExecStream, AsyncProcess
@@ -94,7 +97,11 @@ class AsyncContainer(ContainerBase):
     async def info(self) -> ContainerInfo:
         """Status, resources, network, ports and processes, live."""
         d: Any = await self._native.info(True)
-        return container_info(d)
+        info = container_info(d)
+        if info.status == "running" and not info.processes:
+            listing = await self._native.run(PROCESS_LIST, None, 10.0, 1 << 20, True)
+            info = dataclasses.replace(info, processes=parse_processes(listing[1]))
+        return info
 
     async def reboot(self, *, fresh: bool = False) -> None:
         """Restart in place; ``fresh=True`` recreates the container from its image and

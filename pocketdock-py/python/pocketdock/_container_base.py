@@ -68,7 +68,7 @@ class ContainerBase:
     def _close_all(self) -> None:
         """Stop the streams and sessions opened on this handle (before a shutdown)."""
         for item in list(self._closables):
-            item._close()  # noqa: SLF001
+            item._close()
         self._closables.clear()
 
 
@@ -86,6 +86,34 @@ def _bound(container: _Self, fn: Callable[[_Self, _T], Any]) -> Callable[[_T], N
             fn(c, value)
 
     return call
+
+
+# Podman 4.3 answers `/top` without `ps_args` by running `ps` inside the container, and gives
+# nothing when the image has no `ps`. Then `info()` lists the processes from /proc with this
+# script (the shell running it and its own children left out), in the columns of `ps -ef`.
+PROCESS_LIST = r"""
+me=$$
+for d in /proc/[0-9]*; do
+  pid=${d#/proc/}; [ "$pid" = "$me" ] && continue
+  uid=; ppid=
+  while read -r k v _; do
+    case $k in Uid:) uid=$v;; PPid:) ppid=$v;; esac
+  done < "$d/status" 2>/dev/null
+  [ "$ppid" = "$me" ] && continue
+  cmd=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)
+  [ -n "$cmd" ] && printf '%s\t%s\t%s\t%s\n' "$uid" "$pid" "$ppid" "${cmd% }"
+done
+"""
+
+
+def parse_processes(listing: str) -> tuple[dict[str, str], ...]:
+    """The rows of :data:`PROCESS_LIST`'s output."""
+    rows = []
+    for line in listing.splitlines():
+        fields = line.split("\t", 3)
+        if len(fields) == 4:
+            rows.append(dict(zip(("UID", "PID", "PPID", "CMD"), fields)))
+    return tuple(rows)
 
 
 def check_modes(stream: bool, detach: bool) -> None:

@@ -6,15 +6,18 @@ Ctrl-C interrupts it: the call is abandoned and a running command is killed in t
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal, Optional, Union, overload
 
 from pocketdock import _native
 from pocketdock._container_base import (
     DEFAULT_IMAGE,
     DEFAULT_MAX_OUTPUT,
+    PROCESS_LIST,
     ContainerBase,
     check_modes,
     create_args,
+    parse_processes,
 )
 from pocketdock._convert import container_info, exec_result
 from pocketdock._process import ExecStream, Process
@@ -90,7 +93,11 @@ class Container(ContainerBase):
 
     def info(self) -> ContainerInfo:
         """Status, resources, network, ports and processes, live."""
-        return container_info(self._native.info(False))
+        info = container_info(self._native.info(False))
+        if info.status == "running" and not info.processes:
+            listing = self._native.run(PROCESS_LIST, None, 10.0, 1 << 20, False)
+            info = dataclasses.replace(info, processes=parse_processes(listing[1]))
+        return info
 
     def reboot(self, *, fresh: bool = False) -> None:
         """Restart in place; ``fresh=True`` recreates the container from its image and

@@ -1,10 +1,10 @@
 """pocketdock for asyncio::
 
-    from pocketdock.async_ import create_new_container
+from pocketdock.async_ import create_new_container
 
-    async def main() -> None:
-        async with await create_new_container() as c:
-            print((await c.run("echo hello")).stdout)
+async def main() -> None:
+    async with await create_new_container() as c:
+        print((await c.run("echo hello")).stdout)
 """
 
 from __future__ import annotations

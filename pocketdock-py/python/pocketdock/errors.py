@@ -62,9 +62,7 @@ class PodmanNotRunning(SocketError):
             hint = "Try: podman machine start  OR  open Docker Desktop"
         else:
             hint = "Try: systemctl --user start podman.socket"
-        super().__init__(
-            f"No container engine socket found. Is Podman or Docker running? {hint}"
-        )
+        super().__init__(f"No container engine socket found. Is Podman or Docker running? {hint}")
 
 
 class ContainerError(PocketDockError):
@@ -112,9 +110,7 @@ class ProjectNotInitialized(PocketDockError):
     """No ``.pocketdock/`` project was found."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "No .pocketdock/ project directory found. Run `pocketdock init` first."
-        )
+        super().__init__("No .pocketdock/ project directory found. Run `pocketdock init` first.")
 
 
 __all__ = [
