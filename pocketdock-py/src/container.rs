@@ -158,12 +158,12 @@ impl NativeContainer {
         &self,
         py: Python<'_>,
         command: String,
-        lang: Option<String>,
+        lang: Option<&str>,
         timeout: Option<f64>,
         max_output: usize,
         aio: bool,
     ) -> PyResult<Py<PyAny>> {
-        let opts = options(lang.as_deref(), timeout)?.max_output(max_output);
+        let opts = options(lang, timeout)?.max_output(max_output);
         let shared = self.shared();
         dispatch(py, aio, async move {
             let c = shared.read().await;
@@ -180,11 +180,11 @@ impl NativeContainer {
         &self,
         py: Python<'_>,
         command: String,
-        lang: Option<String>,
+        lang: Option<&str>,
         timeout: Option<f64>,
         max_output: usize,
     ) -> PyResult<NativeStream> {
-        let mut opts = options(lang.as_deref(), timeout)?
+        let mut opts = options(lang, timeout)?
             .max_output(max_output)
             .policy(LimitPolicy::KeepRunning);
         if timeout.is_none() {
@@ -203,11 +203,11 @@ impl NativeContainer {
         &self,
         py: Python<'_>,
         command: String,
-        lang: Option<String>,
+        lang: Option<&str>,
         timeout: Option<f64>,
         aio: bool,
     ) -> PyResult<Py<PyAny>> {
-        let opts = options(lang.as_deref(), timeout)?;
+        let opts = options(lang, timeout)?;
         let shared = self.shared();
         dispatch(py, aio, async move {
             let c = shared.read().await;

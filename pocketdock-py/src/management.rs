@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use pocketdock_proto::spec::{PortMapping, Volume};
+use pocketdock_proto::spec::{NetworkMode, PortMapping, Volume};
 use pocketdock_tokio::{ContainerSpec, Engine};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -27,12 +27,13 @@ pub(crate) struct CreateArgs {
     profile: Option<String>,
     devices: Vec<String>,
     ports: Vec<(u16, u16)>,
+    network: Option<String>,
 }
 
 #[pymethods]
 impl CreateArgs {
     #[new]
-    #[pyo3(signature = (image, name, mem_limit, cpu_percent, persist, volumes, project, profile, devices, ports))]
+    #[pyo3(signature = (image, name, mem_limit, cpu_percent, persist, volumes, project, profile, devices, ports, network))]
     #[expect(
         clippy::too_many_arguments,
         reason = "one per keyword of create_new_container"
@@ -48,6 +49,7 @@ impl CreateArgs {
         profile: Option<String>,
         devices: Vec<String>,
         ports: Vec<(u16, u16)>,
+        network: Option<String>,
     ) -> Self {
         Self {
             image,
@@ -60,6 +62,7 @@ impl CreateArgs {
             profile,
             devices,
             ports,
+            network,
         }
     }
 }
@@ -84,12 +87,17 @@ impl CreateArgs {
             .into_iter()
             .map(|(host, container)| PortMapping::tcp(host, container))
             .collect();
+        spec.network = self.network.map(|n| match n.as_str() {
+            "none" => NetworkMode::Off,
+            "bridge" => NetworkMode::Bridge,
+            _ => NetworkMode::Named(n),
+        });
         spec
     }
 }
 
 /// The engine at `socket`, or `None` for the default one.
-fn engine_at(socket: Option<&str>) -> Option<Engine> {
+fn engine_at(socket: Option<String>) -> Option<Engine> {
     socket.map(Engine::new)
 }
 
@@ -122,7 +130,7 @@ pub(crate) fn resume_container(
     timeout: Option<f64>,
     aio: bool,
 ) -> PyResult<Py<PyAny>> {
-    let engine = engine_at(socket_path.as_deref());
+    let engine = engine_at(socket_path);
     dispatch(py, aio, async move {
         let c = match engine {
             Some(e) => e.resume_container(&name).await,
@@ -141,7 +149,7 @@ pub(crate) fn list_containers(
     project: Option<String>,
     aio: bool,
 ) -> PyResult<Py<PyAny>> {
-    let engine = engine_at(socket_path.as_deref());
+    let engine = engine_at(socket_path);
     dispatch(py, aio, async move {
         let items = match engine {
             Some(e) => e.list_containers(project.as_deref()).await,
@@ -164,7 +172,7 @@ pub(crate) fn stop_container(
     socket_path: Option<String>,
     aio: bool,
 ) -> PyResult<Py<PyAny>> {
-    let engine = engine_at(socket_path.as_deref());
+    let engine = engine_at(socket_path);
     dispatch(py, aio, async move {
         match engine {
             Some(e) => e.stop_container(&name).await,
@@ -183,7 +191,7 @@ pub(crate) fn destroy_container(
     socket_path: Option<String>,
     aio: bool,
 ) -> PyResult<Py<PyAny>> {
-    let engine = engine_at(socket_path.as_deref());
+    let engine = engine_at(socket_path);
     dispatch(py, aio, async move {
         match engine {
             Some(e) => e.destroy_container(&name).await,
@@ -203,7 +211,7 @@ pub(crate) fn prune(
     project: Option<String>,
     aio: bool,
 ) -> PyResult<Py<PyAny>> {
-    let engine = engine_at(socket_path.as_deref());
+    let engine = engine_at(socket_path);
     dispatch(py, aio, async move {
         match engine {
             Some(e) => e.prune(project.as_deref()).await,
@@ -222,7 +230,7 @@ pub(crate) fn doctor(
     socket_path: Option<String>,
     aio: bool,
 ) -> PyResult<Py<PyAny>> {
-    let engine = engine_at(socket_path.as_deref());
+    let engine = engine_at(socket_path);
     dispatch(py, aio, async move {
         match engine {
             Some(e) => e.doctor(project_root.as_deref()).await,
@@ -281,6 +289,10 @@ pub(crate) fn remove_container(
 /// The project root above `start` (or the current directory), if any.
 #[pyfunction]
 #[pyo3(signature = (start))]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "pyo3 hands arguments over owned"
+)]
 pub(crate) fn find_project_root(start: Option<PathBuf>) -> Option<PathBuf> {
     pocketdock_tokio::find_project_root(start.as_deref())
 }
@@ -288,6 +300,10 @@ pub(crate) fn find_project_root(start: Option<PathBuf>) -> Option<PathBuf> {
 /// Create a project at `path` (or the current directory); returns its root.
 #[pyfunction]
 #[pyo3(signature = (path, project_name))]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "pyo3 hands arguments over owned"
+)]
 pub(crate) fn init_project(
     path: Option<PathBuf>,
     project_name: Option<String>,

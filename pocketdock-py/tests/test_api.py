@@ -199,3 +199,9 @@ def test_cli_is_installed_with_the_wheel() -> None:
     assert cli.is_file(), f"{cli} is missing: the wheel did not install the CLI"
     out = subprocess.run([str(cli), "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("pocketdock ")
+
+
+def test_network_is_off_unless_asked_for(container: pocketdock.Container) -> None:
+    assert container.info().network is False
+    with pocketdock.create_new_container(name=unique_name("net"), network=True) as c:
+        assert c.info().network is True

@@ -171,6 +171,7 @@ async def create_new_container(
     profile: Optional[str] = None,
     devices: Optional[list[str]] = None,
     ports: Optional[dict[int, int]] = None,
+    network: Union[bool, str, None] = None,
 ) -> AsyncContainer:
     """Create and start a sandbox; see :func:`pocketdock.create_new_container`."""
     args = create_args(
@@ -184,6 +185,7 @@ async def create_new_container(
         profile=profile,
         devices=devices,
         ports=ports,
+        network=network,
     )
     native: Any = await _native.create_container(args, float(timeout), True)
     return AsyncContainer(native)

@@ -4,7 +4,7 @@ properties, the callbacks of detached processes, and the arguments of a command.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar, Union
 
 from pocketdock import _native
 from pocketdock.profiles import resolve_profile
@@ -134,11 +134,14 @@ def create_args(
     profile: Optional[str],
     devices: Optional[list[str]],
     ports: Optional[dict[int, int]],
+    network: Union[bool, str, None],
 ) -> _native.CreateArgs:
     """The native arguments of ``create_new_container``.
 
     The default image gives way to the profile's image, and, with neither given, to the
-    project's ``default_profile``.
+    project's ``default_profile``. ``network``: ``True`` is the engine's bridge network,
+    ``False`` none, a string an engine network mode or name; ``None`` lets the profile decide
+    (and publishing ports turns it on).
     """
     if profile is not None:
         resolve_profile(profile)
@@ -153,4 +156,5 @@ def create_args(
         profile,
         list(devices or []),
         list((ports or {}).items()),
+        {True: "bridge", False: "none"}.get(network) if isinstance(network, bool) else network,
     )

@@ -21,6 +21,7 @@ class CreateArgs:
         profile: Optional[str],
         devices: list[str],
         ports: list[tuple[int, int]],
+        network: Optional[str],
     ) -> None: ...
 
 class NativeContainer:

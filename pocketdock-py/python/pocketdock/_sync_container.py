@@ -163,6 +163,7 @@ def create_new_container(
     profile: Optional[str] = None,
     devices: Optional[list[str]] = None,
     ports: Optional[dict[int, int]] = None,
+    network: Union[bool, str, None] = None,
 ) -> Container:
     """Create and start a sandbox container.
 
@@ -174,6 +175,10 @@ def create_new_container(
     an image profile (its image, unless ``image`` is given, and its network default).
     ``persist=True`` makes ``shutdown`` stop instead of remove, and inside a project gives the
     container an instance directory with logs.
+
+    The container is hardened (capabilities dropped, no new privileges, a pids limit) and has no
+    network unless ``network=True`` (or a network name), its profile's default, or published
+    ports say otherwise.
     """
     args = create_args(
         image=image,
@@ -186,6 +191,7 @@ def create_new_container(
         profile=profile,
         devices=devices,
         ports=ports,
+        network=network,
     )
     return Container(_native.create_container(args, float(timeout), False))
 
