@@ -27,7 +27,7 @@ use pyo3::prelude::*;
 /// The extension module `pocketdock._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    runtime::init();
+    runtime::init()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<container::NativeContainer>()?;
     m.add_class::<stream::NativeStream>()?;
