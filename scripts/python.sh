@@ -49,7 +49,13 @@ fi
 log "building the CLI (release)"
 cargo build --release -p pocketdock-cli --quiet
 mkdir -p pocketdock-py/wheel-data/scripts
-install -m 0755 target/release/pocketdock pocketdock-py/wheel-data/scripts/pocketdock
+# Stripped: the release profile keeps line tables (debug = 1), which users do not need.
+if command -v strip >/dev/null; then
+  strip -o pocketdock-py/wheel-data/scripts/pocketdock target/release/pocketdock
+  chmod 0755 pocketdock-py/wheel-data/scripts/pocketdock
+else
+  install -m 0755 target/release/pocketdock pocketdock-py/wheel-data/scripts/pocketdock
+fi
 
 # --- 3. the wheel, installed the way a user installs it -----------------------------------------
 log "building the wheel (maturin, release)"
