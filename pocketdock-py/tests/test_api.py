@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pocketdock
@@ -205,3 +208,38 @@ def test_network_is_off_unless_asked_for(container: pocketdock.Container) -> Non
     assert container.info().network is False
     with pocketdock.create_new_container(name=unique_name("net"), network=True) as c:
         assert c.info().network is True
+
+
+def test_shutdown_does_not_wait_for_a_running_command() -> None:
+    c = pocketdock.create_new_container(name=unique_name("shut"))
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(c.run("sleep 611", timeout=120))
+        except pocketdock.PocketDockError as e:
+            outcome.append(e)
+
+    t = threading.Thread(target=work)
+    t.start()
+    time.sleep(0.5)
+    c.shutdown()
+    t.join(30)
+    assert not t.is_alive(), "the run kept waiting after its container was removed"
+    assert len(outcome) == 1
+    result = outcome[0]
+    assert not (isinstance(result, pocketdock.ExecResult) and result.ok)
+    assert c.name not in [i.name for i in pocketdock.list_containers()]
+
+
+def test_a_dropped_ephemeral_handle_removes_its_container() -> None:
+    name = unique_name("gc")
+    c = pocketdock.create_new_container(name=name)
+    del c
+    gc.collect()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if name not in [i.name for i in pocketdock.list_containers()]:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{name} is still there after its handle was dropped")
