@@ -12,6 +12,7 @@ The async API is in :mod:`pocketdock.async_`.
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 from pocketdock import _native
@@ -87,8 +88,6 @@ def doctor(
 ) -> DoctorReport:
     """Compare the project's instance directories with its containers
     (``ProjectNotInitialized`` outside a project)."""
-    import os
-
     root = None if project_root is None else os.fspath(project_root)
     return doctor_report(_native.doctor(root, socket_path, False))
 
