@@ -61,7 +61,7 @@ echo "== cargo package (every published crate builds alone from its package)"
 # made afresh each time.
 rm -rf target/package target/package-verify "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/pocketdock-* \
   "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/-*/pocketdock-*
-CARGO_TARGET_DIR=target/package-verify cargo package --workspace --exclude pocketdock-tests --allow-dirty --quiet
+CARGO_TARGET_DIR=target/package-verify cargo package --workspace --exclude pocketdock-tests --exclude pocketdock-py --allow-dirty --quiet
 rm -rf target/package-verify
 
 echo "== cargo test (unit, corpus replay, integration on podman and docker)"
@@ -86,4 +86,10 @@ for e in podman docker; do
     status=1
   fi
 done
+
+echo "== the Python package: wheel built and installed, its tests and the reference's own, both engines"
+if ! scripts/python.sh; then
+  echo "error: the Python package's checks failed" >&2
+  status=1
+fi
 exit "$status"
