@@ -27,6 +27,9 @@ use crate::server::McpServer;
 /// The path the MCP endpoint answers on.
 pub const PATH: &str = "/mcp";
 
+/// Largest request body accepted (a `write_file` of a few MiB of base64 fits).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
 type Body = BoxBody<Bytes, Infallible>;
 
 /// A bearer token, kept out of `Debug` output and compared in constant time.
@@ -64,6 +67,79 @@ impl Token {
     }
 }
 
+/// A JSON-RPC error answer to a request that could not be read as one.
+fn jsonrpc_error(code: i64, message: &str, id: &serde_json::Value) -> Response<Body> {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": code, "message": message},
+    });
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The request with its body read, or the JSON-RPC error a malformed message gets (a parse
+/// error, or an invalid request for JSON that is not a JSON-RPC 2.0 message).
+async fn read_body(req: Request<Incoming>) -> Result<Request<Full<Bytes>>, Response<Body>> {
+    let (parts, body) = req.into_parts();
+    let bytes = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            return Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large\n",
+            ))
+        }
+    };
+    if parts.method == http::Method::POST {
+        let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(jsonrpc_error(
+                    -32700,
+                    &format!("Parse error: {e}"),
+                    &serde_json::Value::Null,
+                ))
+            }
+        };
+        let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
+        let is_message = value.get("jsonrpc").and_then(serde_json::Value::as_str) == Some("2.0")
+            && (value.get("method").is_some()
+                || value.get("result").is_some()
+                || value.get("error").is_some());
+        if !is_message {
+            return Err(jsonrpc_error(
+                -32600,
+                "Invalid Request: not a JSON-RPC 2.0 message",
+                &id,
+            ));
+        }
+    }
+    Ok(Request::from_parts(parts, Full::new(bytes)))
+}
+
+/// Answer a refused request: its body is read first (up to a small bound) so the connection
+/// can carry the client's next request; past the bound the connection is closed.
+async fn refused(req: Request<Incoming>, mut answer: Response<Body>) -> Response<Body> {
+    const DRAIN: usize = 64 * 1024;
+    let drained = http_body_util::Limited::new(req.into_body(), DRAIN)
+        .collect()
+        .await
+        .is_ok();
+    if !drained {
+        answer.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    answer
+}
+
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())).boxed());
     *r.status_mut() = status;
@@ -84,8 +160,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
-    let mut config =
-        StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    let mut config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(shutdown.child_token())
+        .with_max_request_body_bytes(MAX_BODY);
     if !addr.ip().is_loopback() {
         // Reached under names the server cannot know; the token guards it.
         config = config.disable_allowed_hosts();
@@ -114,22 +191,26 @@ pub async fn serve(
                 let mut mcp = mcp.clone();
                 let token = token.clone();
                 async move {
-                    if req.uri().path() != PATH {
-                        return Ok::<_, Infallible>(plain(StatusCode::NOT_FOUND, "not found\n"));
+                    let refusal = if req.uri().path() == PATH {
+                        token.as_ref().and_then(|t| {
+                            let header = req
+                                .headers()
+                                .get(http::header::AUTHORIZATION)
+                                .map(http::HeaderValue::as_bytes);
+                            (!t.accepts(header)).then(|| {
+                                plain(StatusCode::UNAUTHORIZED, "a bearer token is required\n")
+                            })
+                        })
+                    } else {
+                        Some(plain(StatusCode::NOT_FOUND, "not found\n"))
+                    };
+                    if let Some(answer) = refusal {
+                        return Ok::<_, Infallible>(refused(req, answer).await);
                     }
-                    if let Some(t) = &token {
-                        let header = req
-                            .headers()
-                            .get(http::header::AUTHORIZATION)
-                            .map(http::HeaderValue::as_bytes);
-                        if !t.accepts(header) {
-                            return Ok(plain(
-                                StatusCode::UNAUTHORIZED,
-                                "a bearer token is required\n",
-                            ));
-                        }
+                    match read_body(req).await {
+                        Ok(req) => mcp.call(req).await,
+                        Err(answer) => Ok(answer),
                     }
-                    mcp.call(req).await
                 }
             });
             let served = hyper::server::conn::http1::Builder::new()

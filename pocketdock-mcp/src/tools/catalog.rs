@@ -152,7 +152,8 @@ pub fn tools() -> Vec<Tool> {
             "list_sandboxes",
             "List sandboxes",
             ReadOnly,
-            "List the sandboxes of this session.",
+            "List the sandboxes of this session with their image, network, age, idle time and \
+             the number of background processes and shell sessions in each.",
         ),
         tool::<SandboxArg, ShutdownOutput>(
             "shutdown_sandbox",
