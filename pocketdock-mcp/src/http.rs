@@ -167,9 +167,15 @@ pub async fn serve(
         // Reached under names the server cannot know; the token guards it.
         config = config.disable_allowed_hosts();
     }
+    // A session nobody used for the idle TTL ends (and its sandboxes go with it): a client
+    // that vanished without ending its session leaves nothing behind for much longer than
+    // that. The session's clock only moves on messages, so it also waits out the longest call.
+    let mut sessions = LocalSessionManager::default();
+    let longest_call = registry.opts.max_timeout + std::time::Duration::from_secs(60);
+    sessions.session_config.keep_alive = Some(registry.opts.idle_ttl.max(longest_call));
     let mcp = StreamableHttpService::new(
         move || Ok(McpServer::new(Arc::clone(&registry))),
-        Arc::new(LocalSessionManager::default()),
+        Arc::new(sessions),
         config,
     );
     loop {

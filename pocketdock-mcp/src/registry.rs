@@ -285,15 +285,14 @@ impl Registry {
             .insert(LABEL_SCOPE.into(), format!("{}", new.scope));
         let image = spec.resolved_image().unwrap_or_default();
         let created = self.engine.create_container_in(spec, None).await?;
-        // From here on the registry removes it: the owning handle is let go.
+        // From here on the registry removes it: the owning handle is let go, and until the
+        // sandbox is kept a guard removes it (a failed or cancelled call).
         let id = created.keep();
-        let container = match self.engine.attach(&name).await {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = self.engine.remove_container(&id, true).await;
-                return Err(e.into());
-            }
+        let mut orphan = Orphan {
+            engine: self.engine.clone(),
+            id: Some(id.clone()),
         };
+        let container = self.engine.attach(&name).await?;
         let sandbox = Arc::new(Sandbox {
             name: name.clone(),
             scope: new.scope,
@@ -308,17 +307,16 @@ impl Registry {
             processes: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
         });
-        let gone = {
+        {
             let mut state = lock(&self.state);
             state.pending = state.pending.saturating_sub(1);
             pending.armed = false;
-            let gone = state.closing || state.ended.contains(&new.scope);
-            if !gone {
+            if !state.closing && !state.ended.contains(&new.scope) {
                 state.sandboxes.insert(name, Arc::clone(&sandbox));
+                orphan.id = None;
             }
-            gone
-        };
-        if gone {
+        }
+        if let Some(id) = orphan.id.take() {
             let _ = self.engine.remove_container(&id, true).await;
             return Err(ToolError::Refused(
                 "the session ended during the creation".into(),
@@ -424,10 +422,36 @@ impl Registry {
         let mut removals = std::mem::take(&mut *lock(&self.removals));
         let drained = tokio::time::timeout(EXIT_GRACE, async {
             while removals.join_next().await.is_some() {}
+            // Anything of this server's the map did not hold (a creation cut short).
+            let label = format!("{LABEL_SERVER}={}", self.server_id);
+            if let Ok(left) = self.engine.list_raw(&[label]).await {
+                for c in left {
+                    let _ = self.engine.remove_container(&c.id, true).await;
+                }
+            }
         })
         .await;
         if drained.is_err() {
             eprintln!("pocketdock-mcp: some sandboxes could not be removed in time");
+        }
+    }
+}
+
+/// A container created but not kept yet: removed in the background if the creation stops
+/// before the registry holds it.
+struct Orphan {
+    engine: Engine,
+    id: Option<String>,
+}
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let engine = self.engine.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = engine.remove_container(&id, true).await;
+            });
         }
     }
 }

@@ -178,3 +178,11 @@ def test_malformed_lines_on_stdio_get_jsonrpc_errors() -> None:
     results = [a for a in answers if a.get("id") == 1]
     assert results and results[0]["result"]["serverInfo"]["name"] == "pocketdock-mcp"
     assert r.returncode == 0
+
+
+def test_help_shows_host_snippets() -> None:
+    r = subprocess.run(
+        [Server("stdio").argv()[0], "--help"], capture_output=True, text=True, check=True
+    )
+    for snippet in ["claude mcp add pocketdock -- pocketdock-mcp", '"mcpServers"', "--http"]:
+        assert snippet in r.stdout, snippet
