@@ -46,10 +46,13 @@ echo "== cargo build -p pocketdock-mcp"
 cargo build -p pocketdock-mcp --quiet
 export PDMCP_BIN="$PWD/target/debug/pocketdock-mcp"
 
-echo "== ruff, mypy --strict ($tests)"
+echo "== ruff, mypy --strict ($tests, pocketdock-mcp/bench)"
 "$venv/bin/ruff" check --quiet "$tests" || status=1
 "$venv/bin/ruff" format --check --quiet "$tests" || status=1
 (cd "$tests" && "$venv/bin/mypy" --strict --no-error-summary . ) || status=1
+"$venv/bin/ruff" check --quiet --config "$tests/pyproject.toml" pocketdock-mcp/bench || status=1
+"$venv/bin/ruff" format --check --quiet --config "$tests/pyproject.toml" pocketdock-mcp/bench || status=1
+"$venv/bin/mypy" --strict --no-error-summary pocketdock-mcp/bench/roundtrip.py || status=1
 
 report() {
   "$venv/bin/python" - "$1" "$2" <<'PY'

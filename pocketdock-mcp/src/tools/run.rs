@@ -55,7 +55,7 @@ pub fn present_result(scope: &Scope, r: ExecResult) -> RunOutput {
         exit_code: r.exit_code,
         stdout: shown.stdout.text,
         stderr: shown.stderr.text,
-        duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+        duration_ms: (r.duration.as_secs_f64() * 1e6).round() / 1e3,
         timed_out: r.timed_out,
         truncated: r.truncated,
         stdout_elided_bytes: shown.stdout.elided_bytes,
@@ -106,8 +106,13 @@ pub async fn run(
         Some(text) => feeding_stdin(&sb, command, text).await?,
         None => command,
     };
-    let mut stream = sb.container.stream(command, &run_opts)?;
     let progress = ctx.meta.get_progress_token();
+    if progress.is_none() {
+        // Nobody watches: run it whole.
+        let result = sb.container.run_with(command, &run_opts).await?;
+        return Ok(present_result(scope, result));
+    }
+    let mut stream = sb.container.stream(command, &run_opts)?;
     let started = Instant::now();
     let mut ticker =
         tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);

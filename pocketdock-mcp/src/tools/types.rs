@@ -191,8 +191,8 @@ pub struct RunOutput {
     pub stdout: String,
     /// Standard error (head and tail when over the output budget).
     pub stderr: String,
-    /// Wall time in milliseconds.
-    pub duration_ms: u64,
+    /// Wall time in milliseconds (from the exec's creation to its exit code).
+    pub duration_ms: f64,
     /// The timeout passed and the command was killed.
     pub timed_out: bool,
     /// The command printed more than the server captures and was stopped there.
