@@ -176,3 +176,22 @@ pub async fn serve(registry: Arc<Registry>, shutdown: CancellationToken) -> io::
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rejection;
+
+    #[test]
+    fn malformed_lines_get_the_right_error() {
+        let parse = rejection("{not json").unwrap_or_default();
+        assert_eq!(parse["error"]["code"], -32700);
+        assert!(parse["id"].is_null());
+        let invalid = rejection(r#"{"jsonrpc":"2.0","id":7}"#).unwrap_or_default();
+        assert_eq!(invalid["error"]["code"], -32600);
+        assert_eq!(invalid["id"], 7);
+        let odd_id = rejection(r#"{"jsonrpc":"2.0","id":[1]}"#).unwrap_or_default();
+        assert!(odd_id["id"].is_null());
+        // A notification is never answered, even a malformed one.
+        assert!(rejection(r#"{"jsonrpc":"2.0","method":"x","params":5}"#).is_none());
+    }
+}
