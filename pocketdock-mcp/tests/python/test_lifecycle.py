@@ -127,6 +127,29 @@ async def test_cancel_kills_the_command(server: Server) -> None:
         r = await call(s, "run_command", sandbox=sb, command="echo after")
         assert r["stdout"] == "after\n"
 
+        # The same for a command waited for in a shell session; the shell survives.
+        sid = (await call(s, "open_session", sandbox=sb))["session_id"]
+        with anyio.move_on_after(2) as scope:
+            await s.call_tool(
+                "session_send",
+                {"sandbox": sb, "session_id": sid, "command": "sleep 778", "timeout_seconds": 120},
+            )
+        assert scope.cancelled_caught
+
+        async def session_cmd_gone() -> bool:
+            r = await call(s, "run_command", sandbox=sb, command=PROCS)
+            return "sleep 778" not in r["stdout"]
+
+        for _ in range(40):
+            if await session_cmd_gone():
+                break
+            await anyio.sleep(0.25)
+        assert await session_cmd_gone()
+        r = (await call(s, "session_send", sandbox=sb, session_id=sid, command="echo back"))[
+            "result"
+        ]
+        assert r["stdout"] == "back\n"
+
 
 async def test_progress_notifications(server: Server) -> None:
     seen: list[tuple[float, float | None, str | None]] = []
