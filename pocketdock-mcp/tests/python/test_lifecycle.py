@@ -4,7 +4,10 @@ progress notifications, and host directories."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -200,3 +203,46 @@ async def test_host_dirs(server: Server) -> None:
                 msg = await call_error(s, "create_sandbox", mounts=mounts)
                 assert expected in msg, (path, msg)
             assert containers(server.prefix) == [sb]
+
+
+def test_stdio_server_exit_on_sigterm_removes_its_sandboxes() -> None:
+    """A stdio server told to stop by its host (SIGTERM) while its client is still connected.
+    The SDK client owns the processes it starts, so this one is driven with raw lines."""
+    srv = Server("stdio")
+    p = subprocess.Popen(
+        srv.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    assert p.stdin is not None and p.stdout is not None
+    try:
+        lines = [
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"},
+                },
+            },
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "create_sandbox", "arguments": {}},
+            },
+        ]
+        for line in lines:
+            p.stdin.write(json.dumps(line) + "\n")
+        p.stdin.flush()
+        answers = [json.loads(p.stdout.readline()) for _ in range(2)]
+        assert answers[1]["result"]["structuredContent"]["sandbox"].startswith(srv.prefix)
+        assert len(containers(srv.prefix)) == 1
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
+        assert containers(srv.prefix) == []
+    finally:
+        if p.poll() is None:
+            p.kill()
+        srv.cleanup()
