@@ -7,7 +7,8 @@
 #     pytest, pytest-timeout, ruff and mypy;
 #   - builds pocketdock-mcp (dev profile: the tests measure behaviour, not speed);
 #   - lints the test code (ruff, mypy --strict);
-#   - runs the tests once per engine, both transports each, and prints the counts per engine.
+#   - runs the tests once per engine (both engines at once), both transports each, and prints
+#     the counts per engine.
 # Both engines are required: POCKETDOCK_TEST_PODMAN and POCKETDOCK_TEST_DOCKER name their
 # sockets (scripts/engines.sh env prints them). A missing one fails the run. A skipped test
 # counts as a failure. Exit status: non-zero when anything failed.
@@ -71,17 +72,26 @@ sys.exit(1 if failures or errors or skipped or passed == 0 else 0)
 PY
 }
 
+# Both engines at once (the tests wait on containers far more than they compute; every
+# server names its containers with a prefix of its own); each engine's output is shown whole.
+out="$PWD/target"
+mkdir -p "$out"
+pids=()
+for engine in podman docker; do
+  if [ "$engine" = podman ]; then sock=$POCKETDOCK_TEST_PODMAN; else sock=$POCKETDOCK_TEST_DOCKER; fi
+  (cd "$tests" && PDMCP_SOCKET="$sock" "$venv/bin/pytest" -q -p no:cacheprovider \
+    --timeout 300 -rfEs --junitxml="$out/mcp-tests-$engine.xml" . \
+    >"$out/mcp-tests-$engine.log" 2>&1) &
+  pids+=("$!")
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+
 summary=()
 for engine in podman docker; do
   if [ "$engine" = podman ]; then sock=$POCKETDOCK_TEST_PODMAN; else sock=$POCKETDOCK_TEST_DOCKER; fi
   echo "== tests on $engine ($sock), stdio and streamable HTTP"
-  xml="$PWD/target/mcp-tests-$engine.xml"
-  mkdir -p target
-  set +e
-  (cd "$tests" && PDMCP_SOCKET="$sock" "$venv/bin/pytest" -q -p no:cacheprovider \
-    --timeout 300 -rfEs --junitxml="$xml" .)
-  set -e
-  if line=$(report "$engine" "$xml"); then :; else status=1; fi
+  cat "$out/mcp-tests-$engine.log"
+  if line=$(report "$engine" "$out/mcp-tests-$engine.xml"); then :; else status=1; fi
   summary+=("$line")
 done
 
