@@ -3,7 +3,7 @@
 # pocketdock-mcp over stdio and over streamable HTTP, on Podman and on Docker.
 #
 # From a fresh Debian machine, as root, no stdin needed:
-#   - installs python3-venv if missing (apt-get), makes the venv .run/mcpenv with mcp 2.x,
+#   - installs python3 and python3-venv if missing (apt-get), makes the venv .run/mcpenv with mcp 2.x,
 #     pytest, pytest-timeout, ruff and mypy;
 #   - builds pocketdock-mcp (dev profile: the tests measure behaviour, not speed);
 #   - lints the test code (ruff, mypy --strict);
@@ -29,11 +29,12 @@ done
 
 venv="$PWD/.run/mcpenv"
 tests="pocketdock-mcp/tests/python"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mcp, pytest, pytest_timeout' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || [ ! -x "$venv/bin/ruff" ] \
+  || ! "$venv/bin/python" -c 'import mcp, pytest, pytest_timeout, mypy' 2>/dev/null; then
   echo "== venv $venv (mcp 2.x, pytest)"
   if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv </dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv </dev/null
   fi
   rm -rf "$venv"
   mkdir -p .run
