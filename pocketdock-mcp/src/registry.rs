@@ -261,8 +261,8 @@ impl Registry {
             let live = state.sandboxes.len() + state.pending;
             if live >= self.opts.max_sandboxes {
                 return Err(ToolError::Refused(format!(
-                    "the server's cap of {} live sandboxes is reached; shut one down with \
-                     shutdown_sandbox first",
+                    "the server's cap of {} live sandboxes (all sessions together) is \
+                     reached; shut one of yours down with shutdown_sandbox, or try later",
                     self.opts.max_sandboxes
                 )));
             }

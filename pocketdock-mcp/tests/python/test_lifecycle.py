@@ -75,7 +75,7 @@ async def test_cap_on_live_sandboxes(server: Server) -> None:
         a = await create(s)
         await create(s)
         msg = await call_error(s, "create_sandbox")
-        assert "cap of 2 live sandboxes" in msg
+        assert "cap of 2 live sandboxes (all sessions together)" in msg
         assert len(containers(server.prefix)) == 2
         await call(s, "shutdown_sandbox", sandbox=a)
         await create(s)
