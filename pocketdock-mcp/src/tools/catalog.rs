@@ -30,7 +30,10 @@ fn tool<A: JsonSchema + 'static, O: JsonSchema + 'static>(
     effect: Effect,
     description: &'static str,
 ) -> Tool {
-    let annotations = ToolAnnotations::with_title(title).open_world(false);
+    // Commands run in a sandbox reach the outside world when it was created with a network;
+    // every other tool stays inside the server and its sandboxes.
+    let runs_commands = matches!(name, "run_command" | "start_process" | "session_send");
+    let annotations = ToolAnnotations::with_title(title).open_world(runs_commands);
     let annotations = match effect {
         Effect::ReadOnly => annotations.read_only(true),
         Effect::Additive => annotations.read_only(false).destructive(false),

@@ -63,7 +63,8 @@ async def test_initialize_and_tool_list(server: Server) -> None:
             assert t.output_schema is not None and t.output_schema["type"] == "object", name
             assert t.annotations is not None, name
             assert t.annotations.read_only_hint is (name in READ_ONLY), name
-            assert t.annotations.open_world_hint is False, name
+            runs_commands = name in {"run_command", "start_process", "session_send"}
+            assert t.annotations.open_world_hint is runs_commands, name
         run = tools["run_command"].input_schema
         assert run["required"] == ["sandbox"]
         assert {"command", "argv", "timeout_seconds", "stdin", "cwd", "env"} <= set(
