@@ -87,6 +87,12 @@ for e in podman docker; do
   fi
 done
 
+echo "== the MCP server through the official MCP Python SDK, stdio and HTTP, both engines"
+if ! scripts/mcp-test.sh; then
+  echo "error: the MCP server's checks failed" >&2
+  status=1
+fi
+
 echo "== the Python package: wheel built and installed, its tests and the reference's own, both engines"
 if ! scripts/python.sh; then
   echo "error: the Python package's checks failed" >&2
