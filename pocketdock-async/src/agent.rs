@@ -15,8 +15,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use pocketdock_host::agent_binary::{agent_binary, AgentBinary};
-use pocketdock_proto::agent::{AgentClient, AgentPoll, AgentStatus, CommandId};
-use pocketdock_proto::api::exec::ExecSpec;
+use pocketdock_proto::agent::{agent_exec, AgentClient, AgentPoll, AgentStatus, CommandId};
 use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
@@ -146,16 +145,11 @@ struct AgentConn<R: Runtime> {
 impl<R: Runtime> AgentConn<R> {
     /// Start the agent at `path` in `container` and wait for its hello.
     async fn start(engine: &Engine<R>, container: &str, path: &str) -> Result<Self> {
-        let spec = ExecSpec {
-            cmd: vec![path.to_string()],
-            env: Vec::new(),
-            workdir: None,
-            user: None,
-            tty: false,
-            stdin: true,
-        };
-        let (driver, _exec_id, conn) =
-            attach(engine, AttachConfig::new(container, spec, nonce())).await?;
+        let (driver, _exec_id, conn) = attach(
+            engine,
+            AttachConfig::new(container, agent_exec(path), nonce()),
+        )
+        .await?;
         let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
         let shared = Arc::new(Shared {
             runtime: PhantomData,

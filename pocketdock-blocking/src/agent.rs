@@ -14,8 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pocketdock_host::agent_binary::{agent_binary, AgentBinary};
-use pocketdock_proto::agent::{AgentClient, AgentPoll, AgentStatus};
-use pocketdock_proto::api::exec::ExecSpec;
+use pocketdock_proto::agent::{agent_exec, AgentClient, AgentPoll, AgentStatus};
 use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
@@ -80,15 +79,10 @@ struct AgentConn {
 impl AgentConn {
     /// Start the agent at `path` in `container` and wait for its hello.
     fn start(engine: &Engine, container: &str, path: &str) -> Result<Self> {
-        let spec = ExecSpec {
-            cmd: vec![path.to_string()],
-            env: Vec::new(),
-            workdir: None,
-            user: None,
-            tty: false,
-            stdin: true,
-        };
-        let (driver, _exec_id, conn) = attach(engine, AttachConfig::new(container, spec, nonce()))?;
+        let (driver, _exec_id, conn) = attach(
+            engine,
+            AttachConfig::new(container, agent_exec(path), nonce()),
+        )?;
         let shared = Arc::new(Shared {
             client: Mutex::new(AgentClient::new()),
             changed: Condvar::new(),

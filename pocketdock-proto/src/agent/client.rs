@@ -23,6 +23,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::frame::{encode_frame, Frame, FrameDecoder, Kind, MAX_PAYLOAD};
 use super::messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
+use crate::api::exec::ExecSpec;
 use crate::capture::{Capture, Captured};
 use crate::demux::StreamKind;
 use crate::error::{Error, ProtocolError, Result};
@@ -53,6 +54,20 @@ pub enum AgentStatus {
     },
     /// It could not be started here; commands take the engine path. The reason says why.
     Unavailable(String),
+}
+
+/// The engine exec that starts the agent at `path`: stdin attached for the host's frames, no
+/// TTY (its stdout carries binary frames, which a terminal would mangle), the container's
+/// default user.
+pub fn agent_exec(path: &str) -> ExecSpec {
+    ExecSpec {
+        cmd: vec![path.to_string()],
+        env: Vec::new(),
+        workdir: None,
+        user: None,
+        tty: false,
+        stdin: true,
+    }
 }
 
 /// What [`AgentClient::poll_command`] found.
