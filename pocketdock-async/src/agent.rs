@@ -7,12 +7,10 @@
 //! exec's output, and writes what it hands out, in order, on the exec's stdin (one writer at a
 //! time). A dropped `run` future kills its command's process group.
 
-use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pocketdock_host::agent_binary::{agent_binary, AgentBinary};
 use pocketdock_proto::agent::{agent_exec, AgentClient, AgentPoll, AgentStatus, CommandId};
@@ -24,9 +22,10 @@ use pocketdock_proto::{Error, ExecResult, Result};
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, Engine};
-use crate::runtime::{timeout_at, Runtime};
+use crate::runtime::Runtime;
 use crate::session::attach;
 use crate::transport::comm;
+use crate::watch::Watch;
 
 /// How long a started agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,66 +73,14 @@ impl<R: Runtime> AgentSlot<R> {
     }
 }
 
-/// The machine, whether a task is writing (writes are not atomic), a counter of changes, and
-/// the tasks to wake at the next change: one lock, so no wake-up is lost between a check and
-/// the registration of a waker.
+/// The machine and whether a task is writing to the agent's stdin (writes are not atomic),
+/// watched by the tasks waiting on them.
 struct Guarded {
     client: AgentClient,
     writing: bool,
-    changes: u64,
-    wakers: Vec<Waker>,
 }
 
-impl Guarded {
-    /// Something changed: count it and wake every waiting task.
-    fn notify(&mut self) {
-        self.changes += 1;
-        for w in self.wakers.drain(..) {
-            w.wake();
-        }
-    }
-}
-
-struct Shared<R> {
-    runtime: PhantomData<fn() -> R>,
-    state: Mutex<Guarded>,
-}
-
-impl<R: Runtime> Shared<R> {
-    fn lock(&self) -> MutexGuard<'_, Guarded> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Change the state with `f`, then wake every waiting task.
-    fn update<T>(&self, f: impl FnOnce(&mut Guarded) -> T) -> T {
-        let mut st = self.lock();
-        let v = f(&mut st);
-        st.notify();
-        v
-    }
-
-    /// Wait until `f` answers, at most until `deadline` (`None` then).
-    async fn wait_for<T>(
-        &self,
-        deadline: Option<Instant>,
-        mut f: impl FnMut(&mut Guarded) -> Option<T>,
-    ) -> Option<T> {
-        let ready = std::future::poll_fn(|cx| {
-            let mut st = self.lock();
-            if let Some(v) = f(&mut st) {
-                return Poll::Ready(v);
-            }
-            if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                st.wakers.push(cx.waker().clone());
-            }
-            Poll::Pending
-        });
-        match deadline {
-            Some(d) => timeout_at::<R, _>(d, ready).await,
-            None => Some(ready.await),
-        }
-    }
-}
+type Shared<R> = Watch<Guarded, R>;
 
 /// One open agent connection.
 struct AgentConn<R: Runtime> {
@@ -151,15 +98,10 @@ impl<R: Runtime> AgentConn<R> {
         )
         .await?;
         let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
-        let shared = Arc::new(Shared {
-            runtime: PhantomData,
-            state: Mutex::new(Guarded {
-                client: AgentClient::new(),
-                writing: false,
-                changes: 0,
-                wakers: Vec::new(),
-            }),
-        });
+        let shared = Arc::new(Shared::new(Guarded {
+            client: AgentClient::new(),
+            writing: false,
+        }));
         R::spawn_reader("pocketdock-agent", read(driver, Arc::clone(&shared)))
             .map_err(Error::Io)?;
         let this = Self {
@@ -228,7 +170,7 @@ impl<R: Runtime> AgentConn<R> {
                         return r;
                     }
                     AgentPoll::Pending { deadline } => {
-                        (st.client.wants_write(), deadline, st.changes)
+                        (st.client.wants_write(), deadline, st.changes())
                     }
                 }
             };
@@ -239,7 +181,7 @@ impl<R: Runtime> AgentConn<R> {
             // Wait for any change (more output, the end) or the deadline.
             let _ = self
                 .shared
-                .wait_for(deadline, |st| (st.changes != seen).then_some(()))
+                .wait_for(deadline, |st| (st.changes() != seen).then_some(()))
                 .await;
         }
     }

@@ -59,6 +59,7 @@ mod session;
 mod stream;
 mod transport;
 mod tty;
+mod watch;
 
 use pocketdock_host::{logging, project};
 

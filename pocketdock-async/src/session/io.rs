@@ -3,11 +3,9 @@
 //! runs the engine calls that interrupt it and waits for its result (a dropped caller cancels
 //! its ticket).
 
-use std::marker::PhantomData;
 use std::os::unix::net::UnixStream as StdUnixStream;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use pocketdock_proto::op::ExecOp;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
@@ -20,67 +18,32 @@ use pocketdock_proto::{Error, ExecResult, Result};
 use super::Session;
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
-use crate::runtime::{timeout_at, Runtime};
+use crate::runtime::Runtime;
+use crate::watch::Watch;
 
-/// The proto machine, whether a task is writing to the shell's stdin (writes are not atomic),
-/// and the tasks to wake at the next change: one lock, so that no wake-up is lost between a
-/// check and the registration of its waker.
+/// The proto machine and whether a task is writing to the shell's stdin (writes are not
+/// atomic), watched by the tasks waiting on them.
 pub(super) struct Guarded {
     pub(super) machine: SessionMachine,
     pub(super) writing: bool,
-    pub(super) wakers: Vec<Waker>,
-}
-
-impl Guarded {
-    /// Something changed: wake every waiting task.
-    fn notify(&mut self) {
-        for w in self.wakers.drain(..) {
-            w.wake();
-        }
-    }
 }
 
 pub(super) struct Shared<R> {
-    pub(super) runtime: PhantomData<fn() -> R>,
-    pub(super) state: Mutex<Guarded>,
+    pub(super) state: Watch<Guarded, R>,
     pub(super) callbacks: Mutex<Vec<OutputFn>>,
 }
 
+/// The session's calls reach the watched state directly (`shared.lock()`, `update`,
+/// `wait_for`).
+impl<R> std::ops::Deref for Shared<R> {
+    type Target = Watch<Guarded, R>;
+
+    fn deref(&self) -> &Watch<Guarded, R> {
+        &self.state
+    }
+}
+
 impl<R: Runtime> Shared<R> {
-    pub(super) fn lock(&self) -> MutexGuard<'_, Guarded> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Change the state with `f`, then wake every waiting task.
-    pub(super) fn update<T>(&self, f: impl FnOnce(&mut Guarded) -> T) -> T {
-        let mut st = self.lock();
-        let v = f(&mut st);
-        st.notify();
-        v
-    }
-
-    /// Wait until `f` answers, at most until `deadline` (`None` then).
-    pub(super) async fn wait_for<T>(
-        &self,
-        deadline: Option<Instant>,
-        mut f: impl FnMut(&mut Guarded) -> Option<T>,
-    ) -> Option<T> {
-        let ready = std::future::poll_fn(|cx| {
-            let mut st = self.lock();
-            if let Some(v) = f(&mut st) {
-                return std::task::Poll::Ready(v);
-            }
-            if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                st.wakers.push(cx.waker().clone());
-            }
-            std::task::Poll::Pending
-        });
-        match deadline {
-            Some(d) => timeout_at::<R, _>(d, ready).await,
-            None => Some(ready.await),
-        }
-    }
-
     fn callbacks(&self) -> Vec<OutputFn> {
         self.callbacks
             .lock()

@@ -12,7 +12,6 @@
 
 mod io;
 
-use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,6 +28,7 @@ use crate::container::Container;
 use crate::engine::{nonce, random_u64, Engine};
 use crate::runtime::Runtime;
 use crate::transport::comm;
+use crate::watch::Watch;
 pub(crate) use io::attach;
 use io::{reader_main, Guarded, Shared};
 
@@ -90,11 +90,9 @@ impl<R: Runtime> Container<R> {
         .await?;
         let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
         let shared = Arc::new(Shared {
-            runtime: PhantomData,
-            state: Mutex::new(Guarded {
+            state: Watch::new(Guarded {
                 machine: SessionMachine::new(opts, &self.id, &session_nonce),
                 writing: false,
-                wakers: Vec::new(),
             }),
             callbacks: Mutex::new(Vec::new()),
         });
