@@ -27,6 +27,7 @@ mod files;
 mod images;
 mod lifecycle;
 mod persistence;
+mod pool;
 mod process;
 mod run;
 mod session;
@@ -45,6 +46,7 @@ pub use persistence::{
 /// Specs, results, errors, options, constants, profiles and project functions: the same items
 /// in every adapter.
 pub use pocketdock_host::adapter_api::*;
+pub use pool::{Pool, PoolGuard};
 pub use process::Process;
 pub use session::Session;
 pub use stream::ExecStream;

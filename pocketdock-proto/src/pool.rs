@@ -118,6 +118,11 @@ impl<T> PoolBook<T> {
         self.leased.len()
     }
 
+    /// Whether the member `id` is handed out.
+    pub fn is_leased(&self, id: &str) -> bool {
+        self.leased.contains(id)
+    }
+
     /// Whether the pool is closing (no more refills, no more members handed out).
     pub fn is_closing(&self) -> bool {
         self.closing
