@@ -52,6 +52,7 @@ mod files;
 mod images;
 mod lifecycle;
 mod persistence;
+mod pool;
 mod process;
 mod run;
 mod runtime;
@@ -75,6 +76,7 @@ pub use persistence::{
 /// Specs, results, errors, options, constants, profiles and project functions: the same items
 /// in every adapter.
 pub use pocketdock_host::adapter_api::*;
+pub use pool::{Pool, PoolGuard};
 pub use process::Process;
 pub use runtime::Runtime;
 pub use session::Session;
