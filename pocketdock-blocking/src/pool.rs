@@ -38,9 +38,9 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 ///   the refill. Either way a background thread refills the pool to `size`.
 /// * A member is never handed out twice: dropping its guard, or
 ///   [`PoolGuard::release`], destroys it; the refill replaces it.
-/// * Dropping the pool stops the refill (waiting for a create in progress to finish) and
-///   destroys the idle members; members still held by guards are destroyed when their guards
-///   go. Like every ephemeral sandbox, members left behind by a process that died are
+/// * [`close`](Self::close), or dropping the pool, stops the refill (waiting for a create
+///   in progress to finish) and destroys the idle members; members still held by guards are
+///   destroyed when their guards go. Like every ephemeral sandbox, members left behind by a process that died are
 ///   removed by [`prune`](crate::prune).
 ///
 /// The pool is `Send + Sync`: share it (`&Pool` or `Arc<Pool>`) to acquire from many threads.
@@ -231,23 +231,39 @@ impl Pool {
     }
 }
 
-impl Drop for Pool {
-    /// Stop the refill, destroy the idle members, then any member the engine still lists that
-    /// no guard holds.
-    fn drop(&mut self) {
+impl Pool {
+    /// Stop the refill and destroy every member no guard holds (members held by guards are
+    /// destroyed when their guards go), as dropping the pool does, but reporting the first
+    /// failure to remove one; the others are still tried.
+    pub fn close(mut self) -> Result<()> {
+        self.shut()
+    }
+
+    /// Stop the refill (waiting for a create in progress), destroy the idle members, then any
+    /// member the engine still lists that no guard holds. Idempotent.
+    fn shut(&mut self) -> Result<()> {
         let idle = self.shared.lock().book.close();
         self.shared.changed.notify_all();
         if let Some(refill) = self.refill.take() {
             let _ = refill.join();
         }
-        drop(idle);
-        if let Ok(listed) = self.shared.list() {
-            for item in listed {
-                if !self.shared.lock().book.is_leased(&item.id) {
-                    let _ = self.shared.engine.remove_container(&item.id, true);
-                }
+        let mut outcome = Ok(());
+        for mut member in idle {
+            outcome = outcome.and(member.shutdown(true));
+        }
+        for item in self.shared.list()? {
+            if !self.shared.lock().book.is_leased(&item.id) {
+                outcome = outcome.and(self.shared.engine.remove_container(&item.id, true));
             }
         }
+        outcome
+    }
+}
+
+impl Drop for Pool {
+    /// [`close`](Self::close), ignoring errors.
+    fn drop(&mut self) {
+        let _ = self.shut();
     }
 }
 

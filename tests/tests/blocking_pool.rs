@@ -151,6 +151,18 @@ fn dropping_the_pool_leaves_no_member(socket: &str) {
     drop(pool);
     let left = engine.list_raw(&member_filter(&id)).unwrap();
     assert!(left.is_empty(), "left behind: {left:?}");
+
+    // close() does the same and reports; a guard outlives its pool and still cleans up.
+    let pool = Pool::new(&engine, sweep.spec(), 1).unwrap();
+    let id = pool.id().to_string();
+    let held = pool.acquire().unwrap();
+    pool.close().unwrap();
+    let left = engine.list_raw(&member_filter(&id)).unwrap();
+    assert_eq!(left.len(), 1, "only the held one: {left:?}");
+    assert_eq!(held.run("echo alive").unwrap().stdout_str(), "alive\n");
+    drop(held);
+    let left = engine.list_raw(&member_filter(&id)).unwrap();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 fn concurrent_acquires_give_distinct_sandboxes(socket: &str) {
