@@ -250,20 +250,20 @@ impl<R: Runtime> Pool<R> {
     /// the agent. The refill starts in the background.
     pub async fn acquire(&self) -> Result<PoolGuard<R>> {
         loop {
-            let taken = self.shared.update(|st| {
-                st.kicked = true;
-                st.book.take_idle()
-            });
+            let taken = self.shared.lock().book.take_idle();
             let Some((id, mut member)) = taken else {
                 break;
             };
             if member.agent_ping(LIVENESS_TIMEOUT).await.is_ok() {
+                // The refill starts once the member is handed out, not while it is checked.
+                self.shared.update(|st| st.kicked = true);
                 return Ok(PoolGuard::new(&self.shared, id, member));
             }
             // Dead: destroyed, never handed out.
             let _ = member.shutdown(true).await;
             self.shared.lock().book.release(&id);
         }
+        self.shared.update(|st| st.kicked = true);
         let member = self.shared.create_member().await?;
         let id = member.id().to_string();
         self.shared.lock().book.lease_new(&id);

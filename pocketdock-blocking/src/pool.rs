@@ -201,29 +201,32 @@ impl Pool {
         }
     }
 
+    /// Have the refill look at the engine again.
+    fn kick(&self) {
+        self.shared.lock().kicked = true;
+        self.shared.changed.notify_all();
+    }
+
     /// Hand out a sandbox: the oldest ready member whose agent answers a ping within
     /// [`LIVENESS_TIMEOUT`] (dead ones are destroyed on the way), or, when none is ready, one
     /// created on the spot. Its agent connection is open, so its first command goes through
     /// the agent. The refill starts in the background.
     pub fn acquire(&self) -> Result<PoolGuard> {
         loop {
-            let taken = {
-                let mut st = self.shared.lock();
-                let taken = st.book.take_idle();
-                st.kicked = true;
-                taken
-            };
-            self.shared.changed.notify_all();
+            let taken = self.shared.lock().book.take_idle();
             let Some((id, member)) = taken else {
                 break;
             };
             if member.agent_ping(LIVENESS_TIMEOUT).is_ok() {
+                // The refill starts once the member is handed out, not while it is checked.
+                self.kick();
                 return Ok(PoolGuard::new(&self.shared, id, member));
             }
             // Dead: destroyed (dropping an owned ephemeral handle removes it), never handed out.
             drop(member);
             self.shared.lock().book.release(&id);
         }
+        self.kick();
         let member = self.shared.create_member()?;
         let id = member.id().to_string();
         self.shared.lock().book.lease_new(&id);
