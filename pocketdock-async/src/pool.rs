@@ -48,8 +48,10 @@ const REFILL_END_WAIT: Duration = Duration::from_secs(120);
 ///   the refill replaces it.
 /// * [`close`](Self::close) stops the refill and destroys every member no guard holds, for
 ///   sure. Dropping the pool does the same in the background ([`Runtime::spawn_cleanup`],
-///   best effort). Like every ephemeral sandbox, members left behind by a process that died
-///   are removed by [`prune`](crate::prune).
+///   best effort).
+/// * Members are ordinary ephemeral sandboxes: a process killed before it closed its pool
+///   leaves them running, as it leaves any ephemeral sandbox it created. Their label finds
+///   them: `engine.list_raw(&["pocketdock.pool".into()])` lists the members of every pool.
 ///
 /// The pool is `Send + Sync`: share it (`&Pool` or `Arc<Pool>`) to acquire from many tasks.
 pub struct Pool<R: Runtime> {

@@ -40,8 +40,10 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 ///   [`PoolGuard::release`], destroys it; the refill replaces it.
 /// * [`close`](Self::close), or dropping the pool, stops the refill (waiting for a create
 ///   in progress to finish) and destroys the idle members; members still held by guards are
-///   destroyed when their guards go. Like every ephemeral sandbox, members left behind by a process that died are
-///   removed by [`prune`](crate::prune).
+///   destroyed when their guards go.
+/// * Members are ordinary ephemeral sandboxes: a process killed before it closed its pool
+///   leaves them running, as it leaves any ephemeral sandbox it created. Their label finds
+///   them: `engine.list_raw(&["pocketdock.pool".into()])` lists the members of every pool.
 ///
 /// The pool is `Send + Sync`: share it (`&Pool` or `Arc<Pool>`) to acquire from many threads.
 ///

@@ -1779,3 +1779,20 @@ pub async fn pool_hands_out_fresh_agent_ready_sandboxes<S: Pooled>(ctx: Ctx) {
     );
     drop(sweep);
 }
+
+/// Compile-time: the pools and guards can be shared across threads and tasks, and the async
+/// pools' futures can be spawned on a multi-threaded runtime.
+#[expect(dead_code, reason = "checked by the compiler, never called")]
+fn pools_are_send_and_sync(tokio_pool: &pocketdock_tokio::Pool, smol_pool: &pocketdock_smol::Pool) {
+    fn shared<T: Send + Sync>() {}
+    fn spawnable<F: Future + Send>(_: F) {}
+    shared::<pocketdock_blocking::Pool>();
+    shared::<pocketdock_blocking::PoolGuard>();
+    shared::<pocketdock_tokio::Pool>();
+    shared::<pocketdock_tokio::PoolGuard>();
+    shared::<pocketdock_smol::Pool>();
+    shared::<pocketdock_smol::PoolGuard>();
+    spawnable(tokio_pool.acquire());
+    spawnable(smol_pool.acquire());
+    spawnable(tokio_pool.wait_ready(Duration::ZERO));
+}
