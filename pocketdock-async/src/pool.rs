@@ -338,6 +338,9 @@ async fn refill<R: Runtime>(shared: Arc<Shared<R>>) {
                 let _ = refused.shutdown(true).await;
             }
         }
+        if let Some(d) = plan.recheck_after {
+            shared.pause(d).await;
+        }
     }
     shared.update(|st| st.refill_ended = true);
 }

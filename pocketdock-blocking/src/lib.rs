@@ -14,6 +14,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A [`Pool`] keeps sandboxes created, started and agent-ready, so that [`Pool::acquire`] hands
+//! one out in about a millisecond instead of the engine's hundreds for a create and start.
+//!
 //! Each operation opens its own connection to the engine, so a long stream never blocks another
 //! call. All protocol rules live in [`pocketdock_proto`]; this crate only performs the I/O its
 //! operations ask for.

@@ -311,6 +311,9 @@ fn refill(shared: &Shared) {
             drop(refused);
             shared.changed.notify_all();
         }
+        if let Some(d) = plan.recheck_after {
+            shared.pause(d);
+        }
     }
 }
 

@@ -27,6 +27,10 @@ pub use crate::spec::LABEL_POOL;
 /// closed), so this bound is only reached by a hung one.
 pub const LIVENESS_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// How long the refill waits before it looks again when the engine's count and the book
+/// disagree for a moment (see [`Refill::recheck_after`]).
+pub const RECHECK_AFTER: Duration = Duration::from_millis(200);
+
 /// The name prefix of members when the spec names none.
 pub const DEFAULT_MEMBER_PREFIX: &str = "pd-pool";
 
@@ -73,6 +77,10 @@ pub struct Refill<T> {
     pub remove: Vec<String>,
     /// How many members to create (then [`PoolBook::put_idle`] each).
     pub create: usize,
+    /// Look again after this long even if nothing changes: the book is short of idle members
+    /// but the engine already runs enough (one is being created on the spot for a caller and
+    /// is not counted as handed out yet), so an immediate next pass would only spin.
+    pub recheck_after: Option<Duration>,
 }
 
 /// The bookkeeping of one pool: its idle members (handles of type `T`, oldest first), the ids
@@ -220,10 +228,12 @@ impl<T> PoolBook<T> {
             let by_engine = (self.size + self.leased.len()).saturating_sub(running.len());
             by_book.min(by_engine)
         };
+        let recheck_after = (create == 0 && self.needs_refill()).then_some(RECHECK_AFTER);
         Refill {
             dead,
             remove,
             create,
+            recheck_after,
         }
     }
 }
@@ -246,6 +256,7 @@ mod tests {
         let plan = book.plan(&[]);
         assert_eq!(plan.create, 3);
         assert!(plan.dead.is_empty() && plan.remove.is_empty());
+        assert_eq!(plan.recheck_after, None);
     }
 
     #[test]
@@ -270,12 +281,11 @@ mod tests {
         assert_eq!(book.take_idle().map(|(id, _)| id), Some("a".into()));
         assert_eq!(book.leased(), 1);
         assert_eq!(book.plan(&[item("a", "running")]).create, 1);
-        // A member being created on the spot (listed, unknown to the book) already counts.
-        assert_eq!(
-            book.plan(&[item("a", "running"), item("x", "running")])
-                .create,
-            0
-        );
+        // A member being created on the spot (listed, unknown to the book) already counts;
+        // the refill looks again shortly rather than at once.
+        let plan = book.plan(&[item("a", "running"), item("x", "running")]);
+        assert_eq!(plan.create, 0);
+        assert_eq!(plan.recheck_after, Some(RECHECK_AFTER));
         book.release("a");
         assert_eq!(book.leased(), 0);
     }
