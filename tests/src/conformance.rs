@@ -1567,6 +1567,8 @@ pub trait WarmPool: Sized {
     fn release(guard: Self::Guard) -> impl Future<Output = Result<()>>;
     /// `wait_ready`.
     fn wait_ready(&self, timeout: Duration) -> impl Future<Output = bool>;
+    /// `close`.
+    fn close(self) -> impl Future<Output = Result<()>>;
 }
 
 /// A sandbox type whose adapter has a warm pool.
@@ -1593,6 +1595,9 @@ impl WarmPool for pocketdock_blocking::Pool {
     }
     async fn wait_ready(&self, timeout: Duration) -> bool {
         Self::wait_ready(self, timeout)
+    }
+    async fn close(self) -> Result<()> {
+        Self::close(self)
     }
 }
 
@@ -1621,6 +1626,9 @@ macro_rules! async_pool {
             }
             async fn wait_ready(&self, timeout: Duration) -> bool {
                 Self::wait_ready(self, timeout).await
+            }
+            async fn close(self) -> Result<()> {
+                Self::close(self).await
             }
         }
 
@@ -1680,7 +1688,8 @@ fn pool_members(socket: &str, id: &str) -> Vec<String> {
 /// A warm pool hands out agent-ready sandboxes (the first command goes through the agent),
 /// never the same one twice, never one whose agent died; a released sandbox is destroyed and
 /// replaced (the label count returns to the size); concurrent acquires get distinct sandboxes;
-/// dropping the pool leaves no container with its label.
+/// dropping the pool leaves no container with its label, and neither does closing it once the
+/// guards are released.
 pub async fn pool_hands_out_fresh_agent_ready_sandboxes<S: Pooled>(ctx: Ctx) {
     let refill = Duration::from_secs(90);
     let sweep = PrefixSweep {
@@ -1777,6 +1786,25 @@ pub async fn pool_hands_out_fresh_agent_ready_sandboxes<S: Pooled>(ctx: Ctx) {
         .await,
         "dropping the pool leaves no container with its label"
     );
+
+    // close() does it for sure; a guard outlives its closed pool and still cleans up.
+    let spec = ContainerSpec::new()
+        .image(TEST_IMAGE)
+        .name(sweep.prefix.clone());
+    let pool = ok(S::Pool::new(&ctx.socket, spec, 1).await);
+    let id = pool.id().to_string();
+    let held = ok(pool.acquire().await);
+    ok(pool.close().await);
+    assert_eq!(
+        pool_members(&ctx.socket, &id),
+        vec![held.id().to_string()],
+        "close leaves only the member a guard holds"
+    );
+    assert_eq!(ok(held.run("echo alive").await).stdout_str(), "alive\n");
+    ok(S::Pool::release(held).await);
+    let left = pocketdock_blocking::Engine::new(&ctx.socket)
+        .list_raw(&pocketdock_proto::pool::member_filter(&id));
+    assert!(left.as_ref().is_ok_and(Vec::is_empty), "{left:?}");
     drop(sweep);
 }
 
