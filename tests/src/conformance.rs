@@ -1685,6 +1685,45 @@ fn pool_members(socket: &str, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Kill the in-sandbox agent of container `id` from inside, through the engine path of
+/// another handle. (The pattern's bracket keeps the shell from matching its own command line.)
+async fn kill_agent<S: Sandbox>(socket: &str, id: &str) {
+    let outside: S = ok(S::attach(socket, id).await);
+    let kill = ok(outside
+        .exec(
+            &[
+                "sh",
+                "-c",
+                "for p in /proc/[0-9]*; do \
+                 case \"$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\" in \
+                 */.pocketdock/agent-[0-9a-f]*) kill -9 ${p#/proc/} && echo killed;; esac; done",
+            ],
+            &RunOptions::new(),
+        )
+        .await);
+    assert_eq!(kill.stdout_str(), "killed\n", "{kill:?}");
+}
+
+/// `close()` does what dropping the pool does, for sure; a guard outlives its closed pool and
+/// still cleans up.
+async fn close_leaves_only_held_members<S: Pooled>(socket: &str, prefix: &str) {
+    let spec = ContainerSpec::new().image(TEST_IMAGE).name(prefix);
+    let pool = ok(S::Pool::new(socket, spec, 1).await);
+    let id = pool.id().to_string();
+    let held = ok(pool.acquire().await);
+    ok(pool.close().await);
+    assert_eq!(
+        pool_members(socket, &id),
+        vec![held.id().to_string()],
+        "close leaves only the member a guard holds"
+    );
+    assert_eq!(ok(held.run("echo alive").await).stdout_str(), "alive\n");
+    ok(S::Pool::release(held).await);
+    let left = pocketdock_blocking::Engine::new(socket)
+        .list_raw(&pocketdock_proto::pool::member_filter(&id));
+    assert!(left.as_ref().is_ok_and(Vec::is_empty), "{left:?}");
+}
+
 /// A warm pool hands out agent-ready sandboxes (the first command goes through the agent),
 /// never the same one twice, never one whose agent died; a released sandbox is destroyed and
 /// replaced (the label count returns to the size); concurrent acquires get distinct sandboxes;
@@ -1721,20 +1760,7 @@ pub async fn pool_hands_out_fresh_agent_ready_sandboxes<S: Pooled>(ctx: Ctx) {
         .filter(|m| m != a.id() && m != b.id())
         .collect();
     assert_eq!(idle.len(), 1, "{idle:?}");
-    let outside: S = ok(S::attach(&ctx.socket, &idle[0]).await);
-    let kill = ok(outside
-        .exec(
-            &[
-                "sh",
-                "-c",
-                "for p in /proc/[0-9]*; do \
-                 case \"$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\" in \
-                 */.pocketdock/agent-[0-9a-f]*) kill -9 ${p#/proc/} && echo killed;; esac; done",
-            ],
-            &RunOptions::new(),
-        )
-        .await);
-    assert_eq!(kill.stdout_str(), "killed\n", "{kill:?}");
+    kill_agent::<S>(&ctx.socket, &idle[0]).await;
     let c = ok(pool.acquire().await);
     assert_ne!(
         c.id(),
@@ -1787,24 +1813,7 @@ pub async fn pool_hands_out_fresh_agent_ready_sandboxes<S: Pooled>(ctx: Ctx) {
         "dropping the pool leaves no container with its label"
     );
 
-    // close() does it for sure; a guard outlives its closed pool and still cleans up.
-    let spec = ContainerSpec::new()
-        .image(TEST_IMAGE)
-        .name(sweep.prefix.clone());
-    let pool = ok(S::Pool::new(&ctx.socket, spec, 1).await);
-    let id = pool.id().to_string();
-    let held = ok(pool.acquire().await);
-    ok(pool.close().await);
-    assert_eq!(
-        pool_members(&ctx.socket, &id),
-        vec![held.id().to_string()],
-        "close leaves only the member a guard holds"
-    );
-    assert_eq!(ok(held.run("echo alive").await).stdout_str(), "alive\n");
-    ok(S::Pool::release(held).await);
-    let left = pocketdock_blocking::Engine::new(&ctx.socket)
-        .list_raw(&pocketdock_proto::pool::member_filter(&id));
-    assert!(left.as_ref().is_ok_and(Vec::is_empty), "{left:?}");
+    close_leaves_only_held_members::<S>(&ctx.socket, &sweep.prefix).await;
     drop(sweep);
 }
 
