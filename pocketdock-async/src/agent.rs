@@ -152,6 +152,32 @@ impl<R: Runtime> AgentConn<R> {
         });
     }
 
+    /// Ping the agent and wait at most `timeout` for its answer.
+    async fn ping(&self, timeout: Duration) -> Result<()> {
+        let before = self.shared.update(|st| {
+            st.client.ping();
+            st.client.pongs()
+        });
+        self.flush().await;
+        let answer = self
+            .shared
+            .wait_for(Some(R::now() + timeout), |st| {
+                if st.client.pongs() > before {
+                    Some(Ok(()))
+                } else {
+                    st.client
+                        .ended()
+                        .map(|why| Err(Error::Agent(why.to_string())))
+                }
+            })
+            .await;
+        answer.unwrap_or_else(|| {
+            Err(Error::Agent(format!(
+                "the agent did not answer a ping within {timeout:?}"
+            )))
+        })
+    }
+
     /// Run one command to completion; dropping the future kills it.
     async fn run(self: &Arc<Self>, config: &ExecConfig) -> Result<ExecResult> {
         let id = self.shared.update(|st| st.client.spawn(R::now(), config))?;
@@ -260,6 +286,20 @@ impl<R: Runtime> Container<R> {
     /// Whether this handle's commands go through the agent, and if not, why.
     pub fn agent_status(&self) -> AgentStatus {
         self.agent.status()
+    }
+
+    /// Check that this handle's agent is alive: it must answer a ping within `timeout`. An
+    /// error says why not (not started, its connection ended, no answer in time); commands
+    /// then take the engine path, or (for a dead connection) fail as the agent path does.
+    /// A warm pool checks each sandbox this way before handing it out.
+    pub async fn agent_ping(&self, timeout: Duration) -> Result<()> {
+        match self.agent.conn() {
+            Some(conn) => conn.ping(timeout).await,
+            None => Err(Error::Agent(match self.agent_status() {
+                AgentStatus::Unavailable(why) => why,
+                _ => "the agent is not started on this handle".into(),
+            })),
+        }
     }
 
     /// Start the agent; copy it in first when this build is not in the sandbox yet.

@@ -24,6 +24,10 @@ macro_rules! facade {
         pub type ExecStream = $crate::ExecStream<$runtime>;
         /// A program running on a TTY in the container: see [`pocketdock_async::TtyExec`].
         pub type TtyExec = $crate::TtyExec<$runtime>;
+        /// A warm pool of agent-ready sandboxes: see [`pocketdock_async::Pool`].
+        pub type Pool = $crate::Pool<$runtime>;
+        /// A sandbox handed out by a [`Pool`]: see [`pocketdock_async::PoolGuard`].
+        pub type PoolGuard = $crate::PoolGuard<$runtime>;
 
         pub use $crate::__host::adapter_api::*;
 

@@ -23,7 +23,9 @@
 //! * persistence and projects: [`resume_container`], [`list_containers`], [`stop_container`],
 //!   [`destroy_container`], [`prune`], [`doctor`], [`init_project`], [`load_config`], ...;
 //! * images: [`Engine::build_image`], `export_images`, `import_images`, `inspect_image`,
-//!   `remove_image`.
+//!   `remove_image`;
+//! * warm pools: [`Pool`] keeps sandboxes agent-ready; [`Pool::acquire`] hands one out in
+//!   about a millisecond.
 //!
 //! Reading a project's small files (`pocketdock.yaml`, `instance.toml`, history logs) and the
 //! host side of `push`/`pull`/builds are plain synchronous file I/O, as in every adapter; only
@@ -52,6 +54,7 @@ mod files;
 mod images;
 mod lifecycle;
 mod persistence;
+mod pool;
 mod process;
 mod run;
 mod runtime;
@@ -76,6 +79,7 @@ pub use persistence::{
 /// Specs, results, errors, options, constants, profiles and project functions: the same items
 /// in every adapter.
 pub use pocketdock_host::adapter_api::*;
+pub use pool::{Pool, PoolGuard};
 pub use process::Process;
 pub use runtime::Runtime;
 pub use session::Session;

@@ -4,8 +4,9 @@
 //! `POCKETDOCK_AGENT`). Figures: `run("echo hi")` wall time on the engine path and on the
 //! agent path (median and spread), 1000 sequential commands through the agent, 32 concurrent
 //! commands on one sandbox, sandbox-ready-to-first-command with the agent (create, agent start,
-//! first command), and 1 GiB of stdout through each path (MB/s, client CPU per GB, client peak
-//! RSS, each in a child process of its own).
+//! first command), the same from a warm pool (`acquire()` alone, and `acquire()` plus the first
+//! command), and 1 GiB of stdout through each path (MB/s, client CPU per GB, client peak RSS,
+//! each in a child process of its own).
 #![expect(
     clippy::cast_precision_loss,
     reason = "benchmark figures: rates of counts far below 2^52"
@@ -15,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pocketdock_blocking::{AgentStatus, ContainerSpec, Engine, LimitPolicy, RunOptions};
+use pocketdock_blocking::{AgentStatus, ContainerSpec, Engine, LimitPolicy, Pool, RunOptions};
 
 #[path = "support/measure.rs"]
 mod measure;
@@ -88,6 +89,34 @@ fn run_child(me: &Path, container: &str, agent: bool) -> BenchResult<()> {
     Ok(())
 }
 
+/// `rounds` acquires from a warm pool of 2: each round waits until the pool is full again,
+/// then times `acquire()` alone and `acquire()` plus the first command (which must go through
+/// the agent); the release is not timed.
+fn pool_rounds(
+    engine: &Engine,
+    image: &str,
+    rounds: usize,
+) -> BenchResult<(Vec<Duration>, Vec<Duration>)> {
+    let pool = Pool::new(engine, ContainerSpec::new().image(image), 2)?;
+    let (mut acquires, mut pooled) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        if !pool.wait_ready(Duration::from_secs(120)) {
+            return Err("the pool did not refill within 120 s".into());
+        }
+        let t = Instant::now();
+        let g = pool.acquire()?;
+        acquires.push(t.elapsed());
+        let r = g.run("true")?;
+        pooled.push(t.elapsed());
+        if r.usage.is_none() {
+            return Err("a pooled sandbox's first command missed the agent".into());
+        }
+        g.release()?;
+    }
+    pool.close()?;
+    Ok((acquires, pooled))
+}
+
 fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 4 && args[1] == "stream" {
@@ -124,11 +153,14 @@ fn main() -> BenchResult<()> {
         plain.push(t.elapsed());
         c.shutdown(true)?;
     }
+    let (acquires, pooled) = pool_rounds(&engine, &image, n.clamp(3, 20))?;
     println!(
-        "sandbox ready to first command: engine path {} | agent {}",
+        "sandbox ready to first command: engine path {} | agent {} | warm pool (acquire + first command) {}",
         summary(plain),
-        summary(ready)
+        summary(ready),
+        summary(pooled)
     );
+    println!("pool acquire() with the pool warm: {}", summary(acquires));
 
     let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
     let id = c.id().to_string();

@@ -129,6 +129,38 @@ impl AgentConn {
         self.shared.lock().status()
     }
 
+    /// Ping the agent and wait at most `timeout` for its answer.
+    fn ping(&self, timeout: Duration) -> Result<()> {
+        let before = {
+            let mut client = self.shared.lock();
+            client.ping();
+            client.pongs()
+        };
+        self.flush();
+        let give_up = Instant::now() + timeout;
+        let mut client = self.shared.lock();
+        loop {
+            if client.pongs() > before {
+                return Ok(());
+            }
+            if let Some(why) = client.ended() {
+                return Err(Error::Agent(why.to_string()));
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                return Err(Error::Agent(format!(
+                    "the agent did not answer a ping within {timeout:?}"
+                )));
+            }
+            client = self
+                .shared
+                .changed
+                .wait_timeout(client, give_up - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
     /// Write what the machine handed out, in order. A failed write ends the connection.
     fn flush(&self) {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
@@ -239,6 +271,20 @@ impl Container {
             Slot::Off => AgentStatus::Off,
             Slot::Up(conn) => conn.status(),
             Slot::Unavailable(why) => AgentStatus::Unavailable(why.clone()),
+        }
+    }
+
+    /// Check that this handle's agent is alive: it must answer a ping within `timeout`. An
+    /// error says why not (not started, its connection ended, no answer in time); commands
+    /// then take the engine path, or (for a dead connection) fail as the agent path does.
+    /// A warm pool checks each sandbox this way before handing it out.
+    pub fn agent_ping(&self, timeout: Duration) -> Result<()> {
+        match self.agent.conn() {
+            Some(conn) => conn.ping(timeout),
+            None => Err(Error::Agent(match self.agent_status() {
+                AgentStatus::Unavailable(why) => why,
+                _ => "the agent is not started on this handle".into(),
+            })),
         }
     }
 

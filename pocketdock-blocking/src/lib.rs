@@ -14,6 +14,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A [`Pool`] keeps sandboxes created, started and agent-ready, so that [`Pool::acquire`] hands
+//! one out in about a millisecond instead of the engine's hundreds for a create and start.
+//!
 //! Each operation opens its own connection to the engine, so a long stream never blocks another
 //! call. All protocol rules live in [`pocketdock_proto`]; this crate only performs the I/O its
 //! operations ask for.
@@ -27,6 +30,7 @@ mod files;
 mod images;
 mod lifecycle;
 mod persistence;
+mod pool;
 mod process;
 mod run;
 mod session;
@@ -45,6 +49,7 @@ pub use persistence::{
 /// Specs, results, errors, options, constants, profiles and project functions: the same items
 /// in every adapter.
 pub use pocketdock_host::adapter_api::*;
+pub use pool::{Pool, PoolGuard};
 pub use process::Process;
 pub use session::Session;
 pub use stream::ExecStream;

@@ -227,7 +227,26 @@ impl CreateFlow {
     /// Check `spec` with the settings of `project` (`None`: outside any project; the
     /// install-level config still applies) and stage its instance directory. Nothing is asked
     /// of the engine yet.
-    pub fn prepare(mut spec: ContainerSpec, project: Option<&Project>) -> Result<Self> {
+    pub fn prepare(spec: ContainerSpec, project: Option<&Project>) -> Result<Self> {
+        Self::prepare_labelled(spec, project, None)
+    }
+
+    /// [`prepare`](Self::prepare) a member of the warm pool `pool`: the container also carries
+    /// the `pocketdock.pool` label (which a spec's own labels may not set, the `pocketdock.`
+    /// prefix being reserved), by which the pool counts its members on the engine.
+    pub fn prepare_in_pool(
+        spec: ContainerSpec,
+        project: Option<&Project>,
+        pool: &str,
+    ) -> Result<Self> {
+        Self::prepare_labelled(spec, project, Some(pool))
+    }
+
+    fn prepare_labelled(
+        mut spec: ContainerSpec,
+        project: Option<&Project>,
+        pool: Option<&str>,
+    ) -> Result<Self> {
         let config = match project {
             Some(p) => p.config().clone(),
             None => load_config(None)?,
@@ -247,6 +266,7 @@ impl CreateFlow {
         }
         let created_at = created_at_now();
         let mut labels = spec.labels_for(&name, &created_at);
+        labels.pool = pool.map(ToString::to_string);
         let stage = match home {
             Some(p) => Some(InstanceStage::prepare(
                 p,

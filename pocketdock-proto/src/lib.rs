@@ -23,6 +23,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod op;
 pub mod persistence;
+pub mod pool;
 pub mod result;
 pub mod run;
 #[cfg(feature = "test-util")]

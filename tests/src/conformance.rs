@@ -1548,3 +1548,288 @@ pub async fn dropped_agent_run_kills_the_command<S: Sandbox>(ctx: Ctx) {
     assert!(matches!(c.agent_status(), AgentStatus::Up { .. }));
     assert_eq!(ok(c.run("echo still").await).stdout_str(), "still\n");
 }
+
+/// A warm pool of one adapter, seen through async methods: the scenarios below take the
+/// sandbox type and reach its pool through [`Pooled`].
+pub trait WarmPool: Sized {
+    /// The adapter's container.
+    type Sandbox: Sandbox;
+    /// What `acquire` hands out.
+    type Guard: std::ops::Deref<Target = Self::Sandbox>;
+
+    /// `Pool::new` on the engine at `socket`.
+    fn new(socket: &str, spec: ContainerSpec, size: usize) -> impl Future<Output = Result<Self>>;
+    /// The pool id (its members' `pocketdock.pool` label).
+    fn id(&self) -> &str;
+    /// `acquire`.
+    fn acquire(&self) -> impl Future<Output = Result<Self::Guard>>;
+    /// `release` a guard.
+    fn release(guard: Self::Guard) -> impl Future<Output = Result<()>>;
+    /// `wait_ready`.
+    fn wait_ready(&self, timeout: Duration) -> impl Future<Output = bool>;
+    /// `close`.
+    fn close(self) -> impl Future<Output = Result<()>>;
+}
+
+/// A sandbox type whose adapter has a warm pool.
+pub trait Pooled: Sandbox {
+    /// The adapter's pool.
+    type Pool: WarmPool<Sandbox = Self>;
+}
+
+impl WarmPool for pocketdock_blocking::Pool {
+    type Sandbox = pocketdock_blocking::Container;
+    type Guard = pocketdock_blocking::PoolGuard;
+
+    async fn new(socket: &str, spec: ContainerSpec, size: usize) -> Result<Self> {
+        Self::new(&pocketdock_blocking::Engine::new(socket), spec, size)
+    }
+    fn id(&self) -> &str {
+        Self::id(self)
+    }
+    async fn acquire(&self) -> Result<Self::Guard> {
+        Self::acquire(self)
+    }
+    async fn release(guard: Self::Guard) -> Result<()> {
+        guard.release()
+    }
+    async fn wait_ready(&self, timeout: Duration) -> bool {
+        Self::wait_ready(self, timeout)
+    }
+    async fn close(self) -> Result<()> {
+        Self::close(self)
+    }
+}
+
+impl Pooled for pocketdock_blocking::Container {
+    type Pool = pocketdock_blocking::Pool;
+}
+
+/// [`WarmPool`] and [`Pooled`] for an async adapter (its types are the same generic ones).
+macro_rules! async_pool {
+    ($krate:ident) => {
+        impl WarmPool for $krate::Pool {
+            type Sandbox = $krate::Container;
+            type Guard = $krate::PoolGuard;
+
+            async fn new(socket: &str, spec: ContainerSpec, size: usize) -> Result<Self> {
+                Self::new(&$krate::Engine::new(socket), spec, size).await
+            }
+            fn id(&self) -> &str {
+                Self::id(self)
+            }
+            async fn acquire(&self) -> Result<Self::Guard> {
+                Self::acquire(self).await
+            }
+            async fn release(guard: Self::Guard) -> Result<()> {
+                guard.release().await
+            }
+            async fn wait_ready(&self, timeout: Duration) -> bool {
+                Self::wait_ready(self, timeout).await
+            }
+            async fn close(self) -> Result<()> {
+                Self::close(self).await
+            }
+        }
+
+        impl Pooled for $krate::Container {
+            type Pool = $krate::Pool;
+        }
+    };
+}
+async_pool!(pocketdock_tokio);
+async_pool!(pocketdock_smol);
+
+/// Removes, when dropped (the scenario passed or panicked), every container whose name starts
+/// with its prefix: a pool names its members `<prefix>-<hex>`, which [`Ctx::name`]'s exact
+/// names cannot cover.
+struct PrefixSweep {
+    socket: String,
+    prefix: String,
+}
+
+impl PrefixSweep {
+    fn named(&self) -> Vec<String> {
+        let engine = pocketdock_blocking::Engine::new(&self.socket);
+        engine
+            .list_raw(&["pocketdock.managed=true".to_string()])
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| {
+                i.names
+                    .iter()
+                    .any(|n| n.trim_start_matches('/').starts_with(&self.prefix))
+            })
+            .map(|i| i.id)
+            .collect()
+    }
+}
+
+impl Drop for PrefixSweep {
+    fn drop(&mut self) {
+        let engine = pocketdock_blocking::Engine::new(&self.socket);
+        for id in self.named() {
+            let _ = engine.remove_container(&id, true);
+        }
+    }
+}
+
+/// The running members of pool `id`, as the engine lists them by label.
+fn pool_members(socket: &str, id: &str) -> Vec<String> {
+    pocketdock_blocking::Engine::new(socket)
+        .list_raw(&pocketdock_proto::pool::member_filter(id))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.state == "running")
+        .map(|i| i.id)
+        .collect()
+}
+
+/// Kill the in-sandbox agent of container `id` from inside, through the engine path of
+/// another handle. (The pattern's bracket keeps the shell from matching its own command line.)
+async fn kill_agent<S: Sandbox>(socket: &str, id: &str) {
+    let outside: S = ok(S::attach(socket, id).await);
+    let kill = ok(outside
+        .exec(
+            &[
+                "sh",
+                "-c",
+                "for p in /proc/[0-9]*; do \
+                 case \"$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\" in \
+                 */.pocketdock/agent-[0-9a-f]*) kill -9 ${p#/proc/} && echo killed;; esac; done",
+            ],
+            &RunOptions::new(),
+        )
+        .await);
+    assert_eq!(kill.stdout_str(), "killed\n", "{kill:?}");
+}
+
+/// `close()` does what dropping the pool does, for sure; a guard outlives its closed pool and
+/// still cleans up.
+async fn close_leaves_only_held_members<S: Pooled>(socket: &str, prefix: &str) {
+    let spec = ContainerSpec::new().image(TEST_IMAGE).name(prefix);
+    let pool = ok(S::Pool::new(socket, spec, 1).await);
+    let id = pool.id().to_string();
+    let held = ok(pool.acquire().await);
+    ok(pool.close().await);
+    assert_eq!(
+        pool_members(socket, &id),
+        vec![held.id().to_string()],
+        "close leaves only the member a guard holds"
+    );
+    assert_eq!(ok(held.run("echo alive").await).stdout_str(), "alive\n");
+    ok(S::Pool::release(held).await);
+    let left = pocketdock_blocking::Engine::new(socket)
+        .list_raw(&pocketdock_proto::pool::member_filter(&id));
+    assert!(left.as_ref().is_ok_and(Vec::is_empty), "{left:?}");
+}
+
+/// A warm pool hands out agent-ready sandboxes (the first command goes through the agent),
+/// never the same one twice, never one whose agent died; a released sandbox is destroyed and
+/// replaced (the label count returns to the size); concurrent acquires get distinct sandboxes;
+/// dropping the pool leaves no container with its label, and neither does closing it once the
+/// guards are released.
+pub async fn pool_hands_out_fresh_agent_ready_sandboxes<S: Pooled>(ctx: Ctx) {
+    let refill = Duration::from_secs(90);
+    let sweep = PrefixSweep {
+        socket: ctx.socket.clone(),
+        prefix: unique_name("pool"),
+    };
+    let spec = ContainerSpec::new()
+        .image(TEST_IMAGE)
+        .name(sweep.prefix.clone());
+    let pool = ok(S::Pool::new(&ctx.socket, spec, 1).await);
+    let id = pool.id().to_string();
+    assert_eq!(pool_members(&ctx.socket, &id).len(), 1);
+
+    let a = ok(pool.acquire().await);
+    assert!(matches!(a.agent_status(), AgentStatus::Up { .. }));
+    let r = ok(a.run("echo first").await);
+    assert_eq!(r.stdout_str(), "first\n");
+    assert!(
+        r.usage.is_some(),
+        "the first command goes through the agent"
+    );
+    let b = ok(pool.acquire().await);
+    assert_ne!(a.id(), b.id());
+
+    // Liveness: the idle member's agent is killed from inside; it is not handed out.
+    assert!(pool.wait_ready(refill).await, "the pool refills");
+    let idle: Vec<String> = pool_members(&ctx.socket, &id)
+        .into_iter()
+        .filter(|m| m != a.id() && m != b.id())
+        .collect();
+    assert_eq!(idle.len(), 1, "{idle:?}");
+    kill_agent::<S>(&ctx.socket, &idle[0]).await;
+    let c = ok(pool.acquire().await);
+    assert_ne!(
+        c.id(),
+        idle[0],
+        "a member whose agent died is not handed out"
+    );
+    assert!(ok(c.run("true").await).usage.is_some());
+
+    // Released: destroyed, then replaced.
+    let released: Vec<String> = [a.id(), b.id(), c.id()].map(String::from).to_vec();
+    ok(S::Pool::release(a).await);
+    ok(S::Pool::release(b).await);
+    ok(S::Pool::release(c).await);
+    for gone in &released {
+        assert!(
+            S::inspect(&ctx.socket, gone).await.is_err(),
+            "released {gone} still exists"
+        );
+    }
+    assert!(
+        eventually::<S, _>(refill, || async {
+            pool_members(&ctx.socket, &id).len() == 1
+        })
+        .await,
+        "the label count returns to the size"
+    );
+
+    // Concurrent acquires.
+    let guards: Vec<_> = join_all((0..3).map(|_| pool.acquire()).collect())
+        .await
+        .into_iter()
+        .map(ok)
+        .collect();
+    let mut ids: Vec<&str> = guards.iter().map(|g| g.id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    for g in guards {
+        ok(S::Pool::release(g).await);
+    }
+
+    drop(pool);
+    assert!(
+        eventually::<S, _>(refill, || async {
+            pocketdock_blocking::Engine::new(&ctx.socket)
+                .list_raw(&pocketdock_proto::pool::member_filter(&id))
+                .is_ok_and(|l| l.is_empty())
+        })
+        .await,
+        "dropping the pool leaves no container with its label"
+    );
+
+    close_leaves_only_held_members::<S>(&ctx.socket, &sweep.prefix).await;
+    drop(sweep);
+}
+
+/// Compile-time: the pools and guards can be shared across threads and tasks, and the async
+/// pools' futures can be spawned on a multi-threaded runtime.
+#[expect(dead_code, reason = "checked by the compiler, never called")]
+fn pools_are_send_and_sync(tokio_pool: &pocketdock_tokio::Pool, smol_pool: &pocketdock_smol::Pool) {
+    fn shared<T: Send + Sync>() {}
+    fn spawnable<F: Future + Send>(_: F) {}
+    shared::<pocketdock_blocking::Pool>();
+    shared::<pocketdock_blocking::PoolGuard>();
+    shared::<pocketdock_tokio::Pool>();
+    shared::<pocketdock_tokio::PoolGuard>();
+    shared::<pocketdock_smol::Pool>();
+    shared::<pocketdock_smol::PoolGuard>();
+    spawnable(tokio_pool.acquire());
+    spawnable(smol_pool.acquire());
+    spawnable(tokio_pool.wait_ready(Duration::ZERO));
+}

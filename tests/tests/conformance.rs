@@ -39,6 +39,7 @@ macro_rules! suite {
             tty_program,
             images_build_export_import,
             session_state_and_boundaries,
+            pool_hands_out_fresh_agent_ready_sandboxes,
             $($($extra),*)?
         );
     };

@@ -263,6 +263,7 @@ impl ContainerSpec {
             project: self.project.clone(),
             data_path: None,
             profile: self.profile.clone(),
+            pool: None,
         }
     }
 

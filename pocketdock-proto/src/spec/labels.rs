@@ -16,6 +16,8 @@ pub const LABEL_PROJECT: &str = "pocketdock.project";
 pub const LABEL_DATA_PATH: &str = "pocketdock.data-path";
 /// Label holding the profile name.
 pub const LABEL_PROFILE: &str = "pocketdock.profile";
+/// Label naming the warm pool a container belongs to (see [`crate::pool`]).
+pub const LABEL_POOL: &str = "pocketdock.pool";
 
 /// The pocketdock labels of a container, compatible with the Python pocketdock.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct Labels {
     pub data_path: Option<String>,
     /// `pocketdock.profile`, omitted when `None` or empty.
     pub profile: Option<String>,
+    /// `pocketdock.pool`: the warm pool the container belongs to, omitted when `None` or empty.
+    pub pool: Option<String>,
 }
 
 impl Labels {
@@ -55,6 +59,7 @@ impl Labels {
             (LABEL_PROJECT, &self.project),
             (LABEL_DATA_PATH, &self.data_path),
             (LABEL_PROFILE, &self.profile),
+            (LABEL_POOL, &self.pool),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
                 m.insert(key.to_string(), v.to_string());
@@ -78,6 +83,7 @@ impl Labels {
             project: opt(LABEL_PROJECT),
             data_path: opt(LABEL_DATA_PATH),
             profile: opt(LABEL_PROFILE),
+            pool: opt(LABEL_POOL),
         })
     }
 }

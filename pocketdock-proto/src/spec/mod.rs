@@ -52,7 +52,7 @@ pub use hardening::{Hardening, DEFAULT_CAP_ADD, DEFAULT_PIDS_LIMIT, ROOT_CAP_ADD
 pub use image_ref::split_image_ref;
 pub use labels::{
     Labels, LABEL_CREATED_AT, LABEL_DATA_PATH, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PERSIST,
-    LABEL_PROFILE, LABEL_PROJECT,
+    LABEL_POOL, LABEL_PROFILE, LABEL_PROJECT,
 };
 pub use name::{generate_name, validate_name, MAX_NAME_LEN};
 pub use network::NetworkMode;
