@@ -97,28 +97,41 @@ impl AgentConn {
             shared,
             writer: Mutex::new(writer),
         };
-        let give_up = Instant::now() + HELLO_TIMEOUT;
-        let mut client = this.shared.lock();
+        this.wait_until(
+            Instant::now() + HELLO_TIMEOUT,
+            || "the agent did not say hello in time".into(),
+            |client| client.hello().is_some(),
+        )?;
+        Ok(this)
+    }
+
+    /// Wait until `ready` says so; the connection's end is an error with its reason, and so is
+    /// `give_up` passing first (`late` says what was late).
+    fn wait_until(
+        &self,
+        give_up: Instant,
+        late: impl FnOnce() -> String,
+        ready: impl Fn(&AgentClient) -> bool,
+    ) -> Result<()> {
+        let mut client = self.shared.lock();
         loop {
-            if client.hello().is_some() {
-                break;
+            if ready(&client) {
+                return Ok(());
             }
             if let Some(why) = client.ended() {
                 return Err(Error::Agent(why.to_string()));
             }
             let now = Instant::now();
             if now >= give_up {
-                return Err(Error::Agent("the agent did not say hello in time".into()));
+                return Err(Error::Agent(late()));
             }
-            client = this
+            client = self
                 .shared
                 .changed
                 .wait_timeout(client, give_up - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        drop(client);
-        Ok(this)
     }
 
     fn is_up(&self) -> bool {
@@ -137,28 +150,11 @@ impl AgentConn {
             client.pongs()
         };
         self.flush();
-        let give_up = Instant::now() + timeout;
-        let mut client = self.shared.lock();
-        loop {
-            if client.pongs() > before {
-                return Ok(());
-            }
-            if let Some(why) = client.ended() {
-                return Err(Error::Agent(why.to_string()));
-            }
-            let now = Instant::now();
-            if now >= give_up {
-                return Err(Error::Agent(format!(
-                    "the agent did not answer a ping within {timeout:?}"
-                )));
-            }
-            client = self
-                .shared
-                .changed
-                .wait_timeout(client, give_up - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        self.wait_until(
+            Instant::now() + timeout,
+            || format!("the agent did not answer a ping within {timeout:?}"),
+            |client| client.pongs() > before,
+        )
     }
 
     /// Write what the machine handed out, in order. A failed write ends the connection.
