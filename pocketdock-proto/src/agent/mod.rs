@@ -28,7 +28,21 @@
 //!
 //! A command runs in a process group of its own; when the connection closes (the host went away,
 //! or dropped it on purpose) the agent kills every group it started and exits, since the engines
-//! offer no way to kill an exec.
+//! offer no way to kill an exec. The end of its stdin always means that: a host cannot
+//! half-close to say "no more commands, let these finish".
+//!
+//! A few more rules both sides keep:
+//! - [`Kind::Exit`] comes only after both of the command's pipes ended, so a background process
+//!   that keeps them open delays it without limit, as on the engine path: the host's deadline
+//!   signals the group.
+//! - A spawn that cannot start (a missing program, a bad working directory or user) is a
+//!   [`Kind::SpawnFailed`]; a frame that cannot be decoded, or a spawn whose JSON cannot be
+//!   read, ends the connection (the agent kills every group and exits with status 2).
+//! - A bare `uid` runs with the primary group the sandbox's `/etc/passwd` gives it, read as a
+//!   plain file (the static agent has no name service), else the agent's own group.
+//! - The host writes stdin with no flow control: the agent queues at most 1 MiB per command and
+//!   then stops reading frames until the command reads, so a command that never reads its
+//!   stdin stalls the connection. A credit frame would lift that.
 
 pub mod client;
 pub mod frame;
