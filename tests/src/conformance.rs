@@ -1297,21 +1297,28 @@ pub async fn dropped_run_future_kills_the_command<S: Sandbox>(ctx: Ctx) {
     assert!(gone, "the command outlived its dropped future");
 }
 
-/// A `run` future dropped at any moment (before the exec exists, while the engine starts it,
-/// once it runs) leaves no process behind.
-pub async fn run_cancelled_at_any_moment_leaves_nothing<S: Sandbox>(ctx: Ctx) {
-    let c: S = ctx.sandbox("cancel-early").await;
-    for delay_ms in [0u64, 5, 20, 50, 100, 200, 400, 800] {
-        let outcome = race(
-            c.run("sh -c 'sleep 66 & sleep 66'"),
-            S::sleep(Duration::from_millis(delay_ms)),
-        )
-        .await;
+/// Run `command` once per delay and drop the `run` future after it; each run must still be
+/// going when its future is dropped.
+async fn drop_runs_after<S: Sandbox>(c: &S, command: &str, delays_ms: &[u64]) {
+    for delay_ms in delays_ms {
+        let outcome = race(c.run(command), S::sleep(Duration::from_millis(*delay_ms))).await;
         assert!(
             matches!(outcome, either::Either::Right(())),
             "run ended early"
         );
     }
+}
+
+/// A `run` future dropped at any moment (before the exec exists, while the engine starts it,
+/// once it runs) leaves no process behind.
+pub async fn run_cancelled_at_any_moment_leaves_nothing<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.sandbox("cancel-early").await;
+    drop_runs_after(
+        &c,
+        "sh -c 'sleep 66 & sleep 66'",
+        &[0, 5, 20, 50, 100, 200, 400, 800],
+    )
+    .await;
     let gone = eventually::<S, _>(Duration::from_secs(20), || async {
         processes(&c, "sleep 66").await.is_empty()
     })
@@ -1529,17 +1536,12 @@ pub async fn agent_path_keeps_the_contract<S: Sandbox>(ctx: Ctx) {
 pub async fn dropped_agent_run_kills_the_command<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("agent-cancel").await;
     assert!(matches!(c.start_agent().await, Ok(AgentStatus::Up { .. })));
-    for delay_ms in [0u64, 5, 50, 300] {
-        let outcome = race(
-            c.run("echo started; sh -c 'sleep 67 & sleep 67'"),
-            S::sleep(Duration::from_millis(delay_ms)),
-        )
-        .await;
-        assert!(
-            matches!(outcome, either::Either::Right(())),
-            "run ended early"
-        );
-    }
+    drop_runs_after(
+        &c,
+        "echo started; sh -c 'sleep 67 & sleep 67'",
+        &[0, 5, 50, 300],
+    )
+    .await;
     let gone = eventually::<S, _>(Duration::from_secs(15), || async {
         processes(&c, "sleep 67").await.is_empty()
     })
