@@ -304,10 +304,31 @@ fn stream_case(client: &str, container: &str, bytes: u64) -> BenchResult<()> {
     Ok(())
 }
 
+/// `rounds` runs of `echo hi` by one client on an existing container, nothing else: a case to
+/// count instructions of under callgrind (`floor exec pocketdock|raw CONTAINER ROUNDS`).
+fn exec_case(client: &str, container: &str, rounds: usize) -> BenchResult<()> {
+    let engine = Engine::detect()?;
+    let raw = Raw {
+        socket: engine.socket().to_path_buf(),
+    };
+    let c = engine.attach(container)?;
+    for _ in 0..rounds {
+        if client == "raw" {
+            raw.exec(container, &["sh", "-c", "echo hi"])?;
+        } else {
+            c.run("echo hi")?;
+        }
+    }
+    Ok(())
+}
+
 fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 5 && args[1] == "stream" {
         return stream_case(&args[2], &args[3], args[4].parse()?);
+    }
+    if args.len() == 5 && args[1] == "exec" {
+        return exec_case(&args[2], &args[3], args[4].parse()?);
     }
     let engine = Engine::detect()?;
     let image = std::env::var("BENCH_IMAGE").unwrap_or_else(|_| "pocketdock/minimal-python".into());

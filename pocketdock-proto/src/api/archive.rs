@@ -219,14 +219,7 @@ mod tests {
 
     fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
         Response {
-            head: ResponseHead {
-                status,
-                reason: String::new(),
-                headers: headers
-                    .iter()
-                    .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_string()))
-                    .collect(),
-            },
+            head: ResponseHead::new(status, "", headers),
             body: bytes::Bytes::from(body.to_string()),
         }
     }

@@ -1,9 +1,9 @@
 //! `/containers/{id}/exec`, `/exec/{id}/start`, `/exec/{id}/json`.
 
+use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::http::{percent_encode, Method, Request};
+use crate::http::{percent_encode, Method, Request, RequestBody};
 
 /// What to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,24 +33,40 @@ pub fn create_detached(container: &str, spec: &ExecSpec) -> Request {
     create_body(container, spec, false)
 }
 
+/// The exec create body, serialized straight from borrowed fields (one allocation, no JSON
+/// tree): it is built for every command.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the engine's own field set, serialized as it is"
+)]
+struct CreateBody<'a> {
+    attach_stdout: bool,
+    attach_stderr: bool,
+    attach_stdin: bool,
+    tty: bool,
+    cmd: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    env: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    working_dir: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+}
+
 fn create_body(container: &str, spec: &ExecSpec, attach: bool) -> Request {
-    let mut body = json!({
-        "AttachStdout": attach,
-        "AttachStderr": attach,
-        "AttachStdin": attach && spec.stdin,
-        "Tty": attach && spec.tty,
-        "Cmd": spec.cmd,
-    });
-    if !spec.env.is_empty() {
-        body["Env"] = json!(spec.env);
-    }
-    if let Some(w) = &spec.workdir {
-        body["WorkingDir"] = json!(w);
-    }
-    if let Some(u) = &spec.user {
-        body["User"] = json!(u);
-    }
-    Request::json(
+    let body = CreateBody {
+        attach_stdout: attach,
+        attach_stderr: attach,
+        attach_stdin: attach && spec.stdin,
+        tty: attach && spec.tty,
+        cmd: &spec.cmd,
+        env: &spec.env,
+        working_dir: spec.workdir.as_deref(),
+        user: spec.user.as_deref(),
+    };
+    Request::serialized(
         Method::Post,
         format!("/containers/{}/exec", percent_encode(container)),
         &body,
@@ -59,22 +75,33 @@ fn create_body(container: &str, spec: &ExecSpec, attach: bool) -> Request {
 
 /// `POST /exec/{id}/start`, asking to hijack the connection.
 pub fn start(exec_id: &str, tty: bool) -> Request {
-    Request::json(
+    let body: &'static [u8] = if tty {
+        br#"{"Detach":false,"Tty":true}"#
+    } else {
+        br#"{"Detach":false,"Tty":false}"#
+    };
+    Request::new(
         Method::Post,
         format!("/exec/{}/start", percent_encode(exec_id)),
-        &json!({"Detach": false, "Tty": tty}),
     )
+    .with_body(RequestBody::Full {
+        content_type: "application/json",
+        data: Bytes::from_static(body),
+    })
     .with_upgrade()
 }
 
 /// `POST /exec/{id}/start` with `Detach: true`: the engine runs the command on its own and
 /// answers at once; no connection stays open, so the command outlives the client.
 pub fn start_detached(exec_id: &str) -> Request {
-    Request::json(
+    Request::new(
         Method::Post,
         format!("/exec/{}/start", percent_encode(exec_id)),
-        &json!({"Detach": true, "Tty": false}),
     )
+    .with_body(RequestBody::Full {
+        content_type: "application/json",
+        data: Bytes::from_static(br#"{"Detach":true,"Tty":false}"#),
+    })
 }
 
 /// `POST /exec/{id}/resize`.
@@ -121,4 +148,53 @@ pub struct ExecInspect {
     /// The container the exec belongs to.
     #[serde(rename = "ContainerID")]
     pub container_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(req: &Request) -> serde_json::Value {
+        match &req.body {
+            RequestBody::Full { data, .. } => {
+                serde_json::from_slice(data).unwrap_or_else(|e| panic!("{e}"))
+            }
+            other => panic!("no JSON body: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_bodies_carry_what_the_spec_sets_and_leave_out_what_it_does_not() {
+        let mut spec = ExecSpec {
+            cmd: vec!["sh".into(), "-c".into(), "echo \"hi\"".into()],
+            stdin: true,
+            ..ExecSpec::default()
+        };
+        let attached = create("c 1", &spec);
+        assert_eq!(attached.target, "/containers/c%201/exec");
+        assert_eq!(
+            body_of(&attached),
+            serde_json::json!({"AttachStdout": true, "AttachStderr": true, "AttachStdin": true,
+                "Tty": false, "Cmd": ["sh", "-c", "echo \"hi\""]})
+        );
+        spec.env = vec!["A=1".into()];
+        spec.workdir = Some("/w".into());
+        spec.user = Some("1000:1000".into());
+        spec.tty = true;
+        assert_eq!(
+            body_of(&create_detached("c", &spec)),
+            serde_json::json!({"AttachStdout": false, "AttachStderr": false, "AttachStdin": false,
+                "Tty": false, "Cmd": ["sh", "-c", "echo \"hi\""], "Env": ["A=1"],
+                "WorkingDir": "/w", "User": "1000:1000"})
+        );
+        assert_eq!(
+            body_of(&start("e", true)),
+            serde_json::json!({"Detach": false, "Tty": true})
+        );
+        assert!(start("e", false).upgrade);
+        assert_eq!(
+            body_of(&start_detached("e")),
+            serde_json::json!({"Detach": true, "Tty": false})
+        );
+    }
 }

@@ -648,11 +648,7 @@ mod tests {
 
     fn resp(status: u16, body: &str) -> Response {
         Response {
-            head: ResponseHead {
-                status,
-                reason: String::new(),
-                headers: Vec::new(),
-            },
+            head: ResponseHead::new(status, "", &[]),
             body: bytes::Bytes::from(body.to_string()),
         }
     }

@@ -422,11 +422,7 @@ mod tests {
 
     fn resp(status: u16, body: &str) -> Response {
         Response {
-            head: ResponseHead {
-                status,
-                reason: String::new(),
-                headers: Vec::new(),
-            },
+            head: ResponseHead::new(status, "", &[]),
             body: bytes::Bytes::from(body.to_string()),
         }
     }

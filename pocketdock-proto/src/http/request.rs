@@ -96,6 +96,23 @@ impl Request {
         }
     }
 
+    /// A request with a JSON body serialized from `value` (a typed body: no JSON tree built on
+    /// the way). A value whose `Serialize` fails (a map with non-string keys) sends `null`.
+    pub fn serialized(
+        method: Method,
+        target: impl Into<String>,
+        value: &impl serde::Serialize,
+    ) -> Self {
+        let data = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+        Self {
+            body: RequestBody::Full {
+                content_type: "application/json",
+                data: Bytes::from(data),
+            },
+            ..Self::new(method, target)
+        }
+    }
+
     /// Set the body.
     pub fn with_body(mut self, body: RequestBody) -> Self {
         self.body = body;

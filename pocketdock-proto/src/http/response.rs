@@ -8,23 +8,77 @@ use super::Limits;
 use crate::error::ProtocolError;
 
 /// A parsed status line and headers.
+///
+/// The headers are kept in one string, names lower-cased and values trimmed, back to back: a
+/// head costs three allocations however many headers it has (every engine call decodes at least
+/// one head).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
     /// Status code.
     pub status: u16,
     /// Reason phrase.
     pub reason: String,
-    /// Headers, names lower-cased, in order.
-    pub headers: Vec<(String, String)>,
+    /// Every header's name, then its value.
+    text: String,
+    /// Per header, in order: where its name ends and where its value ends in `text` (its name
+    /// starts where the previous value ends).
+    ends: Vec<(usize, usize)>,
 }
 
 impl ResponseHead {
+    /// A head with these headers (names are lower-cased, values trimmed, as a parsed head's).
+    pub fn new(status: u16, reason: &str, headers: &[(&str, &str)]) -> Self {
+        let bytes = headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let mut head = Self::empty(status, reason, headers.len(), bytes);
+        for (name, value) in headers {
+            head.push(name, value.as_bytes());
+        }
+        head
+    }
+
+    /// A head with room for `count` headers of `bytes` bytes in all.
+    fn empty(status: u16, reason: &str, count: usize, bytes: usize) -> Self {
+        Self {
+            status,
+            reason: reason.to_string(),
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
+    /// Add a header; invalid UTF-8 in a value is replaced, as the engines send none.
+    fn push(&mut self, name: &str, value: &[u8]) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        if let Some(added) = self.text.get_mut(start..) {
+            added.make_ascii_lowercase();
+        }
+        let name_end = self.text.len();
+        match std::str::from_utf8(value) {
+            Ok(v) => self.text.push_str(v.trim()),
+            Err(_) => self.text.push_str(String::from_utf8_lossy(value).trim()),
+        }
+        self.ends.push((name_end, self.text.len()));
+    }
+
+    /// The headers, in order: names lower-cased, values trimmed.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let pair = (
+                self.text.get(start..name_end).unwrap_or(""),
+                self.text.get(name_end..value_end).unwrap_or(""),
+            );
+            start = value_end;
+            pair
+        })
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// True for 2xx statuses.
@@ -33,7 +87,7 @@ impl ResponseHead {
     }
 
     fn is_chunked(&self) -> bool {
-        self.headers.iter().any(|(n, v)| {
+        self.headers().any(|(n, v)| {
             n == "transfer-encoding"
                 && v.split(',')
                     .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
@@ -42,7 +96,7 @@ impl ResponseHead {
 
     fn content_length(&self) -> Result<Option<u64>, ProtocolError> {
         let mut found: Option<u64> = None;
-        for (n, v) in &self.headers {
+        for (n, v) in self.headers() {
             if n != "content-length" {
                 continue;
             }
@@ -61,6 +115,9 @@ impl ResponseHead {
         Ok(found)
     }
 }
+
+/// Header slots kept on the stack while a head is parsed (the default limit's worth).
+const MAX_HEADERS_ON_STACK: usize = 64;
 
 /// What kind of response the caller expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,10 +389,20 @@ impl Framing {
         if bytes.is_empty() {
             return Ok(None);
         }
-        let mut storage = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
-        let mut resp = httparse::Response::new(&mut storage);
-        let status = resp
-            .parse(bytes)
+        // Room for the most headers a head may have, on the stack (httparse fills what it
+        // finds): no allocation for a parse that finds the head incomplete.
+        let mut storage = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() };
+            MAX_HEADERS_ON_STACK];
+        let mut on_heap;
+        let slots = if self.limits.max_headers <= MAX_HEADERS_ON_STACK {
+            &mut storage[..self.limits.max_headers]
+        } else {
+            on_heap = vec![std::mem::MaybeUninit::uninit(); self.limits.max_headers];
+            &mut on_heap[..]
+        };
+        let mut resp = httparse::Response::new(&mut []);
+        let status = httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, bytes, slots)
             .map_err(|e| ProtocolError::MalformedHead(e.to_string()))?;
         match status {
             httparse::Status::Partial => {
@@ -348,20 +415,20 @@ impl Framing {
                 if len > self.limits.max_head_bytes {
                     return Err(ProtocolError::HeadTooLarge(self.limits.max_head_bytes));
                 }
-                let head = ResponseHead {
-                    status: resp.code.unwrap_or(0),
-                    reason: resp.reason.unwrap_or("").to_string(),
-                    headers: resp
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).trim().to_string(),
-                            )
-                        })
-                        .collect(),
-                };
+                let bytes = resp
+                    .headers
+                    .iter()
+                    .map(|h| h.name.len() + h.value.len())
+                    .sum();
+                let mut head = ResponseHead::empty(
+                    resp.code.unwrap_or(0),
+                    resp.reason.unwrap_or(""),
+                    resp.headers.len(),
+                    bytes,
+                );
+                for h in resp.headers.iter() {
+                    head.push(h.name, h.value);
+                }
                 buf.skip(len);
                 Ok(Some(head))
             }
@@ -372,6 +439,72 @@ impl Framing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Decode one head with `limits` from `raw` (a status line and headers, no body).
+    fn head_of(raw: &[u8], limits: Limits) -> Result<ResponseHead, ProtocolError> {
+        let mut dec = ResponseDecoder::with_limits(Expect::Normal, limits);
+        dec.feed(raw);
+        match dec.next_event()? {
+            Some(ResponseEvent::Head(h)) => Ok(h),
+            other => panic!("no head: {other:?}"),
+        }
+    }
+
+    fn many_headers(n: usize) -> Vec<u8> {
+        let mut raw = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n".to_vec();
+        for i in 1..n {
+            raw.extend_from_slice(format!("X-H{i}: {i}\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        raw
+    }
+
+    #[test]
+    fn headers_keep_their_order_lower_cased_names_and_trimmed_values() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Dup: a\r\n\
+            X-DUP:  b \r\nX-Bin: \xff\xfe\r\nContent-Length: 0\r\n\r\n";
+        let head = head_of(raw, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        let all: Vec<(&str, &str)> = head.headers().collect();
+        assert_eq!(
+            all,
+            [
+                ("content-type", "application/json"),
+                ("x-dup", "a"),
+                ("x-dup", "b"),
+                ("x-bin", "\u{fffd}\u{fffd}"),
+                ("content-length", "0"),
+            ]
+        );
+        assert_eq!(
+            head.header("X-Dup"),
+            Some("a"),
+            "the first of repeated headers"
+        );
+        assert_eq!(head.header("missing"), None);
+        assert_eq!(head, ResponseHead::new(200, "OK", &all));
+    }
+
+    #[test]
+    fn the_header_limit_holds_below_and_above_the_slots_kept_on_the_stack() {
+        let at = Limits::default().max_headers;
+        assert_eq!(
+            head_of(&many_headers(at), Limits::default()).map(|h| h.headers().count()),
+            Ok(at)
+        );
+        assert!(matches!(
+            head_of(&many_headers(at + 1), Limits::default()),
+            Err(ProtocolError::MalformedHead(_))
+        ));
+        let wide = Limits {
+            max_headers: MAX_HEADERS_ON_STACK * 2,
+            ..Limits::default()
+        };
+        let n = MAX_HEADERS_ON_STACK + 10;
+        assert_eq!(
+            head_of(&many_headers(n), wide).map(|h| h.headers().count()),
+            Ok(n)
+        );
+    }
 
     fn run(
         input: &[u8],
