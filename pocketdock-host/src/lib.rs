@@ -11,7 +11,9 @@
 //!   extraction of a pulled archive for `pull`;
 //! * [`context`]: build contexts (a directory or embedded files) and image archive files as
 //!   streamed request bodies;
-//! * [`engine`]: finding the engine socket on this host;
+//! * [`engine`]: finding the engine on this host;
+//! * [`remote`]: connecting to an engine at its address (a local socket, or tcp, TLS or ssh to
+//!   another machine), every connection handed out as a local stream;
 //! * [`random`]: tokens for names, markers and sentinels;
 //! * [`sandbox`]: the host steps of the container flows (create, attach, recreate, destroy,
 //!   doctor).
@@ -28,6 +30,7 @@ pub mod engine;
 pub mod logging;
 pub mod project;
 pub mod random;
+pub mod remote;
 pub mod sandbox;
 pub mod tree;
 
