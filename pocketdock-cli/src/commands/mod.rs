@@ -146,7 +146,7 @@ pub fn socket_origin(source: SocketSource) -> &'static str {
         SocketSource::Explicit => "--socket",
         SocketSource::Env => "POCKETDOCK_SOCKET",
         SocketSource::Project => "the project's socket: setting",
-        SocketSource::Detected => "auto-detection",
+        other => other.describe(),
     }
 }
 

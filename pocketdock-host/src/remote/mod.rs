@@ -38,7 +38,10 @@ struct Inner {
 #[derive(Debug)]
 enum Way {
     Unix,
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
     Tls {
         host: String,
         port: u16,
@@ -254,7 +257,9 @@ mod tests {
         assert_eq!(e.unix_path(), Some(Path::new("/nowhere/x.sock")));
         assert_eq!(e.socket(), Path::new("/nowhere/x.sock"));
         assert!(!e.is_remote());
-        assert!(matches!(e.dial(), Err(Error::SocketConnection { path, .. }) if path == "/nowhere/x.sock"));
+        assert!(
+            matches!(e.dial(), Err(Error::SocketConnection { path, .. }) if path == "/nowhere/x.sock")
+        );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let e = EngineEndpoint::parse(&format!("tcp://127.0.0.1:{port}"));

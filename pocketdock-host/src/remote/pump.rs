@@ -253,13 +253,17 @@ mod tests {
         local.write_all(b"ping").expect("write");
         local.shutdown(Shutdown::Write).expect("half-close");
         let mut got = Vec::new();
-        server.read_to_end(&mut got).expect("server reads to the end");
+        server
+            .read_to_end(&mut got)
+            .expect("server reads to the end");
         assert_eq!(got, b"ping");
         // The other direction still works after the half-close.
         server.write_all(b"pong").expect("write");
         server.shutdown(Shutdown::Write).expect("close");
         let mut back = Vec::new();
-        local.read_to_end(&mut back).expect("local reads to the end");
+        local
+            .read_to_end(&mut back)
+            .expect("local reads to the end");
         assert_eq!(back, b"pong");
     }
 

@@ -1,16 +1,16 @@
 //! An engine socket on another machine, through the system `ssh` client.
 //!
-//! One ssh master connection per destination (`ControlMaster`, kept by ssh itself for
-//! [`PERSIST`] after its last use) logs in once, with the user's ssh config, agent and
-//! known hosts, in batch mode; each engine connection is then an `ssh -W <socket>` over that
-//! master, whose standard input and output are one end of a local socket pair. No process of
-//! ours outlives us: a connection's ssh ends with its socket, and the master is ssh's own,
-//! bounded by its idle time. Login failures (a changed host key among them) surface when the
-//! master starts, with ssh's own message.
+//! One ssh master connection per destination and socket logs in once, in batch mode, with
+//! the user's ssh config, agent and known hosts, and forwards a local socket (in a directory
+//! of this user's) to the engine's socket: `ssh -M -N -f -L local:remote`. Each engine
+//! connection is then a plain connect to that local socket, which ssh carries as a channel of
+//! the one login. The master is ssh's own (`ControlPersist`): it ends [`PERSIST`] after its
+//! last use, so nothing outlives us for long even when our process is killed, and it is
+//! started again when its socket has gone. Login failures (a changed host key among them)
+//! surface when the master starts, with ssh's own message.
 
 use std::ffi::OsString;
 use std::hash::{Hash, Hasher};
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use std::time::Duration;
 use pocketdock_proto::address::SshAddress;
 use pocketdock_proto::RemoteCause;
 
-/// How long ssh keeps an idle master connection.
+/// How long ssh keeps an idle master connection (and its forwarded socket).
 pub(crate) const PERSIST: Duration = Duration::from_secs(120);
 
 /// The ssh settings of one engine.
@@ -30,7 +30,10 @@ pub(crate) struct SshSetup {
     address: SshAddress,
     identity: Option<PathBuf>,
     config: Option<PathBuf>,
+    /// The master's control socket.
     control: PathBuf,
+    /// The local end of the forward to the engine's socket.
+    forward: PathBuf,
     /// Held while a master is being started, so one handle starts one.
     starting: Mutex<()>,
 }
@@ -45,12 +48,13 @@ impl SshSetup {
     ) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (address, &identity, &config).hash(&mut h);
-        let control = control_dir().join(format!("{:016x}", h.finish()));
+        let base = control_dir().join(format!("{:016x}", h.finish()));
         Self {
             address: address.clone(),
             identity,
             config,
-            control,
+            control: base.with_extension("ctl"),
+            forward: base.with_extension("sock"),
             starting: Mutex::new(()),
         }
     }
@@ -78,19 +82,19 @@ impl SshSetup {
         cmd
     }
 
-    /// Make sure a master connection is up: start one when its control socket is missing.
-    pub(crate) fn ensure_master(&self) -> Result<(), RemoteCause> {
-        if self.control.exists() {
-            return Ok(());
-        }
-        let _guard = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.control.exists() {
-            return Ok(());
-        }
+    /// Start the master with its forward (after removing what a dead one left behind).
+    fn start_master(&self) -> Result<(), RemoteCause> {
+        let _ = std::fs::remove_file(&self.control);
+        let _ = std::fs::remove_file(&self.forward);
         // The master goes to the background once logged in and keeps its stderr: a file, so
         // that reading ssh's message never waits for the master's end.
         let log = self.control.with_extension("log");
         let stderr = std::fs::File::create(&log).map_err(|e| RemoteCause::Ssh(e.to_string()))?;
+        let forward = format!(
+            "{}:{}",
+            self.forward.display(),
+            self.address.remote_socket()
+        );
         let status = self
             .command()
             .args([
@@ -98,8 +102,16 @@ impl SshSetup {
                 "ControlMaster=yes",
                 "-o",
                 &format!("ControlPersist={}", PERSIST.as_secs()),
+                "-o",
+                "ExitOnForwardFailure=yes",
+                "-o",
+                "StreamLocalBindUnlink=yes",
+                "-o",
+                "StreamLocalBindMask=0177",
                 "-N",
                 "-f",
+                "-L",
+                &forward,
             ])
             .arg(self.address.destination())
             .stderr(stderr)
@@ -113,26 +125,23 @@ impl SshSetup {
         Err(classify(&message, status.code()))
     }
 
-    /// A connection to the engine's socket: `ssh -W` over the master, on a socket pair.
+    /// A connection to the engine's socket through the master's forward, starting the master
+    /// when there is none (or only a dead one's socket).
     pub(crate) fn dial(&self) -> Result<UnixStream, RemoteCause> {
-        self.ensure_master()?;
-        let io = |e: std::io::Error| RemoteCause::Ssh(e.to_string());
-        let (outer, inner) = UnixStream::pair().map_err(io)?;
-        let stdin = OwnedFd::from(inner.try_clone().map_err(io)?);
-        let mut child = self
-            .command()
-            .args(["-o", "ControlMaster=no", "-W", self.address.remote_socket()])
-            .arg(self.address.destination())
-            .stdin(Stdio::from(stdin))
-            .stdout(Stdio::from(OwnedFd::from(inner)))
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| RemoteCause::Ssh(format!("cannot run ssh: {e}")))?;
-        // Reap it when its connection ends.
-        let _ = std::thread::Builder::new()
-            .name("pocketdock-ssh-wait".into())
-            .spawn(move || child.wait());
-        Ok(outer)
+        if let Ok(s) = UnixStream::connect(&self.forward) {
+            return Ok(s);
+        }
+        let _guard = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Ok(s) = UnixStream::connect(&self.forward) {
+            return Ok(s);
+        }
+        self.start_master()?;
+        UnixStream::connect(&self.forward).map_err(|e| {
+            RemoteCause::Ssh(format!(
+                "ssh forwards {} but it does not accept connections: {e}",
+                self.forward.display()
+            ))
+        })
     }
 }
 
@@ -211,7 +220,8 @@ mod tests {
         let sa = SshSetup::new(&a, None, None);
         let sb = SshSetup::new(&b, None, None);
         assert_ne!(sa.control, sb.control);
+        assert_ne!(sa.forward, sb.forward);
         assert_eq!(sa.control, SshSetup::new(&a, None, None).control);
-        assert!(sa.control.as_os_str().len() < 100);
+        assert!(sa.forward.as_os_str().len() < 100);
     }
 }

@@ -53,7 +53,8 @@ impl TlsSetup {
     /// an error.
     pub(crate) fn new(files: &TlsFiles) -> Result<Self, RemoteCause> {
         let mut roots = RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(&files.ca).map_err(|e| file_error(&files.ca, e))?;
+        let certs =
+            CertificateDer::pem_file_iter(&files.ca).map_err(|e| file_error(&files.ca, e))?;
         for cert in certs {
             let cert = cert.map_err(|e| file_error(&files.ca, e))?;
             roots.add(cert).map_err(|e| file_error(&files.ca, e))?;
@@ -76,7 +77,8 @@ impl TlsSetup {
                 if chain.is_empty() {
                     return Err(file_error(&cert, "no certificate in the file"));
                 }
-                let key_der = PrivateKeyDer::from_pem_file(&key).map_err(|e| file_error(&key, e))?;
+                let key_der =
+                    PrivateKeyDer::from_pem_file(&key).map_err(|e| file_error(&key, e))?;
                 let config = builder
                     .with_client_auth_cert(chain, key_der)
                     .map_err(|e| file_error(&key, e))?;
@@ -90,7 +92,10 @@ impl TlsSetup {
             }
             (Some(_), None) => {
                 let key = files.key.as_deref().unwrap_or(Path::new("key.pem"));
-                return Err(file_error(key, "missing (the client certificate needs its key)"));
+                return Err(file_error(
+                    key,
+                    "missing (the client certificate needs its key)",
+                ));
             }
             (None, Some(_)) => {
                 let cert = files.cert.as_deref().unwrap_or(Path::new("cert.pem"));
@@ -111,8 +116,9 @@ impl TlsSetup {
         host: &str,
         tcp: &mut TcpStream,
     ) -> Result<ClientConnection, RemoteCause> {
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|e| RemoteCause::TlsHandshake(format!("{host:?} is not a server name: {e}")))?;
+        let name = ServerName::try_from(host.to_string()).map_err(|e| {
+            RemoteCause::TlsHandshake(format!("{host:?} is not a server name: {e}"))
+        })?;
         let mut conn = ClientConnection::new(Arc::clone(&self.config), name)
             .map_err(|e| RemoteCause::TlsHandshake(e.to_string()))?;
         while conn.is_handshaking() {
@@ -120,7 +126,11 @@ impl TlsSetup {
                 return Err(self.cause(&e));
             }
         }
-        if self.asked.as_ref().is_some_and(|a| a.load(Ordering::Acquire)) {
+        if self
+            .asked
+            .as_ref()
+            .is_some_and(|a| a.load(Ordering::Acquire))
+        {
             return Err(RemoteCause::TlsClientCertificateMissing);
         }
         Ok(conn)
@@ -140,7 +150,10 @@ impl TlsSetup {
             }
             Some(other) => RemoteCause::TlsHandshake(other.to_string()),
             None if e.kind() == io::ErrorKind::UnexpectedEof
-                && self.asked.as_ref().is_some_and(|a| a.load(Ordering::Acquire)) =>
+                && self
+                    .asked
+                    .as_ref()
+                    .is_some_and(|a| a.load(Ordering::Acquire)) =>
             {
                 RemoteCause::TlsClientCertificateMissing
             }
