@@ -1169,6 +1169,17 @@ per_engine!(
     shell_in_tmux,
 );
 
+/// The same commands on the remote engines (tcp with TLS, ssh) of `scripts/remote-engines.sh`.
+mod remote {
+    use super::*;
+    pocketdock_tests::per_remote_engine!(
+        run_argv_and_exit_codes,
+        push_and_pull,
+        shell_in_tmux,
+        project_status_logs_doctor,
+    );
+}
+
 /// `run` finds the container once and names it as typed in every error, `--detach` included;
 /// `info` and `doctor` say which engine socket they used and where it came from.
 mod lookup_and_engine_origin {
