@@ -1178,6 +1178,74 @@ mod remote {
         shell_in_tmux,
         project_status_logs_doctor,
     );
+
+    /// An ssh host key that does not match the one known for the host: pocketdock fails
+    /// with exit 125 and ssh's own message, naming the host key.
+    #[test]
+    fn an_ssh_host_key_mismatch_is_refused_with_sshs_message() {
+        pocketdock_tests::remote_setup();
+        let address = pocketdock_tests::socket("podman_ssh");
+        Command::new(bin())
+            .args(["--socket", &address, "list"])
+            .env(
+                "POCKETDOCK_SSH_CONFIG",
+                pocketdock_tests::remote_var("POCKETDOCK_TEST_SSH_BAD_KEY"),
+            )
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(125)
+            .stderr(
+                predicate::str::contains("ssh host key verification failed")
+                    .and(predicate::str::contains(
+                        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+                    ))
+                    .and(predicate::str::contains(&address)),
+            );
+    }
+
+    /// Plain tcp to the remote engine's address (no TLS variables): refused before any
+    /// connection, naming the rule.
+    #[test]
+    fn plain_tcp_to_a_remote_address_is_refused() {
+        let tls = pocketdock_tests::socket("docker_tls");
+        let plain = tls.replace(":2376", ":2375");
+        Command::new(bin())
+            .args(["--socket", &plain, "list"])
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_TLS")
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(125)
+            .stderr(predicate::str::contains(format!(
+                "engine at {plain}: plain tcp is allowed only to a loopback address"
+            )));
+    }
+
+    /// The TLS refusals as a user meets them, through the docker CLI's variables.
+    #[test]
+    fn a_wrong_ca_and_a_missing_client_certificate_are_refused() {
+        pocketdock_tests::remote_setup();
+        let tls = pocketdock_tests::socket("docker_tls");
+        for (dir, says) in [
+            (
+                "POCKETDOCK_TEST_TLS_WRONG_CA",
+                "certificate is not trusted by the CA in",
+            ),
+            (
+                "POCKETDOCK_TEST_TLS_NO_CERT",
+                "requires a client certificate",
+            ),
+        ] {
+            Command::new(bin())
+                .args(["--socket", &tls, "list"])
+                .env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", pocketdock_tests::remote_var(dir))
+                .timeout(Duration::from_secs(60))
+                .assert()
+                .code(125)
+                .stderr(predicate::str::contains(says));
+        }
+    }
 }
 
 /// `run` finds the container once and names it as typed in every error, `--detach` included;
