@@ -46,21 +46,20 @@ impl<R: Runtime> Transport<R> {
 
     pub(crate) async fn connect(&mut self) -> Result<(), Error> {
         self.stream = None;
-        let stream = match self.endpoint.unix_path() {
-            Some(path) => R::connect(path)
+        let stream = if let Some(path) = self.endpoint.unix_path() {
+            R::connect(path)
                 .await
                 .map_err(|e| Error::SocketConnection {
                     path: path.display().to_string(),
                     detail: e.to_string(),
-                })?,
-            None => {
-                let endpoint = self.endpoint.clone();
-                let local = unblock::<R, _>(move || endpoint.dial()).await??;
-                R::adopt(local).map_err(|e| Error::SocketConnection {
-                    path: self.endpoint.address().to_string(),
-                    detail: e.to_string(),
                 })?
-            }
+        } else {
+            let endpoint = self.endpoint.clone();
+            let local = unblock::<R, _>(move || endpoint.dial()).await??;
+            R::adopt(local).map_err(|e| Error::SocketConnection {
+                path: self.endpoint.address().to_string(),
+                detail: e.to_string(),
+            })?
         };
         self.stream = Some(stream);
         Ok(())

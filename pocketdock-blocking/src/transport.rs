@@ -121,12 +121,13 @@ impl Transport for EngineTransport {
         self.armed = None;
         // A local socket connects here; a remote engine's connection is made by the endpoint
         // (tcp, a TLS handshake, or ssh) and handed over as a local stream.
-        let stream = match self.endpoint.unix_path() {
-            Some(path) => UnixStream::connect(path).map_err(|e| Error::SocketConnection {
+        let stream = if let Some(path) = self.endpoint.unix_path() {
+            UnixStream::connect(path).map_err(|e| Error::SocketConnection {
                 path: path.display().to_string(),
                 detail: e.to_string(),
-            })?,
-            None => self.endpoint.dial()?,
+            })?
+        } else {
+            self.endpoint.dial()?
         };
         stream
             .set_write_timeout(Some(WRITE_TIMEOUT))

@@ -349,7 +349,10 @@ mod tests {
 
     #[test]
     fn unix_addresses_and_bare_paths() {
-        assert_eq!(parse("unix:///run/x.sock"), EngineAddress::unix("/run/x.sock"));
+        assert_eq!(
+            parse("unix:///run/x.sock"),
+            EngineAddress::unix("/run/x.sock")
+        );
         assert_eq!(parse("/run/x.sock"), EngineAddress::unix("/run/x.sock"));
         assert_eq!(parse("rel.sock"), EngineAddress::unix("rel.sock"));
         assert!(EngineAddress::parse("unix://").is_err());
@@ -492,7 +495,10 @@ mod tests {
             None
         );
         assert_eq!(
-            tls_from_env(&env(&[("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", "/c")])),
+            tls_from_env(&env(&[
+                ("DOCKER_TLS_VERIFY", "1"),
+                ("DOCKER_CERT_PATH", "/c")
+            ])),
             Some(TlsFiles::in_dir(Path::new("/c")))
         );
         assert_eq!(

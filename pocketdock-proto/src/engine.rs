@@ -252,9 +252,15 @@ mod tests {
     fn order_is_explicit_env_project_detected() {
         let f = Fixture::new().var("POCKETDOCK_SOCKET", "unix:///env.sock");
         let l = f.found(Some("/x.sock"), Some("/p"));
-        assert_eq!((l.address, l.source), (unix("/x.sock"), SocketSource::Explicit));
+        assert_eq!(
+            (l.address, l.source),
+            (unix("/x.sock"), SocketSource::Explicit)
+        );
         let l = f.found(None, Some("/p"));
-        assert_eq!((l.address, l.source), (unix("/env.sock"), SocketSource::Env));
+        assert_eq!(
+            (l.address, l.source),
+            (unix("/env.sock"), SocketSource::Env)
+        );
         let f = Fixture::new();
         let l = f.found(None, Some("/p"));
         assert_eq!((l.address, l.source), (unix("/p"), SocketSource::Project));
@@ -321,7 +327,10 @@ mod tests {
     #[test]
     fn the_docker_context_and_its_tls_directory() {
         let f = Fixture::new()
-            .file("/home/u/.docker/config.json", r#"{"currentContext":"remote"}"#)
+            .file(
+                "/home/u/.docker/config.json",
+                r#"{"currentContext":"remote"}"#,
+            )
             .file("/home/u/.docker/contexts/meta/abc/meta.json", META)
             .file(
                 "/home/u/.docker/contexts/meta/def/meta.json",
@@ -414,7 +423,10 @@ mod tests {
             env: f.env.clone(),
             files: f.files.clone(),
         }
-        .file("/home/u/.docker/config.json", r#"{"currentContext":"remote"}"#)
+        .file(
+            "/home/u/.docker/config.json",
+            r#"{"currentContext":"remote"}"#,
+        )
         .file("/home/u/.docker/contexts/meta/abc/meta.json", META);
         assert_eq!(g.found(None, None).source, SocketSource::DockerContext);
         let dangling = Fixture::new().var("CONTAINER_CONNECTION", "nope");

@@ -236,6 +236,7 @@ pub fn refusal(endpoint: &EngineEndpoint) -> Option<RemoteCause> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
 
     #[test]
     fn plain_tcp_to_a_remote_host_is_refused_before_any_connection() {
@@ -266,7 +267,6 @@ mod tests {
         assert_eq!((e.transport(), e.unix_path()), ("tcp", None));
         let mut local = e.dial().expect("dial");
         let (mut server, _) = listener.accept().expect("accept");
-        use std::io::{Read, Write};
         local.write_all(b"GET /_ping").expect("write");
         let mut buf = [0u8; 10];
         server.read_exact(&mut buf).expect("read");

@@ -111,20 +111,20 @@ pub(crate) fn spawn(tcp: TcpStream, codec: impl Codec) -> io::Result<UnixStream>
     let (outer, inner) = UnixStream::pair()?;
     let codec = Arc::new(Mutex::new(codec));
     let wire_out = Arc::new(Mutex::new(tcp.try_clone()?));
-    let down_done = Arc::new(AtomicBool::new(false));
+    let wire_ended = Arc::new(AtomicBool::new(false));
 
     let up = Up {
         local: inner.try_clone()?,
         codec: Arc::clone(&codec),
         wire: Arc::clone(&wire_out),
-        down_done: Arc::clone(&down_done),
+        wire_ended: Arc::clone(&wire_ended),
     };
     let down = Down {
         local: inner,
         codec,
         wire_in: tcp,
         wire_out,
-        down_done,
+        wire_ended,
     };
     std::thread::Builder::new()
         .name("pocketdock-remote-up".into())
@@ -144,7 +144,7 @@ struct Up<C> {
     local: UnixStream,
     codec: Arc<Mutex<C>>,
     wire: Arc<Mutex<TcpStream>>,
-    down_done: Arc<AtomicBool>,
+    wire_ended: Arc<AtomicBool>,
 }
 
 impl<C: Codec> Up<C> {
@@ -180,7 +180,7 @@ impl<C: Codec> Up<C> {
         }
         // Half-closed: wait until the adapter closes its end whole (a write of nothing then
         // fails) or the other direction ends, then drop the tcp connection.
-        while !self.down_done.load(Ordering::Acquire) {
+        while !self.wire_ended.load(Ordering::Acquire) {
             if self.local.write(&[]).is_err() {
                 break;
             }
@@ -196,7 +196,7 @@ struct Down<C> {
     codec: Arc<Mutex<C>>,
     wire_in: TcpStream,
     wire_out: Arc<Mutex<TcpStream>>,
-    down_done: Arc<AtomicBool>,
+    wire_ended: Arc<AtomicBool>,
 }
 
 impl<C: Codec> Down<C> {
@@ -230,7 +230,7 @@ impl<C: Codec> Down<C> {
             }
         }
         let _ = self.local.shutdown(Shutdown::Write);
-        self.down_done.store(true, Ordering::Release);
+        self.wire_ended.store(true, Ordering::Release);
     }
 }
 

@@ -57,19 +57,18 @@ pub(super) fn docker_context(host: &HostView<'_>) -> Result<Option<Located>, Err
     else {
         return Ok(None);
     };
-    let name = match (host.env)("DOCKER_CONTEXT").filter(|s| !s.is_empty()) {
-        Some(n) => n,
-        None => {
-            let path = dir.join("config.json");
-            let Some(text) = (host.read)(&path) else {
-                return Ok(None);
-            };
-            let config: DockerConfig =
-                serde_json::from_str(&text).map_err(|e| config_error(&path, e))?;
-            match config.current_context.filter(|s| !s.is_empty()) {
-                Some(n) => n,
-                None => return Ok(None),
-            }
+    let name = if let Some(n) = (host.env)("DOCKER_CONTEXT").filter(|s| !s.is_empty()) {
+        n
+    } else {
+        let path = dir.join("config.json");
+        let Some(text) = (host.read)(&path) else {
+            return Ok(None);
+        };
+        let config: DockerConfig =
+            serde_json::from_str(&text).map_err(|e| config_error(&path, e))?;
+        match config.current_context.filter(|s| !s.is_empty()) {
+            Some(n) => n,
+            None => return Ok(None),
         }
     };
     if name == "default" {
@@ -177,9 +176,10 @@ pub(super) fn podman_connection(host: &HostView<'_>) -> Result<Option<Located>, 
             }
         }
     }
-    let conf_files: Vec<PathBuf> = match (host.env)("CONTAINERS_CONF").filter(|s| !s.is_empty()) {
-        Some(p) => vec![PathBuf::from(p)],
-        None => {
+    let conf_files: Vec<PathBuf> =
+        if let Some(p) = (host.env)("CONTAINERS_CONF").filter(|s| !s.is_empty()) {
+            vec![PathBuf::from(p)]
+        } else {
             let mut v = vec![
                 PathBuf::from("/usr/share/containers/containers.conf"),
                 PathBuf::from("/etc/containers/containers.conf"),
@@ -188,8 +188,7 @@ pub(super) fn podman_connection(host: &HostView<'_>) -> Result<Option<Located>, 
                 v.push(home.join("containers/containers.conf"));
             }
             v
-        }
-    };
+        };
     let mut active = None;
     let mut conf_destinations = BTreeMap::new();
     for path in conf_files {
