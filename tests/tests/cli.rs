@@ -1177,7 +1177,51 @@ mod remote {
         push_and_pull,
         shell_in_tmux,
         project_status_logs_doctor,
+        doctor_reports_the_engine_and_its_transport,
     );
+
+    /// `doctor` names the engine, its address, the transport, a measured round trip and the
+    /// API version, and says what a remote engine changes.
+    fn doctor_reports_the_engine_and_its_transport(address: &str) {
+        let cli = Cli::new(address);
+        let root = TempDir::new("cli-doctor-remote");
+        cli.pd_in(&root.0)
+            .args(["init", "--name", &unique_name("cli-dr")])
+            .assert()
+            .success();
+        let out = cli
+            .pd_in(&root.0)
+            .args(["doctor", "--json"])
+            .assert()
+            .success();
+        let e = &json_of(&out.get_output().stdout)["engine"];
+        let transport = if address.starts_with("ssh://") {
+            "ssh"
+        } else {
+            "tls"
+        };
+        assert_eq!(e["address"], address, "{e}");
+        assert_eq!(e["transport"], transport, "{e}");
+        assert_eq!(e["remote"], true, "{e}");
+        assert!(
+            e["api_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("1.")),
+            "{e}"
+        );
+        assert!(
+            ["Docker", "Podman"].contains(&e["kind"].as_str().unwrap_or_default()),
+            "{e}"
+        );
+        assert!(
+            e["round_trip_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{e}"
+        );
+        cli.pd_in(&root.0).arg("doctor").assert().success().stdout(
+            predicate::str::contains(format!("over {transport}, round trip"))
+                .and(predicate::str::contains("Remote engine:")),
+        );
+    }
 
     /// An ssh host key that does not match the one known for the host: pocketdock fails
     /// with exit 125 and ssh's own message, naming the host key.
