@@ -329,8 +329,10 @@ cmd_down() {
     local s
     for s in "$RUN/docker.sock" "$RUN/podman.sock"; do
         ping_sock "$s" || continue
-        curl -fsS --max-time 20 --unix-socket "$s" "http://localhost/v1.41/containers/json?all=1" 2>/dev/null |
-            grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4 | while read -r id; do
+        local ids
+        ids=$(curl -fsS --max-time 20 --unix-socket "$s" "http://localhost/v1.41/containers/json?all=1" 2>/dev/null |
+            grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4 || true)
+        for id in $ids; do
             curl -fsS --max-time 20 --unix-socket "$s" -X DELETE "http://localhost/v1.41/containers/$id?force=1" >/dev/null 2>&1 || true
         done
     done
