@@ -1,7 +1,9 @@
 //! # pocketdock-host
 //!
-//! The host side of pocketdock: plain synchronous file work with no engine call, the same for
-//! every adapter (`pocketdock-blocking`, `pocketdock-tokio`, `pocketdock-smol`), kept here once.
+//! The host side of pocketdock: plain synchronous file work with no engine call, and the one
+//! blocking step every adapter shares to reach a remote engine (a tcp or TLS connection, an
+//! ssh forward), the same for every adapter (`pocketdock-blocking`, `pocketdock-tokio`,
+//! `pocketdock-smol`), kept here once.
 //! Users normally reach it through an adapter, which re-exports the project functions.
 //!
 //! * [`project`]: `.pocketdock/` on disk, `pocketdock.yaml` settings, instance directories;
