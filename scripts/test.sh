@@ -16,8 +16,12 @@ if ! scripts/engines.sh env >/dev/null 2>&1; then
 fi
 scripts/engines.sh up
 eval "$(scripts/engines.sh env)"
+echo "== remote engines: a second Docker (tcp + mutual TLS) and Podman (ssh) in a network namespace"
+scripts/remote-engines.sh up
+eval "$(scripts/remote-engines.sh env)"
 cleanup() {
   scripts/engines.sh clean || true
+  scripts/remote-engines.sh down || true
   if [ "$started" = 1 ]; then scripts/engines.sh down || true; fi
 }
 trap cleanup EXIT
@@ -83,6 +87,16 @@ for e in podman docker; do
   echo "$e: $passed passed, $failed failed"
   if [ "$passed" = 0 ]; then
     echo "error: no integration test ran on $e" >&2
+    status=1
+  fi
+done
+
+for e in docker_tls podman_ssh docker_ssh; do
+  passed=$(grep -cE "^test (.*::)?${e}::.* ok$" target/test-output.log || true)
+  failed=$(grep -cE "^test (.*::)?${e}::.* FAILED$" target/test-output.log || true)
+  echo "remote $e: $passed passed, $failed failed"
+  if [ "$passed" = 0 ]; then
+    echo "error: no integration test ran on the remote engine $e" >&2
     status=1
   fi
 done

@@ -1,13 +1,12 @@
 //! The driver: performs the I/O steps a proto operation asks for, through the runtime, on the
 //! runtime's clock.
 
-use std::path::Path;
-
 use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step, WriteOutcome};
 use pocketdock_proto::{Error, Result};
 
 use crate::runtime::Runtime;
 use crate::transport::{ReadOutcome, Transport};
+use pocketdock_host::remote::EngineEndpoint;
 
 #[cfg(test)]
 mod tests;
@@ -29,10 +28,10 @@ pub(crate) struct Driver<O, R: Runtime> {
 }
 
 impl<O: Operation, R: Runtime> Driver<O, R> {
-    pub(crate) fn new(op: O, socket: &Path) -> Self {
+    pub(crate) fn new(op: O, endpoint: &EngineEndpoint) -> Self {
         Self {
             op,
-            transport: Transport::new(socket),
+            transport: Transport::new(endpoint),
             buf: ReadBuffer::new(),
             done: false,
         }

@@ -1,11 +1,12 @@
-//! The connection to one container engine: socket discovery and single calls.
+//! The connection to one container engine: discovery and single calls.
 
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use pocketdock_host::engine::locate;
+use pocketdock_host::engine::locate_endpoint;
+use pocketdock_host::remote::EngineEndpoint;
 use pocketdock_proto::api::system::{EngineKind, VersionInfo};
-use pocketdock_proto::engine::{socket_path, SocketSource};
+use pocketdock_proto::engine::SocketSource;
 use pocketdock_proto::op::{
     calls, CallOp, CancelOp, ExecConfig, ExecEvent, ExecOp, KillOp, Operation,
 };
@@ -14,12 +15,13 @@ use pocketdock_proto::{ExecResult, Result};
 use crate::driver::Driver;
 use crate::runtime::Runtime;
 
-/// A container engine (Podman or Docker) reached over its Unix socket, driven on runtime `R`.
-/// Cheap to clone: it holds only the socket path and where that path came from, and every
-/// operation opens its own connection, so a long stream never delays another call. Two engines
-/// are equal when they use the same socket.
+/// A container engine (Podman or Docker) reached at its address (its local Unix socket, or
+/// tcp, TLS or ssh to another machine), driven on runtime `R`. Cheap to clone: it holds the
+/// address (with what reaching it needs, shared by the clones) and where that address came
+/// from, and every operation opens its own connection, so a long stream never delays another
+/// call. Two engines are equal when they use the same address.
 pub struct Engine<R> {
-    socket: PathBuf,
+    endpoint: EngineEndpoint,
     source: SocketSource,
     runtime: PhantomData<fn() -> R>,
 }
@@ -27,7 +29,7 @@ pub struct Engine<R> {
 impl<R> std::fmt::Debug for Engine<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("socket", &self.socket)
+            .field("endpoint", &self.endpoint)
             .field("source", &self.source)
             .finish()
     }
@@ -36,7 +38,7 @@ impl<R> std::fmt::Debug for Engine<R> {
 impl<R> Clone for Engine<R> {
     fn clone(&self) -> Self {
         Self {
-            socket: self.socket.clone(),
+            endpoint: self.endpoint.clone(),
             source: self.source,
             runtime: PhantomData,
         }
@@ -45,48 +47,80 @@ impl<R> Clone for Engine<R> {
 
 impl<R> PartialEq for Engine<R> {
     fn eq(&self, other: &Self) -> bool {
-        self.socket == other.socket
+        self.endpoint == other.endpoint
     }
 }
 
 impl<R> Eq for Engine<R> {}
 
 impl<R> Engine<R> {
-    /// An engine at `socket` (a path, or `unix://` followed by a path). Nothing is checked yet.
-    pub fn new(socket: impl AsRef<str>) -> Self {
+    /// An engine at `address`: a socket path, `unix://PATH`, `tcp://HOST:PORT` (TLS from
+    /// `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`; plain only to loopback) or
+    /// `ssh://[user@]host[:port][/socket]`. Nothing is connected yet; an address that cannot be
+    /// used makes every call fail with the reason.
+    pub fn new(address: impl AsRef<str>) -> Self {
+        Self::at(EngineEndpoint::parse(address.as_ref()))
+    }
+
+    /// An engine at an endpoint made by the caller (e.g. with explicit TLS files).
+    pub fn at(endpoint: EngineEndpoint) -> Self {
         Self {
-            socket: PathBuf::from(socket_path(socket.as_ref())),
+            endpoint,
             source: SocketSource::Explicit,
             runtime: PhantomData,
         }
     }
 
-    /// Find the engine: `POCKETDOCK_SOCKET`, then the usual Podman and Docker sockets, keeping the
-    /// first one that accepts a connection. (Connecting to a local Unix socket does not block,
-    /// so this is not `async`.)
+    /// Find the engine: `POCKETDOCK_SOCKET`, `DOCKER_HOST`, `CONTAINER_HOST`, the docker
+    /// CLI's context, Podman's default connection, then the usual Podman and Docker sockets,
+    /// keeping the first one that accepts a connection. (Connecting to a local Unix socket
+    /// does not block, and a remote address is not connected yet, so this is not `async`.)
     pub fn detect() -> Result<Self> {
         Self::detect_with(None, None)
     }
 
-    /// Find the engine with an explicit socket and/or a project's `socket:` setting, in the order
-    /// explicit > `POCKETDOCK_SOCKET` > project > auto-detection.
+    /// Find the engine with an explicit address and/or a project's `socket:` setting, in the
+    /// order explicit > `POCKETDOCK_SOCKET` > project > `DOCKER_HOST` > `CONTAINER_HOST` >
+    /// docker context > Podman connection > auto-detection.
     pub fn detect_with(explicit: Option<&str>, project_socket: Option<&str>) -> Result<Self> {
-        let (socket, source) = locate(explicit, project_socket)?;
+        let (endpoint, located) = locate_endpoint(explicit, project_socket)?;
         Ok(Self {
-            socket,
-            source,
+            endpoint,
+            source: located.source,
             runtime: PhantomData,
         })
     }
 
-    /// The socket path.
+    /// The socket path of a local engine; for a remote one, its address as a path (see
+    /// [`address`](Self::address)).
     pub fn socket(&self) -> &Path {
-        &self.socket
+        self.endpoint.socket()
     }
 
-    /// Where the socket path came from: given to [`new`](Self::new) or as the explicit socket
+    /// The engine's address (`unix://...`, `tcp://...`, `ssh://...`).
+    pub fn address(&self) -> &str {
+        self.endpoint.address()
+    }
+
+    /// How connections reach the engine: `unix`, `tcp`, `tls` or `ssh`.
+    pub fn transport(&self) -> &'static str {
+        self.endpoint.transport()
+    }
+
+    /// Whether the engine runs on another machine: volumes then name paths on that machine,
+    /// and published ports bind there; project instance directories stay on this one.
+    pub fn is_remote(&self) -> bool {
+        self.endpoint.is_remote()
+    }
+
+    /// The address with what reaching it needs.
+    pub(crate) fn endpoint(&self) -> &EngineEndpoint {
+        &self.endpoint
+    }
+
+    /// Where the address came from: given to [`new`](Self::new) or as the explicit address
     /// of [`detect_with`](Self::detect_with), `POCKETDOCK_SOCKET`, a project's `socket:`
-    /// setting, or auto-detection.
+    /// setting, another tool's settings, or auto-detection.
     pub fn source(&self) -> SocketSource {
         self.source
     }
@@ -114,7 +148,7 @@ impl<R: Runtime> Engine<R> {
         op: O,
         on_event: impl FnMut(O::Event),
     ) -> Result<O::Output> {
-        Driver::<O, R>::new(op, &self.socket).run(on_event).await
+        Driver::<O, R>::new(op, &self.endpoint).run(on_event).await
     }
 
     /// Run a single call.

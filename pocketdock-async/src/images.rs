@@ -159,7 +159,7 @@ impl<R: Runtime> Engine<R> {
         op: O,
         mut handle: impl FnMut(O::Event, &mut O),
     ) -> Result<O::Output> {
-        let mut drv = Driver::<_, R>::new(op, self.socket());
+        let mut drv = Driver::<_, R>::new(op, self.endpoint());
         loop {
             match drv.advance().await {
                 Step::Event(e) => handle(e, drv.op_mut()),

@@ -42,7 +42,7 @@ impl<R: Runtime> Process<R> {
     ) -> Result<Self> {
         let shared: Shared = Arc::new(Mutex::new(DetachedState::new(buffer_capacity)));
         let target = KillTarget::of(&config);
-        let mut driver = Driver::<_, R>::new(ExecOp::new(config), engine.socket());
+        let mut driver = Driver::<_, R>::new(ExecOp::new(config), engine.endpoint());
         // Create the exec here (so errors reach the caller), then hand the rest to the reader.
         let id = loop {
             match driver.advance().await {

@@ -17,6 +17,8 @@ use crate::tty::TtyOutput;
 pub(crate) mod fake;
 
 /// An async runtime's Unix sockets, timer and background work, as the facade needs them.
+/// Remote engines (tcp, TLS, ssh) need nothing more: their connections arrive as local
+/// streams for [`adopt`](Self::adopt).
 ///
 /// Implemented by a zero-sized marker type per adapter (`pocketdock_tokio::Tokio`,
 /// `pocketdock_smol::Smol`); the facade's types are generic over it
@@ -36,6 +38,11 @@ pub trait Runtime: Copy + Debug + Eq + Send + Sync + 'static {
 
     /// Connect to the Unix socket at `path`.
     fn connect(path: &Path) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// Register a connected stream with the runtime: a remote engine's connection, which
+    /// `pocketdock_host::remote` hands out as a local stream, or the waiting end of work done
+    /// on a thread.
+    fn adopt(stream: UnixStream) -> io::Result<Self::Stream>;
 
     /// Read some bytes (0 at the end of the stream); `None` when `deadline` passed first.
     fn read(

@@ -45,7 +45,7 @@ impl<R: Runtime> std::fmt::Debug for ExecStream<R> {
 impl<R: Runtime> ExecStream<R> {
     pub(crate) fn new(engine: &Engine<R>, op: ExecOp, guard: KillGuard<R>) -> Self {
         Self {
-            inner: Inner::Idle(Box::new(Driver::new(op, engine.socket()))),
+            inner: Inner::Idle(Box::new(Driver::new(op, engine.endpoint()))),
             guard,
             end: StreamEnd::default(),
         }

@@ -1,7 +1,17 @@
-//! One Unix socket connection to the engine, with deadlines (the runtime's stream).
+//! One connection to the engine, with deadlines (the runtime's stream).
+//!
+//! To a local engine, the runtime connects to its Unix socket. To a remote one (tcp, TLS,
+//! ssh), `pocketdock_host::remote` makes the connection on a thread of its own (a tcp
+//! connect, a TLS handshake or an ssh login would block the runtime) and hands it over as a
+//! local stream, which the runtime then adopts: everything after the connection step is the
+//! same on every transport.
 
-use std::path::{Path, PathBuf};
+use std::future::Future;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
+
+use pocketdock_host::remote::EngineEndpoint;
 
 use pocketdock_proto::op::{WriteOutcome, WRITE_TIMEOUT};
 use pocketdock_proto::Error;
@@ -19,29 +29,38 @@ pub(crate) enum ReadOutcome {
     TimedOut,
 }
 
-/// A connection-per-operation transport over the runtime's Unix stream.
+/// A connection-per-operation transport over the runtime's stream.
 #[derive(Debug)]
 pub(crate) struct Transport<R: Runtime> {
-    path: PathBuf,
+    endpoint: EngineEndpoint,
     stream: Option<R::Stream>,
 }
 
 impl<R: Runtime> Transport<R> {
-    pub(crate) fn new(path: &Path) -> Self {
+    pub(crate) fn new(endpoint: &EngineEndpoint) -> Self {
         Self {
-            path: path.to_path_buf(),
+            endpoint: endpoint.clone(),
             stream: None,
         }
     }
 
     pub(crate) async fn connect(&mut self) -> Result<(), Error> {
         self.stream = None;
-        let stream = R::connect(&self.path)
-            .await
-            .map_err(|e| Error::SocketConnection {
-                path: self.path.display().to_string(),
+        let stream = if let Some(path) = self.endpoint.unix_path() {
+            R::connect(path)
+                .await
+                .map_err(|e| Error::SocketConnection {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                })?
+        } else {
+            let endpoint = self.endpoint.clone();
+            let local = unblock::<R, _>(move || endpoint.dial()).await??;
+            R::adopt(local).map_err(|e| Error::SocketConnection {
+                path: self.endpoint.address().to_string(),
                 detail: e.to_string(),
-            })?;
+            })?
+        };
         self.stream = Some(stream);
         Ok(())
     }
@@ -96,6 +115,35 @@ impl<R: Runtime> Transport<R> {
             .ok_or_else(|| Error::SocketCommunication("not connected".into()))?;
         R::try_clone(stream).map_err(comm)
     }
+}
+
+/// Run blocking `work` on a thread of its own and wait for it without blocking the runtime:
+/// the thread leaves its result in a shared slot and closes one end of a socket pair, whose
+/// other end the runtime reads. No runtime-specific blocking pool is needed.
+async fn unblock<R: Runtime, T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    let (wait, done) = UnixStream::pair().map_err(comm)?;
+    let slot = Arc::new(Mutex::new(None));
+    let filled = Arc::clone(&slot);
+    std::thread::Builder::new()
+        .name("pocketdock-connect".into())
+        .spawn(move || {
+            let out = work();
+            *filled.lock().unwrap_or_else(PoisonError::into_inner) = Some(out);
+            drop(done);
+        })
+        .map_err(comm)?;
+    let mut wait = R::adopt(wait).map_err(comm)?;
+    let mut byte = [0u8; 1];
+    ended(R::read(&mut wait, &mut byte, None)).await;
+    let out = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    out.ok_or_else(|| Error::SocketCommunication("the connecting thread ended early".into()))
+}
+
+/// Wait for a read to end (it ends with the writer's end of the pair), whatever it gave.
+async fn ended<T>(read: impl Future<Output = T>) {
+    let _ = read.await;
 }
 
 #[expect(

@@ -1,12 +1,12 @@
 //! The blocking driver: performs the I/O steps a proto operation asks for, with the time taken
 //! from its [`Transport`].
 
-use std::path::Path;
-
 use pocketdock_proto::op::{Io, Operation, ReadBuffer, Step, WriteOutcome};
 use pocketdock_proto::{Error, Result};
 
-use crate::transport::{ReadOutcome, Transport, UnixTransport};
+use pocketdock_host::remote::EngineEndpoint;
+
+use crate::transport::{EngineTransport, ReadOutcome, Transport};
 
 #[cfg(test)]
 mod tests;
@@ -21,7 +21,7 @@ pub(crate) enum Progress<E, T> {
 
 /// Drives one operation over its own connections (by default Unix socket connections to the
 /// engine at a path).
-pub(crate) struct Driver<O, T = UnixTransport> {
+pub(crate) struct Driver<O, T = EngineTransport> {
     op: O,
     transport: T,
     buf: ReadBuffer,
@@ -30,8 +30,8 @@ pub(crate) struct Driver<O, T = UnixTransport> {
 
 impl<O: Operation> Driver<O> {
     /// Drive `op` over connections to the engine socket at `socket`.
-    pub(crate) fn new(op: O, socket: &Path) -> Self {
-        Self::with_transport(op, UnixTransport::new(socket))
+    pub(crate) fn new(op: O, endpoint: &EngineEndpoint) -> Self {
+        Self::with_transport(op, EngineTransport::new(endpoint))
     }
 }
 

@@ -154,7 +154,7 @@ impl Engine {
         op: O,
         mut handle: impl FnMut(O::Event, &mut O),
     ) -> Result<O::Output> {
-        let mut drv = Driver::new(op, self.socket());
+        let mut drv = Driver::new(op, self.endpoint());
         loop {
             match drv.advance() {
                 Step::Event(e) => handle(e, drv.op_mut()),

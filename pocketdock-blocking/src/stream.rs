@@ -33,7 +33,7 @@ impl std::fmt::Debug for ExecStream {
 impl ExecStream {
     pub(crate) fn new(engine: Engine, container: String, user: Option<String>, op: ExecOp) -> Self {
         Self {
-            driver: Driver::new(op, engine.socket()),
+            driver: Driver::new(op, engine.endpoint()),
             engine,
             container,
             user,

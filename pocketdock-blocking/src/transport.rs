@@ -1,16 +1,19 @@
 //! What the driver needs from outside the operation: connections to the engine, and a clock.
 //!
-//! [`UnixTransport`] is the real one (a Unix socket connection per operation, the system
-//! clock). The clock sits beside the connections, as in quinn's `Runtime`, so that a test
+//! [`EngineTransport`] is the real one (a connection per operation, the system clock): to a
+//! local engine, a Unix socket connection; to a remote one (tcp, TLS, ssh), the local stream
+//! that `pocketdock_host::remote` hands out for each connection. Either way the connection is
+//! a [`UnixStream`], so deadlines, a duplicated handle for a stdin writer and a shutdown from
+//! outside work the same on every transport. The clock sits beside the connections, as in quinn's `Runtime`, so that a test
 //! transport can keep virtual time: a read that waits out its deadline moves that clock, and
 //! the driver's deadlines follow it with no sleeping.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use pocketdock_host::remote::EngineEndpoint;
 use pocketdock_proto::op::{WriteOutcome, WRITE_TIMEOUT};
 use pocketdock_proto::Error;
 
@@ -49,7 +52,7 @@ pub(crate) trait Transport {
 /// Below this much time left, a read timeout is armed for all of it; above, for half of it.
 const EXACT_BELOW: Duration = Duration::from_millis(2);
 
-/// A connection-per-operation transport over `std::os::unix::net`, on the system clock.
+/// A connection-per-operation transport to an engine's address, on the system clock.
 ///
 /// The read timeout of the socket is armed when the deadline changes, not before every read: a
 /// stream of many reads under one deadline costs one `setsockopt`, not one per read. A socket
@@ -58,17 +61,17 @@ const EXACT_BELOW: Duration = Duration::from_millis(2);
 /// whose time left still covers the armed timeout reuses it, and a read that wakes up early
 /// (its timeout passed, the deadline not yet) re-arms for the rest and reads again.
 #[derive(Debug)]
-pub(crate) struct UnixTransport {
-    path: PathBuf,
+pub(crate) struct EngineTransport {
+    endpoint: EngineEndpoint,
     stream: Option<UnixStream>,
     /// The read timeout armed on `stream` (`None`: blocks, as a fresh socket does).
     armed: Option<Duration>,
 }
 
-impl UnixTransport {
-    pub(crate) fn new(path: &Path) -> Self {
+impl EngineTransport {
+    pub(crate) fn new(endpoint: &EngineEndpoint) -> Self {
         Self {
-            path: path.to_path_buf(),
+            endpoint: endpoint.clone(),
             stream: None,
             armed: None,
         }
@@ -112,14 +115,20 @@ impl UnixTransport {
     }
 }
 
-impl Transport for UnixTransport {
+impl Transport for EngineTransport {
     fn connect(&mut self) -> Result<(), Error> {
         self.stream = None;
         self.armed = None;
-        let stream = UnixStream::connect(&self.path).map_err(|e| Error::SocketConnection {
-            path: self.path.display().to_string(),
-            detail: e.to_string(),
-        })?;
+        // A local socket connects here; a remote engine's connection is made by the endpoint
+        // (tcp, a TLS handshake, or ssh) and handed over as a local stream.
+        let stream = if let Some(path) = self.endpoint.unix_path() {
+            UnixStream::connect(path).map_err(|e| Error::SocketConnection {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?
+        } else {
+            self.endpoint.dial()?
+        };
         stream
             .set_write_timeout(Some(WRITE_TIMEOUT))
             .map_err(comm)?;
@@ -184,21 +193,22 @@ fn comm(e: std::io::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{ReadOutcome, Transport, UnixTransport};
+    use super::{EngineTransport, ReadOutcome, Transport};
+    use pocketdock_host::remote::EngineEndpoint;
     use pocketdock_proto::Error;
     use std::io::Write;
     use std::os::unix::net::{UnixListener, UnixStream};
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
     /// A listening socket in a fresh directory, a transport connected to it, and the peer.
-    fn connected(name: &str) -> (UnixTransport, UnixStream, PathBuf) {
+    fn connected(name: &str) -> (EngineTransport, UnixStream, PathBuf) {
         let dir = std::env::temp_dir().join(format!("pd-transport-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("s.sock");
         let listener = UnixListener::bind(&path).expect("bind");
-        let mut t = UnixTransport::new(&path);
+        let mut t = EngineTransport::new(&EngineEndpoint::parse(&path.display().to_string()));
         t.connect().expect("connect");
         let (peer, _) = listener.accept().expect("accept");
         (t, peer, dir)
@@ -253,7 +263,8 @@ mod tests {
 
     #[test]
     fn a_missing_socket_is_a_connection_error_naming_the_path() {
-        let mut t = UnixTransport::new(Path::new("/nonexistent/pocketdock-test.sock"));
+        let mut t =
+            EngineTransport::new(&EngineEndpoint::parse("/nonexistent/pocketdock-test.sock"));
         match t.connect() {
             Err(Error::SocketConnection { path, .. }) => {
                 assert_eq!(path, "/nonexistent/pocketdock-test.sock");

@@ -31,8 +31,11 @@ pub use pocketdock_proto::run::{TtyOptions, DEFAULT_TIMEOUT};
 pub use pocketdock_proto::session::{SessionOptions, DEFAULT_SESSION_BUFFER, INTERRUPT_GRACE};
 pub use pocketdock_proto::spec::ContainerSpec;
 pub use pocketdock_proto::{
-    Command, Error, ExecResult, Lang, LimitPolicy, Result, RunOptions, StreamChunk, StreamKind,
+    Command, Error, ExecResult, Lang, LimitPolicy, RemoteCause, Result, RunOptions, StreamChunk,
+    StreamKind,
 };
+
+pub use crate::remote::EngineEndpoint;
 
 pub use crate::project::{
     checked_instance_dir, find_project_root, get_project_name, init_project, install_config_file,

@@ -1,7 +1,9 @@
 //! # pocketdock-host
 //!
-//! The host side of pocketdock: plain synchronous file work with no engine call, the same for
-//! every adapter (`pocketdock-blocking`, `pocketdock-tokio`, `pocketdock-smol`), kept here once.
+//! The host side of pocketdock: plain synchronous file work with no engine call, and the one
+//! blocking step every adapter shares to reach a remote engine (a tcp or TLS connection, an
+//! ssh forward), the same for every adapter (`pocketdock-blocking`, `pocketdock-tokio`,
+//! `pocketdock-smol`), kept here once.
 //! Users normally reach it through an adapter, which re-exports the project functions.
 //!
 //! * [`project`]: `.pocketdock/` on disk, `pocketdock.yaml` settings, instance directories;
@@ -11,7 +13,9 @@
 //!   extraction of a pulled archive for `pull`;
 //! * [`context`]: build contexts (a directory or embedded files) and image archive files as
 //!   streamed request bodies;
-//! * [`engine`]: finding the engine socket on this host;
+//! * [`engine`]: finding the engine on this host;
+//! * [`remote`]: connecting to an engine at its address (a local socket, or tcp, TLS or ssh to
+//!   another machine), every connection handed out as a local stream;
 //! * [`random`]: tokens for names, markers and sentinels;
 //! * [`sandbox`]: the host steps of the container flows (create, attach, recreate, destroy,
 //!   doctor).
@@ -28,6 +32,7 @@ pub mod engine;
 pub mod logging;
 pub mod project;
 pub mod random;
+pub mod remote;
 pub mod sandbox;
 pub mod tree;
 

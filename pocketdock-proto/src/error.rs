@@ -117,6 +117,23 @@ pub enum Error {
     /// did not complete.
     #[error("sandbox agent: {0}")]
     Agent(String),
+    /// An engine address that does not parse (`unix://`, `tcp://`, `ssh://`, or a path).
+    #[error("invalid engine address {address:?}: {reason}")]
+    EngineAddress {
+        /// The address as given.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A remote engine (tcp, TLS or ssh) was refused or could not be reached safely: the
+    /// cause says which rule or which check failed.
+    #[error("engine at {address}: {cause}")]
+    RemoteEngine {
+        /// The engine's address.
+        address: String,
+        /// Why it was refused.
+        cause: RemoteCause,
+    },
     /// The caller used pocketdock out of order (e.g. drove an operation again after it had
     /// finished): a bug in the calling code, not a failure of the engine or the socket.
     #[error("invalid use: {0}")]
@@ -144,6 +161,14 @@ impl Error {
                 after_ms: *after_ms,
             },
             Self::Protocol(p) => Self::Protocol(p.clone()),
+            Self::EngineAddress { address, reason } => Self::EngineAddress {
+                address: address.clone(),
+                reason: reason.clone(),
+            },
+            Self::RemoteEngine { address, cause } => Self::RemoteEngine {
+                address: address.clone(),
+                cause: cause.clone(),
+            },
             other => Self::SocketCommunication(other.to_string()),
         }
     }
@@ -155,6 +180,49 @@ impl Error {
             reason: reason.to_string(),
         }
     }
+}
+
+/// Why a remote engine was refused: each names its cause, so a user can fix the right thing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteCause {
+    /// Plain tcp carries the engine's root-equivalent API unauthenticated: only loopback may.
+    #[error(
+        "plain tcp is allowed only to a loopback address; use TLS (DOCKER_TLS_VERIFY=1 and \
+         DOCKER_CERT_PATH, or explicit certificate files) or ssh://"
+    )]
+    PlainTcpNotLoopback,
+    /// A certificate, key or CA file could not be read or holds nothing usable.
+    #[error("TLS file {path}: {detail}")]
+    TlsFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The engine's certificate is not signed by the configured CA, or does not name the host.
+    #[error("the engine's certificate is not trusted by the CA in {ca}: {detail}")]
+    TlsUntrusted {
+        /// The CA file the certificate was checked against.
+        ca: String,
+        /// What rustls said.
+        detail: String,
+    },
+    /// The engine asked for a client certificate and none is configured.
+    #[error(
+        "the engine requires a client certificate and none is configured \
+         (cert.pem and key.pem beside the CA, or explicit files)"
+    )]
+    TlsClientCertificateMissing,
+    /// The engine refused the client certificate, or the handshake failed otherwise.
+    #[error("TLS handshake failed: {0}")]
+    TlsHandshake(String),
+    /// ssh refused the engine's host key (unknown or changed): ssh's own message.
+    #[error("ssh host key verification failed: {0}")]
+    SshHostKey(String),
+    /// ssh could not log in or forward the engine's socket: ssh's own message.
+    #[error("ssh failed: {0}")]
+    Ssh(String),
 }
 
 /// Bytes from the engine that break the protocol. Never a panic, always one of these.

@@ -10,6 +10,7 @@
 //! See [`op`] for the driving contract.
 #![forbid(unsafe_code)]
 
+pub mod address;
 pub mod agent;
 pub mod api;
 pub mod build_retry;
@@ -31,7 +32,7 @@ pub mod test_util;
 
 pub use capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
 pub use demux::StreamKind;
-pub use error::{Error, ProtocolError, Result};
+pub use error::{Error, ProtocolError, RemoteCause, Result};
 pub use result::{ExecResult, StreamChunk, Usage, Utf8Decoder};
 pub use run::{Command, Lang, RunOptions};
 pub mod project;

@@ -1,5 +1,6 @@
 //! [`Smol`]: the transport glue under the facade (`async_io::Async<UnixStream>`,
-//! `async_io::Timer`, threads).
+//! `async_io::Timer`, threads). Remote engines' connections arrive as local streams and are
+//! adopted as they are.
 
 use std::future::Future;
 use std::io;
@@ -34,6 +35,10 @@ impl Runtime for Smol {
 
     async fn connect(path: &Path) -> io::Result<Async<UnixStream>> {
         Async::<UnixStream>::connect(path).await
+    }
+
+    fn adopt(stream: UnixStream) -> io::Result<Async<UnixStream>> {
+        Async::new(stream)
     }
 
     async fn read(

@@ -1,5 +1,5 @@
 //! [`Tokio`]: the transport glue under the facade (`tokio::net::UnixStream`, `tokio::time`,
-//! tasks).
+//! tasks). Remote engines' connections arrive as local streams and are adopted as they are.
 
 use std::future::Future;
 use std::io;
@@ -25,6 +25,11 @@ impl Runtime for Tokio {
 
     async fn connect(path: &Path) -> io::Result<UnixStream> {
         UnixStream::connect(path).await
+    }
+
+    fn adopt(stream: StdUnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        UnixStream::from_std(stream)
     }
 
     async fn read(

@@ -347,8 +347,8 @@ impl Ctx {
 /// One request on a fresh connection, answer ignored (cleanup only).
 fn raw_request(socket: &str, method: &str, path: &str) {
     use std::io::{Read, Write};
-    let path_on_disk = socket.strip_prefix("unix://").unwrap_or(socket);
-    if let Ok(mut s) = std::os::unix::net::UnixStream::connect(path_on_disk) {
+    // Through the engine's endpoint, so that remote engines (tcp, TLS, ssh) are cleaned too.
+    if let Ok(mut s) = pocketdock_host::remote::EngineEndpoint::parse(socket).dial() {
         let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
         let req =
             format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");

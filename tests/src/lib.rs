@@ -117,10 +117,53 @@ macro_rules! per_engine {
     };
 }
 
+/// Make the remote engines of `scripts/remote-engines.sh` reachable from this test process
+/// (and the `pocketdock` processes it starts): TLS files as the docker CLI reads them
+/// (`DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` from `POCKETDOCK_TEST_TLS_DIR`). The ssh config
+/// comes in `POCKETDOCK_SSH_CONFIG` already. Only `tcp://` addresses read these, so the
+/// local engines' tests are unaffected. Panics when the remote engines' environment is missing.
+pub fn remote_setup() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let dir = remote_var("POCKETDOCK_TEST_TLS_DIR");
+        remote_var("POCKETDOCK_SSH_CONFIG");
+        std::env::set_var("DOCKER_TLS_VERIFY", "1");
+        std::env::set_var("DOCKER_CERT_PATH", dir);
+    });
+}
+
+/// A variable of `scripts/remote-engines.sh env`; panics with a clear message when missing.
+pub fn remote_var(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{var} is not set: start the remote engines with `scripts/remote-engines.sh up` and \
+             `eval \"$(scripts/remote-engines.sh env)\"` (a missing engine is a failure, never a skip)"
+        ),
+    }
+}
+
+/// Generate one `#[test]` per remote engine (`docker_tls`: Docker over tcp with mutual TLS;
+/// `podman_ssh` and `docker_ssh`: over ssh) for each listed scenario `fn(&str address)`.
+#[macro_export]
+macro_rules! per_remote_engine {
+    ($($scenario:ident),* $(,)?) => {
+        mod docker_tls {
+            $(#[test] fn $scenario() { $crate::remote_setup(); super::$scenario(&$crate::socket("docker_tls")) })*
+        }
+        mod podman_ssh {
+            $(#[test] fn $scenario() { $crate::remote_setup(); super::$scenario(&$crate::socket("podman_ssh")) })*
+        }
+        mod docker_ssh {
+            $(#[test] fn $scenario() { $crate::remote_setup(); super::$scenario(&$crate::socket("docker_ssh")) })*
+        }
+    };
+}
+
 /// Remove an image the test made (best effort, so a failed test still cleans up).
 pub fn remove_image(socket: &str, image: &str) {
-    let path = socket.strip_prefix("unix://").unwrap_or(socket);
-    if let Ok(mut s) = std::os::unix::net::UnixStream::connect(path) {
+    // Through the engine's endpoint, so that remote engines (tcp, TLS, ssh) are cleaned too.
+    if let Ok(mut s) = pocketdock_host::remote::EngineEndpoint::parse(socket).dial() {
         use std::io::{Read, Write};
         let target: String = image
             .bytes()

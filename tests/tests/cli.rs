@@ -1169,6 +1169,129 @@ per_engine!(
     shell_in_tmux,
 );
 
+/// The same commands on the remote engines (tcp with TLS, ssh) of `scripts/remote-engines.sh`.
+mod remote {
+    use super::*;
+    pocketdock_tests::per_remote_engine!(
+        run_argv_and_exit_codes,
+        push_and_pull,
+        shell_in_tmux,
+        project_status_logs_doctor,
+        doctor_reports_the_engine_and_its_transport,
+    );
+
+    /// `doctor` names the engine, its address, the transport, a measured round trip and the
+    /// API version, and says what a remote engine changes.
+    fn doctor_reports_the_engine_and_its_transport(address: &str) {
+        let cli = Cli::new(address);
+        let root = TempDir::new("cli-doctor-remote");
+        cli.pd_in(&root.0)
+            .args(["init", "--name", &unique_name("cli-dr")])
+            .assert()
+            .success();
+        let out = cli
+            .pd_in(&root.0)
+            .args(["doctor", "--json"])
+            .assert()
+            .success();
+        let e = &json_of(&out.get_output().stdout)["engine"];
+        let transport = if address.starts_with("ssh://") {
+            "ssh"
+        } else {
+            "tls"
+        };
+        assert_eq!(e["address"], address, "{e}");
+        assert_eq!(e["transport"], transport, "{e}");
+        assert_eq!(e["remote"], true, "{e}");
+        assert!(
+            e["api_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("1.")),
+            "{e}"
+        );
+        assert!(
+            ["Docker", "Podman"].contains(&e["kind"].as_str().unwrap_or_default()),
+            "{e}"
+        );
+        assert!(
+            e["round_trip_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{e}"
+        );
+        cli.pd_in(&root.0).arg("doctor").assert().success().stdout(
+            predicate::str::contains(format!("over {transport}, round trip"))
+                .and(predicate::str::contains("Remote engine:")),
+        );
+    }
+
+    /// An ssh host key that does not match the one known for the host: pocketdock fails
+    /// with exit 125 and ssh's own message, naming the host key.
+    #[test]
+    fn an_ssh_host_key_mismatch_is_refused_with_sshs_message() {
+        pocketdock_tests::remote_setup();
+        let address = pocketdock_tests::socket("podman_ssh");
+        Command::new(bin())
+            .args(["--socket", &address, "list"])
+            .env(
+                "POCKETDOCK_SSH_CONFIG",
+                pocketdock_tests::remote_var("POCKETDOCK_TEST_SSH_BAD_KEY"),
+            )
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(125)
+            .stderr(
+                predicate::str::contains("ssh host key verification failed")
+                    .and(predicate::str::contains(
+                        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+                    ))
+                    .and(predicate::str::contains(&address)),
+            );
+    }
+
+    /// Plain tcp to the remote engine's address (no TLS variables): refused before any
+    /// connection, naming the rule.
+    #[test]
+    fn plain_tcp_to_a_remote_address_is_refused() {
+        let tls = pocketdock_tests::socket("docker_tls");
+        let plain = tls.replace(":2376", ":2375");
+        Command::new(bin())
+            .args(["--socket", &plain, "list"])
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_TLS")
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(125)
+            .stderr(predicate::str::contains(format!(
+                "engine at {plain}: plain tcp is allowed only to a loopback address"
+            )));
+    }
+
+    /// The TLS refusals as a user meets them, through the docker CLI's variables.
+    #[test]
+    fn a_wrong_ca_and_a_missing_client_certificate_are_refused() {
+        pocketdock_tests::remote_setup();
+        let tls = pocketdock_tests::socket("docker_tls");
+        for (dir, says) in [
+            (
+                "POCKETDOCK_TEST_TLS_WRONG_CA",
+                "certificate is not trusted by the CA in",
+            ),
+            (
+                "POCKETDOCK_TEST_TLS_NO_CERT",
+                "requires a client certificate",
+            ),
+        ] {
+            Command::new(bin())
+                .args(["--socket", &tls, "list"])
+                .env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", pocketdock_tests::remote_var(dir))
+                .timeout(Duration::from_secs(60))
+                .assert()
+                .code(125)
+                .stderr(predicate::str::contains(says));
+        }
+    }
+}
+
 /// `run` finds the container once and names it as typed in every error, `--detach` included;
 /// `info` and `doctor` say which engine socket they used and where it came from.
 mod lookup_and_engine_origin {

@@ -26,7 +26,7 @@ fn http(status: &str, body: &str) -> Vec<u8> {
 /// Drive `op` on the fake runtime over `script`, to the end.
 fn drive(op: CallOp<String>, script: Vec<Conn>) -> (pocketdock_proto::Result<String>, Duration) {
     Fake::script(script);
-    let r = block_on(Driver::<_, Fake>::new(op, "/scripted".as_ref()).run(|()| {}));
+    let r = block_on(Driver::<_, Fake>::new(op, &scripted()).run(|()| {}));
     (r, with_engine(|e| e.elapsed()))
 }
 
@@ -146,7 +146,7 @@ fn waits_pass_on_the_runtime_clock_and_events_come_first() {
     Fake::script(script);
     let mut config = ExecConfig::new("c", pocketdock_proto::api::exec::ExecSpec::default(), "n");
     config.emit = true;
-    let mut driver = Driver::<_, Fake>::new(ExecOp::new(config), "/scripted".as_ref());
+    let mut driver = Driver::<_, Fake>::new(ExecOp::new(config), &scripted());
     let mut events = Vec::new();
     let result = block_on(async {
         loop {
@@ -179,7 +179,7 @@ fn half_close_and_wait_go_through_the_runtime() {
     let t0 = Fake::now();
     let later = t0 + Duration::from_secs(86_400);
     let steps = vec![Io::Connect, Io::ShutdownWrite, Io::Wait(later), Io::Close];
-    let mut driver = Driver::<_, Fake>::new(ScriptedOp::new(steps), "/scripted".as_ref());
+    let mut driver = Driver::<_, Fake>::new(ScriptedOp::new(steps), &scripted());
     let fed = match block_on(driver.advance()) {
         Progress::Done(r) => r.unwrap_or_else(|e| panic!("{e}")),
         Progress::Event(()) => panic!("no events expected"),
@@ -222,7 +222,7 @@ fn an_engine_that_refuses_mid_body_is_heard_not_a_broken_pipe() {
         ))])])
         .reading_at_most(1000),
     );
-    let mut d = Driver::<_, Fake>::new(op, "/scripted".as_ref());
+    let mut d = Driver::<_, Fake>::new(op, &scripted());
     let piece = Bytes::from(vec![7u8; 64 * 1024]);
     let mut pieces = 3;
     let r = block_on(async {
@@ -242,4 +242,9 @@ fn an_engine_that_refuses_mid_body_is_heard_not_a_broken_pipe() {
         matches!(&r, Err(Error::SocketCommunication(m)) if m == "read-only file system"),
         "{r:?}"
     );
+}
+
+/// The endpoint of the fake runtime's engine (its path is never used).
+fn scripted() -> pocketdock_host::remote::EngineEndpoint {
+    pocketdock_host::remote::EngineEndpoint::parse("/scripted")
 }

@@ -70,6 +70,10 @@ impl Runtime for Fake {
         with_engine(ScriptedEngine::connect).map(|()| FakeStream)
     }
 
+    fn adopt(_stream: UnixStream) -> io::Result<FakeStream> {
+        Err(unsupported())
+    }
+
     async fn read(
         _stream: &mut FakeStream,
         buf: &mut [u8],

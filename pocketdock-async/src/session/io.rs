@@ -58,7 +58,7 @@ pub(crate) async fn attach<R: Runtime>(
     engine: &Engine<R>,
     config: AttachConfig,
 ) -> Result<(Driver<AttachOp, R>, String, StdUnixStream)> {
-    let mut driver = Driver::<_, R>::new(AttachOp::new(config), engine.socket());
+    let mut driver = Driver::<_, R>::new(AttachOp::new(config), engine.endpoint());
     loop {
         match driver.advance().await {
             Progress::Event(AttachEvent::Attached { exec_id }) => {

@@ -25,7 +25,7 @@ pub(crate) fn attach(
     engine: &Engine,
     config: AttachConfig,
 ) -> Result<(Driver<AttachOp>, String, UnixStream)> {
-    let mut driver = Driver::new(AttachOp::new(config), engine.socket());
+    let mut driver = Driver::new(AttachOp::new(config), engine.endpoint());
     loop {
         match driver.advance() {
             Progress::Event(AttachEvent::Attached { exec_id }) => {

@@ -126,6 +126,12 @@ impl Ctx {
         let engine = Engine::detect_with(explicit, configured)?;
         if output::is_verbose() {
             vlog!("engine socket {}", engine_origin(&engine));
+            if engine.is_remote() {
+                vlog!(
+                    "the engine is remote ({}): volumes name paths and published ports bind on its machine",
+                    engine.transport()
+                );
+            }
             match engine.version() {
                 Ok(v) => vlog!(
                     "engine: {:?} {}, API {}",
@@ -146,7 +152,7 @@ pub fn socket_origin(source: SocketSource) -> &'static str {
         SocketSource::Explicit => "--socket",
         SocketSource::Env => "POCKETDOCK_SOCKET",
         SocketSource::Project => "the project's socket: setting",
-        SocketSource::Detected => "auto-detection",
+        other => other.describe(),
     }
 }
 

@@ -176,6 +176,39 @@ struct DoctorJson<'a> {
     problems: Vec<String>,
     engine_socket: String,
     socket_source: &'static str,
+    engine: EngineReport,
+}
+
+/// The engine as `doctor` sees it: where it is, how it is reached, and how fast it answers.
+#[derive(Debug, serde::Serialize)]
+struct EngineReport {
+    address: String,
+    transport: &'static str,
+    remote: bool,
+    kind: String,
+    version: String,
+    api_version: String,
+    round_trip_ms: f64,
+}
+
+impl EngineReport {
+    /// One `GET /_ping` timed (the connection included: that is what each call pays), and
+    /// `GET /version`.
+    fn probe(engine: &pocketdock_blocking::Engine) -> Result<Self, Error> {
+        let t0 = std::time::Instant::now();
+        engine.ping()?;
+        let round_trip_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let v = engine.version()?;
+        Ok(Self {
+            address: engine.address().to_string(),
+            transport: engine.transport(),
+            remote: engine.is_remote(),
+            kind: format!("{:?}", v.engine()),
+            version: v.version.clone(),
+            api_version: v.api_version.clone(),
+            round_trip_ms: (round_trip_ms * 10.0).round() / 10.0,
+        })
+    }
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -195,6 +228,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
     let project = current_project()?;
     let engine = ctx.project_engine(&project)?;
     let r = engine.doctor_project(&project)?;
+    let report = EngineReport::probe(&engine)?;
     if json {
         output::json(&DoctorJson {
             orphaned_containers: &r.orphaned_containers,
@@ -212,6 +246,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
             problems: r.problems(),
             engine_socket: engine.socket().display().to_string(),
             socket_source: socket_origin(engine.source()),
+            engine: report,
         })?;
         return Ok(0);
     }
@@ -222,6 +257,16 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
         r.root.display()
     );
     println!("  Engine: {}", engine_origin(&engine));
+    println!(
+        "  {} {}, API {}, over {}, round trip {:.1} ms",
+        report.kind, report.version, report.api_version, report.transport, report.round_trip_ms
+    );
+    if report.remote {
+        println!(
+            "  Remote engine: instance directories stay on this machine; volumes name paths \
+             and published ports bind on the engine's machine."
+        );
+    }
     if r.healthy > 0 {
         println!(
             "  {} {} container(s)",
