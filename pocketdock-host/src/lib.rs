@@ -26,8 +26,10 @@ pub mod agent_binary;
 pub mod context;
 pub mod engine;
 pub mod logging;
+pub mod owner;
 pub mod project;
 pub mod random;
+pub mod reaper;
 pub mod sandbox;
 pub mod tree;
 

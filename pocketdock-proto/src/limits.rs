@@ -504,10 +504,150 @@ pub fn warning_limit(warning: &str) -> Option<&'static str> {
     }
 }
 
-/// The requested limits `report` does not show, and the create `warnings` about a requested
+/// The limits a sandbox was asked for, from its spec or from the engine's record of it (the
+/// inspect's `HostConfig`), in the terms the report is read in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LimitRequest {
+    /// Memory limit in bytes.
+    pub memory: Option<u64>,
+    /// Swap allowed beyond the memory limit, in bytes (`Some(0)`: none).
+    pub swap: Option<u64>,
+    /// Pids limit.
+    pub pids: Option<u64>,
+    /// CPU cap in percent of one CPU.
+    pub cpu_percent: Option<f64>,
+    /// Every capability dropped but `cap_add`.
+    pub cap_drop_all: bool,
+    /// Capabilities added back.
+    pub cap_add: Vec<String>,
+    /// `no-new-privileges`.
+    pub no_new_privileges: bool,
+    /// No network at all.
+    pub network_off: bool,
+    /// Published ports: (`80/tcp`, host address, host port).
+    pub ports: Vec<(String, String, String)>,
+}
+
+impl LimitRequest {
+    /// What `spec` asks for.
+    pub fn from_spec(spec: &ContainerSpec) -> Self {
+        let memory = spec.memory_bytes().ok().flatten();
+        Self {
+            memory,
+            swap: memory.map(|_| 0),
+            pids: spec.hardening.pids_limit.filter(|n| *n > 0).map(u64::from),
+            cpu_percent: spec.cpu_percent.map(f64::from),
+            cap_drop_all: spec.hardening.cap_drop_all,
+            cap_add: spec.hardening.cap_add.clone(),
+            no_new_privileges: spec.hardening.no_new_privileges,
+            network_off: spec.resolved_network().is_ok_and(|n| n == "none"),
+            ports: spec
+                .ports
+                .iter()
+                .map(|p| {
+                    (
+                        p.key(),
+                        p.effective_host_ip().to_string(),
+                        p.host_port.to_string(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// What the engine recorded for a container (`HostConfig` of its inspect). Capabilities
+    /// are checked only when `CapDrop` says `ALL` (Podman lists the dropped ones instead).
+    #[expect(clippy::cast_precision_loss, reason = "CPU figures are far below 2^52")]
+    pub fn from_host_config(host: &Value) -> Self {
+        let num = |k: &str| host.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let strings = |k: &str| -> Vec<String> {
+            host.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(ToString::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let memory = u64::try_from(num("Memory")).ok().filter(|m| *m > 0);
+        let swap_total = num("MemorySwap");
+        let swap = memory.and_then(|m| {
+            u64::try_from(swap_total)
+                .ok()
+                .filter(|t| *t >= m)
+                .map(|t| t - m)
+        });
+        let nano = num("NanoCpus");
+        let (quota, period) = (num("CpuQuota"), num("CpuPeriod"));
+        let cpu_percent = if nano > 0 {
+            Some(nano as f64 / 1e7)
+        } else if quota > 0 && period > 0 {
+            Some(quota as f64 * 100.0 / period as f64)
+        } else {
+            None
+        };
+        let mut ports = Vec::new();
+        if let Some(map) = host.get("PortBindings").and_then(Value::as_object) {
+            for (key, list) in map {
+                for b in list.as_array().map(Vec::as_slice).unwrap_or_default() {
+                    let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    let ip = s("HostIp");
+                    ports.push((
+                        key.clone(),
+                        if ip.is_empty() { "0.0.0.0".into() } else { ip },
+                        s("HostPort"),
+                    ));
+                }
+            }
+        }
+        Self {
+            memory,
+            swap,
+            pids: u64::try_from(num("PidsLimit")).ok().filter(|n| *n > 0),
+            cpu_percent,
+            cap_drop_all: strings("CapDrop")
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case("ALL")),
+            cap_add: strings("CapAdd"),
+            no_new_privileges: strings("SecurityOpt")
+                .iter()
+                .any(|o| o.starts_with("no-new-privileges") && !o.ends_with("false")),
+            network_off: host.get("NetworkMode").and_then(Value::as_str) == Some("none"),
+            ports,
+        }
+    }
+
+    /// The names of the limits asked for (for matching engine warnings).
+    fn names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.memory.is_some() {
+            names.push("mem_limit");
+        }
+        if self.swap.is_some() {
+            names.push("swap");
+        }
+        if self.pids.is_some() {
+            names.push("pids_limit");
+        }
+        if self.cpu_percent.is_some() {
+            names.push("cpu_percent");
+        }
+        if !self.ports.is_empty() {
+            names.push("ports");
+        }
+        if self.cap_drop_all {
+            names.push("cap_drop");
+        }
+        names
+    }
+}
+
+/// The requested limits `report` does not show, and the create warnings about a requested
 /// limit. A reading that is unknown is not counted as dropped (it could not be checked); an
 /// unverified report gives only the warnings.
-pub fn unenforced(spec: &ContainerSpec, report: &LimitsReport) -> Vec<Unenforced> {
+pub fn unenforced(request: &LimitRequest, report: &LimitsReport) -> Vec<Unenforced> {
     let mut out = Vec::new();
     let mut push = |limit: &str, requested: String, found: String| {
         out.push(Unenforced {
@@ -516,9 +656,9 @@ pub fn unenforced(spec: &ContainerSpec, report: &LimitsReport) -> Vec<Unenforced
             found,
         });
     };
-    let requested_names = requested_limits(spec);
+    let names = request.names();
     for w in &report.warnings {
-        if let Some(limit) = warning_limit(w).filter(|l| requested_names.contains(l)) {
+        if let Some(limit) = warning_limit(w).filter(|l| names.contains(l)) {
             push(limit, "a limit".into(), format!("engine warning: {w}"));
         }
     }
@@ -530,24 +670,20 @@ pub fn unenforced(spec: &ContainerSpec, report: &LimitsReport) -> Vec<Unenforced
         Reading::Unlimited => true,
         Reading::Unknown => false,
     };
-    if let Ok(Some(mem)) = spec.memory_bytes() {
-        if over(report.memory, mem) {
-            push("mem_limit", mem.to_string(), report.memory.to_string());
-        }
-        if over(report.swap, 0) {
-            push("swap", "0".into(), report.swap.to_string());
-        }
+    if let Some(mem) = request.memory.filter(|m| over(report.memory, *m)) {
+        push("mem_limit", mem.to_string(), report.memory.to_string());
     }
-    if let Some(pids) = spec.hardening.pids_limit.filter(|n| *n > 0) {
-        if over(report.pids, u64::from(pids)) {
-            push("pids_limit", pids.to_string(), report.pids.to_string());
-        }
+    if let Some(swap) = request.swap.filter(|s| over(report.swap, *s)) {
+        push("swap", swap.to_string(), report.swap.to_string());
     }
-    if let Some(pct) = spec.cpu_percent {
+    if let Some(pids) = request.pids.filter(|p| over(report.pids, *p)) {
+        push("pids_limit", pids.to_string(), report.pids.to_string());
+    }
+    if let Some(pct) = request.cpu_percent {
         let found = report.cpu_percent();
         let off = match (report.cpu_quota_us, found) {
             (Reading::Unlimited, _) => true,
-            (_, Some(f)) => (f - f64::from(pct)).abs() > 1.0,
+            (_, Some(f)) => (f - pct).abs() > 1.0,
             _ => false,
         };
         if off {
@@ -558,9 +694,8 @@ pub fn unenforced(spec: &ContainerSpec, report: &LimitsReport) -> Vec<Unenforced
             );
         }
     }
-    if spec.hardening.cap_drop_all {
-        let allowed = spec
-            .hardening
+    if request.cap_drop_all {
+        let allowed = request
             .cap_add
             .iter()
             .filter_map(|c| cap_bit(c))
@@ -573,10 +708,10 @@ pub fn unenforced(spec: &ContainerSpec, report: &LimitsReport) -> Vec<Unenforced
             );
         }
     }
-    if spec.hardening.no_new_privileges && report.no_new_privs == Some(false) {
+    if request.no_new_privileges && report.no_new_privs == Some(false) {
         push("no_new_privileges", "1".into(), "0".into());
     }
-    if spec.resolved_network().is_ok_and(|n| n == "none") && !report.network_isolated() {
+    if request.network_off && !report.network_isolated() {
         push(
             "network",
             "none".into(),
@@ -586,18 +721,14 @@ pub fn unenforced(spec: &ContainerSpec, report: &LimitsReport) -> Vec<Unenforced
             ),
         );
     }
-    for p in &spec.ports {
-        let want = p.effective_host_ip();
-        let key = p.key();
-        let host_port = p.host_port.to_string();
+    for (key, want, host_port) in &request.ports {
         let bound: Vec<&BoundPort> = report
             .ports
             .iter()
-            .filter(|b| b.container == key && b.host_port == host_port)
+            .filter(|b| &b.container == key && &b.host_port == host_port)
             .collect();
-        let right = |b: &&BoundPort| {
-            b.host_ip == want || (want == "0.0.0.0" && b.host_ip.is_empty()) || b.host_ip == "::1"
-        };
+        let right =
+            |b: &&BoundPort| &b.host_ip == want || (want == "0.0.0.0" && b.host_ip.is_empty());
         if bound.is_empty() || !bound.iter().all(right) {
             push(
                 "ports",
@@ -617,26 +748,23 @@ pub fn unenforced(spec: &ContainerSpec, report: &LimitsReport) -> Vec<Unenforced
     out
 }
 
-/// The names of the limits `spec` asks for (for matching engine warnings).
-fn requested_limits(spec: &ContainerSpec) -> Vec<&'static str> {
-    let mut names = Vec::new();
-    if spec.mem_limit.is_some() {
-        names.extend(["mem_limit", "swap"]);
+/// The error for `unenforced` limits unless `allow` (then `Ok`: they stay in the report).
+pub fn enforce(unenforced: &[Unenforced], allow: bool) -> crate::Result<()> {
+    match unenforced.first() {
+        Some(first) if !allow => Err(crate::Error::LimitNotEnforced {
+            limit: first.limit.clone(),
+            detail: unenforced
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+        _ => Ok(()),
     }
-    if spec.hardening.pids_limit.is_some() {
-        names.push("pids_limit");
-    }
-    if spec.cpu_percent.is_some() {
-        names.push("cpu_percent");
-    }
-    if !spec.ports.is_empty() {
-        names.push("ports");
-    }
-    if spec.hardening.cap_drop_all {
-        names.push("cap_drop");
-    }
-    names
 }
 
+mod probe_op;
 #[cfg(test)]
 mod tests;
+
+pub use probe_op::{LimitsOp, PROBE_TIMEOUT};

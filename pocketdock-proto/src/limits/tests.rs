@@ -48,7 +48,7 @@ fn docker_v1_report_shows_every_limit() {
         "the lo-only ipv6 defaults are not a way out"
     );
     assert!(r.network_isolated());
-    assert!(unenforced(&locked_spec(), &r).is_empty());
+    assert!(unenforced(&LimitRequest::from_spec(&locked_spec()), &r).is_empty());
 }
 
 #[test]
@@ -66,7 +66,10 @@ fn podman_v1_open_report_names_what_is_missing() {
     assert!(!r.network_isolated());
     // Asking this sandbox for the locked spec's limits finds each one missing, by name.
     let spec = locked_spec().network(NetworkMode::Off);
-    let names: Vec<String> = unenforced(&spec, &r).into_iter().map(|u| u.limit).collect();
+    let names: Vec<String> = unenforced(&LimitRequest::from_spec(&spec), &r)
+        .into_iter()
+        .map(|u| u.limit)
+        .collect();
     assert_eq!(
         names,
         [
@@ -88,16 +91,19 @@ fn podman_v1_open_report_names_what_is_missing() {
             ..Hardening::default()
         });
     assert!(
-        unenforced(&spec, &r).is_empty(),
+        unenforced(&LimitRequest::from_spec(&spec), &r).is_empty(),
         "{:?}",
-        unenforced(&spec, &r)
+        unenforced(&LimitRequest::from_spec(&spec), &r)
     );
     // A looser pids limit than asked for is dropped; a tighter one is fine.
     let mut r2 = r.clone();
     r2.pids = Reading::Limit(65);
-    assert_eq!(unenforced(&spec, &r2)[0].limit, "pids_limit");
+    assert_eq!(
+        unenforced(&LimitRequest::from_spec(&spec), &r2)[0].limit,
+        "pids_limit"
+    );
     r2.pids = Reading::Limit(10);
-    assert!(unenforced(&spec, &r2).is_empty());
+    assert!(unenforced(&LimitRequest::from_spec(&spec), &r2).is_empty());
 }
 
 #[test]
@@ -109,7 +115,7 @@ fn v2_files_win_and_parse() {
     assert_eq!(r.pids, Reading::Limit(512));
     assert_eq!(r.cpu_percent(), Some(50.0));
     let spec = ContainerSpec::new().mem_limit("256m").cpu_percent(50);
-    assert!(unenforced(&spec, &r).is_empty());
+    assert!(unenforced(&LimitRequest::from_spec(&spec), &r).is_empty());
     let r = LimitsReport::from_probe(
         b"@@ v2.memory.max\nmax\n@@ v2.cpu.max\nmax 100000\n",
         &Value::Null,
@@ -119,7 +125,10 @@ fn v2_files_win_and_parse() {
         (Reading::Unlimited, Reading::Unlimited)
     );
     assert_eq!(r.swap, Reading::Unknown);
-    let names: Vec<String> = unenforced(&spec, &r).into_iter().map(|u| u.limit).collect();
+    let names: Vec<String> = unenforced(&LimitRequest::from_spec(&spec), &r)
+        .into_iter()
+        .map(|u| u.limit)
+        .collect();
     assert_eq!(
         names,
         ["mem_limit", "cpu_percent"],
@@ -147,17 +156,20 @@ fn ports_must_be_bound_where_asked() {
         .any(|p| p.container == "80/tcp" && p.is_loopback()));
     r.interfaces = vec!["lo".into(), "eth0".into()];
     assert!(
-        unenforced(&spec, &r).is_empty(),
+        unenforced(&LimitRequest::from_spec(&spec), &r).is_empty(),
         "{:?}",
-        unenforced(&spec, &r)
+        unenforced(&LimitRequest::from_spec(&spec), &r)
     );
     r.ports = bound_ports(&settings("0.0.0.0"));
-    let u = unenforced(&spec, &r);
+    let u = unenforced(&LimitRequest::from_spec(&spec), &r);
     assert_eq!(u.len(), 1);
     assert_eq!(u[0].limit, "ports");
     assert!(u[0].found.contains("0.0.0.0:8080"), "{}", u[0]);
     r.ports.clear();
-    assert_eq!(unenforced(&spec, &r)[0].found, "not published");
+    assert_eq!(
+        unenforced(&LimitRequest::from_spec(&spec), &r)[0].found,
+        "not published"
+    );
 }
 
 #[test]
@@ -169,11 +181,11 @@ fn warnings_count_only_for_requested_limits() {
             .into(),
         "something unrelated".into(),
     ];
-    let u = unenforced(&locked_spec(), &r);
+    let u = unenforced(&LimitRequest::from_spec(&locked_spec()), &r);
     assert_eq!(u.len(), 1);
     assert_eq!(u[0].limit, "swap");
     // Without a memory limit the swap warning names nothing asked for.
-    assert!(unenforced(&ContainerSpec::new(), &r).is_empty());
+    assert!(unenforced(&LimitRequest::from_spec(&ContainerSpec::new()), &r).is_empty());
     assert_eq!(
         warning_limit("Your kernel does not support CPU CFS scheduler. CPU quota discarded."),
         Some("cpu_percent")
@@ -185,7 +197,11 @@ fn warnings_count_only_for_requested_limits() {
 fn an_unverified_report_checks_nothing_but_warnings() {
     let r = LimitsReport::unverified("no shell", &Value::Null);
     assert!(!r.verified);
-    assert!(unenforced(&locked_spec().network(NetworkMode::Off), &r).is_empty());
+    assert!(unenforced(
+        &LimitRequest::from_spec(&locked_spec().network(NetworkMode::Off)),
+        &r
+    )
+    .is_empty());
     let v = serde_json::to_value(&r).unwrap_or_default();
     assert_eq!(v["probe_error"], "no shell");
     assert_eq!(v["memory"], Value::Null);
@@ -237,7 +253,7 @@ fn garbage_never_panics() {
             input.extend_from_slice(pieces[(next() % 12) as usize]);
         }
         let r = LimitsReport::from_probe(&input, &json!({"Ports": {"x": [1, {"HostIp": 2}]}}));
-        let _ = unenforced(&locked_spec(), &r);
+        let _ = unenforced(&LimitRequest::from_spec(&locked_spec()), &r);
         let _ = r.cpu_percent();
     }
     let huge = "@@ a\n".repeat(100_000);
@@ -245,4 +261,32 @@ fn garbage_never_panics() {
     assert!(p.sections.len() <= MAX_SECTIONS);
     let long = format!("@@ dev\n{}", "x: y\n".repeat(10_000));
     assert!(Probe::parse(long.as_bytes()).sections["dev"].len() <= MAX_LINES);
+}
+
+/// The engine's record of a container gives the same request as its spec.
+#[test]
+fn host_config_request_matches_the_spec() {
+    let spec = locked_spec().port(PortMapping::tcp(8080, 80));
+    let body = spec.create_body(&crate::spec::Labels::new("x", "t"));
+    let from_hc = LimitRequest::from_host_config(&body["HostConfig"]);
+    assert_eq!(from_hc, LimitRequest::from_spec(&spec));
+    // Podman lists dropped capabilities instead of ALL: no capability check then.
+    let hc = json!({"CapDrop": ["CAP_CHOWN"], "Memory": 0, "MemorySwap": -1, "CpuQuota": 25000, "CpuPeriod": 100000});
+    let r = LimitRequest::from_host_config(&hc);
+    assert!(!r.cap_drop_all);
+    assert_eq!((r.memory, r.swap, r.cpu_percent), (None, None, Some(25.0)));
+    assert!(enforce(&[], false).is_ok());
+    let u = vec![Unenforced {
+        limit: "swap".into(),
+        requested: "0".into(),
+        found: "max".into(),
+    }];
+    assert!(enforce(&u, true).is_ok());
+    match enforce(&u, false) {
+        Err(crate::Error::LimitNotEnforced { limit, detail }) => {
+            assert_eq!(limit, "swap");
+            assert_eq!(detail, "swap: requested 0, found max");
+        }
+        other => panic!("{other:?}"),
+    }
 }

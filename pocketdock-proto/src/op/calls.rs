@@ -88,6 +88,33 @@ pub fn create(name: &str, body: &Value, image: &str) -> CallOp<String> {
     )
 }
 
+/// Create a container like [`create`], keeping the answer's `Warnings` (limits the engine
+/// says it dropped, ...) beside the id.
+pub fn create_with_warnings(
+    name: &str,
+    body: &Value,
+    image: &str,
+) -> CallOp<(String, Vec<String>)> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Answer {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Warnings", deserialize_with = "crate::api::null_default")]
+        warnings: Vec<String>,
+    }
+    let image = image.to_string();
+    CallOp::new(
+        "create",
+        &containers::create(Some(name), body),
+        move |r: Response| {
+            check(&r, "create", Subject::Image(&image))?;
+            let a = r.json::<Answer>("create")?;
+            Ok((a.id, a.warnings))
+        },
+    )
+}
+
 /// Start a container.
 pub fn start(id: &str) -> CallOp<()> {
     let key = id.to_string();
