@@ -82,6 +82,7 @@ impl Engine {
         op: O,
         on_event: impl FnMut(O::Event),
     ) -> Result<O::Output> {
+        crate::reaper::start_once(self);
         Driver::new(op, &self.socket).run(on_event)
     }
 

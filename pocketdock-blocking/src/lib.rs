@@ -32,6 +32,7 @@ mod lifecycle;
 mod persistence;
 mod pool;
 mod process;
+mod reaper;
 mod run;
 mod session;
 mod stream;

@@ -8,7 +8,7 @@ use pocketdock_proto::op::{calls, ExecOp};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::container::Container;
-use crate::engine::nonce;
+use pocketdock_host::owner::{owned_nonce as nonce, record_commands};
 use crate::process::Process;
 use crate::stream::ExecStream;
 
@@ -36,6 +36,7 @@ impl Container {
     pub fn run_with(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecResult> {
         let command = command.into();
         let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
+        self.record_commands(config.spec.user.as_deref());
         let record = RunRecord::start(self.log.as_ref(), &command.display());
         let result = match self.run_through_agent(&config) {
             Some(through_agent) => through_agent?,
@@ -70,6 +71,7 @@ impl Container {
     pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
         let command = command.into();
         let config = opts.stream_config(&self.id, &command, self.default_timeout, &nonce())?;
+        self.record_commands(config.spec.user.as_deref());
         let user = config.spec.user.clone();
         let record = RunRecord::start(self.log.as_ref(), &command.display());
         let stream = ExecStream::new(
@@ -123,6 +125,7 @@ impl Container {
     pub fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
         let command = command.into();
         let config = opts.detach_config(&self.id, &command, &nonce())?;
+        self.record_commands(config.spec.user.as_deref());
         let hooks = DetachHooks::new(&self.callbacks, self.log.as_ref(), &command.display());
         let process = Process::start(
             &self.engine,
@@ -132,6 +135,12 @@ impl Container {
         );
         hooks.started(process.as_ref().ok().map(Process::id));
         process
+    }
+
+    /// Note where this process runs commands, so that a later start can kill them should
+    /// this process die without ending them.
+    fn record_commands(&self, user: Option<&str>) {
+        record_commands(self.engine.socket(), &self.id, user.unwrap_or(""));
     }
 
     /// Register a callback for stdout of detached processes.

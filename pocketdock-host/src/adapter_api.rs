@@ -17,9 +17,11 @@ pub use pocketdock_proto::image_flow::{
     BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
 };
 pub use pocketdock_proto::info::ContainerInfo;
+pub use pocketdock_proto::limits::{LimitsReport, Reading, Unenforced};
 pub use pocketdock_proto::persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
+pub use pocketdock_proto::reap::{ReapReport, ReapedCommands, ReapedContainer};
 pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
 pub use pocketdock_proto::project::{
     HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
