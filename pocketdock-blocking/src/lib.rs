@@ -52,6 +52,7 @@ pub use persistence::{
 pub use pocketdock_host::adapter_api::*;
 pub use pool::{Pool, PoolGuard};
 pub use process::Process;
+pub use reaper::finish_background_reaps;
 pub use session::Session;
 pub use stream::ExecStream;
 pub use tty::{TtyExec, TtyReader, TtyWriter};

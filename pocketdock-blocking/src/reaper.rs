@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pocketdock_host::owner::claim_reap_turn;
 use pocketdock_host::reaper::ReapFlow;
@@ -37,7 +38,7 @@ pub(crate) fn start_once(engine: &Engine) {
         return;
     }
     let engine = engine.clone();
-    let _ = std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name("pocketdock-reaper".into())
         .spawn(move || {
             let now = SystemTime::now()
@@ -47,4 +48,34 @@ pub(crate) fn start_once(engine: &Engine) {
                 let _ = engine.reap_orphans();
             }
         });
+    if let Ok(handle) = spawned {
+        background()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle);
+    }
+}
+
+fn background() -> &'static Mutex<Vec<JoinHandle<()>>> {
+    static HANDLES: OnceLock<Mutex<Vec<JoinHandle<()>>>> = OnceLock::new();
+    HANDLES.get_or_init(Mutex::default)
+}
+
+/// Give this process's background looks for orphans up to `max` to finish: a short-lived
+/// program (the CLI) calls it before it exits, so that its look is not cut short. Returns
+/// whether all finished.
+pub fn finish_background_reaps(max: Duration) -> bool {
+    let deadline = Instant::now() + max;
+    loop {
+        let mut handles = background().lock().unwrap_or_else(PoisonError::into_inner);
+        handles.retain(|h| !h.is_finished());
+        if handles.is_empty() {
+            return true;
+        }
+        drop(handles);
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -252,6 +252,14 @@ pub struct CreateArgs {
     /// Turn networking off.
     #[arg(long)]
     pub no_network: bool,
+    /// Remove the container once it is this many seconds old: any later pocketdock start
+    /// removes it (ephemeral containers only)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub ttl: Option<u64>,
+    /// Create even when a requested limit is not in force in the container (the engine
+    /// dropped it): a warning instead of an error
+    #[arg(long)]
+    pub allow_unenforced_limits: bool,
 }
 
 /// `run`.

@@ -176,6 +176,8 @@ struct DoctorJson<'a> {
     problems: Vec<String>,
     engine_socket: String,
     socket_source: &'static str,
+    /// What the look for orphans this doctor ran removed and killed.
+    reaped: &'a pocketdock_blocking::ReapReport,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -194,6 +196,7 @@ fn name_details(v: &[(String, String)]) -> Vec<NameDetail<'_>> {
 pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
     let project = current_project()?;
     let engine = ctx.project_engine(&project)?;
+    let reaped = engine.reap_orphans()?;
     let r = engine.doctor_project(&project)?;
     if json {
         output::json(&DoctorJson {
@@ -212,6 +215,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
             problems: r.problems(),
             engine_socket: engine.socket().display().to_string(),
             socket_source: socket_origin(engine.source()),
+            reaped: &reaped,
         })?;
         return Ok(0);
     }
@@ -222,6 +226,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
         r.root.display()
     );
     println!("  Engine: {}", engine_origin(&engine));
+    super::containers::print_reaped(&reaped);
     if r.healthy > 0 {
         println!(
             "  {} {} container(s)",
