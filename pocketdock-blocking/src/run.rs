@@ -8,9 +8,9 @@ use pocketdock_proto::op::{calls, ExecOp};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::container::Container;
-use pocketdock_host::owner::{owned_nonce as nonce, record_commands};
 use crate::process::Process;
 use crate::stream::ExecStream;
+use pocketdock_host::owner::{owned_nonce as nonce, record_commands};
 
 impl Container {
     /// Run a shell command (`sh -c`) to completion with the default options.

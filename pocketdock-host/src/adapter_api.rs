@@ -21,11 +21,11 @@ pub use pocketdock_proto::limits::{LimitsReport, Reading, Unenforced};
 pub use pocketdock_proto::persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
-pub use pocketdock_proto::reap::{ReapReport, ReapedCommands, ReapedContainer};
 pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo};
 pub use pocketdock_proto::project::{
     HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
 };
+pub use pocketdock_proto::reap::{ReapReport, ReapedCommands, ReapedContainer};
 pub use pocketdock_proto::ring::BufferSnapshot;
 /// Default ring buffer capacity of detached processes (1 MiB).
 pub use pocketdock_proto::ring::DEFAULT_RING_CAPACITY as DEFAULT_BUFFER_CAPACITY;

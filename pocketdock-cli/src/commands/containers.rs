@@ -207,7 +207,8 @@ fn limit_rows(l: &pocketdock_blocking::LimitsReport, rows: &mut Vec<(&'static st
         format!(
             "capabilities {:?}, no_new_privs {}",
             l.bounding_caps(),
-            l.no_new_privs.map_or("unknown", |b| if b { "on" } else { "off" })
+            l.no_new_privs
+                .map_or("unknown", |b| if b { "on" } else { "off" })
         ),
     ));
     rows.push((
@@ -303,7 +304,11 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Outcome {
     let (name, id, persist) = (c.name().to_string(), c.id().to_string(), c.persist());
     let dir = c.instance_dir().map(|d| d.display().to_string());
     let project = c.project().to_string();
-    for u in c.limits().map(|l| l.unenforced.as_slice()).unwrap_or_default() {
+    for u in c
+        .limits()
+        .map(|l| l.unenforced.as_slice())
+        .unwrap_or_default()
+    {
         output::warn(&format!("limit not enforced: {u}"));
     }
     c.keep();
