@@ -41,6 +41,15 @@ pub fn top(id: &str) -> Request {
     )
 }
 
+/// `GET /v4.0.0/libpod/containers/{id}/top`: Podman's process list, read from `/proc` by
+/// the engine (no `ps` needed in the image).
+pub fn libpod_top(id: &str) -> Request {
+    Request::new(
+        Method::Get,
+        format!("/v4.0.0/libpod/containers/{}/top", percent_encode(id)),
+    )
+}
+
 /// `GET /containers/{id}/changes`: filesystem changes against the image.
 pub fn changes(id: &str) -> Request {
     Request::new(

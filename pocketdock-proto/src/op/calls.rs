@@ -202,6 +202,16 @@ pub fn top(id: &str) -> CallOp<Option<Top>> {
     )
 }
 
+/// The processes of a container through Podman's own endpoint, which reads `/proc` itself:
+/// Podman's compatible `/top` runs `ps` inside the container and answers an empty body when
+/// the image has none. `None` on any failure (Docker has no such endpoint).
+pub fn libpod_top(id: &str) -> CallOp<Option<Top>> {
+    let key = id.to_string();
+    CallOp::new("top", &stats::libpod_top(id), move |r: Response| {
+        Ok(stats::parse_top(&r, &key).ok())
+    })
+}
+
 /// Create an exec of `spec` in `container` to attach to; returns its id. A stopped container
 /// is [`Error::ContainerNotRunning`].
 pub fn exec_create(container: &str, spec: &ExecSpec) -> CallOp<String> {

@@ -608,6 +608,7 @@ enum InfoStage {
     Gap,
     Second,
     Top,
+    LibpodTop,
     Done,
 }
 
@@ -703,7 +704,15 @@ impl Operation for InfoOp {
                     self.seq.call(calls::top(&self.id).map(InfoGot::Top));
                     self.stage = InfoStage::Top;
                 }
-                (InfoStage::Top, Ok(InfoGot::Top(t))) => return self.build(t.as_ref()),
+                // An empty list from a running container: Podman's compatible endpoint found
+                // no `ps` in the image; ask its own endpoint.
+                (InfoStage::Top, Ok(InfoGot::Top(Some(t)))) if t.processes.is_empty() => {
+                    self.seq.call(calls::libpod_top(&self.id).map(InfoGot::Top));
+                    self.stage = InfoStage::LibpodTop;
+                }
+                (InfoStage::Top | InfoStage::LibpodTop, Ok(InfoGot::Top(t))) => {
+                    return self.build(t.as_ref())
+                }
                 (_, Err(e)) => {
                     self.stage = InfoStage::Done;
                     return Step::Done(Err(e));
