@@ -19,7 +19,10 @@ impl Engine {
     /// Look for orphans on this engine now: remove the ephemeral containers whose owner
     /// process is provably gone or whose time to live passed, and kill the commands gone
     /// owners left running. A live owner's containers and commands are never touched.
+    ///
+    /// A process that looks this way starts no background look of its own on this engine.
     pub fn reap_orphans(&self) -> Result<ReapReport> {
+        first_use(self.socket());
         self.drive(ReapFlow::new(self.socket()), |()| {})
     }
 }
@@ -28,13 +31,7 @@ impl Engine {
 /// look in the last minute, look for orphans in a background thread (never in the caller's
 /// way; a failure is ignored, the next start looks again).
 pub(crate) fn start_once(engine: &Engine) {
-    static STARTED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
-    let first = STARTED
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(engine.socket().to_path_buf());
-    if !first {
+    if !first_use(engine.socket()) {
         return;
     }
     let engine = engine.clone();
@@ -78,4 +75,14 @@ pub fn finish_background_reaps(max: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Whether this is the first use of `socket` in this process (and note it).
+fn first_use(socket: &std::path::Path) -> bool {
+    static STARTED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    STARTED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(socket.to_path_buf())
 }

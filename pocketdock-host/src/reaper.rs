@@ -246,7 +246,8 @@ impl Operation for ReapFlow {
                         self.removed.insert(c.id.clone());
                         match r {
                             Ok(()) => self.report.containers.push(c),
-                            Err(Error::ContainerNotFound(_)) => {}
+                            // Gone already, or being removed by another look.
+                            Err(Error::ContainerNotFound(_) | Error::ContainerNotRunning(_)) => {}
                             Err(e) => self.report.errors.push(format!("remove {}: {e}", c.name)),
                         }
                     }

@@ -122,7 +122,9 @@ fn device_is_usable_inside(socket: &str) {
     drop(with);
     let without = create(
         socket,
-        ContainerSpec::new().image(BUSYBOX_IMAGE).name(name("nodev")),
+        ContainerSpec::new()
+            .image(BUSYBOX_IMAGE)
+            .name(name("nodev")),
     );
     let r = without.run(check).unwrap();
     assert_ne!(r.exit_code, 0, "no /dev/fuse without `devices`");
@@ -160,7 +162,10 @@ fn cpu_cap_gives_about_half_a_core(socket: &str) {
     assert_eq!(c.limits().and_then(|l| l.cpu_percent()), Some(50.0));
     // Two busy loops ask for two cores; the cap allows half of one.
     let loops: Vec<_> = (0..2)
-        .map(|_| c.detach("while :; do :; done", &RunOptions::default()).unwrap())
+        .map(|_| {
+            c.detach("while :; do :; done", &RunOptions::default())
+                .unwrap()
+        })
         .collect();
     std::thread::sleep(Duration::from_millis(500));
     let (t0, u0) = (Instant::now(), cpu_usage_us(&c));
