@@ -662,6 +662,76 @@ mod tests {
         assert!(CreateFlow::prepare(spec().name("no spaces allowed"), None).is_err());
     }
 
+    /// A limit the engine says it dropped fails the create: the container is removed again
+    /// and the staged instance directory rolled back; allowed, it is only reported.
+    #[test]
+    fn a_dropped_limit_fails_the_create_unless_allowed() {
+        let answers = |id: &str, remove: bool| {
+            let mut a = vec![
+                (
+                    "POST /containers/create?name=box".to_string(),
+                    answer(
+                        "201 Created",
+                        &format!(
+                            r#"{{"Id":"{id}","Warnings":["Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap."]}}"#
+                        ),
+                    ),
+                ),
+                (
+                    format!("POST /containers/{id}/start"),
+                    answer("204 No Content", ""),
+                ),
+                (
+                    format!("POST /containers/{id}/exec"),
+                    answer("409 Conflict", r#"{"message":"container is not running"}"#),
+                ),
+                (
+                    format!("GET /containers/{id}/json"),
+                    answer(
+                        "200 OK",
+                        &format!(
+                            r#"{{"Id":"{id}","HostConfig":{{"Memory":67108864,"MemorySwap":67108864}}}}"#
+                        ),
+                    ),
+                ),
+            ];
+            if remove {
+                a.push((
+                    format!("DELETE /containers/{id}?force=true"),
+                    answer("204 No Content", ""),
+                ));
+            }
+            a
+        };
+        let (base, project) = project("dropped");
+        let spec = spec().mem_limit("64m");
+        let flow =
+            CreateFlow::prepare(spec.clone(), Some(&project)).unwrap_or_else(|e| panic!("{e}"));
+        let dir = project
+            .instance_dir("box")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = answers("c1", true);
+        let a: Vec<(&str, Vec<u8>)> = a.iter().map(|(l, b)| (l.as_str(), b.clone())).collect();
+        match drive(flow, &a) {
+            Err(Error::LimitNotEnforced { limit, detail }) => {
+                assert_eq!(limit, "swap");
+                assert!(detail.contains("engine warning"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!dir.exists(), "the staged directory is rolled back");
+        let flow = CreateFlow::prepare(spec.allow_unenforced_limits(true), Some(&project))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = answers("c2", false);
+        let a: Vec<(&str, Vec<u8>)> = a.iter().map(|(l, b)| (l.as_str(), b.clone())).collect();
+        let made = drive(flow, &a).unwrap_or_else(|e| panic!("{e}"));
+        let limits = made.limits.unwrap_or_default();
+        assert_eq!(limits.unenforced.len(), 1, "{limits:?}");
+        assert_eq!(limits.unenforced[0].limit, "swap");
+        assert_eq!(limits.warnings.len(), 1);
+        let _ = std::fs::remove_dir_all(base);
+    }
+
     /// The directory of a destroyed container goes only when it checks out; a label naming
     /// another directory is reported and left alone.
     #[test]
