@@ -187,6 +187,10 @@ pub struct LogsArgs {
 
 /// `create`.
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one field per command-line flag, as clap reads them"
+)]
 pub struct CreateArgs {
     /// Image [default: the profile's, else the project's default_profile, else
     /// pocketdock/minimal-python]

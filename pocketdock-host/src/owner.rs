@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -88,39 +88,45 @@ pub fn runtime_dir() -> Option<PathBuf> {
 /// Take this minute's turn to look for orphans on the engine at `socket`: `true` (and the
 /// stamp written) when no process of this user looked in the last
 /// [`REAP_INTERVAL`](pocketdock_proto::reap::REAP_INTERVAL). The stamp is read and written
-/// under an exclusive lock, so of several processes starting at once one gets the turn.
+/// while holding a lock file made with `O_EXCL`, so of several processes starting at once one
+/// gets the turn; a lock left by a process that died holding it goes stale after the interval.
 pub fn claim_reap_turn(socket: &Path, now_unix: u64) -> bool {
     let Some(dir) = runtime_dir() else {
         return false;
     };
-    let name = format!(
-        "reap-{:016x}.stamp",
-        fnv1a(socket.as_os_str().as_encoded_bytes())
-    );
-    let Ok(mut file) = OpenOptions::new()
-        .read(true)
+    let base = format!("reap-{:016x}", fnv1a(socket.as_os_str().as_encoded_bytes()));
+    let lock = dir.join(format!("{base}.lock"));
+    let interval = pocketdock_proto::reap::REAP_INTERVAL;
+    if OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(false)
+        .create_new(true)
         .mode(0o600)
-        .open(dir.join(name))
-    else {
-        return false;
-    };
-    if file.try_lock().is_err() {
+        .open(&lock)
+        .is_err()
+    {
+        let stale = fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > interval);
+        if stale {
+            let _ = fs::remove_file(&lock);
+        }
         return false;
     }
-    let mut text = String::new();
-    let _ = file.read_to_string(&mut text);
-    let last: u64 = text.trim().parse().unwrap_or(0);
-    let due = now_unix.saturating_sub(last) >= pocketdock_proto::reap::REAP_INTERVAL.as_secs()
-        || last > now_unix;
+    let stamp = dir.join(format!("{base}.stamp"));
+    let last: u64 = fs::read_to_string(&stamp)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0);
+    let due = now_unix.saturating_sub(last) >= interval.as_secs() || last > now_unix;
     if due {
-        let _ = file.set_len(0);
-        let _ = file.seek(SeekFrom::Start(0));
-        let _ = file.write_all(now_unix.to_string().as_bytes());
+        let tmp = dir.join(format!("{base}.{}.tmp", std::process::id()));
+        if fs::write(&tmp, now_unix.to_string()).is_ok() {
+            let _ = fs::rename(&tmp, &stamp);
+        }
     }
-    let _ = file.unlock();
+    let _ = fs::remove_file(&lock);
     due
 }
 

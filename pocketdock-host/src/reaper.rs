@@ -260,13 +260,13 @@ impl Operation for ReapFlow {
                     Step::Event(_) => self.state = State::Kill(op, line),
                     Step::Done(r) => self.killed(line, r),
                 },
-                State::Next => match self.next_state() {
-                    Some(next) => self.state = next,
-                    None => {
+                State::Next => {
+                    let Some(next) = self.next_state() else {
                         self.state = State::Done;
                         return Step::Done(Ok(std::mem::take(&mut self.report)));
-                    }
-                },
+                    };
+                    self.state = next;
+                }
                 State::Done => return Step::Done(Err(Error::polled_after_completion())),
             }
         }

@@ -875,7 +875,7 @@ pub async fn info_reports_live_state<S: Sandbox>(ctx: Ctx) {
 }
 
 /// What a sandbox enforces is read back at its create: memory, no swap beyond it, pids, CPU,
-/// no capability, no_new_privs, no way out, each as the sandbox itself sees it.
+/// no capability, `no_new_privs`, no way out, each as the sandbox itself sees it.
 pub async fn limits_read_back_at_create<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx
         .create(

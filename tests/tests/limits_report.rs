@@ -159,7 +159,11 @@ fn cpu_cap_gives_about_half_a_core(socket: &str) {
             .name(name("cpu"))
             .cpu_percent(50),
     );
-    assert_eq!(c.limits().and_then(|l| l.cpu_percent()), Some(50.0));
+    assert_eq!(
+        c.limits()
+            .and_then(pocketdock_blocking::LimitsReport::cpu_percent),
+        Some(50.0)
+    );
     // Two busy loops ask for two cores; the cap allows half of one.
     let loops: Vec<_> = (0..2)
         .map(|_| {

@@ -15,7 +15,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 enum State {
     Exec(Box<ExecOp>),
-    Inspect(CallOp<ContainerInspect>),
+    Inspect(Box<CallOp<ContainerInspect>>),
     Done,
 }
 
@@ -109,7 +109,7 @@ impl Operation for LimitsOp {
                     Step::Event(ExecEvent::Created { .. } | ExecEvent::Output { .. }) => {}
                     Step::Done(r) => {
                         self.probe = Some(r);
-                        self.state = State::Inspect(calls::inspect(&self.container));
+                        self.state = State::Inspect(Box::new(calls::inspect(&self.container)));
                     }
                 },
                 State::Inspect(call) => match call.poll(now) {

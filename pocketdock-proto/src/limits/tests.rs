@@ -249,7 +249,6 @@ fn garbage_never_panics() {
     for _ in 0..2000 {
         let mut input = Vec::new();
         for _ in 0..(next() % 40) {
-            #[expect(clippy::cast_possible_truncation, reason = "a small index")]
             input.extend_from_slice(pieces[(next() % 12) as usize]);
         }
         let r = LimitsReport::from_probe(&input, &json!({"Ports": {"x": [1, {"HostIp": 2}]}}));
@@ -271,7 +270,7 @@ fn host_config_request_matches_the_spec() {
     let from_hc = LimitRequest::from_host_config(&body["HostConfig"]);
     assert_eq!(from_hc, LimitRequest::from_spec(&spec));
     // Podman lists dropped capabilities instead of ALL: no capability check then.
-    let hc = json!({"CapDrop": ["CAP_CHOWN"], "Memory": 0, "MemorySwap": -1, "CpuQuota": 25000, "CpuPeriod": 100000});
+    let hc = json!({"CapDrop": ["CAP_CHOWN"], "Memory": 0, "MemorySwap": -1, "CpuQuota": 25_000, "CpuPeriod": 100_000});
     let r = LimitRequest::from_host_config(&hc);
     assert!(!r.cap_drop_all);
     assert_eq!((r.memory, r.swap, r.cpu_percent), (None, None, Some(25.0)));
