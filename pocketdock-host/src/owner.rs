@@ -6,7 +6,7 @@
 //! Everything lives in a private runtime directory: `$XDG_RUNTIME_DIR/pocketdock`, else
 //! `/tmp/pocketdock-<uid>` (made `0700`, refused unless it is ours and not a symlink).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -137,14 +137,20 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Note that this process runs commands as `user` (empty: the container's default) in
-/// `container` on the engine at `socket`, once per process: a record under the runtime
-/// directory, named by this process's owner token, which a later start reads when this
-/// process is gone to kill what it left running.
-pub fn record_commands(socket: &Path, container: &str, user: &str) {
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+/// The lines of this process's record and how many of this process's commands each covers.
+fn live_lines() -> &'static Mutex<HashMap<String, usize>> {
+    static LINES: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    LINES.get_or_init(Mutex::default)
+}
+
+/// Note that this process runs a command as `user` (empty: the container's default) in
+/// `container` on the engine at `socket`: a line in a record under the runtime directory,
+/// named by this process's owner token, which a later start reads once this process is gone
+/// to kill what it left running. The line goes when the last of this process's commands
+/// there ends (the returned guard is dropped); a process killed before leaves it.
+pub fn record_commands(socket: &Path, container: &str, user: &str) -> CommandRecord {
     let (Some(owner), Some(dir)) = (current_owner(), runtime_dir()) else {
-        return;
+        return CommandRecord { line: None };
     };
     let line = RecordLine {
         socket: socket.display().to_string(),
@@ -152,12 +158,10 @@ pub fn record_commands(socket: &Path, container: &str, user: &str) {
         user: user.to_string(),
     }
     .format();
-    let mut seen = SEEN
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if seen.contains(&line) {
-        return;
+    let mut lines = live_lines().lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(n) = lines.get_mut(&line) {
+        *n += 1;
+        return CommandRecord { line: Some(line) };
     }
     let records = dir.join("records");
     let _ = fs::DirBuilder::new().mode(0o700).create(&records);
@@ -167,8 +171,53 @@ pub fn record_commands(socket: &Path, container: &str, user: &str) {
         .mode(0o600)
         .open(records.join(owner.token()))
         .and_then(|mut f| f.write_all(line.as_bytes()));
-    if written.is_ok() {
-        seen.insert(line);
+    if written.is_err() {
+        return CommandRecord { line: None };
+    }
+    lines.insert(line.clone(), 1);
+    CommandRecord { line: Some(line) }
+}
+
+/// One running command's share of this process's record (see [`record_commands`]).
+#[derive(Debug)]
+#[must_use = "dropping the record at once says the command ended"]
+pub struct CommandRecord {
+    line: Option<String>,
+}
+
+impl CommandRecord {
+    /// Keep the line for the rest of this process's life: for a command whose end this
+    /// process does not follow.
+    pub fn keep(mut self) {
+        self.line = None;
+    }
+}
+
+impl Drop for CommandRecord {
+    fn drop(&mut self) {
+        let Some(line) = self.line.take() else {
+            return;
+        };
+        let mut lines = live_lines().lock().unwrap_or_else(PoisonError::into_inner);
+        match lines.get_mut(&line) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                return;
+            }
+            Some(_) => {
+                lines.remove(&line);
+            }
+            None => return,
+        }
+        let (Some(owner), Some(dir)) = (current_owner(), runtime_dir()) else {
+            return;
+        };
+        let path = dir.join("records").join(owner.token());
+        let remaining: Vec<RecordLine> = lines
+            .keys()
+            .flat_map(|l| RecordLine::parse_all(l))
+            .collect();
+        finish_record(&path, &remaining);
     }
 }
 
@@ -226,7 +275,7 @@ pub fn finish_record(path: &Path, remaining: &[RecordLine]) {
         let _ = fs::remove_file(path);
     } else {
         let text: String = remaining.iter().map(RecordLine::format).collect();
-        let tmp = path.with_extension("tmp");
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
         if fs::write(&tmp, text).is_ok() {
             let _ = fs::rename(&tmp, path);
         }
@@ -257,6 +306,28 @@ mod tests {
             ..me.clone()
         };
         assert!(matches!(liveness(&rebooted), Liveness::Gone(_)));
+    }
+
+    /// A record line lives while a command runs, and only then.
+    #[test]
+    fn a_record_lives_while_its_commands_run() {
+        let me = current_owner().expect("Linux with /proc");
+        let path = runtime_dir()
+            .expect("a runtime dir")
+            .join("records")
+            .join(me.token());
+        let socket = Path::new("/nonexistent/record-test.sock");
+        let container = format!("c{}", nonce());
+        let read = || fs::read_to_string(&path).unwrap_or_default();
+        let a = record_commands(socket, &container, "");
+        let b = record_commands(socket, &container, "");
+        assert_eq!(read().matches(container.as_str()).count(), 1);
+        drop(a);
+        assert!(read().contains(&container), "one command still runs");
+        drop(b);
+        assert!(!read().contains(&container), "the last one ended");
+        record_commands(socket, &container, "root").keep();
+        assert!(read().contains(&format!("{container}\troot")));
     }
 
     /// One turn per interval per socket.

