@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pocketdock_proto::reap::{
-    owner_liveness, stat_start_time, HostView, Liveness, Owner, RecordLine,
+    owner_liveness, running_start_time, HostView, Liveness, Owner, RecordLine,
 };
 
 use crate::random::nonce;
@@ -50,9 +50,10 @@ pub fn host_view() -> Option<HostView> {
     })
 }
 
-/// The start time of host process `pid` (clock ticks after boot); `None` when there is none.
+/// The start time of host process `pid` (clock ticks after boot); `None` when there is none,
+/// or it has ended and waits to be reaped (a zombie).
 pub fn start_of_pid(pid: u32) -> Option<u64> {
-    stat_start_time(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    running_start_time(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// Whether `owner` still runs, judged on this machine now.

@@ -173,6 +173,16 @@ pub fn stat_start_time(stat: &str) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// The start time of a process that still runs: `None` for a zombie (`Z`) or a dead (`X`)
+/// process (field 3), whose `/proc` entry outlives its end until its parent reaps it.
+pub fn running_start_time(stat: &str) -> Option<u64> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    match after.split_whitespace().next()? {
+        "Z" | "X" | "x" => None,
+        _ => stat_start_time(stat),
+    }
+}
+
 /// Why a container is removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", content = "detail", rename_all = "snake_case")]

@@ -70,6 +70,16 @@ fn child_entry() {
     }
 }
 
+/// A child process killed when the scenario ends, whatever happens.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Wait for a child to print `READY`, with a deadline.
 fn wait_ready(child: &mut Child) {
     let out = child.stdout.take().unwrap();
@@ -133,7 +143,10 @@ fn killed_owner_loses_its_ephemeral_sandbox(socket: &str) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_ready(&mut child);
+    // Killed on any failure below too: a live owner's sandbox is never reaped.
+    let mut child = KillOnDrop(child);
+    wait_ready(&mut child.0);
+    let child = &mut child.0;
     let engine = Engine::new(socket);
     let labels = engine.inspect_container(&sandbox).unwrap().config.labels;
     let owner = Owner::from_labels(&labels).expect("an ephemeral sandbox carries its owner");
@@ -160,13 +173,15 @@ fn killed_cli_run_leaves_no_command(socket: &str) {
                 .persist(true),
         )
         .unwrap();
-    let mut run = Command::new(assert_cmd::cargo::cargo_bin("pocketdock"))
+    let run = Command::new(assert_cmd::cargo::cargo_bin("pocketdock"))
         .args(["--socket", socket, "run", c.name(), "sleep 300"])
         .env("XDG_RUNTIME_DIR", &rt)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut run = KillOnDrop(run);
+    let run = &mut run.0;
     assert!(
         eventually(Duration::from_secs(30), || count(&c, "sleep 300") == 1),
         "the run never started"

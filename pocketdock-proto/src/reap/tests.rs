@@ -143,6 +143,12 @@ fn start_time_is_field_22() {
     assert_eq!(stat_start_time(line), Some(7_345_123));
     let hostile = line.replace("(cat)", "(a) b ) c (d)");
     assert_eq!(stat_start_time(&hostile), Some(7_345_123));
+    assert_eq!(running_start_time(line), Some(7_345_123));
+    assert_eq!(
+        running_start_time(&line.replace(") R ", ") Z ")),
+        None,
+        "a zombie has ended"
+    );
     for bad in ["", "1 (x", "1 (x) R 2", "garbage )"] {
         assert_eq!(stat_start_time(bad), None, "{bad:?}");
     }
