@@ -134,7 +134,7 @@ fn count(c: &Container, cmdline: &str) -> usize {
 fn killed_owner_loses_its_ephemeral_sandbox(socket: &str) {
     let rt = runtime_dir("eph", socket);
     let sandbox = name("eph");
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_SOCKET, socket)
         .env(CHILD_NAME, &sandbox)
