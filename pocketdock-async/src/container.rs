@@ -154,11 +154,15 @@ impl<R: Runtime> Container<R> {
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
     /// network, ports and processes.
     ///
-    /// A running container's info carries its [`LimitsReport`], read now from inside it.
+    /// A running container's info carries its [`LimitsReport`]: the one read when this handle
+    /// created the container, else one read now from inside it (one more command).
     pub async fn info(&self) -> Result<ContainerInfo> {
         let mut info = self.engine.container_info(&self.id).await?;
         if info.status == "running" {
-            info.limits = Some(self.read_limits().await?);
+            info.limits = match &self.limits {
+                Some(l) => Some(l.clone()),
+                None => Some(self.read_limits().await?),
+            };
         }
         Ok(info)
     }
@@ -196,6 +200,8 @@ impl<R: Runtime> Container<R> {
         self.id = self.engine.drive(op, |_| {}).await?;
         // Keep instance.toml's id in step (the reference left the old one).
         record_new_id(self.instance_dir.as_deref(), &self.id);
+        // A new container: its limits are read again when asked.
+        self.limits = None;
         Ok(())
     }
 

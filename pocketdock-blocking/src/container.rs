@@ -162,11 +162,15 @@ impl Container {
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
     /// network, ports and processes.
     ///
-    /// A running container's info carries its [`LimitsReport`], read now from inside it.
+    /// A running container's info carries its [`LimitsReport`]: the one read when this handle
+    /// created the container, else one read now from inside it (one more command).
     pub fn info(&self) -> Result<pocketdock_proto::info::ContainerInfo> {
         let mut info = self.engine.container_info(&self.id)?;
         if info.status == "running" {
-            info.limits = Some(self.read_limits()?);
+            info.limits = match &self.limits {
+                Some(l) => Some(l.clone()),
+                None => Some(self.read_limits()?),
+            };
         }
         Ok(info)
     }
@@ -199,6 +203,8 @@ impl Container {
         self.id = self.engine.drive(op, |_| {})?;
         // Keep instance.toml's id in step (the reference left the old one).
         record_new_id(self.instance_dir.as_deref(), &self.id);
+        // A new container: its limits are read again when asked.
+        self.limits = None;
         Ok(())
     }
 
