@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../fuzz"
 export PATH="$HOME/.cargo/bin:$PATH"
 secs="${1:-300}"; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(demux http_response chunked sentinel tar_entry)
+[ ${#targets[@]} -gt 0 ] || targets=(demux http_response chunked sentinel tar_entry limits_probe)
 
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 if rustup toolchain list 2>/dev/null | grep -q nightly; then

@@ -9,6 +9,7 @@ use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::files::Owner;
 use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::limits::{LimitsOp, LimitsReport};
 use pocketdock_proto::op::{calls, RecreateOp};
 use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
 use pocketdock_proto::ring::DEFAULT_RING_CAPACITY;
@@ -52,6 +53,8 @@ pub struct Container<R: Runtime> {
     pub(crate) owner: OnceLock<Owner>,
     /// The in-sandbox agent, once started on this handle.
     pub(crate) agent: AgentSlot<R>,
+    /// What the sandbox enforced right after its create (`None` for an attached handle).
+    pub(crate) limits: Option<LimitsReport>,
 }
 
 impl<R: Runtime> Container<R> {
@@ -60,6 +63,7 @@ impl<R: Runtime> Container<R> {
             identity,
             instance_dir,
             log,
+            limits,
         } = attached;
         Self {
             engine: engine.clone(),
@@ -77,6 +81,7 @@ impl<R: Runtime> Container<R> {
             owned,
             owner: OnceLock::new(),
             agent: AgentSlot::default(),
+            limits,
         }
     }
 
@@ -148,8 +153,37 @@ impl<R: Runtime> Container<R> {
 
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
     /// network, ports and processes.
+    ///
+    /// A running container's info carries its [`LimitsReport`]: the one read when this handle
+    /// created the container, else one read now from inside it (one more command).
     pub async fn info(&self) -> Result<ContainerInfo> {
-        self.engine.container_info(&self.id).await
+        let mut info = self.engine.container_info(&self.id).await?;
+        if info.status == "running" {
+            info.limits = match &self.limits {
+                Some(l) => Some(l.clone()),
+                None => Some(self.read_limits().await?),
+            };
+        }
+        Ok(info)
+    }
+
+    /// What the sandbox enforced right after this handle created it (memory, swap, pids, CPU,
+    /// capabilities, network, ports; see [`LimitsReport`]): read once at the create, where a
+    /// requested limit found missing failed the create unless the spec allowed it. `None` for
+    /// a handle on an existing container: see [`read_limits`](Self::read_limits).
+    pub fn limits(&self) -> Option<&LimitsReport> {
+        self.limits.as_ref()
+    }
+
+    /// Read what the sandbox enforces now (one command in it and an inspect), compared with
+    /// what the engine recorded as asked for.
+    pub async fn read_limits(&self) -> Result<LimitsReport> {
+        self.engine
+            .drive(
+                LimitsOp::new(&self.id, None, &pocketdock_host::owner::owned_nonce()),
+                |()| {},
+            )
+            .await
     }
 
     /// Restart in place (filesystem kept), or with `fresh` recreate it from its own image and
@@ -166,6 +200,8 @@ impl<R: Runtime> Container<R> {
         self.id = self.engine.drive(op, |_| {}).await?;
         // Keep instance.toml's id in step (the reference left the old one).
         record_new_id(self.instance_dir.as_deref(), &self.id);
+        // A new container: its limits are read again when asked.
+        self.limits = None;
         Ok(())
     }
 

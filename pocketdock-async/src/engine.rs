@@ -148,6 +148,7 @@ impl<R: Runtime> Engine<R> {
         op: O,
         on_event: impl FnMut(O::Event),
     ) -> Result<O::Output> {
+        crate::reaper::start_once(self);
         Driver::<O, R>::new(op, &self.endpoint).run(on_event).await
     }
 

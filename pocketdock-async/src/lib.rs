@@ -56,6 +56,7 @@ mod lifecycle;
 mod persistence;
 mod pool;
 mod process;
+mod reaper;
 mod run;
 mod runtime;
 mod session;

@@ -8,7 +8,9 @@ use pocketdock_proto::op::{calls, ExecEvent, ExecOp};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::container::Container;
-use crate::engine::{nonce, KillGuard};
+use pocketdock_host::owner::{owned_nonce as nonce, record_commands, CommandRecord};
+
+use crate::engine::KillGuard;
 use crate::process::Process;
 use crate::runtime::Runtime;
 use crate::stream::ExecStream;
@@ -44,6 +46,7 @@ impl<R: Runtime> Container<R> {
     ) -> Result<ExecResult> {
         let command = command.into();
         let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
+        let _running = self.record_commands(config.spec.user.as_deref());
         let record = RunRecord::start(self.log.as_ref(), &command.display());
         if let Some(through_agent) = self.run_through_agent(&config).await {
             let result = through_agent?;
@@ -90,10 +93,14 @@ impl<R: Runtime> Container<R> {
     pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream<R>> {
         let command = command.into();
         let config = opts.stream_config(&self.id, &command, self.default_timeout, &nonce())?;
+        let running = self.record_commands(config.spec.user.as_deref());
         let guard = KillGuard::new(&self.engine, &config);
         let record = RunRecord::start(self.log.as_ref(), &command.display());
         let stream = ExecStream::new(&self.engine, ExecOp::new(config), guard);
-        Ok(stream.on_finish(move |r| record.finish(r)))
+        Ok(stream.on_finish(move |r| {
+            record.finish(r);
+            drop(running);
+        }))
     }
 
     /// Start a command that nobody watches: the engine runs it detached, nothing stays
@@ -144,6 +151,8 @@ impl<R: Runtime> Container<R> {
     ) -> Result<Process<R>> {
         let command = command.into();
         let config = opts.detach_config(&self.id, &command, &nonce())?;
+        // This process reads the command but does not follow its end here: the line stays.
+        self.record_commands(config.spec.user.as_deref()).keep();
         let hooks = DetachHooks::new(&self.callbacks, self.log.as_ref(), &command.display());
         let process = Process::start(
             &self.engine,
@@ -172,5 +181,11 @@ impl<R: Runtime> Container<R> {
     /// ran (so a callback must not wait for its own process).
     pub fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static) {
         self.callbacks.on_exit(Arc::new(f));
+    }
+
+    /// Note where this process runs commands, so that a later start can kill them should
+    /// this process die without ending them.
+    fn record_commands(&self, user: Option<&str>) -> CommandRecord {
+        record_commands(self.engine.socket(), &self.id, user.unwrap_or(""))
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use pocketdock_host::sandbox::{created_at_now, record_new_id, Attached};
 use pocketdock_proto::detached::Callbacks;
 use pocketdock_proto::files::Owner;
+use pocketdock_proto::limits::{LimitsOp, LimitsReport};
 use pocketdock_proto::op::{calls, RecreateOp};
 use pocketdock_proto::persistence::{shutdown_call, STOP_GRACE_SECS};
 use pocketdock_proto::ring::DEFAULT_RING_CAPACITY;
@@ -46,6 +47,8 @@ pub struct Container {
     pub(crate) owner: OnceLock<Owner>,
     /// The in-sandbox agent, once started on this handle.
     pub(crate) agent: AgentSlot,
+    /// What the sandbox enforced right after its create (`None` for an attached handle).
+    pub(crate) limits: Option<LimitsReport>,
 }
 
 impl Container {
@@ -54,6 +57,7 @@ impl Container {
             identity,
             instance_dir,
             log,
+            limits,
         } = attached;
         Self {
             engine: engine.clone(),
@@ -71,6 +75,7 @@ impl Container {
             owned,
             owner: OnceLock::new(),
             agent: AgentSlot::default(),
+            limits,
         }
     }
 
@@ -156,8 +161,35 @@ impl Drop for Container {
 impl Container {
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
     /// network, ports and processes.
+    ///
+    /// A running container's info carries its [`LimitsReport`]: the one read when this handle
+    /// created the container, else one read now from inside it (one more command).
     pub fn info(&self) -> Result<pocketdock_proto::info::ContainerInfo> {
-        self.engine.container_info(&self.id)
+        let mut info = self.engine.container_info(&self.id)?;
+        if info.status == "running" {
+            info.limits = match &self.limits {
+                Some(l) => Some(l.clone()),
+                None => Some(self.read_limits()?),
+            };
+        }
+        Ok(info)
+    }
+
+    /// What the sandbox enforced right after this handle created it (memory, swap, pids, CPU,
+    /// capabilities, network, ports; see [`LimitsReport`]): read once at the create, where a
+    /// requested limit found missing failed the create unless the spec allowed it. `None` for
+    /// a handle on an existing container: see [`read_limits`](Self::read_limits).
+    pub fn limits(&self) -> Option<&LimitsReport> {
+        self.limits.as_ref()
+    }
+
+    /// Read what the sandbox enforces now (one command in it and an inspect), compared with
+    /// what the engine recorded as asked for.
+    pub fn read_limits(&self) -> Result<LimitsReport> {
+        self.engine.drive(
+            LimitsOp::new(&self.id, None, &pocketdock_host::owner::owned_nonce()),
+            |()| {},
+        )
     }
 
     /// Restart in place (filesystem kept), or with `fresh` recreate it from its own image and
@@ -171,6 +203,8 @@ impl Container {
         self.id = self.engine.drive(op, |_| {})?;
         // Keep instance.toml's id in step (the reference left the old one).
         record_new_id(self.instance_dir.as_deref(), &self.id);
+        // A new container: its limits are read again when asked.
+        self.limits = None;
         Ok(())
     }
 

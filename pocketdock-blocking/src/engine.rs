@@ -119,6 +119,7 @@ impl Engine {
         op: O,
         on_event: impl FnMut(O::Event),
     ) -> Result<O::Output> {
+        crate::reaper::start_once(self);
         Driver::new(op, &self.endpoint).run(on_event)
     }
 

@@ -32,6 +32,7 @@ mod lifecycle;
 mod persistence;
 mod pool;
 mod process;
+mod reaper;
 mod run;
 mod session;
 mod stream;
@@ -51,6 +52,7 @@ pub use persistence::{
 pub use pocketdock_host::adapter_api::*;
 pub use pool::{Pool, PoolGuard};
 pub use process::Process;
+pub use reaper::finish_background_reaps;
 pub use session::Session;
 pub use stream::ExecStream;
 pub use tty::{TtyExec, TtyReader, TtyWriter};

@@ -8,9 +8,9 @@ use pocketdock_proto::op::{calls, ExecOp};
 use pocketdock_proto::{Command, ExecResult, Result, RunOptions};
 
 use crate::container::Container;
-use crate::engine::nonce;
 use crate::process::Process;
 use crate::stream::ExecStream;
+use pocketdock_host::owner::{owned_nonce as nonce, record_commands, CommandRecord};
 
 impl Container {
     /// Run a shell command (`sh -c`) to completion with the default options.
@@ -36,6 +36,7 @@ impl Container {
     pub fn run_with(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecResult> {
         let command = command.into();
         let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
+        let _running = self.record_commands(config.spec.user.as_deref());
         let record = RunRecord::start(self.log.as_ref(), &command.display());
         let result = match self.run_through_agent(&config) {
             Some(through_agent) => through_agent?,
@@ -70,6 +71,7 @@ impl Container {
     pub fn stream(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<ExecStream> {
         let command = command.into();
         let config = opts.stream_config(&self.id, &command, self.default_timeout, &nonce())?;
+        let running = self.record_commands(config.spec.user.as_deref());
         let user = config.spec.user.clone();
         let record = RunRecord::start(self.log.as_ref(), &command.display());
         let stream = ExecStream::new(
@@ -78,7 +80,10 @@ impl Container {
             user,
             ExecOp::new(config),
         );
-        Ok(stream.on_finish(move |r| record.finish(r)))
+        Ok(stream.on_finish(move |r| {
+            record.finish(r);
+            drop(running);
+        }))
     }
 
     /// Start a command that nobody watches: the engine runs it detached, nothing stays
@@ -123,6 +128,8 @@ impl Container {
     pub fn detach(&self, command: impl Into<Command>, opts: &RunOptions) -> Result<Process> {
         let command = command.into();
         let config = opts.detach_config(&self.id, &command, &nonce())?;
+        // This process reads the command but does not follow its end here: the line stays.
+        self.record_commands(config.spec.user.as_deref()).keep();
         let hooks = DetachHooks::new(&self.callbacks, self.log.as_ref(), &command.display());
         let process = Process::start(
             &self.engine,
@@ -132,6 +139,12 @@ impl Container {
         );
         hooks.started(process.as_ref().ok().map(Process::id));
         process
+    }
+
+    /// Note where this process runs commands, so that a later start can kill them should
+    /// this process die without ending them.
+    fn record_commands(&self, user: Option<&str>) -> CommandRecord {
+        record_commands(self.engine.socket(), &self.id, user.unwrap_or(""))
     }
 
     /// Register a callback for stdout of detached processes.

@@ -187,6 +187,10 @@ pub struct LogsArgs {
 
 /// `create`.
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one field per command-line flag, as clap reads them"
+)]
 pub struct CreateArgs {
     /// Image [default: the profile's, else the project's default_profile, else
     /// pocketdock/minimal-python]
@@ -252,6 +256,14 @@ pub struct CreateArgs {
     /// Turn networking off.
     #[arg(long)]
     pub no_network: bool,
+    /// Remove the container once it is this many seconds old: any later pocketdock start
+    /// removes it (ephemeral containers only)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub ttl: Option<u64>,
+    /// Create even when a requested limit is not in force in the container (the engine
+    /// dropped it): a warning instead of an error
+    #[arg(long)]
+    pub allow_unenforced_limits: bool,
 }
 
 /// `run`.

@@ -35,6 +35,10 @@ fn main() {
         Ok(code) => code,
         Err(f) => f.report(),
     };
+    // A look for orphans this run started in the background gets a moment to finish.
+    if !pocketdock_blocking::finish_background_reaps(std::time::Duration::from_secs(5)) {
+        vlog!("the look for orphans did not finish");
+    }
     vlog!("exit {code}");
     let _ = std::io::Write::flush(&mut std::io::stdout());
     std::process::exit(code);

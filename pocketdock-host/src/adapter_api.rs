@@ -17,6 +17,7 @@ pub use pocketdock_proto::image_flow::{
     BuildContext, BuiltImage, ExportedArchive, BUILD_TIMEOUT, TRANSFER_TIMEOUT,
 };
 pub use pocketdock_proto::info::ContainerInfo;
+pub use pocketdock_proto::limits::{LimitsReport, Reading, Unenforced};
 pub use pocketdock_proto::persistence::{
     ContainerListItem, DestroyReport, DoctorReport, STOP_GRACE_SECS,
 };
@@ -24,6 +25,7 @@ pub use pocketdock_proto::profile::{list_profiles, resolve_profile, ProfileInfo}
 pub use pocketdock_proto::project::{
     HistoryEntry, HistoryKind, InstanceMetadata, PocketDockConfig,
 };
+pub use pocketdock_proto::reap::{ReapReport, ReapedCommands, ReapedContainer};
 pub use pocketdock_proto::ring::BufferSnapshot;
 /// Default ring buffer capacity of detached processes (1 MiB).
 pub use pocketdock_proto::ring::DEFAULT_RING_CAPACITY as DEFAULT_BUFFER_CAPACITY;

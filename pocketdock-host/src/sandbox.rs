@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::info::format_timestamp;
+use pocketdock_proto::limits::{enforce, LimitsOp, LimitsReport};
 use pocketdock_proto::op::{calls, CallOp, CreateOp, Identity, Operation, Step};
 use pocketdock_proto::persistence::{
     apply_config, instance_metadata, ContainerListItem, DestroyReport, DoctorReport,
@@ -56,6 +57,9 @@ pub struct Attached {
     pub instance_dir: Option<PathBuf>,
     /// The instance's logs (`None`: no instance directory, or `auto_log: false`).
     pub log: Option<InstanceLog>,
+    /// What the sandbox was found to enforce right after its create (`None` for a container
+    /// found on the engine).
+    pub limits: Option<LimitsReport>,
 }
 
 impl Attached {
@@ -76,6 +80,7 @@ impl Attached {
             identity,
             instance_dir: checked.map(|(_, dir)| dir),
             log,
+            limits: None,
         }
     }
 
@@ -190,6 +195,8 @@ impl DestroyPlan {
 
 enum Flow {
     Create(CreateOp),
+    /// The container runs: read back what it enforces before handing it out.
+    Verify(LimitsOp, Identity),
     /// The container exists but its instance directory could not be completed: remove it,
     /// then fail with the error.
     Undo(CallOp<()>, Error),
@@ -207,6 +214,9 @@ enum Flow {
 /// removed again). The output is the new container with its logs.
 pub struct CreateFlow {
     flow: Flow,
+    limits: Option<LimitsReport>,
+    allow_unenforced: bool,
+    user: Option<String>,
     stage: Option<InstanceStage>,
     config: PocketDockConfig,
     persist: bool,
@@ -267,6 +277,9 @@ impl CreateFlow {
         let created_at = created_at_now();
         let mut labels = spec.labels_for(&name, &created_at);
         labels.pool = pool.map(ToString::to_string);
+        if !spec.is_persistent() && !spec.outlive_owner {
+            labels.owner = crate::owner::current_owner().cloned();
+        }
         let stage = match home {
             Some(p) => Some(InstanceStage::prepare(
                 p,
@@ -294,6 +307,9 @@ impl CreateFlow {
         };
         Ok(Self {
             flow: Flow::Create(op),
+            limits: None,
+            allow_unenforced: spec.allow_unenforced_limits,
+            user: spec.user.clone(),
             stage,
             config,
             persist: spec.is_persistent(),
@@ -332,6 +348,7 @@ impl CreateFlow {
             identity,
             instance_dir,
             log,
+            limits: self.limits.take(),
         })))
     }
 }
@@ -346,11 +363,46 @@ impl Operation for CreateFlow {
                 Flow::Create(op) => match op.poll(now) {
                     Step::Io(io) => return Step::Io(io),
                     Step::Event(()) => continue,
-                    Step::Done(Ok(identity)) => match self.created(identity) {
-                        Some(step) => step,
-                        None => continue,
-                    },
+                    Step::Done(Ok(identity)) => {
+                        let probe = LimitsOp::new(
+                            &identity.id,
+                            self.user.clone(),
+                            &crate::owner::owned_nonce(),
+                        )
+                        .with_warnings(op.warnings().to_vec());
+                        self.flow = Flow::Verify(probe, identity);
+                        continue;
+                    }
                     Step::Done(Err(e)) => self.fail(e),
+                },
+                Flow::Verify(op, identity) => match op.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => continue,
+                    Step::Done(r) => {
+                        let id = identity.id.clone();
+                        let checked = r.and_then(|report| {
+                            enforce(&report.unenforced, self.allow_unenforced)?;
+                            Ok(report)
+                        });
+                        match checked {
+                            Ok(report) => {
+                                self.limits = Some(report);
+                                let Flow::Verify(_, identity) =
+                                    std::mem::replace(&mut self.flow, Flow::Finished)
+                                else {
+                                    continue;
+                                };
+                                match self.created(identity) {
+                                    Some(step) => step,
+                                    None => continue,
+                                }
+                            }
+                            Err(e) => {
+                                self.flow = Flow::Undo(calls::remove(&id, true), e);
+                                continue;
+                            }
+                        }
+                    }
                 },
                 Flow::Undo(op, _) => match op.poll(now) {
                     Step::Io(io) => return Step::Io(io),
@@ -373,6 +425,7 @@ impl Operation for CreateFlow {
     fn handle_input(&mut self, now: Instant, data: &[u8]) {
         match &mut self.flow {
             Flow::Create(op) => op.handle_input(now, data),
+            Flow::Verify(op, _) => op.handle_input(now, data),
             Flow::Undo(op, _) => op.handle_input(now, data),
             Flow::Finished => {}
         }
@@ -381,6 +434,7 @@ impl Operation for CreateFlow {
     fn handle_eof(&mut self, now: Instant) {
         match &mut self.flow {
             Flow::Create(op) => op.handle_eof(now),
+            Flow::Verify(op, _) => op.handle_eof(now),
             Flow::Undo(op, _) => op.handle_eof(now),
             Flow::Finished => {}
         }
@@ -389,6 +443,7 @@ impl Operation for CreateFlow {
     fn handle_timeout(&mut self, now: Instant) {
         match &mut self.flow {
             Flow::Create(op) => op.handle_timeout(now),
+            Flow::Verify(op, _) => op.handle_timeout(now),
             Flow::Undo(op, _) => op.handle_timeout(now),
             Flow::Finished => {}
         }
@@ -491,10 +546,23 @@ mod tests {
                     answer("201 Created", r#"{"Id":"c1"}"#),
                 ),
                 ("POST /containers/c1/start", answer("204 No Content", "")),
+                (
+                    "POST /containers/c1/exec",
+                    answer("409 Conflict", r#"{"message":"container is not running"}"#),
+                ),
+                (
+                    "GET /containers/c1/json",
+                    answer("200 OK", r#"{"Id":"c1","HostConfig":{}}"#),
+                ),
             ],
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(made.identity.id, "c1");
+        let limits = made.limits.as_ref().expect("a limits report");
+        assert!(
+            !limits.verified && limits.probe_error.is_some(),
+            "{limits:?}"
+        );
         assert!(made.identity.persist);
         assert_eq!(made.identity.project, "proj");
         assert_eq!(made.identity.data_path, dir.display().to_string());
@@ -572,6 +640,14 @@ mod tests {
                     answer("201 Created", r#"{"Id":"c2"}"#),
                 ),
                 ("POST /containers/c2/start", answer("204 No Content", "")),
+                (
+                    "POST /containers/c2/exec",
+                    answer("409 Conflict", r#"{"message":"container is not running"}"#),
+                ),
+                (
+                    "GET /containers/c2/json",
+                    answer("200 OK", r#"{"Id":"c2","HostConfig":{}}"#),
+                ),
             ],
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -584,6 +660,76 @@ mod tests {
             ("c2", None, true)
         );
         assert!(CreateFlow::prepare(spec().name("no spaces allowed"), None).is_err());
+    }
+
+    /// A limit the engine says it dropped fails the create: the container is removed again
+    /// and the staged instance directory rolled back; allowed, it is only reported.
+    #[test]
+    fn a_dropped_limit_fails_the_create_unless_allowed() {
+        let answers = |id: &str, remove: bool| {
+            let mut a = vec![
+                (
+                    "POST /containers/create?name=box".to_string(),
+                    answer(
+                        "201 Created",
+                        &format!(
+                            r#"{{"Id":"{id}","Warnings":["Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap."]}}"#
+                        ),
+                    ),
+                ),
+                (
+                    format!("POST /containers/{id}/start"),
+                    answer("204 No Content", ""),
+                ),
+                (
+                    format!("POST /containers/{id}/exec"),
+                    answer("409 Conflict", r#"{"message":"container is not running"}"#),
+                ),
+                (
+                    format!("GET /containers/{id}/json"),
+                    answer(
+                        "200 OK",
+                        &format!(
+                            r#"{{"Id":"{id}","HostConfig":{{"Memory":67108864,"MemorySwap":67108864}}}}"#
+                        ),
+                    ),
+                ),
+            ];
+            if remove {
+                a.push((
+                    format!("DELETE /containers/{id}?force=true"),
+                    answer("204 No Content", ""),
+                ));
+            }
+            a
+        };
+        let (base, project) = project("dropped");
+        let spec = spec().mem_limit("64m");
+        let flow =
+            CreateFlow::prepare(spec.clone(), Some(&project)).unwrap_or_else(|e| panic!("{e}"));
+        let dir = project
+            .instance_dir("box")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = answers("c1", true);
+        let a: Vec<(&str, Vec<u8>)> = a.iter().map(|(l, b)| (l.as_str(), b.clone())).collect();
+        match drive(flow, &a) {
+            Err(Error::LimitNotEnforced { limit, detail }) => {
+                assert_eq!(limit, "swap");
+                assert!(detail.contains("engine warning"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!dir.exists(), "the staged directory is rolled back");
+        let flow = CreateFlow::prepare(spec.allow_unenforced_limits(true), Some(&project))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = answers("c2", false);
+        let a: Vec<(&str, Vec<u8>)> = a.iter().map(|(l, b)| (l.as_str(), b.clone())).collect();
+        let made = drive(flow, &a).unwrap_or_else(|e| panic!("{e}"));
+        let limits = made.limits.unwrap_or_default();
+        assert_eq!(limits.unenforced.len(), 1, "{limits:?}");
+        assert_eq!(limits.unenforced[0].limit, "swap");
+        assert_eq!(limits.warnings.len(), 1);
+        let _ = std::fs::remove_dir_all(base);
     }
 
     /// The directory of a destroyed container goes only when it checks out; a label naming

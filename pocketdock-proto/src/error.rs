@@ -134,6 +134,17 @@ pub enum Error {
         /// Why it was refused.
         cause: RemoteCause,
     },
+    /// A limit asked for at create is not in force in the sandbox (the engine dropped it, or
+    /// warned that it would): the container was removed again. `limit` names the spec field
+    /// (`mem_limit`, `swap`, `pids_limit`, `cpu_percent`, `cap_drop`, `no_new_privileges`,
+    /// `network`, `ports`); `detail` lists every limit found missing.
+    #[error("limit not enforced: {limit}: {detail}")]
+    LimitNotEnforced {
+        /// The first limit found missing.
+        limit: String,
+        /// What was asked for and found, for each missing limit.
+        detail: String,
+    },
     /// The caller used pocketdock out of order (e.g. drove an operation again after it had
     /// finished): a bug in the calling code, not a failure of the engine or the socket.
     #[error("invalid use: {0}")]

@@ -254,3 +254,38 @@ pub fn fuzz_agent_frames(data: &[u8]) {
 fn pieces_joined(data: &[u8]) -> Vec<u8> {
     data.get(1..).unwrap_or_default().to_vec()
 }
+
+/// Read a limits probe's output and the owner fields of `data`: no panic, bounded sections,
+/// and the comparison with any request runs on whatever was read. The same bytes are tried as
+/// a `/proc/<pid>/stat` line, an owner token, container labels and command records.
+pub fn fuzz_limits_probe(data: &[u8]) {
+    use crate::limits::{unenforced, LimitRequest, LimitsReport};
+    use crate::reap;
+    let settings = serde_json::from_slice::<serde_json::Value>(data).unwrap_or_default();
+    let report = LimitsReport::from_probe(data, &settings);
+    let _ = report.cpu_percent();
+    let _ = report.bounding_caps();
+    for request in [
+        LimitRequest::default(),
+        LimitRequest::from_host_config(&settings),
+        LimitRequest::from_spec(
+            &crate::spec::ContainerSpec::new()
+                .mem_limit("64m")
+                .cpu_percent(50),
+        ),
+    ] {
+        let _ = unenforced(&request, &report);
+    }
+    let text = String::from_utf8_lossy(data);
+    let _ = reap::stat_start_time(&text);
+    let _ = reap::running_start_time(&text);
+    let _ = reap::Owner::parse_token(&text);
+    let _ = reap::RecordLine::parse_all(&text);
+    let labels: std::collections::BTreeMap<String, String> = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let here = reap::HostView::default();
+    let _ = reap::container_verdict(&labels, 0, 1, &here, |_| None);
+}

@@ -55,6 +55,10 @@ pub struct ContainerInfo {
     pub ports: BTreeMap<u16, u16>,
     /// Processes from `/top`, one `{title: value}` object each.
     pub processes: Vec<ProcessRow>,
+    /// What the running sandbox enforces, read from inside it (see [`crate::limits`]); left
+    /// out of the JSON when not read (a stopped container).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<crate::limits::LimitsReport>,
 }
 
 impl ContainerInfo {

@@ -36,11 +36,13 @@ pub use error::{Error, ProtocolError, RemoteCause, Result};
 pub use result::{ExecResult, StreamChunk, Usage, Utf8Decoder};
 pub use run::{Command, Lang, RunOptions};
 pub mod project;
+pub mod reap;
 pub mod ring;
 pub mod session;
 
 pub mod image_flow;
 pub mod info;
+pub mod limits;
 pub mod profile;
 pub mod spec;
 pub mod tar;

@@ -54,3 +54,8 @@ fn tar_entry_corpus() {
 fn agent_frames_corpus() {
     replay("agent_frames", pocketdock_proto::fuzzing::fuzz_agent_frames);
 }
+
+#[test]
+fn limits_probe_corpus() {
+    replay("limits_probe", pocketdock_proto::fuzzing::fuzz_limits_probe);
+}

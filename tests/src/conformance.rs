@@ -24,6 +24,7 @@ use pocketdock_proto::api::system::VersionInfo;
 use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::image_flow::{BuiltImage, ExportedArchive};
 use pocketdock_proto::info::ContainerInfo;
+use pocketdock_proto::limits::{CgroupVersion, LimitsReport, Reading};
 use pocketdock_proto::persistence::{ContainerListItem, DestroyReport, DoctorReport};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::spec::{ContainerSpec, PortMapping, Volume};
@@ -142,6 +143,8 @@ pub trait Sandbox: Sized {
     fn on_exit(&self, f: impl Fn(i64) + Send + Sync + 'static);
     /// `info`.
     fn info(&self) -> impl Future<Output = Result<ContainerInfo>>;
+    /// `limits`: what the sandbox enforced right after its create.
+    fn limits(&self) -> Option<LimitsReport>;
     /// `write_file`.
     fn write_file(&self, path: &str, content: &[u8]) -> impl Future<Output = Result<()>>;
     /// `read_file`.
@@ -844,9 +847,66 @@ pub async fn info_reports_live_state<S: Sandbox>(ctx: Ctx) {
     assert!(info.pids >= 2);
     assert!(info.uptime.is_some_and(|u| u >= 0.0));
     assert!(!info.network, "network is off by default");
+    // The process list on both engines: the busy loop is in it, with its pid.
+    assert!(
+        info.processes.iter().any(|p| {
+            p.get("PID").is_some_and(|pid| pid.parse::<u32>().is_ok())
+                && p.get("CMD")
+                    .or_else(|| p.get("COMMAND"))
+                    .is_some_and(|cmd| cmd.contains("while :; do :; done"))
+        }),
+        "{:?}",
+        info.processes
+    );
+    // What it enforces, read live: the cap it was created with.
+    let limits = info
+        .limits
+        .clone()
+        .expect("a running container's info has limits");
+    assert!(limits.verified, "{limits:?}");
+    assert_eq!(limits.memory, Reading::Limit(256 << 20));
+    assert_eq!(limits.cpu_percent(), Some(50.0));
+    assert!(limits.unenforced.is_empty(), "{:?}", limits.unenforced);
+    // The Python pocketdock's 16 keys, plus the limits.
     let json = serde_json::to_value(&info).unwrap_or_default();
-    assert_eq!(json.as_object().map(serde_json::Map::len), Some(16));
+    assert_eq!(json.as_object().map(serde_json::Map::len), Some(17));
+    assert_eq!(json["limits"]["memory"], 256 << 20);
     ok(p.kill(9).await);
+}
+
+/// What a sandbox enforces is read back at its create: memory, no swap beyond it, pids, CPU,
+/// no capability, `no_new_privs`, no way out, each as the sandbox itself sees it.
+pub async fn limits_read_back_at_create<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx
+        .create(
+            ctx.spec("limits")
+                .mem_limit("64m")
+                .cpu_percent(50)
+                .hardening(pocketdock_proto::spec::Hardening {
+                    pids_limit: Some(40),
+                    ..pocketdock_proto::spec::Hardening::default()
+                }),
+        )
+        .await;
+    let l = c.limits().expect("a created sandbox has its limits report");
+    assert!(l.verified, "{l:?}");
+    assert_ne!(l.cgroup, CgroupVersion::Unknown);
+    assert_eq!(l.memory, Reading::Limit(64 << 20));
+    assert_eq!(l.swap, Reading::Limit(0), "no swap beyond the memory limit");
+    assert_eq!(l.pids, Reading::Limit(40));
+    assert_eq!(l.cpu_percent(), Some(50.0));
+    assert_eq!(l.cap_bnd, Some(0), "no capability can ever be gained");
+    assert_eq!(l.cap_eff, Some(0));
+    assert_eq!(l.no_new_privs, Some(true));
+    assert!(
+        l.network_isolated(),
+        "{:?} {}",
+        l.interfaces,
+        l.default_route
+    );
+    assert!(l.unenforced.is_empty(), "{:?}", l.unenforced);
+    // And the sandbox stays usable.
+    assert_eq!(ok(c.run("echo alive").await).stdout, b"alive\n");
 }
 
 /// reboot in place keeps files; fresh keeps limits and hardening, not files.

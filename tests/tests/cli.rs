@@ -433,6 +433,7 @@ fn create_list_info_shutdown(socket: &str) {
             "id",
             "image",
             "ip_address",
+            "limits",
             "memory_limit",
             "memory_percent",
             "memory_usage",

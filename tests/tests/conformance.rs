@@ -25,6 +25,7 @@ macro_rules! suite {
             spawn_runs_unwatched,
             ring_buffer_overflow,
             info_reports_live_state,
+            limits_read_back_at_create,
             reboot_in_place_and_fresh,
             snapshot_makes_an_image,
             name_clash_is_refused,

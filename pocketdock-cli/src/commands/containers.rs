@@ -155,6 +155,9 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
             .collect();
         rows.push(("Ports", ports.join(", ")));
     }
+    if let Some(l) = &i.limits {
+        limit_rows(l, &mut rows);
+    }
     rows.push(("Engine", engine_origin(&engine)));
     output::fields(&i.name, &rows);
     if !i.processes.is_empty() {
@@ -169,6 +172,84 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
         }
     }
     Ok(0)
+}
+
+/// The rows of `info` that say what the sandbox enforces.
+fn limit_rows(l: &pocketdock_blocking::LimitsReport, rows: &mut Vec<(&'static str, String)>) {
+    if !l.verified {
+        rows.push((
+            "Limits",
+            format!(
+                "not verified: {}",
+                l.probe_error.as_deref().unwrap_or("unknown")
+            ),
+        ));
+        return;
+    }
+    let bytes = |r: pocketdock_blocking::Reading| match r.limit() {
+        Some(n) => pocketdock_proto::spec::format_bytes(n),
+        None => r.to_string(),
+    };
+    rows.push((
+        "Limits",
+        format!(
+            "memory {}, swap {}, pids {}, cpu {} (cgroup {:?})",
+            bytes(l.memory),
+            bytes(l.swap),
+            l.pids,
+            l.cpu_percent()
+                .map_or_else(|| l.cpu_quota_us.to_string(), |p| format!("{p:.0}%")),
+            l.cgroup
+        ),
+    ));
+    rows.push((
+        "Privileges",
+        format!(
+            "capabilities {:?}, no_new_privs {}",
+            l.bounding_caps(),
+            l.no_new_privs
+                .map_or("unknown", |b| if b { "on" } else { "off" })
+        ),
+    ));
+    rows.push((
+        "Way out",
+        if l.network_isolated() {
+            "none (lo only, no default route)".to_string()
+        } else {
+            format!(
+                "interfaces {}, default route {}",
+                l.interfaces.join(" "),
+                if l.default_route { "yes" } else { "no" }
+            )
+        },
+    ));
+    for p in &l.ports {
+        rows.push((
+            "Bound port",
+            format!("{}:{} -> {}", p.host_ip, p.host_port, p.container),
+        ));
+    }
+    for u in &l.unenforced {
+        rows.push(("NOT ENFORCED", u.to_string()));
+    }
+}
+
+/// What a look for orphans did, one line each.
+pub fn print_reaped(r: &pocketdock_blocking::ReapReport) {
+    for c in &r.containers {
+        println!("  reaped container {} ({})", c.name, c.reason);
+    }
+    for c in &r.commands {
+        println!(
+            "  killed {} process(es) left by gone process {} in {}",
+            c.processes,
+            c.owner_pid,
+            short(&c.container, 12)
+        );
+    }
+    for e in &r.errors {
+        output::warn(&format!("reaping: {e}"));
+    }
 }
 
 /// `1h 2m 3s` style.
@@ -205,6 +286,10 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Outcome {
     } else if a.no_network {
         spec.network = Some(NetworkMode::Off);
     }
+    spec.ttl = a.ttl.map(std::time::Duration::from_secs);
+    spec.allow_unenforced_limits = a.allow_unenforced_limits;
+    // The container outlives this command: only its TTL (if any) ends it.
+    spec.outlive_owner = true;
     if a.timeout != DEFAULT_TIMEOUT_SECS {
         spec.labels
             .insert(LABEL_TIMEOUT.to_string(), a.timeout.to_string());
@@ -219,6 +304,13 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Outcome {
     let (name, id, persist) = (c.name().to_string(), c.id().to_string(), c.persist());
     let dir = c.instance_dir().map(|d| d.display().to_string());
     let project = c.project().to_string();
+    for u in c
+        .limits()
+        .map(|l| l.unenforced.as_slice())
+        .unwrap_or_default()
+    {
+        output::warn(&format!("limit not enforced: {u}"));
+    }
     c.keep();
     output::success(&format!("Container {name} created ({})", short(&id, 12)));
     if persist {
@@ -325,8 +417,11 @@ pub fn prune(ctx: &Ctx, a: &PruneArgs) -> Outcome {
         println!("Aborted.");
         return Ok(0);
     }
-    let n = ctx.engine()?.prune(a.project.as_deref())?;
+    let engine = ctx.engine()?;
+    let reaped = engine.reap_orphans()?;
+    let n = engine.prune(a.project.as_deref())?;
     output::success(&format!("Removed {n} container(s)"));
+    print_reaped(&reaped);
     Ok(0)
 }
 

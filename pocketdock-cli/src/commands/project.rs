@@ -177,6 +177,8 @@ struct DoctorJson<'a> {
     engine_socket: String,
     socket_source: &'static str,
     engine: EngineReport,
+    /// What the look for orphans this doctor ran removed and killed.
+    reaped: &'a pocketdock_blocking::ReapReport,
 }
 
 /// The engine as `doctor` sees it: where it is, how it is reached, and how fast it answers.
@@ -227,6 +229,7 @@ fn name_details(v: &[(String, String)]) -> Vec<NameDetail<'_>> {
 pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
     let project = current_project()?;
     let engine = ctx.project_engine(&project)?;
+    let reaped = engine.reap_orphans()?;
     let r = engine.doctor_project(&project)?;
     let report = EngineReport::probe(&engine)?;
     if json {
@@ -247,6 +250,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
             engine_socket: engine.socket().display().to_string(),
             socket_source: socket_origin(engine.source()),
             engine: report,
+            reaped: &reaped,
         })?;
         return Ok(0);
     }
@@ -267,6 +271,7 @@ pub fn doctor(ctx: &Ctx, json: bool) -> Outcome {
              and published ports bind on the engine's machine."
         );
     }
+    super::containers::print_reaped(&reaped);
     if r.healthy > 0 {
         println!(
             "  {} {} container(s)",

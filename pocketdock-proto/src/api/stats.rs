@@ -41,6 +41,15 @@ pub fn top(id: &str) -> Request {
     )
 }
 
+/// `GET /v4.0.0/libpod/containers/{id}/top`: Podman's process list, read from `/proc` by
+/// the engine (no `ps` needed in the image).
+pub fn libpod_top(id: &str) -> Request {
+    Request::new(
+        Method::Get,
+        format!("/v4.0.0/libpod/containers/{}/top", percent_encode(id)),
+    )
+}
+
 /// `GET /containers/{id}/changes`: filesystem changes against the image.
 pub fn changes(id: &str) -> Request {
     Request::new(
@@ -300,6 +309,22 @@ impl Serialize for ProcessRow {
     }
 }
 
+/// `line` cut into at most `n` blank-separated columns, the last one keeping the rest (a
+/// command line with its own blanks).
+fn split_columns(line: &str, n: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(n);
+    let mut rest = line.trim_start();
+    while out.len() + 1 < n && !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        out.push(rest[..end].to_string());
+        rest = rest[end..].trim_start();
+    }
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
+}
+
 /// The `/top` answer: column titles and rows of text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Top {
@@ -323,7 +348,7 @@ impl Top {
         let Some(titles) = v.get("Titles").and_then(Value::as_array) else {
             return Self::default();
         };
-        let processes = v
+        let processes: Vec<Vec<String>> = v
             .get("Processes")
             .and_then(Value::as_array)
             .map(|rows| {
@@ -333,10 +358,27 @@ impl Top {
                     .collect()
             })
             .unwrap_or_default();
-        Self {
-            titles: titles.iter().map(cell).collect(),
-            processes,
+        let titles: Vec<String> = titles.iter().map(cell).collect();
+        // Podman 4.3 answers with the `ps` table unsplit: one title "PID   USER     COMMAND"
+        // and one cell per row. Split both on blanks, the last column taking the rest.
+        if let [only] = titles.as_slice() {
+            let split: Vec<String> = only.split_whitespace().map(ToString::to_string).collect();
+            if split.len() > 1 {
+                let n = split.len();
+                let processes = processes
+                    .into_iter()
+                    .map(|row: Vec<String>| match row.as_slice() {
+                        [line] => split_columns(line, n),
+                        _ => row,
+                    })
+                    .collect();
+                return Self {
+                    titles: split,
+                    processes,
+                };
+            }
         }
+        Self { titles, processes }
     }
 
     /// Rows as title/value pairs (a row shorter than the titles gets fewer fields).
@@ -629,6 +671,20 @@ mod tests {
                 "{body:?}"
             );
         }
+        // Podman 4.3's unsplit table, as it answered on this project's test machine.
+        let t = Top::from_body(
+            br#"{"Processes":[["1 root     sh -c trap 'exit 0' TERM INT; while :; do sleep 3600 \u0026 wait $!; done"],["6 root     sleep 3600"]],"Titles":["PID   USER     COMMAND"]}"#,
+        );
+        assert_eq!(t.titles, ["PID", "USER", "COMMAND"]);
+        let rows = t.rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get("PID"), Some("1"));
+        assert_eq!(
+            rows[0].get("COMMAND"),
+            Some("sh -c trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done")
+        );
+        assert_eq!(rows[1].get("USER"), Some("root"));
+        assert_eq!(split_columns("  7 ", 3), ["7"]);
         let t = Top::from_body(br#"{"Titles":["PID","CMD","N"],"Processes":[[1,"sleep"]]}"#);
         let rows = t.rows();
         let row = rows.first().expect("one row");

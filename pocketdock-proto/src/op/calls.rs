@@ -88,6 +88,33 @@ pub fn create(name: &str, body: &Value, image: &str) -> CallOp<String> {
     )
 }
 
+/// Create a container like [`create`], keeping the answer's `Warnings` (limits the engine
+/// says it dropped, ...) beside the id.
+pub fn create_with_warnings(
+    name: &str,
+    body: &Value,
+    image: &str,
+) -> CallOp<(String, Vec<String>)> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Answer {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Warnings", deserialize_with = "crate::api::null_default")]
+        warnings: Vec<String>,
+    }
+    let image = image.to_string();
+    CallOp::new(
+        "create",
+        &containers::create(Some(name), body),
+        move |r: Response| {
+            check(&r, "create", Subject::Image(&image))?;
+            let a = r.json::<Answer>("create")?;
+            Ok((a.id, a.warnings))
+        },
+    )
+}
+
 /// Start a container.
 pub fn start(id: &str) -> CallOp<()> {
     let key = id.to_string();
@@ -173,6 +200,16 @@ pub fn top(id: &str) -> CallOp<Option<Top>> {
             Err(e) => Err(e),
         },
     )
+}
+
+/// The processes of a container through Podman's own endpoint, which reads `/proc` itself:
+/// Podman's compatible `/top` runs `ps` inside the container and answers an empty body when
+/// the image has none. `None` on any failure (Docker has no such endpoint).
+pub fn libpod_top(id: &str) -> CallOp<Option<Top>> {
+    let key = id.to_string();
+    CallOp::new("top", &stats::libpod_top(id), move |r: Response| {
+        Ok(stats::parse_top(&r, &key).ok())
+    })
 }
 
 /// Create an exec of `spec` in `container` to attach to; returns its id. A stopped container

@@ -146,7 +146,7 @@ fn polled_after_completion<E, T>() -> Step<E, T> {
 // ---------------------------------------------------------------------------------------------
 
 enum CreateGot {
-    Id(String),
+    Id(String, Vec<String>),
     Unit,
 }
 
@@ -166,6 +166,7 @@ pub struct CreateOp {
     stage: CreateStage,
     identity: Identity,
     start_error: Option<Error>,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for CreateOp {
@@ -204,11 +205,20 @@ impl CreateOp {
             data_path: labels.data_path.clone().unwrap_or_default(),
         };
         Ok(Self {
-            seq: Seq::new(calls::create(&name, &body, &image).map(CreateGot::Id)),
+            seq: Seq::new(
+                calls::create_with_warnings(&name, &body, &image)
+                    .map(|(id, warnings)| CreateGot::Id(id, warnings)),
+            ),
             stage: CreateStage::Create,
             identity,
             start_error: None,
+            warnings: Vec::new(),
         })
+    }
+
+    /// The `Warnings` of the engine's create answer (empty until it came).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 }
 
@@ -227,9 +237,10 @@ impl Operation for CreateOp {
                 SeqStep::Got(got) => got,
             };
             match (self.stage, got) {
-                (CreateStage::Create, Ok(CreateGot::Id(id))) => {
+                (CreateStage::Create, Ok(CreateGot::Id(id, warnings))) => {
                     self.seq.call(calls::start(&id).map(|()| CreateGot::Unit));
                     self.identity.id = id;
+                    self.warnings = warnings;
                     self.stage = CreateStage::Start;
                 }
                 (CreateStage::Start, Ok(_)) => {
@@ -597,6 +608,7 @@ enum InfoStage {
     Gap,
     Second,
     Top,
+    LibpodTop,
     Done,
 }
 
@@ -692,7 +704,15 @@ impl Operation for InfoOp {
                     self.seq.call(calls::top(&self.id).map(InfoGot::Top));
                     self.stage = InfoStage::Top;
                 }
-                (InfoStage::Top, Ok(InfoGot::Top(t))) => return self.build(t.as_ref()),
+                // An empty list from a running container: Podman's compatible endpoint found
+                // no `ps` in the image; ask its own endpoint.
+                (InfoStage::Top, Ok(InfoGot::Top(Some(t)))) if t.processes.is_empty() => {
+                    self.seq.call(calls::libpod_top(&self.id).map(InfoGot::Top));
+                    self.stage = InfoStage::LibpodTop;
+                }
+                (InfoStage::Top | InfoStage::LibpodTop, Ok(InfoGot::Top(t))) => {
+                    return self.build(t.as_ref())
+                }
                 (_, Err(e)) => {
                     self.stage = InfoStage::Done;
                     return Step::Done(Err(e));

@@ -2,6 +2,7 @@
 //! create body it becomes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
@@ -73,6 +74,17 @@ pub struct ContainerSpec {
     pub entrypoint: Option<Vec<String>>,
     /// tmpfs mounts: absolute container path → mount options (e.g. `size=64m,mode=1777`).
     pub tmpfs: BTreeMap<String, String>,
+    /// Time to live of an ephemeral container: once it is this old, any pocketdock start
+    /// removes it, whoever owns it (label `pocketdock.ttl`, whole seconds, rounded up).
+    pub ttl: Option<Duration>,
+    /// A requested limit the sandbox does not show after the create (or an engine warning
+    /// about one) is only reported in the container's limits report, instead of failing the
+    /// create with [`Error::LimitNotEnforced`].
+    pub allow_unenforced_limits: bool,
+    /// An ephemeral container that outlives the process creating it: it carries no owner, so
+    /// the end of that process does not end it (only its [`ttl`](Self::ttl) does). The CLI's
+    /// `create` uses it: its containers are meant to outlive the command.
+    pub outlive_owner: bool,
 }
 
 impl ContainerSpec {
@@ -201,6 +213,32 @@ impl ContainerSpec {
         self
     }
 
+    /// Set the time to live (see [`ttl`](Self::ttl)).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Accept limits the engine did not apply (see
+    /// [`allow_unenforced_limits`](Self::allow_unenforced_limits)).
+    pub fn allow_unenforced_limits(mut self, allow: bool) -> Self {
+        self.allow_unenforced_limits = allow;
+        self
+    }
+
+    /// Let the container outlive the process creating it (see
+    /// [`outlive_owner`](Self::outlive_owner)).
+    pub fn outlive_owner(mut self, outlive: bool) -> Self {
+        self.outlive_owner = outlive;
+        self
+    }
+
+    /// The `pocketdock.ttl` label's value: whole seconds, rounded up.
+    pub fn ttl_secs(&self) -> Option<u64> {
+        self.ttl
+            .map(|t| t.as_secs() + u64::from(t.subsec_nanos() > 0))
+    }
+
     /// The image to create from: the explicit image, else the profile's, else the default.
     pub fn resolved_image(&self) -> Result<String> {
         if let Some(image) = &self.image {
@@ -264,6 +302,8 @@ impl ContainerSpec {
             data_path: None,
             profile: self.profile.clone(),
             pool: None,
+            owner: None,
+            ttl: self.ttl_secs(),
         }
     }
 
@@ -414,6 +454,18 @@ impl ContainerSpec {
                 return Err(Error::invalid(
                     "entrypoint",
                     "arguments must not contain NUL",
+                ));
+            }
+        }
+        if let Some(ttl) = self.ttl {
+            if ttl.is_zero() {
+                return Err(Error::invalid("ttl", "must be more than zero"));
+            }
+            if self.is_persistent() {
+                return Err(Error::invalid(
+                    "ttl",
+                    "a persistent container is kept until removed; a time to live applies to \
+                     ephemeral ones",
                 ));
             }
         }
@@ -1002,6 +1054,13 @@ mod tests {
             (ContainerSpec::new().cmd(["a\0"]), "cmd"),
             (ContainerSpec::new().entrypoint(["a\0"]), "entrypoint"),
             (ContainerSpec::new().tmpfs("tmp", ""), "tmpfs"),
+            (ContainerSpec::new().ttl(Duration::ZERO), "ttl"),
+            (
+                ContainerSpec::new()
+                    .persist(true)
+                    .ttl(Duration::from_secs(5)),
+                "ttl",
+            ),
             (ContainerSpec::new().tmpfs("/", ""), "tmpfs"),
             (
                 ContainerSpec::new().tmpfs("/tmp", "size=1m;rm -rf"),

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::reap::{Owner, LABEL_TTL};
+
 /// Label marking a container as created by pocketdock (`"true"`).
 pub const LABEL_MANAGED: &str = "pocketdock.managed";
 /// Label holding the pocketdock name of a container.
@@ -36,6 +38,11 @@ pub struct Labels {
     pub profile: Option<String>,
     /// `pocketdock.pool`: the warm pool the container belongs to, omitted when `None` or empty.
     pub pool: Option<String>,
+    /// The process whose end ends the container (`pocketdock.owner-*`, see [`crate::reap`]);
+    /// only ephemeral containers carry one.
+    pub owner: Option<Owner>,
+    /// `pocketdock.ttl`: seconds after its creation when the container is removed.
+    pub ttl: Option<u64>,
 }
 
 impl Labels {
@@ -65,6 +72,14 @@ impl Labels {
                 m.insert(key.to_string(), v.to_string());
             }
         }
+        if let Some(owner) = &self.owner {
+            for (k, v) in owner.labels() {
+                m.insert(k.to_string(), v);
+            }
+        }
+        if let Some(ttl) = self.ttl {
+            m.insert(LABEL_TTL.to_string(), ttl.to_string());
+        }
         m
     }
 
@@ -84,6 +99,8 @@ impl Labels {
             data_path: opt(LABEL_DATA_PATH),
             profile: opt(LABEL_PROFILE),
             pool: opt(LABEL_POOL),
+            owner: Owner::from_labels(map),
+            ttl: get(LABEL_TTL).and_then(|v| v.parse().ok()),
         })
     }
 }

@@ -159,6 +159,9 @@ impl Sandbox for pocketdock_blocking::Container {
     async fn info(&self) -> Result<ContainerInfo> {
         Self::info(self)
     }
+    fn limits(&self) -> Option<pocketdock_proto::limits::LimitsReport> {
+        Self::limits(self).cloned()
+    }
     async fn write_file(&self, path: &str, content: &[u8]) -> Result<()> {
         Self::write_file(self, path, content)
     }
@@ -411,6 +414,9 @@ macro_rules! async_adapter {
             }
             async fn info(&self) -> Result<ContainerInfo> {
                 Self::info(self).await
+            }
+            fn limits(&self) -> Option<pocketdock_proto::limits::LimitsReport> {
+                Self::limits(self).cloned()
             }
             async fn write_file(&self, path: &str, content: &[u8]) -> Result<()> {
                 Self::write_file(self, path, content).await
