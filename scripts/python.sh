@@ -57,6 +57,15 @@ else
   install -m 0755 target/release/pocketdock pocketdock-py/wheel-data/scripts/pocketdock
 fi
 
+# The in-sandbox agent (static, built by scripts/build-agent.sh) goes beside the CLI: the CLI
+# finds it beside itself, and the package points the core at it when it is imported.
+agent="$repo/target/agent/pocketdock-agent"
+if [ ! -x "$agent" ]; then
+  log "building the in-sandbox agent"
+  scripts/build-agent.sh >/dev/null
+fi
+install -m 0755 "$agent" pocketdock-py/wheel-data/scripts/pocketdock-agent
+
 # --- 3. the wheel, installed the way a user installs it -----------------------------------------
 log "building the wheel (maturin, release)"
 wheels="$run_dir/wheels"

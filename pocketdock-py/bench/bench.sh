@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compare the client cost of this package with the Python pocketdock 1.2.6, in the same run, on
-# one engine: CPU per run("echo") and the throughput of a 100 MiB stream.
+# one engine: CPU per run("echo") and the throughput of a 100 MiB stream; ours as installed
+# (through the in-sandbox agent) and on the engine path.
 #
 #   pocketdock-py/bench/bench.sh [podman|docker]      (default: podman)
 #
@@ -23,20 +24,25 @@ calls=${BENCH_CALLS:-200}
 mb=${BENCH_STREAM_MB:-100}
 # Run from a neutral directory so that each interpreter imports its own installed package.
 cd /tmp
-ours_json=$("$OLDPWD/$ours" "$OLDPWD/pocketdock-py/bench/bench.py" --calls "$calls" --stream-mb "$mb")
+# Ours twice: as installed (commands through the in-sandbox agent once it is up, the default)
+# and on the engine path (POCKETDOCK_AGENT=off), the reference's only path.
+ours_json=$(env -u POCKETDOCK_AGENT "$OLDPWD/$ours" "$OLDPWD/pocketdock-py/bench/bench.py" --calls "$calls" --stream-mb "$mb")
+engine_json=$(POCKETDOCK_AGENT=off "$OLDPWD/$ours" "$OLDPWD/pocketdock-py/bench/bench.py" --calls "$calls" --stream-mb "$mb")
 ref_json=$("$OLDPWD/$ref" "$OLDPWD/pocketdock-py/bench/bench.py" --calls "$calls" --stream-mb "$mb")
-python3 - "$engine" "$ours_json" "$ref_json" <<'PY'
+python3 - "$engine" "$ours_json" "$engine_json" "$ref_json" <<'PY'
 import json, sys
-engine, ours, ref = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+engine = sys.argv[1]
+ours, eng, ref = (json.loads(a) for a in sys.argv[2:5])
 print(f"engine: {engine}, {ours['calls']} x run('echo hello'), {ours['stream_mb']} MiB streamed")
-print(f"{'':24}{'pocketdock-rs':>16}{'pocketdock 1.2.6':>18}{'ratio':>8}")
-for key, label, better in (
-    ("cpu_ms_per_call", "client CPU ms / call", "lower"),
-    ("wall_ms_per_call", "wall ms / call", "lower"),
-    ("stream_mb_per_s", "stream MiB/s", "higher"),
-    ("stream_cpu_s", "stream client CPU s", "lower"),
+print(f"{'':24}{'rs (default)':>14}{'ratio':>7}{'rs (engine path)':>18}{'ratio':>7}{'1.2.6':>10}")
+for key, label in (
+    ("cpu_ms_per_call", "client CPU ms / call"),
+    ("wall_ms_per_call", "wall ms / call"),
+    ("stream_mb_per_s", "stream MiB/s"),
+    ("stream_cpu_s", "stream client CPU s"),
 ):
-    a, b = ours[key], ref[key]
-    ratio = (a / b) if b else float("nan")
-    print(f"{label:24}{a:>16}{b:>18}{ratio:>8.2f}")
+    a, e, b = ours[key], eng[key], ref[key]
+    ra = (a / b) if b else float("nan")
+    re = (e / b) if b else float("nan")
+    print(f"{label:24}{a:>14}{ra:>7.2f}{e:>18}{re:>7.2f}{b:>10}")
 PY

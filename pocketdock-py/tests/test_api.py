@@ -204,6 +204,24 @@ def test_cli_is_installed_with_the_wheel() -> None:
     assert out.stdout.startswith("pocketdock ")
 
 
+def test_the_installed_agent_is_found_and_serves_commands() -> None:
+    """A fresh interpreter with no ``POCKETDOCK_AGENT`` finds the agent the wheel installed
+    beside the CLI, and commands go through it: the agent runs in the sandbox."""
+    agent = Path(sys.executable).parent / "pocketdock-agent"
+    assert agent.is_file(), f"{agent} is missing: the wheel did not install the agent"
+    env = {k: v for k, v in os.environ.items() if k != "POCKETDOCK_AGENT"}
+    child = Path(__file__).with_name("agent_child.py")
+    out = subprocess.run(
+        [sys.executable, str(child), str(agent), unique_name("agent")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "agent ok"
+
+
 def test_network_is_off_unless_asked_for(container: pocketdock.Container) -> None:
     assert container.info().network is False
     with pocketdock.create_new_container(name=unique_name("net"), network=True) as c:

@@ -13,6 +13,7 @@ The async API is in :mod:`pocketdock.async_`.
 from __future__ import annotations
 
 import os
+import sysconfig
 from typing import Optional
 
 from pocketdock import _native
@@ -44,6 +45,36 @@ from pocketdock.types import (
     ExecResult,
     StreamChunk,
 )
+
+
+def _use_installed_agent() -> None:
+    """Point the Rust core at the in-sandbox agent this wheel installed beside its ``pocketdock``
+    command, unless ``POCKETDOCK_AGENT`` already names one (or ``off``).
+
+    The core looks for the agent beside the running executable, which for Python is the
+    interpreter, not the environment's ``bin``; it reads the variable at its first engine call,
+    after this import. Set here, the variable also reaches the ``pocketdock`` command when
+    Python runs it.
+    """
+    if "POCKETDOCK_AGENT" in os.environ:
+        return
+    for scheme in (None, f"{os.name}_user"):
+        try:
+            scripts = (
+                sysconfig.get_path("scripts")
+                if scheme is None
+                else sysconfig.get_path("scripts", scheme)
+            )
+        except KeyError:
+            continue
+        agent = os.path.join(scripts, "pocketdock-agent")
+        if os.path.isfile(agent):
+            os.environ["POCKETDOCK_AGENT"] = agent
+            return
+
+
+_use_installed_agent()
+
 
 __version__: str = _native.__version__
 
