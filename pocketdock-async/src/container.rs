@@ -50,7 +50,7 @@ pub struct Container<R: Runtime> {
     /// The default user, once an upload has read it: later uploads run nothing before their
     /// archive.
     pub(crate) owner: OnceLock<Owner>,
-    /// The in-sandbox agent, once started on this handle.
+    /// The in-sandbox agent: this handle's mode, and the agent once started.
     pub(crate) agent: AgentSlot<R>,
 }
 
@@ -147,15 +147,18 @@ impl<R: Runtime> Container<R> {
     }
 
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
-    /// network, ports and processes.
+    /// network, ports, processes, and which path this handle's commands take.
     pub async fn info(&self) -> Result<ContainerInfo> {
-        self.engine.container_info(&self.id).await
+        let mut info = self.engine.container_info(&self.id).await?;
+        info.agent = Some(self.command_path());
+        Ok(info)
     }
 
     /// Restart in place (filesystem kept), or with `fresh` recreate it from its own image and
     /// settings (limits, mounts, devices, ports, network and hardening kept; filesystem new).
     /// Running processes, streams and sessions end.
     pub async fn reboot(&mut self, fresh: bool) -> Result<()> {
+        self.agent.reset();
         if !fresh {
             return self
                 .engine

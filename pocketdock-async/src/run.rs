@@ -60,6 +60,7 @@ impl<R: Runtime> Container<R> {
             })
             .await;
         guard.disarm();
+        self.agent_after_engine_command();
         let result = result?;
         record.finish(&result);
         Ok(result)

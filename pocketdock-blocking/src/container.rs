@@ -44,7 +44,7 @@ pub struct Container {
     /// The default user, once an upload has read it: later uploads run nothing before their
     /// archive.
     pub(crate) owner: OnceLock<Owner>,
-    /// The in-sandbox agent, once started on this handle.
+    /// The in-sandbox agent: this handle's mode, and the agent once started.
     pub(crate) agent: AgentSlot,
 }
 
@@ -155,15 +155,18 @@ impl Drop for Container {
 
 impl Container {
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
-    /// network, ports and processes.
+    /// network, ports, processes, and which path this handle's commands take.
     pub fn info(&self) -> Result<pocketdock_proto::info::ContainerInfo> {
-        self.engine.container_info(&self.id)
+        let mut info = self.engine.container_info(&self.id)?;
+        info.agent = Some(self.command_path());
+        Ok(info)
     }
 
     /// Restart in place (filesystem kept), or with `fresh` recreate it from its own image and
     /// settings (limits, mounts, devices, ports, network and hardening kept; filesystem new).
     /// Running processes, streams and sessions end.
     pub fn reboot(&mut self, fresh: bool) -> Result<()> {
+        self.agent.reset();
         if !fresh {
             return self.engine.call(calls::restart(&self.id, STOP_GRACE_SECS));
         }

@@ -15,12 +15,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::agent::CommandPath;
 use crate::api::containers::ContainerInspect;
 use crate::api::stats::{ProcessRow, Stats, Top};
 use crate::api::strip_slash;
 use crate::spec::{format_bytes, LABEL_INSTANCE};
 
-/// What `info()` reports about a container. Serializes to the Python pocketdock's 16 JSON keys.
+/// What `info()` reports about a container. Serializes to the Python pocketdock's 16 JSON keys,
+/// plus `agent` when known.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInfo {
     /// Full engine id.
@@ -55,6 +57,10 @@ pub struct ContainerInfo {
     pub ports: BTreeMap<u16, u16>,
     /// Processes from `/top`, one `{title: value}` object each.
     pub processes: Vec<ProcessRow>,
+    /// Which path this handle's commands take (the in-sandbox agent or the engine's exec) and
+    /// why; absent when the info was not asked through a handle (no key in the JSON then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<CommandPath>,
 }
 
 impl ContainerInfo {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
+use crate::agent::AgentMode;
 use crate::error::{Error, Result};
 use crate::profile::resolve_profile;
 
@@ -73,9 +74,18 @@ pub struct ContainerSpec {
     pub entrypoint: Option<Vec<String>>,
     /// tmpfs mounts: absolute container path → mount options (e.g. `size=64m,mode=1777`).
     pub tmpfs: BTreeMap<String, String>,
+    /// Whether commands go through the in-sandbox agent (a handle setting: nothing of it
+    /// reaches the engine).
+    pub agent: AgentMode,
 }
 
 impl ContainerSpec {
+    /// Whether commands go through the in-sandbox agent: [`AgentMode::Auto`] unless set.
+    pub fn agent(mut self, mode: AgentMode) -> Self {
+        self.agent = mode;
+        self
+    }
+
     /// A spec with every default (image `pocketdock/minimal-python`, hardening on, no network).
     pub fn new() -> Self {
         Self::default()

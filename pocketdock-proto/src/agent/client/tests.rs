@@ -320,3 +320,34 @@ fn only_news_for_a_waiting_caller_wakes_it() {
     assert!(matches!(c.poll_command(id, t0), AgentPoll::Done(Ok(_))));
     assert!(wake(&mut c, vec![0xff; 9]), "a broken stream is news");
 }
+
+#[test]
+fn an_agent_that_cannot_start_is_ended_with_what_the_engine_said() {
+    let t0 = Instant::now();
+    // Docker prints the runtime's complaint on the exec's stdout: not frames, but the reason.
+    let mut c = AgentClient::new();
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        b"OCI runtime exec failed: exec failed: permission denied\r\n",
+    );
+    let why = c.ended().unwrap_or_default();
+    assert!(
+        why.contains("no agent frames") && why.contains("permission denied"),
+        "{why}"
+    );
+    // Podman says it on stderr and ends the exec.
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stderr, b"crun: executable file not found\n");
+    c.handle_end("the agent's exec ended");
+    let why = c.ended().unwrap_or_default();
+    assert_eq!(
+        why,
+        "the agent's exec ended: crun: executable file not found"
+    );
+    // After the hello, what the agent said before it is not kept as a complaint.
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    c.handle_end("the agent's exec ended");
+    assert_eq!(c.ended(), Some("the agent's exec ended"));
+}
