@@ -7,18 +7,22 @@
 //! reader thread feed it the exec's output and wake the callers waiting on it, and writes what
 //! it hands out, in order, on the exec's stdin.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use pocketdock_host::agent_binary::{agent_binary, check_arch, AgentBinary};
+use pocketdock_host::random::random_u64;
 use pocketdock_host::tree::{feed_put, unix_now, PushFeed};
 use pocketdock_proto::agent::{
-    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, CommandPath, TURNED_OFF,
+    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, CommandPath, Frame, FrameDecoder,
+    Hello, Kind, AGENT_PROTOCOL, TURNED_OFF,
 };
+use pocketdock_proto::demux::StreamKind;
 use pocketdock_proto::files::{PutOp, TransferOptions};
 use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
@@ -156,7 +160,29 @@ impl AgentConn {
             .name("pocketdock-agent".into())
             .spawn(move || read(driver, &reader))
             .map_err(Error::Io)?;
-        let writer = conn.try_clone().map_err(Error::Io)?;
+        Self::greeted(shared, conn.try_clone().map_err(Error::Io)?)
+    }
+
+    /// An agent reached through `stream`, which carries its frames both ways (a relay's
+    /// socket); wait for its hello. The connection may have served other clients before, so
+    /// this one's command ids start at a random place.
+    fn over(stream: UnixStream) -> Result<Self> {
+        let first = u32::try_from(random_u64() >> 33).unwrap_or(1).max(1);
+        let shared = Arc::new(Shared {
+            client: Mutex::new(AgentClient::with_first_id(first)),
+            changed: Condvar::new(),
+        });
+        let reader = Arc::clone(&shared);
+        let input = stream.try_clone().map_err(Error::Io)?;
+        thread::Builder::new()
+            .name("pocketdock-agent".into())
+            .spawn(move || read_stream(input, &reader))
+            .map_err(Error::Io)?;
+        Self::greeted(shared, stream)
+    }
+
+    /// The connection writing to `writer`, once the agent said hello.
+    fn greeted(shared: Arc<Shared>, writer: UnixStream) -> Result<Self> {
         let this = Self {
             shared,
             writer: Mutex::new(writer),
@@ -328,6 +354,149 @@ fn copy_in(engine: &Engine, id: &str, binary: &AgentBinary) -> Result<()> {
     engine.drive_fed(op, |e, op| {
         feed_put(Some(&mut feed), e, op, &opts, &owner);
     })
+}
+
+/// The reader of an agent reached through a plain stream: everything is its frames.
+fn read_stream(mut stream: UnixStream, shared: &Shared) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let why = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break "the agent's relay closed the connection".to_string(),
+            Ok(n) => {
+                let data = Bytes::copy_from_slice(&buf[..n]);
+                if shared
+                    .lock()
+                    .handle_output(Instant::now(), StreamKind::Stdout, data)
+                {
+                    shared.changed.notify_all();
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break format!("reading from the agent's relay failed: {e}"),
+        }
+    };
+    shared.lock().handle_end(&why);
+    shared.changed.notify_all();
+}
+
+/// One agent exec's frames and stdin, for a process that relays them to other processes (the
+/// CLI's per-container relay, which outlives each CLI call). Made by
+/// [`Engine::open_agent_link`].
+pub struct AgentLink {
+    driver: Driver<AttachOp>,
+    writer: UnixStream,
+    decoder: FrameDecoder,
+    hello: Frame,
+}
+
+impl std::fmt::Debug for AgentLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentLink")
+            .field("hello", &self.hello)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Start an agent in container `id` (copying it in when this build is not there yet) and
+    /// wait for its hello, for a relay: the caller reads its frames with
+    /// [`AgentLink::next_frame`] and writes frames to [`AgentLink::writer`]. Closing the link
+    /// ends the agent and every command it started. `Err` says why the agent cannot run here.
+    pub fn open_agent_link(&self, id: &str) -> Result<AgentLink> {
+        let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
+        let version = self
+            .version()
+            .map_err(|e| Error::Agent(format!("the engine's version could not be read: {e}")))?;
+        check_arch(&version.arch).map_err(Error::Agent)?;
+        if let Ok(link) = AgentLink::start(self, id, &binary.sandbox_path) {
+            return Ok(link);
+        }
+        copy_in(self, id, binary)
+            .map_err(|e| Error::Agent(format!("copying the agent into the sandbox failed: {e}")))?;
+        AgentLink::start(self, id, &binary.sandbox_path)
+    }
+}
+
+impl AgentLink {
+    fn start(engine: &Engine, id: &str, path: &str) -> Result<Self> {
+        let (driver, _exec_id, conn) =
+            attach(engine, AttachConfig::new(id, agent_exec(path), nonce()))?;
+        let mut link = Self {
+            driver,
+            writer: conn,
+            decoder: FrameDecoder::new(),
+            hello: Frame {
+                kind: Kind::Hello,
+                id: 0,
+                payload: Bytes::new(),
+            },
+        };
+        match link.next_frame()? {
+            Some(f) if f.kind == Kind::Hello => {
+                let hello: Hello = serde_json::from_slice(&f.payload)
+                    .map_err(|e| Error::Agent(format!("the agent's hello: {e}")))?;
+                if hello.protocol != AGENT_PROTOCOL {
+                    return Err(Error::Agent(format!(
+                        "the agent speaks protocol {}, not {AGENT_PROTOCOL}",
+                        hello.protocol
+                    )));
+                }
+                link.hello = f;
+                Ok(link)
+            }
+            Some(f) => Err(Error::Agent(format!(
+                "the agent began with {:?}, not its hello",
+                f.kind
+            ))),
+            None => Err(Error::Agent(
+                "the agent's exec ended before its hello".into(),
+            )),
+        }
+    }
+
+    /// The agent's hello frame, to greet each client of the link with.
+    pub fn hello(&self) -> &Frame {
+        &self.hello
+    }
+
+    /// The agent's next frame; `None` once its exec ended. Its stderr is dropped; a stream
+    /// that is not frames is an error.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>> {
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(f)) => return Ok(Some(f)),
+                Ok(None) => {}
+                Err(e) => return Err(Error::Protocol(e.into())),
+            }
+            match self.driver.advance() {
+                Progress::Event(AttachEvent::Output {
+                    stream: StreamKind::Stdout,
+                    data,
+                }) => self.decoder.feed_bytes(data),
+                Progress::Event(_) => {}
+                Progress::Done(r) => return r.map(|()| None),
+            }
+        }
+    }
+
+    /// A second handle on the agent's stdin, to write frames to.
+    pub fn writer(&self) -> Result<UnixStream> {
+        self.writer.try_clone().map_err(Error::Io)
+    }
+}
+
+impl Container {
+    /// Use the agent reached through `stream` for this handle's commands: a socket that
+    /// carries agent frames both ways (the CLI's per-container relay, whose agent outlives
+    /// each CLI call), beginning with the agent's hello. Commands then go through it as
+    /// through an agent this handle started.
+    pub fn connect_agent(&self, stream: UnixStream) -> Result<AgentStatus> {
+        let conn = AgentConn::over(stream)?;
+        let status = conn.status();
+        let mut st = self.agent.lock();
+        st.slot = Slot::Up(Arc::new(conn));
+        Ok(status)
+    }
 }
 
 impl Container {

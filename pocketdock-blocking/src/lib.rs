@@ -40,6 +40,7 @@ mod tty;
 
 use pocketdock_host::{logging, project};
 
+pub use agent::AgentLink;
 pub use container::Container;
 pub use engine::Engine;
 pub use lifecycle::create_new_container;

@@ -21,8 +21,7 @@ use crate::api::stats::{ProcessRow, Stats, Top};
 use crate::api::strip_slash;
 use crate::spec::{format_bytes, LABEL_INSTANCE};
 
-/// What `info()` reports about a container. Serializes to the Python pocketdock's 16 JSON keys,
-/// plus `agent` when known.
+/// What `info()` reports about a container. Serializes to the Python pocketdock's 16 JSON keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInfo {
     /// Full engine id.
@@ -58,8 +57,9 @@ pub struct ContainerInfo {
     /// Processes from `/top`, one `{title: value}` object each.
     pub processes: Vec<ProcessRow>,
     /// Which path this handle's commands take (the in-sandbox agent or the engine's exec) and
-    /// why; absent when the info was not asked through a handle (no key in the JSON then).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// why; `None` when the info was not asked through a handle. Not serialized: the JSON keeps
+    /// the Python pocketdock's 16 keys.
+    #[serde(skip)]
     pub agent: Option<CommandPath>,
 }
 

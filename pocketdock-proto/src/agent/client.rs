@@ -127,6 +127,16 @@ impl AgentClient {
         Self::default()
     }
 
+    /// A client whose first command gets the id `first` (then `first + 1`, ...): for a
+    /// connection shared with clients before it (through a relay), whose commands may still
+    /// report, so that their frames are not taken for this client's.
+    pub fn with_first_id(first: u32) -> Self {
+        Self {
+            next_id: first.wrapping_sub(1),
+            ..Self::default()
+        }
+    }
+
     /// The agent's hello, once it arrived.
     pub fn hello(&self) -> Option<&Hello> {
         self.hello.as_ref()

@@ -351,3 +351,29 @@ fn an_agent_that_cannot_start_is_ended_with_what_the_engine_said() {
     c.handle_end("the agent's exec ended");
     assert_eq!(c.ended(), Some("the agent's exec ended"));
 }
+
+#[test]
+fn a_client_after_others_on_the_same_connection_ignores_their_frames() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::with_first_id(1000);
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(written(&mut c)[0].id, 1000);
+    // A command of an earlier client (id 1) reports; this one's is unaffected.
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"not mine"));
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, 1, br#"{"code":9}"#),
+    );
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1000, b"mine"));
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, 1000, br#"{"code":0}"#),
+    );
+    match c.poll_command(id, t0) {
+        AgentPoll::Done(Ok(r)) => assert_eq!((r.stdout_str().as_ref(), r.exit_code), ("mine", 0)),
+        other => panic!("{other:?}"),
+    }
+}
