@@ -37,6 +37,4 @@ async def test_pool_hands_out_warm_sandboxes(server: Server) -> None:
     # The session's end (stdio: the server's exit) removes the pool's idle members too.
     if server.transport == "http":
         assert server.stop() == 0
-    assert wait_for(lambda: containers(server.prefix) == [], timeout=30), containers(
-        server.prefix
-    )
+    assert wait_for(lambda: containers(server.prefix) == [], timeout=30), containers(server.prefix)
