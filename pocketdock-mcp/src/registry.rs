@@ -221,13 +221,28 @@ pub struct Registry {
     state: Mutex<State>,
     removals: Mutex<JoinSet<()>>,
     next_scope: AtomicU64,
-    /// The warm pool, once its first sandboxes are ready (`--pool`).
-    pool: Mutex<Option<Arc<Pool>>>,
+    /// The warm pool (`--pool`): filling, ready, or none.
+    pool: tokio::sync::watch::Sender<Warm>,
 }
+
+/// Where the warm pool stands.
+#[derive(Debug, Clone)]
+enum Warm {
+    /// Its first sandboxes are being made: a `create_sandbox` waits for them.
+    Filling,
+    /// Ready to hand out.
+    Ready(Arc<Pool>),
+    /// None (`--pool 0`, its filling failed, or the server is closing).
+    Off,
+}
+
+/// How long a `create_sandbox` waits for a pool still filling before it creates its own.
+const POOL_WAIT: Duration = Duration::from_secs(60);
 
 impl Registry {
     /// A registry for sandboxes on `engine`.
     pub fn new(engine: Engine, opts: Options) -> Arc<Self> {
+        let opts_pool = opts.pool;
         let server_id = format!("{:08x}", pocketdock_host::random::random_u64() as u32);
         Arc::new(Self {
             engine,
@@ -236,13 +251,18 @@ impl Registry {
             state: Mutex::new(State::default()),
             removals: Mutex::new(JoinSet::new()),
             next_scope: AtomicU64::new(1),
-            pool: Mutex::new(None),
+            pool: tokio::sync::watch::Sender::new(if opts_pool > 0 {
+                Warm::Filling
+            } else {
+                Warm::Off
+            }),
         })
     }
 
     /// Start the warm pool of `--pool` sandboxes of the default kind and keep it once its
-    /// members are ready (a `create_sandbox` before that creates as without a pool). Its
-    /// members carry this server's label, so its exit removes them like every sandbox.
+    /// members are ready (a `create_sandbox` of the default kind waits for that, at most a
+    /// minute). Its members carry this server's label, so its exit removes them like every
+    /// sandbox.
     pub async fn fill_pool(self: Arc<Self>) {
         if self.opts.pool == 0 {
             return;
@@ -251,13 +271,17 @@ impl Registry {
             .default_spec()
             .name(format!("{}{}-pool", self.opts.name_prefix, self.server_id))
             .label(LABEL_SERVER, self.server_id.clone());
-        match Pool::new(&self.engine, spec, self.opts.pool).await {
-            Ok(pool) => {
-                if !lock(&self.state).closing {
-                    *lock(&self.pool) = Some(Arc::new(pool));
-                }
+        let filled = Pool::new(&self.engine, spec, self.opts.pool).await;
+        let closing = lock(&self.state).closing;
+        match filled {
+            Ok(pool) if !closing => {
+                self.pool.send_replace(Warm::Ready(Arc::new(pool)));
             }
-            Err(e) => eprintln!("pocketdock-mcp: the warm pool could not be filled: {e}"),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("pocketdock-mcp: the warm pool could not be filled: {e}");
+                self.pool.send_replace(Warm::Off);
+            }
         }
     }
 
@@ -270,7 +294,19 @@ impl Registry {
     /// A warm sandbox, when the pool has one to give (`name` becomes its name); `None`:
     /// create one.
     async fn take_warm(&self, name: &mut String) -> Option<PoolGuard> {
-        let pool = lock(&self.pool).clone()?;
+        let mut state = self.pool.subscribe();
+        let warm = match tokio::time::timeout(
+            POOL_WAIT,
+            state.wait_for(|w| !matches!(w, Warm::Filling)),
+        )
+        .await
+        {
+            Ok(Ok(w)) => w.clone(),
+            _ => return None,
+        };
+        let Warm::Ready(pool) = warm else {
+            return None;
+        };
         match pool.acquire().await {
             Ok(guard) => {
                 *name = guard.name().to_string();
@@ -495,7 +531,7 @@ impl Registry {
     /// a grace period).
     pub async fn close(&self) {
         // No refill from now on; the idle members go with the label sweep below.
-        drop(lock(&self.pool).take());
+        drop(self.pool.send_replace(Warm::Off));
         let all: Vec<Arc<Sandbox>> = {
             let mut state = lock(&self.state);
             state.closing = true;

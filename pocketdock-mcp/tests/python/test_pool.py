@@ -15,8 +15,12 @@ def pooled(server: Server) -> list[str]:
     return [n for n in containers(server.prefix) if "-pool-" in n]
 
 
-async def test_pool_hands_out_warm_sandboxes(server: Server) -> None:
+async def test_pool_hands_out_warm_sandboxes(http_server: Server) -> None:
+    # Over HTTP: the server inherits this environment, POCKETDOCK_AGENT included (the SDK's
+    # stdio client passes a server only a few variables; pool members need the agent binary).
+    server = http_server
     server.args += ["--pool", "1"]
+    server.start_http()
     async with session(server) as s:
         assert wait_for(lambda: len(pooled(server)) == 1, timeout=90), containers(server.prefix)
         warm = await create(s)
@@ -34,7 +38,6 @@ async def test_pool_hands_out_warm_sandboxes(server: Server) -> None:
         assert listed == {warm, other}
         assert (await call(s, "shutdown_sandbox", sandbox=warm))["removed"] is True
         assert warm not in containers(server.prefix)
-    # The session's end (stdio: the server's exit) removes the pool's idle members too.
-    if server.transport == "http":
-        assert server.stop() == 0
+    # The server's exit removes the pool's idle members too.
+    assert server.stop() == 0
     assert wait_for(lambda: containers(server.prefix) == [], timeout=30), containers(server.prefix)
