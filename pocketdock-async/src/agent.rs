@@ -453,9 +453,9 @@ impl<R: Runtime> Container<R> {
         Some(conn.run(config).await)
     }
 
-    /// A command just finished on the engine path: in [`AgentMode::Auto`], start the agent in
-    /// the background if nothing has tried yet, so that later commands go through it. After
-    /// the command, not before, so that the start never delays it.
+    /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],
+    /// start the agent in the background if nothing has tried yet, so that later commands go
+    /// through it. After the command, not before, so that the start never delays it.
     pub(crate) fn agent_after_engine_command(&self) {
         let generation = {
             let mut st = self.agent.0.lock();

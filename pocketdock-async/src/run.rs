@@ -60,8 +60,8 @@ impl<R: Runtime> Container<R> {
             })
             .await;
         guard.disarm();
-        self.agent_after_engine_command();
         let result = result?;
+        self.agent_after_engine_command();
         record.finish(&result);
         Ok(result)
     }

@@ -596,9 +596,9 @@ impl Container {
         AgentClient::can_run(config).then(|| conn.run(config))
     }
 
-    /// A command just finished on the engine path: in [`AgentMode::Auto`], start the agent in
-    /// the background if nothing has tried yet, so that later commands go through it. After
-    /// the command, not before, so that the start never delays it.
+    /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],
+    /// start the agent in the background if nothing has tried yet, so that later commands go
+    /// through it. After the command, not before, so that the start never delays it.
     pub(crate) fn agent_after_engine_command(&self) {
         let generation = {
             let mut st = self.agent.lock();

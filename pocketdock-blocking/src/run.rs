@@ -40,9 +40,9 @@ impl Container {
         let result = if let Some(through_agent) = self.run_through_agent(&config) {
             through_agent?
         } else {
-            let result = self.engine.exec(config, |_| {});
+            let result = self.engine.exec(config, |_| {})?;
             self.agent_after_engine_command();
-            result?
+            result
         };
         record.finish(&result);
         Ok(result)

@@ -295,15 +295,13 @@ impl Registry {
     /// create one.
     async fn take_warm(&self, name: &mut String) -> Option<PoolGuard> {
         let mut state = self.pool.subscribe();
-        let warm = match tokio::time::timeout(
-            POOL_WAIT,
-            state.wait_for(|w| !matches!(w, Warm::Filling)),
-        )
-        .await
-        {
-            Ok(Ok(w)) => w.clone(),
-            _ => return None,
-        };
+        let warm =
+            match tokio::time::timeout(POOL_WAIT, state.wait_for(|w| !matches!(w, Warm::Filling)))
+                .await
+            {
+                Ok(Ok(w)) => w.clone(),
+                _ => return None,
+            };
         let Warm::Ready(pool) = warm else {
             return None;
         };

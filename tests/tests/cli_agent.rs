@@ -222,4 +222,43 @@ fn later_calls_go_through_the_relay(socket: &str) {
     );
 }
 
-per_engine!(later_calls_go_through_the_relay);
+/// An agent that cannot run in the sandbox (here: a file that is no program): the relay gives
+/// up, and later calls keep to the engine path and say why, without starting relay after relay.
+fn an_agent_that_cannot_run_keeps_the_engine_path_and_says_why(socket: &str) {
+    let sandbox = Sandbox {
+        socket: socket.to_string(),
+        name: unique_name("h15-cli-noagent"),
+    };
+    let name = sandbox.name.as_str();
+    let bogus = std::env::temp_dir().join(format!("{name}-agent"));
+    std::fs::write(&bogus, format!("not a program {name}\n")).unwrap();
+    std::fs::set_permissions(&bogus, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pd_with = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(args)
+            .env("POCKETDOCK_SOCKET", socket)
+            .env("POCKETDOCK_AGENT", &bogus)
+            .output()
+            .unwrap()
+    };
+    assert!(pd_with(&["create", "--name", name, "--image", TEST_IMAGE])
+        .status
+        .success());
+    let first = pd_with(&["-v", "run", name, "echo one"]);
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "one\n");
+    let mut said = String::new();
+    let gave_up = eventually(Duration::from_secs(90), || {
+        let r = pd_with(&["-v", "run", name, "echo again"]);
+        assert_eq!(String::from_utf8_lossy(&r.stdout), "again\n");
+        said = String::from_utf8_lossy(&r.stderr).into_owned();
+        said.contains("the agent cannot run in this container")
+    });
+    assert!(gave_up, "{said}");
+    assert!(said.contains("engine path"), "{said}");
+    let _ = std::fs::remove_file(&bogus);
+}
+
+per_engine!(
+    later_calls_go_through_the_relay,
+    an_agent_that_cannot_run_keeps_the_engine_path_and_says_why,
+);

@@ -22,7 +22,7 @@ mod serve;
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -116,6 +116,9 @@ pub fn use_relay(engine: &Engine, container: &Container, found: &ContainerInspec
         Ok(p) => p,
         Err(why) => return CommandPath::engine(format!("no agent relay: {why}")),
     };
+    if let Some(reason) = recent_failure(&path) {
+        return CommandPath::engine(format!("the agent cannot run in this container: {reason}"));
+    }
     let why = match connect(&path, WANT_AGENT) {
         Ok(stream) => {
             let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
@@ -157,6 +160,29 @@ pub fn describe(container_id: &str) -> CommandPath {
     }
 }
 
+/// How long a relay's failure to start any agent keeps later calls from starting another.
+const FAILURE_MEMORY: Duration = Duration::from_secs(600);
+
+/// Where a relay that gave up says why, beside its socket.
+pub(crate) fn failure_note(socket: &Path) -> PathBuf {
+    socket.with_extension("failed")
+}
+
+/// Why the relay of `socket` gave up, if it did within [`FAILURE_MEMORY`].
+fn recent_failure(socket: &Path) -> Option<String> {
+    let note = failure_note(socket);
+    let age = std::fs::metadata(&note)
+        .ok()?
+        .modified()
+        .ok()?
+        .elapsed()
+        .ok()?;
+    if age > FAILURE_MEMORY {
+        return None;
+    }
+    std::fs::read_to_string(note).ok()
+}
+
 /// Start the relay of container `id`, detached: it outlives this process.
 fn spawn(engine: &Engine, id: &str) -> io::Result<()> {
     let exe = std::env::current_exe()?;
@@ -164,6 +190,7 @@ fn spawn(engine: &Engine, id: &str) -> io::Result<()> {
         .arg(RELAY_COMMAND)
         .arg(engine.socket())
         .arg(id)
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

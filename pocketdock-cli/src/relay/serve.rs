@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use pocketdock_blocking::{AgentLink, Engine};
 use pocketdock_proto::agent::{encode_frame, Frame, FrameDecoder, Kind};
 
-use super::{my_uid, socket_path, QUIT, WANT_AGENT};
+use super::{failure_note, my_uid, socket_path, QUIT, WANT_AGENT};
 
 /// How long the relay stays without a client before it exits.
 const DEFAULT_IDLE: Duration = Duration::from_secs(600);
@@ -180,6 +180,7 @@ fn keep_a_spare(relay: &Arc<Relay>) {
         match opened {
             Ok(link) => {
                 pool.failures = 0;
+                let _ = std::fs::remove_file(failure_note(&relay.socket));
                 let hello = {
                     let mut out = BytesMut::new();
                     let h = link.hello();
@@ -193,6 +194,8 @@ fn keep_a_spare(relay: &Arc<Relay>) {
             Err(e) => {
                 pool.failures += 1;
                 if pool.failures >= MAX_FAILURES {
+                    // Later calls read why and do not start another relay for a while.
+                    let _ = std::fs::write(failure_note(&relay.socket), e.to_string());
                     pool.gone = Some(e.to_string());
                     drop(pool);
                     relay.exit(1);
