@@ -387,6 +387,8 @@ pub struct AgentLink {
     writer: UnixStream,
     decoder: FrameDecoder,
     hello: Frame,
+    /// Until the hello: the start of what the exec printed, to say why it did not start.
+    said: Vec<u8>,
 }
 
 impl std::fmt::Debug for AgentLink {
@@ -430,8 +432,19 @@ impl AgentLink {
                 id: 0,
                 payload: Bytes::new(),
             },
+            said: Vec::new(),
         };
-        match link.next_frame()? {
+        let first = link.next_frame();
+        let said = String::from_utf8_lossy(&link.said).trim().to_string();
+        link.said = Vec::new();
+        let first = first.map_err(|e| {
+            Error::Agent(if said.is_empty() {
+                e.to_string()
+            } else {
+                format!("the agent did not start: {said}")
+            })
+        })?;
+        match first {
             Some(f) if f.kind == Kind::Hello => {
                 let hello: Hello = serde_json::from_slice(&f.payload)
                     .map_err(|e| Error::Agent(format!("the agent's hello: {e}")))?;
@@ -448,9 +461,12 @@ impl AgentLink {
                 "the agent began with {:?}, not its hello",
                 f.kind
             ))),
-            None => Err(Error::Agent(
+            None if said.is_empty() => Err(Error::Agent(
                 "the agent's exec ended before its hello".into(),
             )),
+            None => Err(Error::Agent(format!(
+                "the agent's exec ended before its hello: {said}"
+            ))),
         }
     }
 
@@ -469,10 +485,16 @@ impl AgentLink {
                 Err(e) => return Err(Error::Protocol(e.into())),
             }
             match self.driver.advance() {
-                Progress::Event(AttachEvent::Output {
-                    stream: StreamKind::Stdout,
-                    data,
-                }) => self.decoder.feed_bytes(data),
+                Progress::Event(AttachEvent::Output { stream, data }) => {
+                    if self.hello.payload.is_empty() {
+                        // Before the hello, what the exec prints may be the runtime's complaint.
+                        let room = 512usize.saturating_sub(self.said.len());
+                        self.said.extend_from_slice(&data[..data.len().min(room)]);
+                    }
+                    if stream == StreamKind::Stdout {
+                        self.decoder.feed_bytes(data);
+                    }
+                }
                 Progress::Event(_) => {}
                 Progress::Done(r) => return r.map(|()| None),
             }
