@@ -1,5 +1,6 @@
-//! Commands through the in-sandbox agent: one engine exec, started once per container handle,
-//! then each command is a frame out and a few back on its open connection.
+//! Commands through the in-sandbox agent: one engine exec, started once per container handle
+//! (on its own in the background after the first command, by default), then each command is
+//! a frame out and a few back on its open connection.
 //!
 //! The protocol and every rule of a command (deadline, cap, result) are
 //! [`pocketdock_proto::agent::AgentClient`]'s. This file holds that machine behind a lock with
@@ -9,12 +10,15 @@
 
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream as StdUnixStream;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use pocketdock_host::agent_binary::{agent_binary, AgentBinary};
-use pocketdock_proto::agent::{agent_exec, AgentClient, AgentPoll, AgentStatus, CommandId};
-use pocketdock_proto::files::TransferOptions;
+use pocketdock_host::agent_binary::{agent_binary, check_arch, AgentBinary};
+use pocketdock_host::tree::{feed_put, unix_now, PushFeed};
+use pocketdock_proto::agent::{
+    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, CommandId, CommandPath, TURNED_OFF,
+};
+use pocketdock_proto::files::{PutOp, TransferOptions};
 use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
 use pocketdock_proto::{Error, ExecResult, Result};
@@ -30,12 +34,23 @@ use crate::watch::Watch;
 /// How long a started agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The agent of one container handle, if started.
-pub(crate) struct AgentSlot<R: Runtime>(Mutex<Slot<R>>);
+/// The agent of one container handle: the caller's mode and where the agent stands, shared
+/// with a start running in the background (and watched by a `start_agent` waiting for it).
+pub(crate) struct AgentSlot<R: Runtime>(Arc<Watch<SlotState<R>, R>>);
 
 impl<R: Runtime> Default for AgentSlot<R> {
     fn default() -> Self {
-        Self(Mutex::new(Slot::Off))
+        Self(Arc::new(Watch::new(SlotState {
+            mode: AgentMode::default(),
+            slot: Slot::Off,
+            generation: 0,
+        })))
+    }
+}
+
+impl<R: Runtime> Clone for AgentSlot<R> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
     }
 }
 
@@ -45,31 +60,69 @@ impl<R: Runtime> std::fmt::Debug for AgentSlot<R> {
     }
 }
 
+struct SlotState<R: Runtime> {
+    mode: AgentMode,
+    slot: Slot<R>,
+    /// Bumped when the sandbox is recreated: a start begun before it is not kept.
+    generation: u64,
+}
+
 enum Slot<R: Runtime> {
     Off,
+    Starting,
     Up(Arc<AgentConn<R>>),
     Unavailable(String),
 }
 
 impl<R: Runtime> AgentSlot<R> {
-    fn lock(&self) -> MutexGuard<'_, Slot<R>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The open connection, while the agent is up.
     fn conn(&self) -> Option<Arc<AgentConn<R>>> {
-        match &*self.lock() {
+        match &self.0.lock().slot {
             Slot::Up(conn) if conn.shared.lock().client.ended().is_none() => Some(Arc::clone(conn)),
             _ => None,
         }
     }
 
     fn status(&self) -> AgentStatus {
-        match &*self.lock() {
+        let st = self.0.lock();
+        match &st.slot {
+            Slot::Off if st.mode == AgentMode::Off => AgentStatus::Unavailable(TURNED_OFF.into()),
             Slot::Off => AgentStatus::Off,
+            Slot::Starting => AgentStatus::Starting,
             Slot::Up(conn) => conn.shared.lock().client.status(),
             Slot::Unavailable(why) => AgentStatus::Unavailable(why.clone()),
         }
+    }
+
+    /// The sandbox was recreated or restarted: its agent is gone, and a start under way is for
+    /// the old one.
+    pub(crate) fn reset(&self) {
+        self.0.update(|st| {
+            st.generation += 1;
+            st.slot = Slot::Off;
+        });
+    }
+
+    /// Keep what the start of `generation` gave, unless the sandbox was recreated since.
+    fn finish(&self, generation: u64, outcome: Result<AgentConn<R>>) -> Result<AgentStatus> {
+        self.0.update(|st| {
+            let kept = st.generation == generation;
+            match outcome {
+                Ok(conn) => {
+                    let status = conn.shared.lock().client.status();
+                    if kept {
+                        st.slot = Slot::Up(Arc::new(conn));
+                    }
+                    Ok(status)
+                }
+                Err(e) => {
+                    if kept {
+                        st.slot = Slot::Unavailable(e.to_string());
+                    }
+                    Err(e)
+                }
+            }
+        })
     }
 }
 
@@ -256,36 +309,121 @@ async fn read<R: Runtime>(mut driver: Driver<AttachOp, R>, shared: Arc<Shared<R>
     shared.update(|st| st.client.handle_end(&why));
 }
 
+/// Start the agent of sandbox `id`: check it can run here, then start it; copy it in first
+/// when this build is not in the sandbox yet.
+async fn open<R: Runtime>(engine: &Engine<R>, id: &str) -> Result<AgentConn<R>> {
+    let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
+    let version = engine
+        .version()
+        .await
+        .map_err(|e| Error::Agent(format!("the engine's version could not be read: {e}")))?;
+    check_arch(&version.arch).map_err(Error::Agent)?;
+    if let Ok(conn) = AgentConn::start(engine, id, &binary.sandbox_path).await {
+        return Ok(conn);
+    }
+    copy_in(engine, id, binary)
+        .await
+        .map_err(|e| Error::Agent(format!("copying the agent into the sandbox failed: {e}")))?;
+    AgentConn::start(engine, id, &binary.sandbox_path)
+        .await
+        .map_err(|e| Error::Agent(format!("the agent did not start: {e}")))
+}
+
+/// Upload the agent binary to its path in sandbox `id`.
+async fn copy_in<R: Runtime>(engine: &Engine<R>, id: &str, binary: &AgentBinary) -> Result<()> {
+    let opts = TransferOptions::default();
+    let mut feed = PushFeed::open(&binary.host_path)?;
+    let op = PutOp::push(
+        id,
+        &binary.sandbox_path,
+        feed.kind(),
+        &opts,
+        unix_now(),
+        &nonce(),
+    )?;
+    let owner = OnceLock::new();
+    engine
+        .drive_fed(op, |e, op| {
+            feed_put(Some(&mut feed), e, op, &opts, &owner);
+        })
+        .await
+}
+
 impl<R: Runtime> Container<R> {
-    /// Start the in-sandbox agent for this handle: afterwards `run`, `run_with` and `exec` go
-    /// through it (a command in about a millisecond instead of an engine exec's tens), with
-    /// the same results, deadlines and caps, plus [`usage`](ExecResult::usage) figures.
+    /// Start the in-sandbox agent for this handle now, whatever its [`AgentMode`]: afterwards
+    /// `run`, `run_with` and `exec` go through it (a command in about a millisecond instead of
+    /// an engine exec's tens), with the same results, deadlines and caps, plus
+    /// [`usage`](ExecResult::usage) figures. With the default mode this happens on its own in
+    /// the background after the first command; this waits for a start under way.
     ///
     /// The agent binary comes from this host (see
     /// [`agent_binary`](pocketdock_host::agent_binary)); it is copied into the sandbox once per
-    /// build. When it cannot run here (none on this host, a read-only sandbox, an image of
-    /// another architecture), the error says why, [`agent_status`](Self::agent_status) keeps
-    /// the reason, and commands keep to the engine path.
+    /// build. When it cannot run here (none on this host, an engine of another architecture,
+    /// a sandbox where it cannot be copied or executed), the error says why,
+    /// [`agent_status`](Self::agent_status) keeps the reason, and commands keep to the engine
+    /// path.
     pub async fn start_agent(&self) -> Result<AgentStatus> {
-        if let Some(conn) = self.agent.conn() {
-            return Ok(conn.shared.lock().client.status());
-        }
-        match self.open_agent().await {
-            Ok(conn) => {
-                let status = conn.shared.lock().client.status();
-                *self.agent.lock() = Slot::Up(Arc::new(conn));
-                Ok(status)
+        let turn = self
+            .agent
+            .0
+            .wait_for(None, |st| match &st.slot {
+                Slot::Starting => None,
+                Slot::Up(conn) if conn.shared.lock().client.ended().is_none() => {
+                    Some(Err(conn.shared.lock().client.status()))
+                }
+                _ => {
+                    st.slot = Slot::Starting;
+                    Some(Ok(st.generation))
+                }
+            })
+            .await;
+        match turn {
+            Some(Ok(generation)) => {
+                let outcome = open(&self.engine, &self.id).await;
+                self.agent.finish(generation, outcome)
             }
-            Err(e) => {
-                *self.agent.lock() = Slot::Unavailable(e.to_string());
-                Err(e)
-            }
+            Some(Err(up)) => Ok(up),
+            None => Err(Error::Agent("the agent's start was not waited for".into())),
         }
     }
 
     /// Whether this handle's commands go through the agent, and if not, why.
     pub fn agent_status(&self) -> AgentStatus {
         self.agent.status()
+    }
+
+    /// Which path this handle's commands take and why, as [`info`](Self::info) reports it.
+    pub fn command_path(&self) -> CommandPath {
+        self.agent.status().command_path()
+    }
+
+    /// This handle's agent mode: [`AgentMode::Auto`] unless its spec or
+    /// [`set_agent_mode`](Self::set_agent_mode) said otherwise.
+    pub fn agent_mode(&self) -> AgentMode {
+        self.agent.0.lock().mode
+    }
+
+    /// Change this handle's agent mode. [`AgentMode::Off`] keeps later commands on the engine
+    /// path and stops an agent already up (its commands in flight fail);
+    /// [`AgentMode::On`] starts it now, as [`start_agent`](Self::start_agent).
+    pub async fn set_agent_mode(&self, mode: AgentMode) -> Result<()> {
+        self.agent.0.update(|st| {
+            st.mode = mode;
+            if mode == AgentMode::Off && !matches!(st.slot, Slot::Starting) {
+                st.slot = Slot::Off;
+            }
+        });
+        if mode == AgentMode::On {
+            self.start_agent().await?;
+        }
+        Ok(())
+    }
+
+    /// Apply a new sandbox's agent mode: [`AgentMode::On`] starts the agent before the create
+    /// returns.
+    pub(crate) async fn with_agent_mode(self, mode: AgentMode) -> Result<Self> {
+        self.set_agent_mode(mode).await?;
+        Ok(self)
     }
 
     /// Check that this handle's agent is alive: it must answer a ping within `timeout`. An
@@ -302,22 +440,6 @@ impl<R: Runtime> Container<R> {
         }
     }
 
-    /// Start the agent; copy it in first when this build is not in the sandbox yet.
-    async fn open_agent(&self) -> Result<AgentConn<R>> {
-        let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
-        if let Ok(conn) = AgentConn::start(&self.engine, &self.id, &binary.sandbox_path).await {
-            return Ok(conn);
-        }
-        self.push_with(
-            &binary.host_path,
-            &binary.sandbox_path,
-            &TransferOptions::default(),
-        )
-        .await
-        .map_err(|e| Error::Agent(format!("copying the agent into the sandbox failed: {e}")))?;
-        AgentConn::start(&self.engine, &self.id, &binary.sandbox_path).await
-    }
-
     /// Run `config` through the agent when it is up and can run it; `None` means the engine
     /// path.
     pub(crate) async fn run_through_agent(
@@ -329,5 +451,30 @@ impl<R: Runtime> Container<R> {
             return None;
         }
         Some(conn.run(config).await)
+    }
+
+    /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],
+    /// start the agent in the background if nothing has tried yet, so that later commands go
+    /// through it. After the command, not before, so that the start never delays it.
+    pub(crate) fn agent_after_engine_command(&self) {
+        let generation = {
+            let mut st = self.agent.0.lock();
+            if st.mode != AgentMode::Auto || !matches!(st.slot, Slot::Off) {
+                return;
+            }
+            st.slot = Slot::Starting;
+            st.generation
+        };
+        let (slot, engine, id) = (self.agent.clone(), self.engine.clone(), self.id.clone());
+        let started = R::spawn_reader("pocketdock-agent-start", async move {
+            let outcome = open(&engine, &id).await;
+            let _ = slot.finish(generation, outcome);
+        });
+        if let Err(e) = started {
+            let _ = self.agent.finish(
+                generation,
+                Err(Error::Agent(format!("no task to start it: {e}"))),
+            );
+        }
     }
 }

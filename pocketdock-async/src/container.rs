@@ -51,7 +51,7 @@ pub struct Container<R: Runtime> {
     /// The default user, once an upload has read it: later uploads run nothing before their
     /// archive.
     pub(crate) owner: OnceLock<Owner>,
-    /// The in-sandbox agent, once started on this handle.
+    /// The in-sandbox agent: this handle's mode, and the agent once started.
     pub(crate) agent: AgentSlot<R>,
     /// What the sandbox enforced right after its create (`None` for an attached handle).
     pub(crate) limits: Option<LimitsReport>,
@@ -152,12 +152,13 @@ impl<R: Runtime> Container<R> {
     }
 
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
-    /// network, ports and processes.
+    /// network, ports, processes, and which path this handle's commands take.
     ///
     /// A running container's info carries its [`LimitsReport`]: the one read when this handle
     /// created the container, else one read now from inside it (one more command).
     pub async fn info(&self) -> Result<ContainerInfo> {
         let mut info = self.engine.container_info(&self.id).await?;
+        info.agent = Some(self.command_path());
         if info.status == "running" {
             info.limits = match &self.limits {
                 Some(l) => Some(l.clone()),
@@ -190,6 +191,7 @@ impl<R: Runtime> Container<R> {
     /// settings (limits, mounts, devices, ports, network and hardening kept; filesystem new).
     /// Running processes, streams and sessions end.
     pub async fn reboot(&mut self, fresh: bool) -> Result<()> {
+        self.agent.reset();
         if !fresh {
             return self
                 .engine

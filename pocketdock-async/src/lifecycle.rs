@@ -49,10 +49,13 @@ impl<R: Runtime> Engine<R> {
         spec: ContainerSpec,
         project: Option<&Project>,
     ) -> Result<Container<R>> {
+        let agent = spec.agent;
         let made = self
             .drive(CreateFlow::prepare(spec, project)?, |()| {})
             .await?;
-        Ok(Container::from_attached(self, made, true))
+        Container::from_attached(self, made, true)
+            .with_agent_mode(agent)
+            .await
     }
 
     /// A handle on an existing pocketdock container, found by name (see

@@ -64,6 +64,7 @@ impl<R: Runtime> Container<R> {
             .await;
         guard.disarm();
         let result = result?;
+        self.agent_after_engine_command();
         record.finish(&result);
         Ok(result)
     }

@@ -1,21 +1,28 @@
-//! Commands through the in-sandbox agent: one engine exec, started once per container handle,
-//! then each command is a frame out and a few back on its open connection.
+//! Commands through the in-sandbox agent: one engine exec, started once per container handle
+//! (on its own in the background after the first command, by default), then each command is
+//! a frame out and a few back on its open connection.
 //!
 //! The protocol and every rule of a command (deadline, cap, result) are
 //! [`pocketdock_proto::agent::AgentClient`]'s. This file holds that machine behind a lock, has a
 //! reader thread feed it the exec's output and wake the callers waiting on it, and writes what
 //! it hands out, in order, on the exec's stdin.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pocketdock_host::agent_binary::{agent_binary, AgentBinary};
-use pocketdock_proto::agent::{agent_exec, AgentClient, AgentPoll, AgentStatus};
-use pocketdock_proto::files::TransferOptions;
+use bytes::Bytes;
+use pocketdock_host::agent_binary::{agent_binary, check_arch, AgentBinary};
+use pocketdock_host::random::random_u64;
+use pocketdock_host::tree::{feed_put, unix_now, PushFeed};
+use pocketdock_proto::agent::{
+    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, CommandPath, TURNED_OFF,
+};
+use pocketdock_proto::demux::StreamKind;
+use pocketdock_proto::files::{PutOp, TransferOptions};
 use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
 use pocketdock_proto::{Error, ExecResult, Result};
@@ -28,29 +35,89 @@ use crate::session::attach;
 /// How long a started agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The agent of one container handle, if started.
+/// The agent of one container handle: the caller's mode and where the agent stands, shared
+/// with a start running in the background.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AgentSlot(Arc<SlotShared>);
+
 #[derive(Debug, Default)]
-pub(crate) struct AgentSlot(Mutex<Slot>);
+struct SlotShared {
+    state: Mutex<SlotState>,
+    /// Wakes a `start_agent` waiting for a background start to finish.
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    mode: AgentMode,
+    slot: Slot,
+    /// Bumped when the sandbox is recreated: a start begun before it is not kept.
+    generation: u64,
+}
 
 #[derive(Debug, Default)]
 enum Slot {
     #[default]
     Off,
+    Starting,
     Up(Arc<AgentConn>),
     Unavailable(String),
 }
 
 impl AgentSlot {
-    fn lock(&self) -> MutexGuard<'_, Slot> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.0.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The open connection, while the agent is up.
     fn conn(&self) -> Option<Arc<AgentConn>> {
-        match &*self.lock() {
+        match &self.lock().slot {
             Slot::Up(conn) if conn.is_up() => Some(Arc::clone(conn)),
             _ => None,
         }
+    }
+
+    fn status(&self) -> AgentStatus {
+        let st = self.lock();
+        match &st.slot {
+            Slot::Off if st.mode == AgentMode::Off => AgentStatus::Unavailable(TURNED_OFF.into()),
+            Slot::Off => AgentStatus::Off,
+            Slot::Starting => AgentStatus::Starting,
+            Slot::Up(conn) => conn.status(),
+            Slot::Unavailable(why) => AgentStatus::Unavailable(why.clone()),
+        }
+    }
+
+    /// The sandbox was recreated or restarted: its agent is gone, and a start under way is for
+    /// the old one.
+    pub(crate) fn reset(&self) {
+        let mut st = self.lock();
+        st.generation += 1;
+        st.slot = Slot::Off;
+        self.0.changed.notify_all();
+    }
+
+    /// Keep what the start of `generation` gave, unless the sandbox was recreated since.
+    fn finish(&self, generation: u64, outcome: Result<AgentConn>) -> Result<AgentStatus> {
+        let mut st = self.lock();
+        let kept = st.generation == generation;
+        let status = match outcome {
+            Ok(conn) => {
+                let status = conn.status();
+                if kept {
+                    st.slot = Slot::Up(Arc::new(conn));
+                }
+                Ok(status)
+            }
+            Err(e) => {
+                if kept {
+                    st.slot = Slot::Unavailable(e.to_string());
+                }
+                Err(e)
+            }
+        };
+        self.0.changed.notify_all();
+        status
     }
 }
 
@@ -92,7 +159,29 @@ impl AgentConn {
             .name("pocketdock-agent".into())
             .spawn(move || read(driver, &reader))
             .map_err(Error::Io)?;
-        let writer = conn.try_clone().map_err(Error::Io)?;
+        Self::greeted(shared, conn.try_clone().map_err(Error::Io)?)
+    }
+
+    /// An agent reached through `stream`, which carries its frames both ways (a relay's
+    /// socket); wait for its hello. The connection may have served other clients before, so
+    /// this one's command ids start at a random place.
+    fn over(stream: UnixStream) -> Result<Self> {
+        let first = u32::try_from(random_u64() >> 33).unwrap_or(1).max(1);
+        let shared = Arc::new(Shared {
+            client: Mutex::new(AgentClient::with_first_id(first)),
+            changed: Condvar::new(),
+        });
+        let reader = Arc::clone(&shared);
+        let input = stream.try_clone().map_err(Error::Io)?;
+        thread::Builder::new()
+            .name("pocketdock-agent".into())
+            .spawn(move || read_stream(input, &reader))
+            .map_err(Error::Io)?;
+        Self::greeted(shared, stream)
+    }
+
+    /// The connection writing to `writer`, once the agent said hello.
+    fn greeted(shared: Arc<Shared>, writer: UnixStream) -> Result<Self> {
         let this = Self {
             shared,
             writer: Mutex::new(writer),
@@ -231,43 +320,152 @@ fn read(mut driver: Driver<AttachOp>, shared: &Shared) {
     shared.changed.notify_all();
 }
 
+/// Start the agent of sandbox `id`: check it can run here, then start it; copy it in first
+/// when this build is not in the sandbox yet.
+fn open(engine: &Engine, id: &str) -> Result<AgentConn> {
+    let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
+    let version = engine
+        .version()
+        .map_err(|e| Error::Agent(format!("the engine's version could not be read: {e}")))?;
+    check_arch(&version.arch).map_err(Error::Agent)?;
+    if let Ok(conn) = AgentConn::start(engine, id, &binary.sandbox_path) {
+        return Ok(conn);
+    }
+    copy_in(engine, id, binary)
+        .map_err(|e| Error::Agent(format!("copying the agent into the sandbox failed: {e}")))?;
+    AgentConn::start(engine, id, &binary.sandbox_path)
+        .map_err(|e| Error::Agent(format!("the agent did not start: {e}")))
+}
+
+/// Upload the agent binary to its path in sandbox `id`.
+pub(crate) fn copy_in(engine: &Engine, id: &str, binary: &AgentBinary) -> Result<()> {
+    let opts = TransferOptions::default();
+    let mut feed = PushFeed::open(&binary.host_path)?;
+    let op = PutOp::push(
+        id,
+        &binary.sandbox_path,
+        feed.kind(),
+        &opts,
+        unix_now(),
+        &nonce(),
+    )?;
+    let owner = OnceLock::new();
+    engine.drive_fed(op, |e, op| {
+        feed_put(Some(&mut feed), e, op, &opts, &owner);
+    })
+}
+
+/// The reader of an agent reached through a plain stream: everything is its frames.
+fn read_stream(mut stream: UnixStream, shared: &Shared) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let why = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break "the agent's relay closed the connection".to_string(),
+            Ok(n) => {
+                let data = Bytes::copy_from_slice(&buf[..n]);
+                if shared
+                    .lock()
+                    .handle_output(Instant::now(), StreamKind::Stdout, data)
+                {
+                    shared.changed.notify_all();
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break format!("reading from the agent's relay failed: {e}"),
+        }
+    };
+    shared.lock().handle_end(&why);
+    shared.changed.notify_all();
+}
+
 impl Container {
-    /// Start the in-sandbox agent for this handle: afterwards `run`, `run_with` and `exec` go
-    /// through it (a command in about a millisecond instead of an engine exec's tens), with
-    /// the same results, deadlines and caps, plus [`usage`](ExecResult::usage) figures.
+    /// Use the agent reached through `stream` for this handle's commands: a socket that
+    /// carries agent frames both ways (the CLI's per-container relay, whose agent outlives
+    /// each CLI call), beginning with the agent's hello. Commands then go through it as
+    /// through an agent this handle started.
+    pub fn connect_agent(&self, stream: UnixStream) -> Result<AgentStatus> {
+        let conn = AgentConn::over(stream)?;
+        let status = conn.status();
+        let mut st = self.agent.lock();
+        st.slot = Slot::Up(Arc::new(conn));
+        Ok(status)
+    }
+}
+
+impl Container {
+    /// Start the in-sandbox agent for this handle now, whatever its [`AgentMode`]: afterwards
+    /// `run`, `run_with` and `exec` go through it (a command in about a millisecond instead of
+    /// an engine exec's tens), with the same results, deadlines and caps, plus
+    /// [`usage`](ExecResult::usage) figures. With the default mode this happens on its own in
+    /// the background after the first command; this waits for a start under way.
     ///
     /// The agent binary comes from this host (see
     /// [`agent_binary`](pocketdock_host::agent_binary)); it is copied into the sandbox once per
-    /// build. When it cannot run here (none on this host, a read-only sandbox, an image of
-    /// another architecture), the error says why, [`agent_status`](Self::agent_status) keeps
-    /// the reason, and commands keep to the engine path.
+    /// build. When it cannot run here (none on this host, an engine of another architecture,
+    /// a sandbox where it cannot be copied or executed), the error says why,
+    /// [`agent_status`](Self::agent_status) keeps the reason, and commands keep to the engine
+    /// path.
     pub fn start_agent(&self) -> Result<AgentStatus> {
-        let mut slot = self.agent.lock();
-        if let Slot::Up(conn) = &*slot {
-            if conn.is_up() {
-                return Ok(conn.status());
+        let generation = {
+            let mut st = self.agent.lock();
+            loop {
+                match &st.slot {
+                    Slot::Starting => {
+                        st = self
+                            .agent
+                            .0
+                            .changed
+                            .wait(st)
+                            .unwrap_or_else(PoisonError::into_inner);
+                    }
+                    Slot::Up(conn) if conn.is_up() => return Ok(conn.status()),
+                    _ => break,
+                }
             }
-        }
-        match self.open_agent() {
-            Ok(conn) => {
-                let status = conn.status();
-                *slot = Slot::Up(Arc::new(conn));
-                Ok(status)
-            }
-            Err(e) => {
-                *slot = Slot::Unavailable(e.to_string());
-                Err(e)
-            }
-        }
+            st.slot = Slot::Starting;
+            st.generation
+        };
+        self.agent.finish(generation, open(&self.engine, &self.id))
     }
 
     /// Whether this handle's commands go through the agent, and if not, why.
     pub fn agent_status(&self) -> AgentStatus {
-        match &*self.agent.lock() {
-            Slot::Off => AgentStatus::Off,
-            Slot::Up(conn) => conn.status(),
-            Slot::Unavailable(why) => AgentStatus::Unavailable(why.clone()),
+        self.agent.status()
+    }
+
+    /// Which path this handle's commands take and why, as [`info`](Self::info) reports it.
+    pub fn command_path(&self) -> CommandPath {
+        self.agent.status().command_path()
+    }
+
+    /// This handle's agent mode: [`AgentMode::Auto`] unless its spec or
+    /// [`set_agent_mode`](Self::set_agent_mode) said otherwise.
+    pub fn agent_mode(&self) -> AgentMode {
+        self.agent.lock().mode
+    }
+
+    /// Change this handle's agent mode. [`AgentMode::Off`] keeps later commands on the engine
+    /// path and stops an agent already up (its commands in flight fail);
+    /// [`AgentMode::On`] starts it now, as [`start_agent`](Self::start_agent).
+    pub fn set_agent_mode(&self, mode: AgentMode) -> Result<()> {
+        {
+            let mut st = self.agent.lock();
+            st.mode = mode;
+            if mode == AgentMode::Off && !matches!(st.slot, Slot::Starting) {
+                st.slot = Slot::Off;
+            }
         }
+        if mode == AgentMode::On {
+            self.start_agent()?;
+        }
+        Ok(())
+    }
+
+    /// Apply a new sandbox's agent mode: [`AgentMode::On`] starts the agent before the create
+    /// returns.
+    pub(crate) fn with_agent_mode(self, mode: AgentMode) -> Result<Self> {
+        self.set_agent_mode(mode)?;
+        Ok(self)
     }
 
     /// Check that this handle's agent is alive: it must answer a ping within `timeout`. An
@@ -284,25 +482,36 @@ impl Container {
         }
     }
 
-    /// Start the agent; copy it in first when this build is not in the sandbox yet.
-    fn open_agent(&self) -> Result<AgentConn> {
-        let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
-        if let Ok(conn) = AgentConn::start(&self.engine, &self.id, &binary.sandbox_path) {
-            return Ok(conn);
-        }
-        self.push_with(
-            &binary.host_path,
-            &binary.sandbox_path,
-            &TransferOptions::default(),
-        )
-        .map_err(|e| Error::Agent(format!("copying the agent into the sandbox failed: {e}")))?;
-        AgentConn::start(&self.engine, &self.id, &binary.sandbox_path)
-    }
-
     /// Run `config` through the agent when it is up and can run it; `None` means the engine
     /// path.
     pub(crate) fn run_through_agent(&self, config: &ExecConfig) -> Option<Result<ExecResult>> {
         let conn = self.agent.conn()?;
         AgentClient::can_run(config).then(|| conn.run(config))
+    }
+
+    /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],
+    /// start the agent in the background if nothing has tried yet, so that later commands go
+    /// through it. After the command, not before, so that the start never delays it.
+    pub(crate) fn agent_after_engine_command(&self) {
+        let generation = {
+            let mut st = self.agent.lock();
+            if st.mode != AgentMode::Auto || !matches!(st.slot, Slot::Off) {
+                return;
+            }
+            st.slot = Slot::Starting;
+            st.generation
+        };
+        let (slot, engine, id) = (self.agent.clone(), self.engine.clone(), self.id.clone());
+        let started = thread::Builder::new()
+            .name("pocketdock-agent-start".into())
+            .spawn(move || {
+                let _ = slot.finish(generation, open(&engine, &id));
+            });
+        if let Err(e) = started {
+            let _ = self.agent.finish(
+                generation,
+                Err(Error::Agent(format!("no thread to start it: {e}"))),
+            );
+        }
     }
 }

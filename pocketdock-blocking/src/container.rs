@@ -45,7 +45,7 @@ pub struct Container {
     /// The default user, once an upload has read it: later uploads run nothing before their
     /// archive.
     pub(crate) owner: OnceLock<Owner>,
-    /// The in-sandbox agent, once started on this handle.
+    /// The in-sandbox agent: this handle's mode, and the agent once started.
     pub(crate) agent: AgentSlot,
     /// What the sandbox enforced right after its create (`None` for an attached handle).
     pub(crate) limits: Option<LimitsReport>,
@@ -160,12 +160,13 @@ impl Drop for Container {
 
 impl Container {
     /// A live snapshot: status, resources (CPU from two samples, memory without page cache),
-    /// network, ports and processes.
+    /// network, ports, processes, and which path this handle's commands take.
     ///
     /// A running container's info carries its [`LimitsReport`]: the one read when this handle
     /// created the container, else one read now from inside it (one more command).
     pub fn info(&self) -> Result<pocketdock_proto::info::ContainerInfo> {
         let mut info = self.engine.container_info(&self.id)?;
+        info.agent = Some(self.command_path());
         if info.status == "running" {
             info.limits = match &self.limits {
                 Some(l) => Some(l.clone()),
@@ -196,6 +197,7 @@ impl Container {
     /// settings (limits, mounts, devices, ports, network and hardening kept; filesystem new).
     /// Running processes, streams and sessions end.
     pub fn reboot(&mut self, fresh: bool) -> Result<()> {
+        self.agent.reset();
         if !fresh {
             return self.engine.call(calls::restart(&self.id, STOP_GRACE_SECS));
         }

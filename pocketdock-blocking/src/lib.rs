@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod agent_link;
 mod container;
 mod driver;
 mod engine;
@@ -41,6 +42,7 @@ mod tty;
 
 use pocketdock_host::{logging, project};
 
+pub use agent_link::AgentLink;
 pub use container::Container;
 pub use engine::Engine;
 pub use lifecycle::create_new_container;

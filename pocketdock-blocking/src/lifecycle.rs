@@ -60,8 +60,9 @@ impl Engine {
         spec: ContainerSpec,
         project: Option<&Project>,
     ) -> Result<Container> {
+        let agent = spec.agent;
         let made = self.drive(CreateFlow::prepare(spec, project)?, |()| {})?;
-        Ok(Container::from_attached(self, made, true))
+        Container::from_attached(self, made, true).with_agent_mode(agent)
     }
 
     /// A handle on an existing pocketdock container, found by name (see

@@ -38,9 +38,12 @@ impl Container {
         let config = opts.run_config(&self.id, &command, self.default_timeout, &nonce())?;
         let _running = self.record_commands(config.spec.user.as_deref());
         let record = RunRecord::start(self.log.as_ref(), &command.display());
-        let result = match self.run_through_agent(&config) {
-            Some(through_agent) => through_agent?,
-            None => self.engine.exec(config, |_| {})?,
+        let result = if let Some(through_agent) = self.run_through_agent(&config) {
+            through_agent?
+        } else {
+            let result = self.engine.exec(config, |_| {})?;
+            self.agent_after_engine_command();
+            result
         };
         record.finish(&result);
         Ok(result)

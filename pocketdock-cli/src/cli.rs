@@ -305,6 +305,11 @@ pub struct RunArgs {
     /// to a file inside the command to keep it).
     #[arg(long, conflicts_with_all = ["timeout", "max_output", "on_limit"])]
     pub detach: bool,
+    /// Print the result as JSON instead of the output: exit code, stdout, stderr, timing, the
+    /// path taken (agent or engine, and why) and, through the agent, the command's CPU time,
+    /// peak memory and OOM kill (measured in the sandbox: advisory)
+    #[arg(long, conflicts_with_all = ["stream", "detach"])]
+    pub json: bool,
 }
 
 /// `run --on-limit`: what happens when the output reaches `--max-output`.

@@ -12,6 +12,8 @@ mod cli;
 mod commands;
 mod output;
 mod progress;
+mod relay;
+mod usage;
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -25,6 +27,13 @@ pub const EXIT_TIMEOUT: i32 = 124;
 pub const EXIT_USAGE: i32 = 2;
 
 fn main() {
+    // The agent relay (started by `run`, detached): not a user command, so not in the syntax.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, command, engine_socket, id] = args.as_slice() {
+        if command == relay::RELAY_COMMAND {
+            std::process::exit(relay::serve(engine_socket, id));
+        }
+    }
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     output::set_verbose(cli.verbose);

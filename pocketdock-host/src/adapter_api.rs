@@ -7,7 +7,7 @@
 //! these items under the same names (`pocketdock_blocking::ContainerSpec` is
 //! `pocketdock_tokio::ContainerSpec`). Applications use them through an adapter.
 
-pub use pocketdock_proto::agent::AgentStatus;
+pub use pocketdock_proto::agent::{AgentMode, AgentStatus, CommandPath};
 pub use pocketdock_proto::api::images::{BuildOptions, Progress as ImageProgress};
 pub use pocketdock_proto::api::system::{EngineKind, VersionInfo};
 pub use pocketdock_proto::files::{

@@ -60,6 +60,32 @@ fn find(named: Option<PathBuf>, exe: Option<&Path>) -> Result<AgentBinary, Strin
     })
 }
 
+/// Whether the agent built for this host can run on an engine whose `GET /version` reports
+/// `engine_arch` (Go's names: `amd64`, `arm64`, ...): the static agent is built for the host's
+/// architecture, so a remote engine of another one keeps to the engine path. `Err` says why;
+/// an engine that names no architecture is given the benefit of the doubt.
+pub fn check_arch(engine_arch: &str) -> Result<(), String> {
+    let host = go_arch(std::env::consts::ARCH);
+    if engine_arch.is_empty() || engine_arch.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the engine runs {engine_arch} and the agent is built for {host}"
+        ))
+    }
+}
+
+/// Rust's name of an architecture in Go's spelling, which the engines use.
+fn go_arch(rust_arch: &'static str) -> &'static str {
+    match rust_arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
 /// FNV-1a, 64 bits: a name for a build, not a defence (the sandbox could write anything at
 /// that path; it could also replace the agent while it runs).
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -71,6 +97,15 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_engine_of_another_architecture_is_refused() {
+        let host = go_arch(std::env::consts::ARCH);
+        assert!(check_arch(host).is_ok());
+        assert!(check_arch("").is_ok(), "unknown: tried");
+        let other = if host == "s390x" { "amd64" } else { "s390x" };
+        assert!(check_arch(other).is_err_and(|e| e.contains(other)));
+    }
 
     #[test]
     fn off_a_named_file_and_the_file_beside_the_executable() {

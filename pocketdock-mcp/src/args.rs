@@ -106,6 +106,12 @@ pub struct Args {
     #[arg(long)]
     pub deny_network: bool,
 
+    /// Keep N sandboxes of the default kind (default image and memory, no network, no
+    /// mounts, no env) created, started and agent-ready: a create_sandbox asking for nothing
+    /// else gets one at once (its first command through the in-sandbox agent). 0: no pool.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub pool: usize,
+
     /// Prefix of the container names the server creates.
     #[arg(long, value_name = "PREFIX", default_value = "pdmcp-")]
     pub name_prefix: String,

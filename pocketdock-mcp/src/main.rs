@@ -91,6 +91,7 @@ fn options(args: &Args) -> Result<Options, MainError> {
         deny_network: args.deny_network,
         host_dirs: host_dir::allowed_dirs(&args.allow_host_dir).map_err(MainError::Usage)?,
         output_store: args.output_store,
+        pool: args.pool,
     })
 }
 
@@ -139,6 +140,7 @@ async fn run(args: Args) -> Result<(), MainError> {
     let engine = Engine::detect_with(args.socket.as_deref(), None)?;
     engine.ping().await?;
     let registry = Registry::new(engine, opts);
+    let warming = tokio::spawn(Arc::clone(&registry).fill_pool());
     let shutdown = CancellationToken::new();
     on_signals(shutdown.clone())?;
     let reaper = tokio::spawn(Arc::clone(&registry).reap_idle(REAP_EVERY));
@@ -160,6 +162,7 @@ async fn run(args: Args) -> Result<(), MainError> {
         None => stdio::serve(Arc::clone(&registry), shutdown.clone()).await,
     };
     reaper.abort();
+    warming.abort();
     registry.close().await;
     served.map_err(MainError::from)
 }

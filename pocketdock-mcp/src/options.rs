@@ -34,6 +34,8 @@ pub struct Options {
     pub host_dirs: Vec<PathBuf>,
     /// Bytes of full outputs kept per session for `read_output` (oldest dropped first).
     pub output_store: usize,
+    /// Warm sandboxes of the default kind kept ready for `create_sandbox` (0: none).
+    pub pool: usize,
 }
 
 impl Options {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use pocketdock_tokio::{Container, ContainerSpec, Engine, Process, Session};
+use pocketdock_tokio::{Container, ContainerSpec, Engine, Pool, PoolGuard, Process, Session};
 use tokio::task::JoinSet;
 
 use crate::options::Options;
@@ -36,8 +36,9 @@ pub struct Sandbox {
     pub name: String,
     /// The session that owns it.
     pub scope: u64,
-    /// A non-owning handle: dropping it removes nothing.
-    pub container: Container,
+    /// Its handle: a non-owning one (dropping it removes nothing), or a warm pool's guard
+    /// (whose agent connection is already open).
+    pub container: Handle,
     /// Image it was created from.
     pub image: String,
     /// Whether it has a network.
@@ -53,6 +54,26 @@ pub struct Sandbox {
     pub processes: Mutex<HashMap<String, Arc<Process>>>,
     /// Shell sessions by id.
     pub sessions: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+/// A sandbox's container handle.
+#[derive(Debug)]
+pub enum Handle {
+    /// Created for the call.
+    Plain(Container),
+    /// Handed out by the warm pool; dropping the guard removes it (again, after the registry).
+    Pooled(PoolGuard),
+}
+
+impl std::ops::Deref for Handle {
+    type Target = Container;
+
+    fn deref(&self) -> &Container {
+        match self {
+            Self::Plain(c) => c,
+            Self::Pooled(g) => g,
+        }
+    }
 }
 
 /// Marks a sandbox in use for as long as it lives: the idle TTL never removes a sandbox
@@ -200,11 +221,28 @@ pub struct Registry {
     state: Mutex<State>,
     removals: Mutex<JoinSet<()>>,
     next_scope: AtomicU64,
+    /// The warm pool (`--pool`): filling, ready, or none.
+    pool: tokio::sync::watch::Sender<Warm>,
 }
+
+/// Where the warm pool stands.
+#[derive(Debug, Clone)]
+enum Warm {
+    /// Its first sandboxes are being made: a `create_sandbox` waits for them.
+    Filling,
+    /// Ready to hand out.
+    Ready(Arc<Pool>),
+    /// None (`--pool 0`, its filling failed, or the server is closing).
+    Off,
+}
+
+/// How long a `create_sandbox` waits for a pool still filling before it creates its own.
+const POOL_WAIT: Duration = Duration::from_secs(60);
 
 impl Registry {
     /// A registry for sandboxes on `engine`.
     pub fn new(engine: Engine, opts: Options) -> Arc<Self> {
+        let opts_pool = opts.pool;
         let server_id = format!("{:08x}", pocketdock_host::random::random_u64() as u32);
         Arc::new(Self {
             engine,
@@ -213,7 +251,70 @@ impl Registry {
             state: Mutex::new(State::default()),
             removals: Mutex::new(JoinSet::new()),
             next_scope: AtomicU64::new(1),
+            pool: tokio::sync::watch::Sender::new(if opts_pool > 0 {
+                Warm::Filling
+            } else {
+                Warm::Off
+            }),
         })
+    }
+
+    /// Start the warm pool of `--pool` sandboxes of the default kind and keep it once its
+    /// members are ready (a `create_sandbox` of the default kind waits for that, at most a
+    /// minute). Its members carry this server's label, so its exit removes them like every
+    /// sandbox.
+    pub async fn fill_pool(self: Arc<Self>) {
+        if self.opts.pool == 0 {
+            return;
+        }
+        let spec = self
+            .default_spec()
+            .name(format!("{}{}-pool", self.opts.name_prefix, self.server_id))
+            .label(LABEL_SERVER, self.server_id.clone());
+        let filled = Pool::new(&self.engine, spec, self.opts.pool).await;
+        let closing = lock(&self.state).closing;
+        match filled {
+            Ok(pool) if !closing => {
+                self.pool.send_replace(Warm::Ready(Arc::new(pool)));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("pocketdock-mcp: the warm pool could not be filled: {e}");
+                self.pool.send_replace(Warm::Off);
+            }
+        }
+    }
+
+    /// The spec of a sandbox of the default kind: what a `create_sandbox` asking for nothing
+    /// gets, and what the warm pool keeps.
+    pub fn default_spec(&self) -> ContainerSpec {
+        ContainerSpec::new().mem_limit(self.opts.default_memory.clone())
+    }
+
+    /// A warm sandbox, when the pool has one to give (`name` becomes its name); `None`:
+    /// create one.
+    async fn take_warm(&self, name: &mut String) -> Option<PoolGuard> {
+        let mut state = self.pool.subscribe();
+        let warm =
+            match tokio::time::timeout(POOL_WAIT, state.wait_for(|w| !matches!(w, Warm::Filling)))
+                .await
+            {
+                Ok(Ok(w)) => w.clone(),
+                _ => return None,
+            };
+        let Warm::Ready(pool) = warm else {
+            return None;
+        };
+        match pool.acquire().await {
+            Ok(guard) => {
+                *name = guard.name().to_string();
+                Some(guard)
+            }
+            Err(e) => {
+                eprintln!("pocketdock-mcp: the warm pool gave no sandbox: {e}");
+                None
+            }
+        }
     }
 
     /// A fresh session id.
@@ -253,7 +354,7 @@ impl Registry {
         mut spec: ContainerSpec,
         new: NewSandbox,
     ) -> Result<Arc<Sandbox>, ToolError> {
-        let name = {
+        let mut name = {
             let mut state = lock(&self.state);
             if state.closing {
                 return Err(ToolError::Refused("the server is shutting down".into()));
@@ -277,22 +378,36 @@ impl Registry {
             registry: self,
             armed: true,
         };
-        spec.name = Some(name.clone());
-        spec.persist = Some(false);
-        spec.labels
-            .insert(LABEL_SERVER.into(), self.server_id.clone());
-        spec.labels
-            .insert(LABEL_SCOPE.into(), format!("{}", new.scope));
         let image = spec.resolved_image().unwrap_or_default();
-        let created = self.engine.create_container_in(spec, None).await?;
-        // From here on the registry removes it: the owning handle is let go, and until the
-        // sandbox is kept a guard removes it (a failed or cancelled call).
-        let id = created.keep();
-        let mut orphan = Orphan {
-            engine: self.engine.clone(),
-            id: Some(id.clone()),
+        let warm = if spec == self.default_spec() {
+            self.take_warm(&mut name).await
+        } else {
+            None
         };
-        let container = self.engine.attach(&name).await?;
+        // From here on the registry removes it: until the sandbox is kept, this guard
+        // removes it (a failed or cancelled call).
+        let mut orphan;
+        let container = if let Some(guard) = warm {
+            orphan = Orphan {
+                engine: self.engine.clone(),
+                id: Some(guard.id().to_string()),
+            };
+            Handle::Pooled(guard)
+        } else {
+            spec.name = Some(name.clone());
+            spec.persist = Some(false);
+            spec.labels
+                .insert(LABEL_SERVER.into(), self.server_id.clone());
+            spec.labels
+                .insert(LABEL_SCOPE.into(), format!("{}", new.scope));
+            let created = self.engine.create_container_in(spec, None).await?;
+            // The owning handle is let go: the registry removes it.
+            orphan = Orphan {
+                engine: self.engine.clone(),
+                id: Some(created.keep()),
+            };
+            Handle::Plain(self.engine.attach(&name).await?)
+        };
         let sandbox = Arc::new(Sandbox {
             name: name.clone(),
             scope: new.scope,
@@ -413,6 +528,8 @@ impl Registry {
     /// The server is exiting: remove every sandbox left and wait for every removal (at most
     /// a grace period).
     pub async fn close(&self) {
+        // No refill from now on; the idle members go with the label sweep below.
+        drop(self.pool.send_replace(Warm::Off));
         let all: Vec<Arc<Sandbox>> = {
             let mut state = lock(&self.state);
             state.closing = true;

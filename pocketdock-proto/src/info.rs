@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::agent::CommandPath;
 use crate::api::containers::ContainerInspect;
 use crate::api::stats::{ProcessRow, Stats, Top};
 use crate::api::strip_slash;
@@ -59,6 +60,11 @@ pub struct ContainerInfo {
     /// out of the JSON when not read (a stopped container).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limits: Option<crate::limits::LimitsReport>,
+    /// Which path this handle's commands take (the in-sandbox agent or the engine's exec) and
+    /// why; `None` when the info was not asked through a handle. Not serialized: the JSON keeps
+    /// the Python pocketdock's 16 keys.
+    #[serde(skip)]
+    pub agent: Option<CommandPath>,
 }
 
 impl ContainerInfo {

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::agent::AgentStatus;
+use pocketdock_proto::agent::{AgentMode, AgentStatus};
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::images::BuildOptions;
 use pocketdock_proto::api::system::VersionInfo;
@@ -315,9 +315,14 @@ impl Ctx {
         image
     }
 
-    /// The test image with a unique name.
+    /// The test image with a unique name, its commands on the engine path (the agent off), so
+    /// that the scenarios written for the engine path exercise it; the agent path's scenarios
+    /// turn it back on.
     pub fn spec(&self, tag: &str) -> ContainerSpec {
-        ContainerSpec::new().image(TEST_IMAGE).name(self.name(tag))
+        ContainerSpec::new()
+            .image(TEST_IMAGE)
+            .name(self.name(tag))
+            .agent(AgentMode::Off)
     }
 
     /// Create a container from `spec`, panicking on error.
@@ -1537,7 +1542,7 @@ macro_rules! conformance_tests {
 /// apart, a timeout that kills the whole tree and keeps the output read so far, the cap, plus
 /// usage figures; a dead agent fails its command and the engine path takes over.
 pub async fn agent_path_keeps_the_contract<S: Sandbox>(ctx: Ctx) {
-    let c: S = ctx.sandbox("agent").await;
+    let c: S = ctx.create(ctx.spec("agent").agent(AgentMode::Auto)).await;
     assert_eq!(c.agent_status(), AgentStatus::Off);
     let pid = match c.start_agent().await {
         Ok(AgentStatus::Up { pid, .. }) => pid,
@@ -1590,6 +1595,99 @@ pub async fn agent_path_keeps_the_contract<S: Sandbox>(ctx: Ctx) {
     let after = ok(c.run("echo engine").await);
     assert_eq!(after.stdout_str(), "engine\n");
     assert!(after.usage.is_none());
+}
+
+/// By default the agent starts on its own after a sandbox's first command (which takes the
+/// engine path and is not delayed), and later commands go through it; `info` says which path
+/// and why. `AgentMode::Off` keeps every command on the engine path, `AgentMode::On` has the
+/// agent up when the create returns, and a sandbox where the agent cannot be put (a read-only
+/// root) keeps to the engine path with the reason recorded.
+pub async fn agent_starts_on_its_own_or_says_why_not<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx.create(ctx.spec("auto").agent(AgentMode::Auto)).await;
+    assert_eq!(c.agent_status(), AgentStatus::Off);
+    let info = ok(c.info().await);
+    assert_eq!(info.agent.as_ref().map(|p| p.path.as_str()), Some("engine"));
+    let first = ok(c.run("echo first").await);
+    assert_eq!(first.stdout_str(), "first\n");
+    assert!(
+        first.usage.is_none(),
+        "the first command takes the engine path"
+    );
+    assert!(
+        eventually::<S, _>(Duration::from_secs(60), || async {
+            matches!(c.agent_status(), AgentStatus::Up { .. })
+        })
+        .await,
+        "the agent did not come up: {:?}",
+        c.agent_status()
+    );
+    let later = ok(c.run("echo later; exit 3").await);
+    assert_eq!(
+        (later.stdout_str().as_ref(), later.exit_code),
+        ("later\n", 3)
+    );
+    assert!(later.usage.is_some(), "later commands go through the agent");
+    let info = ok(c.info().await);
+    let path = info.agent.expect("info says which path");
+    assert!(path.is_agent(), "{path}");
+
+    let off: S = ctx.create(ctx.spec("auto-off")).await;
+    for _ in 0..3 {
+        assert!(ok(off.run("true").await).usage.is_none());
+    }
+    S::sleep(Duration::from_millis(500)).await;
+    assert!(ok(off.run("true").await).usage.is_none());
+    match off.agent_status() {
+        AgentStatus::Unavailable(why) => assert!(why.contains("turned off"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let path = ok(off.info().await).agent.expect("info says which path");
+    assert!(
+        !path.is_agent() && path.reason.contains("turned off"),
+        "{path}"
+    );
+
+    let on: S = ctx.create(ctx.spec("auto-on").agent(AgentMode::On)).await;
+    assert!(matches!(on.agent_status(), AgentStatus::Up { .. }));
+    assert!(ok(on.run("true").await).usage.is_some());
+
+    // Where the agent goes is read-only, or mounted noexec: no agent, the reason kept. (Docker
+    // copies below a tmpfs mount, so there the copy "works" and the start fails.)
+    for (tag, options, expected) in [
+        (
+            "auto-ro",
+            "ro,size=1m",
+            ["copying the agent", "the agent did not start"],
+        ),
+        (
+            "auto-noexec",
+            "noexec,size=8m",
+            ["the agent did not start"; 2],
+        ),
+    ] {
+        let spec = ctx
+            .spec(tag)
+            .agent(AgentMode::Auto)
+            .tmpfs("/.pocketdock", options);
+        let c: S = ctx.create(spec).await;
+        assert_eq!(ok(c.run("echo one").await).stdout_str(), "one\n");
+        assert!(
+            eventually::<S, _>(Duration::from_secs(60), || async {
+                matches!(c.agent_status(), AgentStatus::Unavailable(_))
+            })
+            .await,
+            "{tag}: {:?}",
+            c.agent_status()
+        );
+        let path = ok(c.info().await).agent.expect("info says which path");
+        assert!(
+            !path.is_agent() && expected.iter().any(|e| path.reason.contains(e)),
+            "{tag}: {path}"
+        );
+        let still = ok(c.run("echo still").await);
+        assert_eq!(still.stdout_str(), "still\n");
+        assert!(still.usage.is_none());
+    }
 }
 
 /// A `run` future dropped while its command runs through the agent kills the command's tree.

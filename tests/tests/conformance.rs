@@ -37,6 +37,7 @@ macro_rules! suite {
             files_round_trip,
             read_only_destination_is_refused,
             agent_path_keeps_the_contract,
+            agent_starts_on_its_own_or_says_why_not,
             tty_program,
             images_build_export_import,
             session_state_and_boundaries,

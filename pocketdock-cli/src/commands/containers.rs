@@ -97,7 +97,8 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
     let engine = ctx.engine()?;
     let c = engine.attach(&a.container)?;
     vlog!("container {} is {}", a.container, c.id());
-    let i = c.info()?;
+    let mut i = c.info()?;
+    i.agent = Some(crate::relay::describe(c.id()));
     if a.json {
         output::json(&i)?;
         return Ok(0);
@@ -159,6 +160,9 @@ pub fn info(ctx: &Ctx, a: &InfoArgs) -> Outcome {
         limit_rows(l, &mut rows);
     }
     rows.push(("Engine", engine_origin(&engine)));
+    if let Some(path) = &i.agent {
+        rows.push(("Commands", path.to_string()));
+    }
     output::fields(&i.name, &rows);
     if !i.processes.is_empty() {
         println!("  Processes:");
@@ -340,7 +344,11 @@ pub fn reboot(ctx: &Ctx, a: &RebootArgs) -> Outcome {
 
 /// `stop CONTAINER`.
 pub fn stop(ctx: &Ctx, name: &str) -> Outcome {
-    ctx.engine()?.stop_container(name)?;
+    let engine = ctx.engine()?;
+    if let Ok(found) = engine.find_container(name) {
+        crate::relay::stop(&found.id);
+    }
+    engine.stop_container(name)?;
     output::success(&format!("Container {name} stopped"));
     Ok(0)
 }
@@ -384,6 +392,7 @@ pub fn shutdown(ctx: &Ctx, a: &ShutdownArgs) -> Outcome {
             return Ok(0);
         }
     }
+    crate::relay::stop(&found.id);
     let report = engine.destroy_container(&found.id)?;
     output::success(&format!("Container {} shut down and removed", a.container));
     if let Some(dir) = &report.removed_dir {

@@ -61,6 +61,16 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
         None => opts = opts.timeout(Duration::from_secs(label_timeout(&found))),
     }
     let container = engine.attach_found(&found);
+    // --stream and --detach take the engine path; a blocking run goes through the agent relay
+    // when one is up.
+    let path = if a.stream || a.detach {
+        None
+    } else {
+        Some(crate::relay::use_relay(&engine, &container, &found))
+    };
+    if let Some(p) = &path {
+        vlog!("commands take the {p}");
+    }
     vlog!(
         "container {} is {}; argv {:?}; timeout {}; max output {} bytes ({:?} at the cap)",
         a.container,
@@ -82,10 +92,13 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
         stream(&container, command, &opts).map_err(named)?
     } else {
         let r = container.run_with(command, &opts).map_err(named)?;
-        let _ = std::io::stdout().lock().write_all(&r.stdout);
-        let _ = std::io::stderr().lock().write_all(&r.stderr);
+        if !a.json {
+            let _ = std::io::stdout().lock().write_all(&r.stdout);
+            let _ = std::io::stderr().lock().write_all(&r.stderr);
+        }
         r
     };
+    crate::usage::report(&result, path.as_ref(), a.json)?;
     Ok(exit_code(&result, a.max_output))
 }
 

@@ -45,6 +45,8 @@ pub struct CommandId(u32);
 pub enum AgentStatus {
     /// Not started on this handle: commands take the engine path.
     Off,
+    /// Being started in the background; commands take the engine path until it says hello.
+    Starting,
     /// Up: commands it can run go through it.
     Up {
         /// The agent's version.
@@ -111,12 +113,28 @@ pub struct AgentClient {
     outbox: BytesMut,
     pongs: u64,
     ended: Option<String>,
+    /// The start of what the agent's exec wrote on stderr: the runtime's or the agent's own
+    /// complaint when it could not start, kept to say why.
+    complaint: Vec<u8>,
 }
+
+/// How much of the agent exec's stderr is kept to say why it ended.
+const COMPLAINT_LIMIT: usize = 512;
 
 impl AgentClient {
     /// A client for a connection whose agent has not said hello yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A client whose first command gets the id `first` (then `first + 1`, ...): for a
+    /// connection shared with clients before it (through a relay), whose commands may still
+    /// report, so that their frames are not taken for this client's.
+    pub fn with_first_id(first: u32) -> Self {
+        Self {
+            next_id: first.wrapping_sub(1),
+            ..Self::default()
+        }
     }
 
     /// The agent's hello, once it arrived.
@@ -229,14 +247,25 @@ impl AgentClient {
         (!self.outbox.is_empty()).then(|| self.outbox.split().freeze())
     }
 
-    /// Output of the agent's exec arrived: its stdout carries frames; its stderr (the agent's
-    /// own complaints) is not ours to keep.
+    /// Output of the agent's exec arrived: its stdout carries frames; of its stderr (the
+    /// agent's or the runtime's complaints) only the start is kept, to say why the connection
+    /// ended.
     ///
     /// Returns whether a waiting caller has something new to see (a command ended or was
     /// stopped, a frame to write, the hello, a pong, the connection's end): output that only
     /// went into a capture wakes nobody, so a long output costs no thread switch per piece.
     pub fn handle_output(&mut self, now: Instant, stream: StreamKind, data: Bytes) -> bool {
-        if stream != StreamKind::Stdout || self.ended.is_some() {
+        if self.ended.is_some() {
+            return false;
+        }
+        // Before the hello, stdout is kept too: an engine that cannot start the agent may say
+        // why there (Docker's "OCI runtime exec failed" does).
+        if stream != StreamKind::Stdout || self.hello.is_none() {
+            let room = COMPLAINT_LIMIT.saturating_sub(self.complaint.len());
+            self.complaint
+                .extend_from_slice(&data[..data.len().min(room)]);
+        }
+        if stream != StreamKind::Stdout {
             return false;
         }
         self.decoder.feed_bytes(data);
@@ -251,6 +280,10 @@ impl AgentClient {
                     }
                 },
                 Ok(None) => return wake,
+                Err(_) if self.hello.is_none() => {
+                    self.end("the agent's exec printed no agent frames");
+                    return true;
+                }
                 Err(e) => {
                     self.end(&Error::Protocol(ProtocolError::from(e)).to_string());
                     return true;
@@ -266,7 +299,13 @@ impl AgentClient {
 
     fn end(&mut self, why: &str) {
         if self.ended.is_none() {
-            self.ended = Some(why.to_string());
+            let said = String::from_utf8_lossy(&self.complaint);
+            let said = said.trim();
+            self.ended = Some(if said.is_empty() {
+                why.to_string()
+            } else {
+                format!("{why}: {said}")
+            });
         }
         self.outbox.clear();
     }
@@ -290,6 +329,8 @@ impl AgentClient {
                     )));
                 }
                 self.hello = Some(hello);
+                // What came before it was the hello itself, not a complaint.
+                self.complaint.clear();
             }
             Kind::Started => return Ok(false),
             Kind::Pong => self.pongs += 1,

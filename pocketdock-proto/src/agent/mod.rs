@@ -47,7 +47,9 @@
 pub mod client;
 pub mod frame;
 pub mod messages;
+pub mod mode;
 
 pub use client::{agent_exec, AgentClient, AgentPoll, AgentStatus, CommandId, KILL_GRACE};
 pub use frame::{encode_frame, Frame, FrameDecoder, FrameError, Kind, MAX_DATA, MAX_PAYLOAD};
 pub use messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
+pub use mode::{AgentMode, CommandPath, TURNED_OFF};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use crate::agent::AgentMode;
 use crate::error::{Error, Result};
 use crate::profile::resolve_profile;
 
@@ -85,9 +86,18 @@ pub struct ContainerSpec {
     /// the end of that process does not end it (only its [`ttl`](Self::ttl) does). The CLI's
     /// `create` uses it: its containers are meant to outlive the command.
     pub outlive_owner: bool,
+    /// Whether commands go through the in-sandbox agent (a handle setting: nothing of it
+    /// reaches the engine).
+    pub agent: AgentMode,
 }
 
 impl ContainerSpec {
+    /// Whether commands go through the in-sandbox agent: [`AgentMode::Auto`] unless set.
+    pub fn agent(mut self, mode: AgentMode) -> Self {
+        self.agent = mode;
+        self
+    }
+
     /// A spec with every default (image `pocketdock/minimal-python`, hardening on, no network).
     pub fn new() -> Self {
         Self::default()

@@ -320,3 +320,60 @@ fn only_news_for_a_waiting_caller_wakes_it() {
     assert!(matches!(c.poll_command(id, t0), AgentPoll::Done(Ok(_))));
     assert!(wake(&mut c, vec![0xff; 9]), "a broken stream is news");
 }
+
+#[test]
+fn an_agent_that_cannot_start_is_ended_with_what_the_engine_said() {
+    let t0 = Instant::now();
+    // Docker prints the runtime's complaint on the exec's stdout: not frames, but the reason.
+    let mut c = AgentClient::new();
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        b"OCI runtime exec failed: exec failed: permission denied\r\n",
+    );
+    let why = c.ended().unwrap_or_default();
+    assert!(
+        why.contains("no agent frames") && why.contains("permission denied"),
+        "{why}"
+    );
+    // Podman says it on stderr and ends the exec.
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stderr, b"crun: executable file not found\n");
+    c.handle_end("the agent's exec ended");
+    let why = c.ended().unwrap_or_default();
+    assert_eq!(
+        why,
+        "the agent's exec ended: crun: executable file not found"
+    );
+    // After the hello, what the agent said before it is not kept as a complaint.
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    c.handle_end("the agent's exec ended");
+    assert_eq!(c.ended(), Some("the agent's exec ended"));
+}
+
+#[test]
+fn a_client_after_others_on_the_same_connection_ignores_their_frames() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::with_first_id(1000);
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let id = c.spawn(t0, &config(None)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(written(&mut c)[0].id, 1000);
+    // A command of an earlier client (id 1) reports; this one's is unaffected.
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1, b"not mine"));
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, 1, br#"{"code":9}"#),
+    );
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, 1000, b"mine"));
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, 1000, br#"{"code":0}"#),
+    );
+    match c.poll_command(id, t0) {
+        AgentPoll::Done(Ok(r)) => assert_eq!((r.stdout_str().as_ref(), r.exit_code), ("mine", 0)),
+        other => panic!("{other:?}"),
+    }
+}
