@@ -114,24 +114,59 @@ impl Drop for Names {
 }
 
 /// One request on a fresh connection; the status and body (`None` when the engine could not be
-/// reached).
+/// reached or did not answer).
 pub fn raw(socket: &str, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+    match raw_call(socket, method, path, body) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("{method} {path}: {e}");
+            None
+        }
+    }
+}
+
+fn raw_call(
+    socket: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    use std::io::{Error as IoError, ErrorKind};
     let p = socket.strip_prefix("unix://").unwrap_or(socket);
-    let mut s = std::os::unix::net::UnixStream::connect(p).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    let mut s = std::os::unix::net::UnixStream::connect(p)?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
          Content-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    s.write_all(head.as_bytes()).ok()?;
-    s.write_all(body).ok()?;
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
     let mut out = Vec::new();
-    s.read_to_end(&mut out).ok()?;
-    let text = String::from_utf8_lossy(out.get(..out.len().min(64))?);
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let at = out.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    Some((status, out.split_off(at)))
+    // An engine may reset the connection right after its answer: keep what arrived.
+    if let Err(e) = s.read_to_end(&mut out) {
+        if out.is_empty() {
+            return Err(e);
+        }
+    }
+    let bad = || {
+        IoError::new(
+            ErrorKind::InvalidData,
+            String::from_utf8_lossy(&out).into_owned(),
+        )
+    };
+    let text = String::from_utf8_lossy(out.get(..out.len().min(64)).unwrap_or_default());
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(bad)?;
+    let at = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(bad)?
+        + 4;
+    Ok((status, out.split_off(at)))
 }
 
 /// Names of the containers on the engine at `socket` (all states).

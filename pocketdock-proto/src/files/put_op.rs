@@ -125,6 +125,12 @@ enum State {
         op: SubOp<()>,
         dir: String,
     },
+    /// The engine failed the upload: is the container still running (then `err` stands), or
+    /// did it stop or go away under the upload?
+    Recheck {
+        op: CallOp<bool>,
+        err: Error,
+    },
     Done,
 }
 
@@ -507,6 +513,12 @@ impl<'a> PutOp<'a> {
             SubStep::Transferred => Some(self.end(Ok(()))),
             SubStep::Failed(e) => {
                 let e = upload_error(e, dir);
+                if matches!(e, Error::Engine { status: 500.., .. }) {
+                    let id = self.container.clone();
+                    let op = calls::inspect(&id).map(|i| i.state.running);
+                    self.state = State::Recheck { op, err: e };
+                    return None;
+                }
                 Some(self.end(Err(e)))
             }
             _ => Some(self.end(Err(unexpected()))),
@@ -594,6 +606,7 @@ impl<'a> PutOp<'a> {
             State::Owner(op) | State::Upload { op, .. } => Some(op),
             State::Stat { op, .. } | State::Walk { op, .. } => Some(op),
             State::Inspect(op) => Some(op),
+            State::Recheck { op, .. } => Some(op),
             State::Passwd { op, .. } => Some(op.as_mut()),
             State::Start | State::Gather { .. } | State::Done => None,
         }
@@ -748,6 +761,19 @@ impl Operation for PutOp<'_> {
                         return step;
                     }
                 }
+                State::Recheck { op, err } => match op.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(r) => {
+                        let err = std::mem::replace(err, unexpected());
+                        let e = match r {
+                            Ok(false) => Error::ContainerNotRunning(self.container.clone()),
+                            Err(Error::ContainerNotFound(id)) => Error::ContainerGone(id),
+                            Ok(true) | Err(_) => err,
+                        };
+                        return self.end(Err(e));
+                    }
+                },
                 State::Done => {
                     return Step::Done(Err(self
                         .failed

@@ -11,6 +11,7 @@ use super::exchange::{ExStep, Exchange};
 use super::exec_start::{keep_refusal, start_accepted, start_error, start_exchange};
 use super::kill::{KillOp, NONCE_VAR};
 use super::{CallOp, Io, Operation, Step};
+use crate::api::containers::ContainerInspect;
 use crate::api::exec::{ExecInspect, ExecSpec};
 use crate::capture::{Capture, Captured, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
@@ -103,6 +104,20 @@ enum State {
         give_up: Instant,
         attempt: u32,
         killed: Option<Stopped>,
+    },
+    /// The command died by a signal nobody in pocketdock sent: was it its container that
+    /// stopped or went away under it?
+    CheckContainer {
+        call: CallOp<ContainerInspect>,
+        exit_code: i64,
+        settle_until: Instant,
+    },
+    /// The container still ran at the last look: look again soon, as an engine reports the
+    /// container's end a moment after its processes' ends.
+    Settle {
+        until: Instant,
+        exit_code: i64,
+        settle_until: Instant,
     },
     Finished,
 }
@@ -239,6 +254,17 @@ impl ExecOp {
 const BACKOFF_START: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_millis(200);
 
+/// An exit code that says a signal ended the command (128 + the signal, as shells and both
+/// engines report it): the one case where the container's own state may be the cause.
+fn by_signal(code: i64) -> bool {
+    code > 128 && code < 128 + 65
+}
+
+/// How long a container that killed a command's processes may still be reported as running.
+const SETTLE: Duration = Duration::from_millis(500);
+/// The pause between two looks at it meanwhile.
+const SETTLE_STEP: Duration = Duration::from_millis(50);
+
 fn backoff(attempt: u32) -> Duration {
     BACKOFF_START
         .saturating_mul(1u32 << attempt.min(8))
@@ -366,6 +392,15 @@ impl Operation for ExecOp {
                     Step::Done(Ok(info)) => {
                         let (give_up, attempt, killed) = (*give_up, *attempt, *killed);
                         match info.exit_code {
+                            Some(code) if !info.running && killed.is_none() && by_signal(code) => {
+                                let call = super::calls::inspect(&self.config.container)
+                                    .with_timeout(Some(self.config.call_timeout));
+                                self.state = State::CheckContainer {
+                                    call,
+                                    exit_code: code,
+                                    settle_until: now + SETTLE,
+                                };
+                            }
                             Some(code) if !info.running => return self.finish(now, code, killed),
                             _ if now >= give_up => {
                                 if killed.is_some() {
@@ -408,6 +443,47 @@ impl Operation for ExecOp {
                         killed,
                     };
                 }
+                State::CheckContainer {
+                    call,
+                    exit_code,
+                    settle_until,
+                } => match call.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(Ok(c)) if c.state.running && now < *settle_until => {
+                        self.state = State::Settle {
+                            until: now + SETTLE_STEP,
+                            exit_code: *exit_code,
+                            settle_until: *settle_until,
+                        };
+                    }
+                    Step::Done(Ok(c)) if c.state.running => {
+                        let code = *exit_code;
+                        return self.finish(now, code, None);
+                    }
+                    Step::Done(Ok(_)) => {
+                        let id = self.config.container.clone();
+                        return self.fail(Error::ContainerNotRunning(id));
+                    }
+                    Step::Done(Err(Error::ContainerNotFound(id))) => {
+                        return self.fail(Error::ContainerGone(id));
+                    }
+                    Step::Done(Err(e)) => return self.fail(e),
+                },
+                State::Settle { until, .. } if now < *until => return Step::Io(Io::Wait(*until)),
+                State::Settle {
+                    exit_code,
+                    settle_until,
+                    ..
+                } => {
+                    let call = super::calls::inspect(&self.config.container)
+                        .with_timeout(Some(self.config.call_timeout));
+                    self.state = State::CheckContainer {
+                        call,
+                        exit_code: *exit_code,
+                        settle_until: *settle_until,
+                    };
+                }
                 State::Finished => return Step::Done(Err(Error::polled_after_completion())),
             }
         }
@@ -419,6 +495,7 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_input(data),
             State::Kill(k, _) => k.handle_input(now, data),
             State::Inspect { call, .. } => call.handle_input(now, data),
+            State::CheckContainer { call, .. } => call.handle_input(now, data),
             _ => {}
         }
     }
@@ -429,6 +506,7 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_bytes(data),
             State::Kill(k, _) => k.handle_bytes(now, data),
             State::Inspect { call, .. } => call.handle_bytes(now, data),
+            State::CheckContainer { call, .. } => call.handle_bytes(now, data),
             _ => {}
         }
     }
@@ -439,6 +517,7 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_eof(),
             State::Kill(k, _) => k.handle_eof(now),
             State::Inspect { call, .. } => call.handle_eof(now),
+            State::CheckContainer { call, .. } => call.handle_eof(now),
             _ => {}
         }
     }
@@ -451,6 +530,7 @@ impl Operation for ExecOp {
             }
             State::Kill(k, _) => k.handle_timeout(now),
             State::Inspect { call, .. } => call.handle_timeout(now),
+            State::CheckContainer { call, .. } => call.handle_timeout(now),
             _ => {}
         }
     }
