@@ -407,6 +407,7 @@ impl AgentClient {
             timed_out: stopped == Some(Stopped::TimedOut),
             truncated: truncated || stopped == Some(Stopped::Capped),
             elided_bytes,
+            oom_killed: usage.is_some_and(|u| u.oom_killed),
             usage,
         }))
     }
