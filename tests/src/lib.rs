@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod conformance;
+pub mod fake_engine;
 pub mod faults;
 pub mod raw;
 
