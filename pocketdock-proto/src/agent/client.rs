@@ -192,7 +192,8 @@ impl AgentClient {
                     Capture::passing(limit)
                 },
                 started: now,
-                deadline: config.timeout.map(|t| now + t),
+                // A timeout too large for the clock is no deadline.
+                deadline: config.timeout.and_then(|t| now.checked_add(t)),
                 stopped: None,
                 exit: None,
                 spawn_failed: None,

@@ -342,7 +342,8 @@ impl Operation for ExecOp {
                         let ex = start_exchange(
                             &id,
                             self.config.spec.tty,
-                            self.config.timeout.map(|t| started + t),
+                            // A timeout too large for the clock is no deadline.
+                            self.config.timeout.and_then(|t| started.checked_add(t)),
                         );
                         self.state = State::Stream {
                             ex,

@@ -76,6 +76,13 @@ pub fn signal_name(signal: &str) -> Result<String> {
             }
         }
         .to_string(),
+        // A number too large for a signal is no name either.
+        Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(Error::invalid(
+                "signal",
+                format!("unsupported signal number {s}"),
+            ))
+        }
         Err(_) => {
             let up = s.to_ascii_uppercase();
             if up.is_empty()
