@@ -17,10 +17,14 @@ fi
 scripts/engines.sh up
 eval "$(scripts/engines.sh env)"
 cleanup() {
+  scripts/fault-engines.sh down || true
   scripts/engines.sh clean || true
   if [ "$started" = 1 ]; then scripts/engines.sh down || true; fi
 }
 trap cleanup EXIT
+# Private engines the fault tests stop and start (never the shared ones above).
+scripts/fault-engines.sh up >/dev/null
+eval "$(scripts/fault-engines.sh env)"
 
 echo "== engines: podman=$POCKETDOCK_TEST_PODMAN docker=$POCKETDOCK_TEST_DOCKER"
 
@@ -86,6 +90,12 @@ for e in podman docker; do
     status=1
   fi
 done
+
+echo "== short fuzzing: every fuzz target for 60 s (scripts/fuzz.sh long: 30 min each)"
+if ! scripts/fuzz.sh short; then
+  echo "error: a fuzz target crashed" >&2
+  status=1
+fi
 
 echo "== the MCP server through the official MCP Python SDK, stdio and HTTP, both engines"
 if ! scripts/mcp-test.sh; then
