@@ -53,12 +53,11 @@ impl Case {
 
     /// The call failed with an engine-loss error soon enough after the stop began.
     fn check_failure(&self, what: &str, outcome: Result<()>, stopped_at: Instant) {
-        let err = match outcome {
-            Err(e) => e,
-            Ok(()) => panic!(
+        let Err(err) = outcome else {
+            panic!(
                 "{}: {what} succeeded although the engine stopped",
                 self.engine
-            ),
+            );
         };
         let after = stopped_at.elapsed();
         eprintln!("{} {what}: {err:?} after {after:?}", self.engine);

@@ -117,14 +117,22 @@ impl Host {
             let ft = m.file_type();
             assert!(
                 !(ft.is_block_device() || ft.is_char_device() || ft.is_fifo() || ft.is_socket()),
-                "{shape}: {p:?} is a special file"
+                "{shape}: {} is a special file",
+                p.display()
             );
-            assert_eq!(m.mode() & 0o6000, 0, "{shape}: {p:?} is setuid or setgid");
+            assert_eq!(
+                m.mode() & 0o6000,
+                0,
+                "{shape}: {} is setuid or setgid",
+                p.display()
+            );
             if ft.is_symlink() {
                 let target = fs::read_link(&p).unwrap();
                 assert!(
                     stays_inside(&dest, p.parent().unwrap(), &target),
-                    "{shape}: {p:?} -> {target:?} leads out of the destination"
+                    "{shape}: {} -> {} leads out of the destination",
+                    p.display(),
+                    target.display()
                 );
             }
         }
@@ -162,11 +170,7 @@ fn stays_inside(root: &Path, dir: &Path, target: &Path) -> bool {
     let mut at = dir.to_path_buf();
     for c in target.components() {
         match c {
-            Component::ParentDir => {
-                if !at.pop() || !at.starts_with(root) {
-                    return false;
-                }
-            }
+            Component::ParentDir if !(at.pop() && at.starts_with(root)) => return false,
             Component::Normal(n) => at.push(n),
             _ => {}
         }
@@ -174,30 +178,16 @@ fn stays_inside(root: &Path, dir: &Path, target: &Path) -> bool {
     at.starts_with(root)
 }
 
-async fn hostile_pulls<S: Sandbox>(socket: String) {
-    let names = Names::new(&socket);
-    let s = S::create(
-        &socket,
-        ContainerSpec::new()
-            .image(BUSYBOX_IMAGE)
-            .name(names.name("hostile")),
-    )
-    .await
-    .unwrap();
-    let r = s.run("mkdir -p /tmp/h && echo ok").await.unwrap();
-    assert_eq!(r.stdout_str(), "ok\n");
-    let host = Host::new();
-    let victim = host.victim();
-    let victim = victim.to_str().unwrap();
-    let climb = format!("../../../../../../../../../..{victim}");
-    let shapes: Vec<(&str, Vec<Entry<'_>>)> = vec![
+/// The hostile shapes: a directory each, its entries pointing at `victim` on the host.
+fn shapes<'a>(victim: &'a str, climb: &'a str) -> Vec<(&'static str, Vec<Entry<'a>>)> {
+    vec![
         (
             "abs-symlink",
             vec![Entry::Symlink("abs-symlink/link", victim)],
         ),
         (
             "climbing-symlink",
-            vec![Entry::Symlink("climbing-symlink/link", &climb)],
+            vec![Entry::Symlink("climbing-symlink/link", climb)],
         ),
         (
             "dotdot-symlinks",
@@ -248,7 +238,26 @@ async fn hostile_pulls<S: Sandbox>(socket: String) {
             "setuid",
             vec![Entry::File("setuid/suid", b"#!/bin/sh\n", 0o6755)],
         ),
-    ];
+    ]
+}
+
+async fn hostile_pulls<S: Sandbox>(socket: String) {
+    let names = Names::new(&socket);
+    let s = S::create(
+        &socket,
+        ContainerSpec::new()
+            .image(BUSYBOX_IMAGE)
+            .name(names.name("hostile")),
+    )
+    .await
+    .unwrap();
+    let r = s.run("mkdir -p /tmp/h && echo ok").await.unwrap();
+    assert_eq!(r.stdout_str(), "ok\n");
+    let host = Host::new();
+    let victim = host.victim();
+    let victim = victim.to_str().unwrap();
+    let climb = format!("../../../../../../../../../..{victim}");
+    let shapes = shapes(victim, &climb);
     for (shape, entries) in &shapes {
         let put = raw(
             &socket,
@@ -285,7 +294,7 @@ async fn hostile_pulls<S: Sandbox>(socket: String) {
         .await;
     eprintln!("hostile huge: pull {pulled:?}");
     assert!(pulled.is_err(), "a 3 GiB file under a 1 GiB cap");
-    assert!(!dest.exists(), "a refused pull left {dest:?}");
+    assert!(!dest.exists(), "a refused pull left {}", dest.display());
     host.check("huge");
 }
 

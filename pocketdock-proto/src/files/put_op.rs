@@ -525,6 +525,26 @@ impl<'a> PutOp<'a> {
         }
     }
 
+    /// One step of the look at the container after a failed upload; `None` to poll again.
+    fn poll_recheck(&mut self, now: Instant) -> Option<Step<PutEvent, ()>> {
+        let State::Recheck { op, err } = &mut self.state else {
+            return None;
+        };
+        match op.poll(now) {
+            Step::Io(io) => Some(Step::Io(io)),
+            Step::Event(()) => None,
+            Step::Done(r) => {
+                let err = std::mem::replace(err, unexpected());
+                let e = match r {
+                    Ok(false) => Error::ContainerNotRunning(self.container.clone()),
+                    Err(Error::ContainerNotFound(id)) => Error::ContainerGone(id),
+                    Ok(true) | Err(_) => err,
+                };
+                Some(self.end(Err(e)))
+            }
+        }
+    }
+
     fn end(&mut self, result: Result<()>) -> Step<PutEvent, ()> {
         self.state = State::Done;
         Step::Done(result)
@@ -761,19 +781,11 @@ impl Operation for PutOp<'_> {
                         return step;
                     }
                 }
-                State::Recheck { op, err } => match op.poll(now) {
-                    Step::Io(io) => return Step::Io(io),
-                    Step::Event(()) => {}
-                    Step::Done(r) => {
-                        let err = std::mem::replace(err, unexpected());
-                        let e = match r {
-                            Ok(false) => Error::ContainerNotRunning(self.container.clone()),
-                            Err(Error::ContainerNotFound(id)) => Error::ContainerGone(id),
-                            Ok(true) | Err(_) => err,
-                        };
-                        return self.end(Err(e));
+                State::Recheck { .. } => {
+                    if let Some(step) = self.poll_recheck(now) {
+                        return step;
                     }
-                },
+                }
                 State::Done => {
                     return Step::Done(Err(self
                         .failed

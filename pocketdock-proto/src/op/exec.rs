@@ -479,7 +479,9 @@ impl Operation for ExecOp {
                     }
                     Step::Done(Err(e)) => return self.fail(e),
                 },
-                State::Backoff { until, .. } if now < *until => return Step::Io(Io::Wait(*until)),
+                State::Backoff { until, .. } | State::Settle { until, .. } if now < *until => {
+                    return Step::Io(Io::Wait(*until))
+                }
                 State::Backoff {
                     give_up,
                     attempt,
@@ -529,7 +531,6 @@ impl Operation for ExecOp {
                     }
                     Step::Done(Err(e)) => return self.fail(e),
                 },
-                State::Settle { until, .. } if now < *until => return Step::Io(Io::Wait(*until)),
                 State::Settle {
                     exit_code,
                     settle_until,

@@ -44,10 +44,6 @@ pub fn kill_command(nonce: &str, signal: &str) -> Vec<String> {
 }
 
 /// Convert a signal number to the name `kill -s` takes; names pass through (upper-cased, no `SIG`).
-#[expect(
-    clippy::single_match_else,
-    reason = "a number or a name: the number arm is a table"
-)]
 pub fn signal_name(signal: &str) -> Result<String> {
     let s = signal
         .trim()
