@@ -19,12 +19,18 @@ eval "$(scripts/engines.sh env)"
 echo "== remote engines: a second Docker (tcp + mutual TLS) and Podman (ssh) in a network namespace"
 scripts/remote-engines.sh up
 eval "$(scripts/remote-engines.sh env)"
+fuzz_pid=
 cleanup() {
+  if [ -n "$fuzz_pid" ] && kill -0 "$fuzz_pid" 2>/dev/null; then kill -- -"$fuzz_pid" 2>/dev/null || true; fi
+  scripts/fault-engines.sh down || true
   scripts/engines.sh clean || true
   scripts/remote-engines.sh down || true
   if [ "$started" = 1 ]; then scripts/engines.sh down || true; fi
 }
 trap cleanup EXIT
+# Private engines the fault tests stop and start (never the shared ones above).
+scripts/fault-engines.sh up >/dev/null
+eval "$(scripts/fault-engines.sh env)"
 
 echo "== engines: podman=$POCKETDOCK_TEST_PODMAN docker=$POCKETDOCK_TEST_DOCKER"
 
@@ -101,6 +107,13 @@ for e in docker_tls podman_ssh docker_ssh; do
   fi
 done
 
+# Short fuzzing (60 s per target; `scripts/fuzz.sh long` is 30 min each) runs in the background
+# while the MCP and Python checks below, which mostly wait on the engines, take their turn.
+echo "== short fuzzing in the background: every fuzz target for 60 s (log: target/fuzz-short.log)"
+# Its own session (process group), so that the cleanup can stop all of it on an early exit.
+setsid scripts/fuzz.sh short >target/fuzz-short.log 2>&1 &
+fuzz_pid=$!
+
 echo "== the MCP server through the official MCP Python SDK, stdio and HTTP, both engines"
 if ! scripts/mcp-test.sh; then
   echo "error: the MCP server's checks failed" >&2
@@ -112,4 +125,14 @@ if ! scripts/python.sh; then
   echo "error: the Python package's checks failed" >&2
   status=1
 fi
+
+echo "== short fuzzing (started above)"
+fuzz_rc=0
+wait "$fuzz_pid" || fuzz_rc=$?
+fuzz_pid=
+if [ "$fuzz_rc" != 0 ]; then
+  echo "error: a fuzz target crashed, or the fuzzing did not run (target/fuzz-short.log)" >&2
+  status=1
+fi
+sed -n '/^== fuzz summary/,$p' target/fuzz-short.log
 exit "$status"

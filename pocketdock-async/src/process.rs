@@ -111,7 +111,8 @@ impl<R: Runtime> Process<R> {
     /// still holds (not what [`read`](Self::read) already took).
     pub async fn wait(&self, timeout: Option<Duration>) -> Result<ExecResult> {
         let finished = std::future::poll_fn(|cx| lock(&self.shared).poll_finished(cx));
-        match timeout {
+        // A timeout too large for the clock is no deadline.
+        match timeout.filter(|t| R::now().checked_add(*t).is_some()) {
             Some(t) => {
                 if timeout_at::<R, _>(R::now() + t, finished).await.is_none() {
                     return Ok(lock(&self.shared).timed_out(self.started.elapsed()));

@@ -117,7 +117,8 @@ impl Process {
     /// result has `timed_out = true` and the command keeps running. Output is what the ring buffer
     /// still holds (not what [`read`](Self::read) already took).
     pub fn wait(&self, timeout: Option<Duration>) -> Result<ExecResult> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large for the clock is no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = self.shared.lock();
         loop {
             if let Some(outcome) = state.outcome() {

@@ -605,6 +605,7 @@ mod tests {
             truncated: false,
             elided_bytes: 0,
             usage: None,
+            oom_killed: false,
         }
     }
 

@@ -136,6 +136,7 @@ impl DetachedState {
             truncated: self.ring.overflow(),
             elided_bytes: 0,
             usage: None,
+            oom_killed: false,
         }
     }
 

@@ -33,6 +33,12 @@ pub struct ExecResult {
     /// What the command used, where it could be measured (a command run through the
     /// in-sandbox agent); `None` otherwise.
     pub usage: Option<Usage>,
+    /// The kernel's out-of-memory killer ended the command (exit code 137). Through the agent
+    /// it is the agent's report ([`Usage::oom_killed`]); on the engine path it is read from the
+    /// container's memory cgroup when a command ends by `SIGKILL` that pocketdock did not
+    /// send: the cgroup counted an OOM kill since the last such look. Advisory, as the sandbox
+    /// could make it up.
+    pub oom_killed: bool,
 }
 
 /// What a command used, measured inside the sandbox when it ended. The sandbox reports these

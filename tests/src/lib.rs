@@ -10,6 +10,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod conformance;
+pub mod fake_engine;
+pub mod faults;
 pub mod raw;
 
 /// The image every integration test uses (built by `scripts/engines.sh up`).

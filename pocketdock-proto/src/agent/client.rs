@@ -210,7 +210,8 @@ impl AgentClient {
                     Capture::passing(limit)
                 },
                 started: now,
-                deadline: config.timeout.map(|t| now + t),
+                // A timeout too large for the clock is no deadline.
+                deadline: config.timeout.and_then(|t| now.checked_add(t)),
                 stopped: None,
                 exit: None,
                 spawn_failed: None,
@@ -448,6 +449,7 @@ impl AgentClient {
             timed_out: stopped == Some(Stopped::TimedOut),
             truncated: truncated || stopped == Some(Stopped::Capped),
             elided_bytes,
+            oom_killed: usage.is_some_and(|u| u.oom_killed),
             usage,
         }))
     }

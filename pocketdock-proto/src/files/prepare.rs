@@ -125,12 +125,17 @@ pub fn not_a_directory(dir: &str, blocker: &str) -> Error {
 
 /// An upload's error as the caller should see it: the engine refusing to write into `dir`
 /// because the file system there (or the container's root) is read-only is
-/// [`Error::InvalidInput`] on `path`, as any other destination the default user cannot write.
+/// [`Error::InvalidInput`] on `path`, as any other destination the default user cannot write;
+/// a container not found by the upload itself (after its target was found) is
+/// [`Error::ContainerGone`].
 pub fn upload_error(e: Error, dir: &str) -> Error {
     match e {
         Error::Engine { message, .. } if message.to_ascii_lowercase().contains("read-only") => {
             Error::invalid("path", format!("{dir:?} is not writable: {message}"))
         }
+        // The target was stat'ed through the same container a moment before: it went away
+        // during the upload.
+        Error::ContainerNotFound(id) => Error::ContainerGone(id),
         other => other,
     }
 }

@@ -125,6 +125,12 @@ enum State {
         op: SubOp<()>,
         dir: String,
     },
+    /// The engine failed the upload: is the container still running (then `err` stands), or
+    /// did it stop or go away under the upload?
+    Recheck {
+        op: CallOp<bool>,
+        err: Error,
+    },
     Done,
 }
 
@@ -507,9 +513,35 @@ impl<'a> PutOp<'a> {
             SubStep::Transferred => Some(self.end(Ok(()))),
             SubStep::Failed(e) => {
                 let e = upload_error(e, dir);
+                if matches!(e, Error::Engine { status: 500.., .. }) {
+                    let id = self.container.clone();
+                    let op = calls::inspect(&id).map(|i| i.state.running);
+                    self.state = State::Recheck { op, err: e };
+                    return None;
+                }
                 Some(self.end(Err(e)))
             }
             _ => Some(self.end(Err(unexpected()))),
+        }
+    }
+
+    /// One step of the look at the container after a failed upload; `None` to poll again.
+    fn poll_recheck(&mut self, now: Instant) -> Option<Step<PutEvent, ()>> {
+        let State::Recheck { op, err } = &mut self.state else {
+            return None;
+        };
+        match op.poll(now) {
+            Step::Io(io) => Some(Step::Io(io)),
+            Step::Event(()) => None,
+            Step::Done(r) => {
+                let err = std::mem::replace(err, unexpected());
+                let e = match r {
+                    Ok(false) => Error::ContainerNotRunning(self.container.clone()),
+                    Err(Error::ContainerNotFound(id)) => Error::ContainerGone(id),
+                    Ok(true) | Err(_) => err,
+                };
+                Some(self.end(Err(e)))
+            }
         }
     }
 
@@ -594,6 +626,7 @@ impl<'a> PutOp<'a> {
             State::Owner(op) | State::Upload { op, .. } => Some(op),
             State::Stat { op, .. } | State::Walk { op, .. } => Some(op),
             State::Inspect(op) => Some(op),
+            State::Recheck { op, .. } => Some(op),
             State::Passwd { op, .. } => Some(op.as_mut()),
             State::Start | State::Gather { .. } | State::Done => None,
         }
@@ -745,6 +778,11 @@ impl Operation for PutOp<'_> {
                 }
                 State::Upload { .. } => {
                     if let Some(step) = self.poll_upload(now) {
+                        return step;
+                    }
+                }
+                State::Recheck { .. } => {
+                    if let Some(step) = self.poll_recheck(now) {
                         return step;
                     }
                 }

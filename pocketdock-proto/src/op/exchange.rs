@@ -71,7 +71,8 @@ impl Exchange {
         match self.phase {
             Phase::Connect => {
                 if let Some(t) = self.timeout {
-                    self.deadline = Some(now + t);
+                    // A timeout too large for the clock is no deadline.
+                    self.deadline = now.checked_add(t);
                 }
                 self.phase = Phase::Write;
                 ExStep::Io(Io::Connect)

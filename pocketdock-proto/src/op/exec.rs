@@ -11,8 +11,9 @@ use super::exchange::{ExStep, Exchange};
 use super::exec_start::{keep_refusal, start_accepted, start_error, start_exchange};
 use super::kill::{KillOp, NONCE_VAR};
 use super::{CallOp, Io, Operation, Step};
+use crate::api::containers::ContainerInspect;
 use crate::api::exec::{ExecInspect, ExecSpec};
-use crate::capture::{Capture, Captured, OutputLimit};
+use crate::capture::{Capture, Captured, LimitPolicy, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
 use crate::error::{Error, Result};
 use crate::http::ResponseHead;
@@ -104,6 +105,26 @@ enum State {
         attempt: u32,
         killed: Option<Stopped>,
     },
+    /// The command died by a signal nobody in pocketdock sent: was it its container that
+    /// stopped or went away under it?
+    CheckContainer {
+        call: CallOp<ContainerInspect>,
+        exit_code: i64,
+        settle_until: Instant,
+    },
+    /// The container still ran at the last look: look again soon, as an engine reports the
+    /// container's end a moment after its processes' ends.
+    Settle {
+        until: Instant,
+        exit_code: i64,
+        settle_until: Instant,
+    },
+    /// The command was killed (137) in a container that still runs: did the kernel's
+    /// out-of-memory killer do it? A helper reads the container's memory cgroup.
+    OomCheck {
+        op: Box<ExecOp>,
+        exit_code: i64,
+    },
     Finished,
 }
 
@@ -116,6 +137,7 @@ pub struct ExecOp {
     events: VecDeque<ExecEvent>,
     exec_id: String,
     started: Option<Instant>,
+    oom_killed: bool,
 }
 
 impl std::fmt::Debug for ExecOp {
@@ -152,6 +174,7 @@ impl ExecOp {
             events: VecDeque::new(),
             exec_id: String::new(),
             started: None,
+            oom_killed: false,
             config,
         }
     }
@@ -194,7 +217,29 @@ impl ExecOp {
             truncated: truncated || killed == Some(Stopped::Capped),
             elided_bytes,
             usage: None,
+            oom_killed: killed.is_none() && self.oom_killed,
         }))
+    }
+
+    /// The helper that reads the container's OOM-kill count (see [`OOM_SCRIPT`]).
+    fn oom_check(&self) -> ExecOp {
+        let spec = ExecSpec {
+            cmd: vec!["sh".into(), "-c".into(), OOM_SCRIPT.into()],
+            user: self.config.spec.user.clone(),
+            ..ExecSpec::default()
+        };
+        let mut config = ExecConfig::new(
+            &self.config.container,
+            spec,
+            format!("{}-oom", self.config.nonce),
+        );
+        config.timeout = Some(OOM_CHECK_TIMEOUT);
+        config.limit = Some(OutputLimit {
+            max_bytes: 256,
+            policy: LimitPolicy::Stop,
+        });
+        config.call_timeout = self.config.call_timeout;
+        ExecOp::new(config)
     }
 
     fn fail(&mut self, e: Error) -> Step<ExecEvent, ExecResult> {
@@ -239,6 +284,38 @@ impl ExecOp {
 const BACKOFF_START: Duration = Duration::from_millis(5);
 const BACKOFF_MAX: Duration = Duration::from_millis(200);
 
+/// An exit code that says a signal ended the command (128 + the signal, as shells and both
+/// engines report it): the one case where the container's own state may be the cause.
+fn by_signal(code: i64) -> bool {
+    code > 128 && code < 128 + 65
+}
+
+/// Prints the container's OOM-kill count (cgroup v2 `memory.events` or v1
+/// `memory.oom_control`) and the count the previous look saw, which it records in a file of the
+/// container: a kill counted since then was the out-of-memory killer's.
+const OOM_SCRIPT: &str = r#"f=/sys/fs/cgroup/memory.events
+[ -r "$f" ] || f=/sys/fs/cgroup/memory/memory.oom_control
+n=$(sed -n 's/^oom_kill //p' "$f" 2>/dev/null | head -n 1)
+s=/tmp/.pocketdock-oom-kills
+o=$(cat "$s" 2>/dev/null)
+echo "${n:-0}" > "$s" 2>/dev/null
+echo "${n:-0} ${o:-0}""#;
+
+/// The OOM helper's deadline: it reads two small files.
+const OOM_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The OOM helper's output says the count grew.
+fn oom_counted(out: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(out);
+    let mut it = text.split_whitespace().map(str::parse::<u64>);
+    matches!((it.next(), it.next()), (Some(Ok(now)), Some(Ok(before))) if now > before)
+}
+
+/// How long a container that killed a command's processes may still be reported as running.
+const SETTLE: Duration = Duration::from_millis(500);
+/// The pause between two looks at it meanwhile.
+const SETTLE_STEP: Duration = Duration::from_millis(50);
+
 fn backoff(attempt: u32) -> Duration {
     BACKOFF_START
         .saturating_mul(1u32 << attempt.min(8))
@@ -265,7 +342,8 @@ impl Operation for ExecOp {
                         let ex = start_exchange(
                             &id,
                             self.config.spec.tty,
-                            self.config.timeout.map(|t| started + t),
+                            // A timeout too large for the clock is no deadline.
+                            self.config.timeout.and_then(|t| started.checked_add(t)),
                         );
                         self.state = State::Stream {
                             ex,
@@ -366,6 +444,15 @@ impl Operation for ExecOp {
                     Step::Done(Ok(info)) => {
                         let (give_up, attempt, killed) = (*give_up, *attempt, *killed);
                         match info.exit_code {
+                            Some(code) if !info.running && killed.is_none() && by_signal(code) => {
+                                let call = super::calls::inspect(&self.config.container)
+                                    .with_timeout(Some(self.config.call_timeout));
+                                self.state = State::CheckContainer {
+                                    call,
+                                    exit_code: code,
+                                    settle_until: now + SETTLE,
+                                };
+                            }
                             Some(code) if !info.running => return self.finish(now, code, killed),
                             _ if now >= give_up => {
                                 if killed.is_some() {
@@ -392,7 +479,9 @@ impl Operation for ExecOp {
                     }
                     Step::Done(Err(e)) => return self.fail(e),
                 },
-                State::Backoff { until, .. } if now < *until => return Step::Io(Io::Wait(*until)),
+                State::Backoff { until, .. } | State::Settle { until, .. } if now < *until => {
+                    return Step::Io(Io::Wait(*until))
+                }
                 State::Backoff {
                     give_up,
                     attempt,
@@ -408,6 +497,62 @@ impl Operation for ExecOp {
                         killed,
                     };
                 }
+                State::CheckContainer {
+                    call,
+                    exit_code,
+                    settle_until,
+                } => match call.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(()) => {}
+                    Step::Done(Ok(c)) if c.state.running && now < *settle_until => {
+                        self.state = State::Settle {
+                            until: now + SETTLE_STEP,
+                            exit_code: *exit_code,
+                            settle_until: *settle_until,
+                        };
+                    }
+                    Step::Done(Ok(c)) if c.state.running => {
+                        let code = *exit_code;
+                        if code != 128 + 9 {
+                            return self.finish(now, code, None);
+                        }
+                        let op = Box::new(self.oom_check());
+                        self.state = State::OomCheck {
+                            op,
+                            exit_code: code,
+                        };
+                    }
+                    Step::Done(Ok(_)) => {
+                        let id = self.config.container.clone();
+                        return self.fail(Error::ContainerNotRunning(id));
+                    }
+                    Step::Done(Err(Error::ContainerNotFound(id))) => {
+                        return self.fail(Error::ContainerGone(id));
+                    }
+                    Step::Done(Err(e)) => return self.fail(e),
+                },
+                State::Settle {
+                    exit_code,
+                    settle_until,
+                    ..
+                } => {
+                    let call = super::calls::inspect(&self.config.container)
+                        .with_timeout(Some(self.config.call_timeout));
+                    self.state = State::CheckContainer {
+                        call,
+                        exit_code: *exit_code,
+                        settle_until: *settle_until,
+                    };
+                }
+                State::OomCheck { op, exit_code } => match op.poll(now) {
+                    Step::Io(io) => return Step::Io(io),
+                    Step::Event(_) => {}
+                    Step::Done(r) => {
+                        let code = *exit_code;
+                        self.oom_killed = r.is_ok_and(|r| oom_counted(&r.stdout));
+                        return self.finish(now, code, None);
+                    }
+                },
                 State::Finished => return Step::Done(Err(Error::polled_after_completion())),
             }
         }
@@ -419,6 +564,8 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_input(data),
             State::Kill(k, _) => k.handle_input(now, data),
             State::Inspect { call, .. } => call.handle_input(now, data),
+            State::CheckContainer { call, .. } => call.handle_input(now, data),
+            State::OomCheck { op, .. } => op.handle_input(now, data),
             _ => {}
         }
     }
@@ -429,6 +576,8 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_bytes(data),
             State::Kill(k, _) => k.handle_bytes(now, data),
             State::Inspect { call, .. } => call.handle_bytes(now, data),
+            State::CheckContainer { call, .. } => call.handle_bytes(now, data),
+            State::OomCheck { op, .. } => op.handle_bytes(now, data),
             _ => {}
         }
     }
@@ -439,6 +588,8 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_eof(),
             State::Kill(k, _) => k.handle_eof(now),
             State::Inspect { call, .. } => call.handle_eof(now),
+            State::CheckContainer { call, .. } => call.handle_eof(now),
+            State::OomCheck { op, .. } => op.handle_eof(now),
             _ => {}
         }
     }
@@ -451,6 +602,8 @@ impl Operation for ExecOp {
             }
             State::Kill(k, _) => k.handle_timeout(now),
             State::Inspect { call, .. } => call.handle_timeout(now),
+            State::CheckContainer { call, .. } => call.handle_timeout(now),
+            State::OomCheck { op, .. } => op.handle_timeout(now),
             _ => {}
         }
     }

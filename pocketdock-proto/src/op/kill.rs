@@ -44,10 +44,6 @@ pub fn kill_command(nonce: &str, signal: &str) -> Vec<String> {
 }
 
 /// Convert a signal number to the name `kill -s` takes; names pass through (upper-cased, no `SIG`).
-#[expect(
-    clippy::single_match_else,
-    reason = "a number or a name: the number arm is a table"
-)]
 pub fn signal_name(signal: &str) -> Result<String> {
     let s = signal
         .trim()
@@ -76,6 +72,13 @@ pub fn signal_name(signal: &str) -> Result<String> {
             }
         }
         .to_string(),
+        // A number too large for a signal is no name either.
+        Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(Error::invalid(
+                "signal",
+                format!("unsupported signal number {s}"),
+            ))
+        }
         Err(_) => {
             let up = s.to_ascii_uppercase();
             if up.is_empty()

@@ -257,7 +257,8 @@ impl SessionMachine {
             command: command.to_string(),
             random,
             started: now,
-            deadline: timeout.map(|t| now + t),
+            // A timeout too large for the clock is no deadline.
+            deadline: timeout.and_then(|t| now.checked_add(t)),
             timeout,
             state: State::Queued,
         });

@@ -149,6 +149,7 @@ impl CommandOutput {
             truncated: self.truncated,
             elided_bytes: self.elided_bytes,
             usage: None,
+            oom_killed: false,
         }
     }
 }

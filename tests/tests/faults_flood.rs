@@ -1,0 +1,90 @@
+//! A flood of output (a gigabyte of stdout and one of stderr, binary, no newline, interleaved)
+//! in every mode: the host process's peak memory stays under the cap plus a small constant.
+//! Each mode runs in a child process of its own (`flood_child`), which reports its peak resident
+//! set (`VmHWM` from /proc) before and after the flood.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test bodies: a failed unwrap is the test failure"
+)]
+
+use std::time::Duration;
+
+use pocketdock_blocking::{ContainerSpec, Engine};
+use pocketdock_tests::faults::{within, Names};
+use pocketdock_tests::BUSYBOX_IMAGE;
+
+/// Bytes of stdout, and as many of stderr, per flood.
+const FLOOD: u64 = 1 << 30;
+/// The cap each mode keeps (`flood_child`'s).
+const CAP: u64 = 1 << 20;
+/// What a mode may add to its peak beyond the cap of each stream: buffers of the driver and the
+/// demultiplexer, allocator slack.
+const SLACK: u64 = 16 << 20;
+
+fn flood(socket: &str, mode: &'static str) {
+    let names = Names::new(socket);
+    let c = Engine::new(socket)
+        .create_container(
+            ContainerSpec::new()
+                .image(BUSYBOX_IMAGE)
+                .name(names.name("flood")),
+        )
+        .unwrap();
+    let (socket, name) = (socket.to_string(), c.name().to_string());
+    let out = within(Duration::from_secs(600), mode, move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_flood_child"))
+            .args([mode, &socket, &name, &FLOOD.to_string()])
+            .output()
+            .unwrap()
+    });
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{mode}: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |k: &str| -> u64 {
+        text.split_whitespace()
+            .find_map(|f| f.strip_prefix(k)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{mode}: no {k} in {text:?}"))
+    };
+    let (before, after, seen) = (field("before"), field("after"), field("seen"));
+    eprintln!(
+        "flood {mode}: peak {} MiB (before the flood {} MiB), {} MiB of output seen",
+        after >> 20,
+        before >> 20,
+        seen >> 20
+    );
+    assert!(
+        after <= before + 2 * CAP + SLACK,
+        "{mode}: peak grew from {before} to {after} bytes"
+    );
+    // The flood really went through (a stopped run sees at least the cap; the ring buffer keeps
+    // its capacity at most, and the child checked that it overflowed).
+    let least = match mode {
+        "run-capped" => CAP,
+        "detached" => CAP / 2,
+        _ => 2 * FLOOD,
+    };
+    assert!(seen >= least, "{mode}: only {seen} bytes seen");
+    drop(c);
+}
+
+fn run_capped(socket: &str) {
+    flood(socket, "run-capped");
+}
+fn run_head_tail(socket: &str) {
+    flood(socket, "run-head-tail");
+}
+fn stream(socket: &str) {
+    flood(socket, "stream");
+}
+fn detached(socket: &str) {
+    flood(socket, "detached");
+}
+fn session(socket: &str) {
+    flood(socket, "session");
+}
+
+pocketdock_tests::per_engine!(run_capped, run_head_tail, stream, detached, session);
