@@ -2,12 +2,7 @@
 //! background task (at most once a minute across this user's processes), and
 //! [`Engine::reap_orphans`] looks now. See [`pocketdock_proto::reap`] for the rules.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use pocketdock_host::owner::claim_reap_turn;
+use pocketdock_host::owner::{claim_reap_turn_now, first_use_in_process};
 use pocketdock_host::reaper::ReapFlow;
 use pocketdock_proto::reap::ReapReport;
 use pocketdock_proto::Result;
@@ -22,7 +17,7 @@ impl<R: Runtime> Engine<R> {
     ///
     /// A process that looks this way starts no background look of its own on this engine.
     pub async fn reap_orphans(&self) -> Result<ReapReport> {
-        first_use(self.socket());
+        first_use_in_process(self.socket());
         self.drive(ReapFlow::new(self.socket()), |()| {}).await
     }
 }
@@ -31,26 +26,13 @@ impl<R: Runtime> Engine<R> {
 /// look in the last minute, look for orphans in a background task (never in the caller's
 /// way; a failure is ignored, the next start looks again).
 pub(crate) fn start_once<R: Runtime>(engine: &Engine<R>) {
-    if !first_use(engine.socket()) {
+    if !first_use_in_process(engine.socket()) {
         return;
     }
     let engine = engine.clone();
     R::spawn_cleanup(async move {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if claim_reap_turn(engine.socket(), now) {
+        if claim_reap_turn_now(engine.socket()) {
             let _ = engine.reap_orphans().await;
         }
     });
-}
-
-/// Whether this is the first use of `socket` in this process (and note it).
-fn first_use(socket: &std::path::Path) -> bool {
-    static STARTED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
-    STARTED
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(socket.to_path_buf())
 }

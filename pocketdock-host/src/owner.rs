@@ -6,12 +6,13 @@
 //! Everything lives in a private runtime directory: `$XDG_RUNTIME_DIR/pocketdock`, else
 //! `/tmp/pocketdock-<uid>` (made `0700`, refused unless it is ours and not a symlink).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use pocketdock_proto::reap::{
     owner_liveness, running_start_time, HostView, Liveness, Owner, RecordLine,
@@ -84,6 +85,25 @@ pub fn runtime_dir() -> Option<PathBuf> {
     let _ = fs::DirBuilder::new().mode(0o700).create(&dir);
     let meta = fs::symlink_metadata(&dir).ok()?;
     (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o022 == 0).then_some(dir)
+}
+
+/// Whether this is the first use of the engine at `socket` in this process (and note it):
+/// checked by every engine call, so a use after the first costs a lookup, no allocation.
+pub fn first_use_in_process(socket: &Path) -> bool {
+    static SEEN: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    !seen.contains(socket) && seen.insert(socket.to_path_buf())
+}
+
+/// [`claim_reap_turn`] at the current time of the system clock.
+pub fn claim_reap_turn_now(socket: &Path) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    claim_reap_turn(socket, now)
 }
 
 /// Take this minute's turn to look for orphans on the engine at `socket`: `true` (and the
@@ -286,6 +306,16 @@ pub fn finish_record(path: &Path, remaining: &[RecordLine]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_first_use_of_a_socket_counts() {
+        let a = Path::new("/nowhere/first-use-a.sock");
+        let b = Path::new("/nowhere/first-use-b.sock");
+        assert!(first_use_in_process(a));
+        assert!(!first_use_in_process(a));
+        assert!(first_use_in_process(b));
+        assert!(!first_use_in_process(a));
+    }
 
     /// This process is its own live owner, and its token round-trips.
     #[test]
