@@ -1507,6 +1507,50 @@ pub async fn long_stream_does_not_delay_other_calls<S: Sandbox>(ctx: Ctx) {
     drop(s);
 }
 
+/// Hands `$m!` its arguments followed by every scenario each adapter runs, on any engine: the
+/// one list the local suite (`tests/tests/conformance.rs`) and the remote one
+/// (`tests/tests/remote.rs`) both take, so a new scenario runs everywhere at once.
+#[macro_export]
+macro_rules! with_every_scenario {
+    ($m:ident! { $($args:tt)* }) => {
+        $m! { $($args)*
+            ping_and_version,
+            echo_hello,
+            stderr_exit_code_and_no_trailing_newline,
+            argv_without_shell_and_python,
+            utf8_is_lossless,
+            timeout_kills_the_whole_tree_and_keeps_partial_output,
+            output_cap_stops_and_head_tail_keeps_the_end,
+            stream_delivers_chunks_then_result,
+            stream_timeout_keeps_partial_output,
+            dropped_stream_kills_the_command,
+            stream_keeping_nothing_delivers_every_byte,
+            stream_keeping_nothing_caps_what_it_hands_out,
+            detach_kill_ring_buffer_and_callbacks,
+            spawn_runs_unwatched,
+            ring_buffer_overflow,
+            info_reports_live_state,
+            limits_read_back_at_create,
+            reboot_in_place_and_fresh,
+            snapshot_makes_an_image,
+            name_clash_is_refused,
+            invalid_input_is_refused_before_the_engine,
+            missing_image_and_vanished_container,
+            attach_by_name,
+            persistent_shutdown_only_stops,
+            persistence_in_a_project,
+            files_round_trip,
+            read_only_destination_is_refused,
+            agent_path_keeps_the_contract,
+            agent_starts_on_its_own_or_says_why_not,
+            tty_program,
+            images_build_export_import,
+            session_state_and_boundaries,
+            pool_hands_out_fresh_agent_ready_sandboxes,
+        }
+    };
+}
+
 /// One `#[test]` per engine and scenario for an adapter, named `<adapter>::<engine>::<scenario>`:
 /// `conformance_tests!(tokio, pocketdock_tokio::Container, runtime::tokio; echo_hello, ...)`.
 /// The runtime is a path to a `fn(F) -> F::Output` (see [`runtime`]).

@@ -27,42 +27,12 @@ macro_rules! remote_suite {
     };
 }
 
-/// Every scenario the blocking adapter runs on the local engines.
+/// Every scenario the adapters run on the local engines.
 macro_rules! full_suite {
     ($adapter:ident, $sandbox:ty, $runtime:path; $engine:ident) => {
-        remote_suite!($adapter, $sandbox, $runtime; $engine;
-            ping_and_version,
-            echo_hello,
-            stderr_exit_code_and_no_trailing_newline,
-            argv_without_shell_and_python,
-            utf8_is_lossless,
-            timeout_kills_the_whole_tree_and_keeps_partial_output,
-            output_cap_stops_and_head_tail_keeps_the_end,
-            stream_delivers_chunks_then_result,
-            stream_timeout_keeps_partial_output,
-            dropped_stream_kills_the_command,
-            stream_keeping_nothing_delivers_every_byte,
-            stream_keeping_nothing_caps_what_it_hands_out,
-            detach_kill_ring_buffer_and_callbacks,
-            spawn_runs_unwatched,
-            ring_buffer_overflow,
-            info_reports_live_state,
-            reboot_in_place_and_fresh,
-            snapshot_makes_an_image,
-            name_clash_is_refused,
-            invalid_input_is_refused_before_the_engine,
-            missing_image_and_vanished_container,
-            attach_by_name,
-            persistent_shutdown_only_stops,
-            persistence_in_a_project,
-            files_round_trip,
-            read_only_destination_is_refused,
-            agent_path_keeps_the_contract,
-            tty_program,
-            images_build_export_import,
-            session_state_and_boundaries,
-            pool_hands_out_fresh_agent_ready_sandboxes,
-        );
+        pocketdock_tests::with_every_scenario!(remote_suite! {
+            $adapter, $sandbox, $runtime; $engine;
+        });
     };
 }
 
