@@ -214,7 +214,7 @@ impl<R: Runtime> AgentConn<R> {
         self.flush().await;
         let answer = self
             .shared
-            .wait_for(Some(R::now() + timeout), |st| {
+            .wait_for(R::now().checked_add(timeout), |st| {
                 if st.client.pongs() > before {
                     Some(Ok(()))
                 } else {

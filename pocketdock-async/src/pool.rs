@@ -143,7 +143,7 @@ impl<R: Runtime> Shared<R> {
 
     /// Wait `d`, or less when the pool starts closing.
     async fn pause(&self, d: Duration) {
-        self.wait_until(Some(R::now() + d), |st| st.book.is_closing())
+        self.wait_until(R::now().checked_add(d), |st| st.book.is_closing())
             .await;
     }
 
@@ -240,7 +240,7 @@ impl<R: Runtime> Pool<R> {
     /// is.
     pub async fn wait_ready(&self, timeout: Duration) -> bool {
         self.shared
-            .wait_until(Some(R::now() + timeout), |st| {
+            .wait_until(R::now().checked_add(timeout), |st| {
                 st.book.idle() >= st.book.size()
             })
             .await

@@ -187,7 +187,7 @@ impl AgentConn {
             writer: Mutex::new(writer),
         };
         this.wait_until(
-            Instant::now() + HELLO_TIMEOUT,
+            Some(Instant::now() + HELLO_TIMEOUT),
             || "the agent did not say hello in time".into(),
             |client| client.hello().is_some(),
         )?;
@@ -196,9 +196,11 @@ impl AgentConn {
 
     /// Wait until `ready` says so; the connection's end is an error with its reason, and so is
     /// `give_up` passing first (`late` says what was late).
+    /// Wait until `ready`, the connection's end, or `give_up` (`None`: a timeout too large for
+    /// the clock, no deadline).
     fn wait_until(
         &self,
-        give_up: Instant,
+        give_up: Option<Instant>,
         late: impl FnOnce() -> String,
         ready: impl Fn(&AgentClient) -> bool,
     ) -> Result<()> {
@@ -210,16 +212,24 @@ impl AgentConn {
             if let Some(why) = client.ended() {
                 return Err(Error::Agent(why.to_string()));
             }
-            let now = Instant::now();
-            if now >= give_up {
-                return Err(Error::Agent(late()));
-            }
-            client = self
-                .shared
-                .changed
-                .wait_timeout(client, give_up - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            client = match give_up {
+                None => self
+                    .shared
+                    .changed
+                    .wait(client)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(give_up) => {
+                    let now = Instant::now();
+                    if now >= give_up {
+                        return Err(Error::Agent(late()));
+                    }
+                    self.shared
+                        .changed
+                        .wait_timeout(client, give_up - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
     }
 
@@ -240,7 +250,7 @@ impl AgentConn {
         };
         self.flush();
         self.wait_until(
-            Instant::now() + timeout,
+            Instant::now().checked_add(timeout),
             || format!("the agent did not answer a ping within {timeout:?}"),
             |client| client.pongs() > before,
         )

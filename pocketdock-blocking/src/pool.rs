@@ -102,18 +102,13 @@ impl Shared {
 
     /// Wait `d`, or less when the pool starts closing.
     fn pause(&self, d: Duration) {
-        let give_up = Instant::now() + d;
+        let give_up = Instant::now().checked_add(d);
         let mut st = self.lock();
         while !st.book.is_closing() {
-            let now = Instant::now();
-            if now >= give_up {
-                return;
-            }
-            st = self
-                .changed
-                .wait_timeout(st, give_up - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            st = match wait_step(&self.changed, st, give_up) {
+                Some(st) => st,
+                None => return,
+            };
         }
     }
 }
@@ -184,22 +179,16 @@ impl Pool {
     /// Wait until the pool is full again (`size` members ready), at most `timeout`; whether it
     /// is.
     pub fn wait_ready(&self, timeout: Duration) -> bool {
-        let give_up = Instant::now() + timeout;
+        let give_up = Instant::now().checked_add(timeout);
         let mut st = self.shared.lock();
         loop {
             if st.book.idle() >= st.book.size() {
                 return true;
             }
-            let now = Instant::now();
-            if now >= give_up {
-                return false;
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, give_up - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            st = match wait_step(&self.shared.changed, st, give_up) {
+                Some(st) => st,
+                None => return false,
+            };
         }
     }
 
@@ -374,5 +363,29 @@ impl DerefMut for PoolGuard {
 impl Drop for PoolGuard {
     fn drop(&mut self) {
         let _ = self.finish();
+    }
+}
+
+/// One wait on `changed` for a change of what `guard` holds: the guard back, or `None` once
+/// `give_up` has passed (`give_up` `None`: a timeout too large for the clock, no deadline).
+fn wait_step<'a, T>(
+    changed: &Condvar,
+    guard: MutexGuard<'a, T>,
+    give_up: Option<Instant>,
+) -> Option<MutexGuard<'a, T>> {
+    match give_up {
+        None => Some(changed.wait(guard).unwrap_or_else(PoisonError::into_inner)),
+        Some(give_up) => {
+            let now = Instant::now();
+            if now >= give_up {
+                return None;
+            }
+            Some(
+                changed
+                    .wait_timeout(guard, give_up - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0,
+            )
+        }
     }
 }

@@ -57,7 +57,8 @@ fn background() -> &'static Mutex<Vec<JoinHandle<()>>> {
 /// program (the CLI) calls it before it exits, so that its look is not cut short. Returns
 /// whether all finished.
 pub fn finish_background_reaps(max: Duration) -> bool {
-    let deadline = Instant::now() + max;
+    // A wait too long for the clock is a wait until they finish.
+    let deadline = Instant::now().checked_add(max);
     loop {
         let mut handles = background().lock().unwrap_or_else(PoisonError::into_inner);
         handles.retain(|h| !h.is_finished());
@@ -65,7 +66,7 @@ pub fn finish_background_reaps(max: Duration) -> bool {
             return true;
         }
         drop(handles);
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
