@@ -75,16 +75,37 @@ pub fn owned_nonce() -> String {
     }
 }
 
-/// The private runtime directory, made if missing; `None` when it cannot be made safely.
-pub fn runtime_dir() -> Option<PathBuf> {
-    let uid = fs::metadata("/proc/self").ok()?.uid();
+/// This user's private runtime directory (`$XDG_RUNTIME_DIR/pocketdock`, else
+/// `/tmp/pocketdock-<uid>`), where command records, the reap stamp and the CLI's relay sockets
+/// live: made with mode 0700 when missing, and refused when it is not a directory, another user
+/// owns it or others may enter it (someone could then stand in for a relay or forge a record).
+pub fn private_runtime_dir() -> std::io::Result<PathBuf> {
+    let uid = fs::metadata("/proc/self")?.uid();
     let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         Some(base) if Path::new(&base).is_dir() => Path::new(&base).join("pocketdock"),
         _ => std::env::temp_dir().join(format!("pocketdock-{uid}")),
     };
-    let _ = fs::DirBuilder::new().mode(0o700).create(&dir);
-    let meta = fs::symlink_metadata(&dir).ok()?;
-    (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o022 == 0).then_some(dir)
+    match fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    let meta = fs::symlink_metadata(&dir)?;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a directory of this user's alone (mode 0700)",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(dir)
+}
+
+/// [`private_runtime_dir`], or `None` when it cannot be had safely (records and the stamp are
+/// then skipped, never written somewhere shared).
+fn runtime_dir() -> Option<PathBuf> {
+    private_runtime_dir().ok()
 }
 
 /// Whether this is the first use of the engine at `socket` in this process (and note it):

@@ -20,7 +20,6 @@
 mod serve;
 
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,32 +43,6 @@ fn my_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 
-/// The directory of this user's relay sockets: created with mode 0700 when missing, and
-/// refused when another user owns it or others may enter it (someone could then stand in for
-/// a relay).
-fn socket_dir() -> io::Result<PathBuf> {
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-        Some(runtime) if runtime.is_dir() => runtime.join("pocketdock"),
-        _ => std::env::temp_dir().join(format!("pocketdock-{}", my_uid())),
-    };
-    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    let meta = std::fs::symlink_metadata(&dir)?;
-    if !meta.is_dir() || meta.uid() != my_uid() || meta.permissions().mode() & 0o077 != 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "{} is not a directory of this user's alone (mode 0700)",
-                dir.display()
-            ),
-        ));
-    }
-    Ok(dir)
-}
-
 /// The socket of the relay of container `id` for this build of the agent; `Err` says why
 /// there is none to have (no agent binary, no private directory).
 pub fn socket_path(id: &str) -> Result<PathBuf, String> {
@@ -81,7 +54,8 @@ pub fn socket_path(id: &str) -> Result<PathBuf, String> {
         .unwrap_or("agent")
         .to_string();
     let short: String = id.chars().take(24).collect();
-    let dir = socket_dir().map_err(|e| format!("no private socket directory: {e}"))?;
+    let dir = pocketdock_host::owner::private_runtime_dir()
+        .map_err(|e| format!("no private socket directory: {e}"))?;
     Ok(dir.join(format!("relay-{short}-{build}.sock")))
 }
 
