@@ -16,10 +16,13 @@
 # the containers and their conmon processes keep running, and the restarted service sees them.
 #
 # Docker's state lives in its daemon: the private Docker is a second dockerd with its own
-# data-root, exec-root, pidfile, containerd and socket. Its daemon.json turns the default bridge
-# and iptables off ("bridge": "none", "iptables": false), so it never touches the shared
+# data-root, exec-root, pidfile, containerd and socket. Its daemon.json gives it a bridge of its
+# own (pdfault0, made by this script) and turns iptables off, so it never touches the shared
 # dockerd's docker0 bridge or its iptables chains (pocketdock sandboxes have no network unless
 # asked), and live-restore on, so containers outlive a stop of the daemon as they do on Podman.
+# Not "bridge": "none": a dockerd started so deletes the host's docker0 (moby removes the default
+# bridge interface when the bridge is disabled), and the shared dockerd's containers with a
+# network then fail to start.
 # The busybox test image is copied into it from the shared Docker (GET /images/.../get, POST
 # /images/load).
 #
@@ -62,6 +65,8 @@ PODMAN_PIDFILE="$RUN/podman.pid"
 PODMAN_LOG="$RUN/podman.log"
 DOCKER_SOCK="$RUN/docker.sock"
 DOCKER_PIDFILE="$RUN/docker.pid"
+# The private dockerd's own bridge (never docker0; see above).
+FAULT_BRIDGE=pdfault0
 DOCKER_LOG="$RUN/docker.log"
 # The shared engines' run directory, recorded at `up` so that a later `start` (from a test, whose
 # environment may differ) uses the same one.
@@ -153,9 +158,14 @@ start_docker() {
     driver=$(cat "$main/storage-driver" 2>/dev/null || echo vfs)
     [[ $driver == overlay ]] && driver=overlay2
     mkdir -p "$RUN/docker/data" "$RUN/docker/exec"
-    cat >"$RUN/docker/daemon.json" <<'EOF'
+    if ! ip link show "$FAULT_BRIDGE" >/dev/null 2>&1; then
+        ip link add "$FAULT_BRIDGE" type bridge
+        ip addr add 10.232.0.1/24 dev "$FAULT_BRIDGE"
+        ip link set "$FAULT_BRIDGE" up
+    fi
+    cat >"$RUN/docker/daemon.json" <<EOF
 {
-  "bridge": "none",
+  "bridge": "$FAULT_BRIDGE",
   "iptables": false,
   "ip6tables": false,
   "ip-forward": false,
@@ -264,6 +274,7 @@ cmd_down() {
     awk -v run="$RUN/" 'index($2, run) == 1 { print $2 }' /proc/mounts | sort -r |
         while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
     find "$RUN/docker/exec" -xdev -type s -delete 2>/dev/null || true
+    ip link del "$FAULT_BRIDGE" 2>/dev/null || true
     log "down"
 }
 
