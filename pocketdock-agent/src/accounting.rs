@@ -1,6 +1,7 @@
 //! What a command used and how it ended, as the [`ExitReport`] the host receives.
 
 use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
 
 use pocketdock_proto::agent::ExitReport;
 
@@ -23,6 +24,32 @@ pub fn oom_kills() -> Option<u64> {
         .iter()
         .find_map(|path| std::fs::read_to_string(path).ok())
         .and_then(|text| parse_oom_kill(&text))
+}
+
+/// How long a SIGKILL death waits for the OOM counter to rise: the kernel counts an OOM kill
+/// after it has sent the SIGKILL, so the victim can be reaped before the count shows it.
+const OOM_SETTLE: Duration = Duration::from_millis(50);
+
+/// The OOM counter after a command ended: for a SIGKILL the agent did not send, read again for
+/// up to [`OOM_SETTLE`] while it has not risen past `before`, so that an OOM kill reaped before
+/// the kernel counted it is still seen (an exit with 137, a shell's report of a child's SIGKILL,
+/// likewise). Other ends read it once.
+pub fn oom_kills_after(reaped: &Reaped, before: Option<u64>, killed_by_agent: bool) -> Option<u64> {
+    let mut after = oom_kills();
+    if killed_by_agent || !killed_or_137(reaped) {
+        return after;
+    }
+    let give_up = Instant::now() + OOM_SETTLE;
+    while matches!((before, after), (Some(b), Some(a)) if a <= b) && Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(2));
+        after = oom_kills();
+    }
+    after
+}
+
+/// Died of SIGKILL, or exited 137 as a shell does when its child died of SIGKILL.
+fn killed_or_137(reaped: &Reaped) -> bool {
+    reaped.status.signal() == Some(SIGKILL) || reaped.status.code() == Some(128 + SIGKILL)
 }
 
 /// The `oom_kill N` line of a `memory.events` or `memory.oom_control` file.
@@ -55,13 +82,14 @@ pub fn report(reaped: &Reaped, oom: OomEvidence) -> ExitReport {
         (None, None) => -1,
     };
     let oom_rose = matches!((oom.before, oom.after), (Some(b), Some(a)) if a > b);
+    // A shell whose child the OOM killer ended exits 137 itself rather than dying of SIGKILL.
     ExitReport {
         code,
         signal,
         user_usec: reaped.usage.user_usec,
         sys_usec: reaped.usage.sys_usec,
         max_rss_kib: reaped.usage.max_rss_kib,
-        oom_killed: signal == Some(SIGKILL) && oom_rose && !oom.killed_by_agent,
+        oom_killed: killed_or_137(reaped) && oom_rose && !oom.killed_by_agent,
     }
 }
 
@@ -117,6 +145,15 @@ mod tests {
         assert!(!report(&reaped(9), counts(None, Some(2))).oom_killed);
         assert!(!report(&reaped(15), counts(Some(1), Some(2))).oom_killed);
         assert!(!report(&reaped(0), counts(Some(1), Some(2))).oom_killed);
+    }
+
+    #[test]
+    fn a_shell_exiting_137_after_its_childs_oom_kill_counts() {
+        // Wait status of exit code 137: the code in the high byte.
+        let exit_137 = 137 << 8;
+        assert!(report(&reaped(exit_137), counts(Some(1), Some(2))).oom_killed);
+        assert!(!report(&reaped(exit_137), counts(Some(2), Some(2))).oom_killed);
+        assert!(!report(&reaped(1 << 8), counts(Some(1), Some(2))).oom_killed);
     }
 
     #[test]

@@ -179,7 +179,11 @@ impl Commands {
         self.changed.notify_all();
         let id = table.by_pid.remove(&pid)?;
         let running = table.by_id.get(&id).map(Arc::clone)?;
-        let oom_after = accounting::oom_kills();
+        let oom_after = accounting::oom_kills_after(
+            &reaped,
+            running.oom_before,
+            running.sigkilled.load(Ordering::Relaxed),
+        );
         let done = {
             let mut progress = running.progress();
             progress.reaped = Some((reaped, oom_after));
