@@ -24,8 +24,7 @@ for d in /proc/[0-9]*; do
   p="${d#/proc/}"
   [ "$p" = "$self" ] && continue
   if tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qx "POCKETDOCK_EXEC=$n"; then
-    kill -s "$sig" -- "-$p" 2>/dev/null
-    kill -s "$sig" "$p" 2>/dev/null
+    kill -s "$sig" -- "-$p" 2>/dev/null || kill -s "$sig" "$p" 2>/dev/null
   fi
 done
 exit 0"#;
