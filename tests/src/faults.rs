@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,16 +18,7 @@ pub const PROMPTLY: Duration = Duration::from_secs(30);
 
 /// A unique container name with the fault tests' prefix.
 pub fn fault_name(tag: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{PREFIX}{tag}-{}-{n}-{:x}",
-        std::process::id(),
-        nanos & 0xffff
-    )
+    crate::prefixed_unique_name(PREFIX, tag)
 }
 
 /// The socket of the private engine `which` (`podman` or `docker`), from

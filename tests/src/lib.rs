@@ -94,13 +94,18 @@ impl ProgressLog {
 
 /// A container name unique across parallel tests and runs: `pdtest-<tag>-<pid>-<n>`.
 pub fn unique_name(tag: &str) -> String {
+    prefixed_unique_name("pdtest-", tag)
+}
+
+/// [`unique_name`] with another prefix: `<prefix><tag>-<pid>-<n>-<time>`.
+pub fn prefixed_unique_name(prefix: &str, tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!(
-        "pdtest-{tag}-{}-{n}-{:x}",
+        "{prefix}{tag}-{}-{n}-{:x}",
         std::process::id(),
         nanos & 0xffff
     )
