@@ -7,7 +7,9 @@
     reason = "test helpers and scenarios report a failure by panicking; that is their contract"
 )]
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 pub mod conformance;
 pub mod fake_engine;
@@ -187,4 +189,38 @@ pub fn remove_image(socket: &str, image: &str) {
         let mut sink = Vec::new();
         let _ = s.read_to_end(&mut sink);
     }
+}
+
+/// The `pocketdock` binary of this build (profile and target directory of the running test),
+/// built once per test process.
+pub fn cli_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        // <target>/<profile>/deps/<test>-<hash>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or_else(|| panic!("unexpected test path {}", exe.display()));
+        let target_dir = profile_dir
+            .parent()
+            .unwrap_or_else(|| panic!("unexpected test path {}", exe.display()));
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut build = std::process::Command::new(cargo);
+        build
+            .args(["build", "-q", "-p", "pocketdock-cli", "--bin", "pocketdock"])
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo build");
+        assert!(status.success(), "cargo build -p pocketdock-cli failed");
+        let bin = profile_dir.join("pocketdock");
+        assert!(bin.is_file(), "{} missing after the build", bin.display());
+        bin
+    })
 }

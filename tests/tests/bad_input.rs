@@ -14,22 +14,7 @@ use pocketdock_tests::faults::{container_names, fault_name, within, Names};
 use pocketdock_tests::BUSYBOX_IMAGE;
 
 fn cli() -> PathBuf {
-    // Built by the CLI tests' helper when they run first; build it here otherwise.
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let bin = profile.join("pocketdock");
-    if !bin.is_file() {
-        let status = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
-            .args(["build", "-q", "-p", "pocketdock-cli", "--bin", "pocketdock"])
-            .arg("--manifest-path")
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
-            .arg("--target-dir")
-            .arg(profile.parent().unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    bin
+    pocketdock_tests::cli_binary().to_path_buf()
 }
 
 /// `pocketdock create` with bad arguments: refused, naming what is wrong; nothing created.

@@ -8,7 +8,6 @@
 //! is removed by a guard even when the test fails; projects live in unique temporary directories.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -19,35 +18,7 @@ use serde_json::Value;
 
 /// The `pocketdock` binary, built once per test process.
 fn bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        // <target>/<profile>/deps/cli-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or_else(|| panic!("unexpected test path {}", exe.display()));
-        let target_dir = profile_dir
-            .parent()
-            .unwrap_or_else(|| panic!("unexpected test path {}", exe.display()));
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args(["build", "-q", "-p", "pocketdock-cli", "--bin", "pocketdock"])
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo build");
-        assert!(status.success(), "cargo build -p pocketdock-cli failed");
-        let bin = profile_dir.join("pocketdock");
-        assert!(bin.is_file(), "{} missing after the build", bin.display());
-        bin
-    })
+    pocketdock_tests::cli_binary()
 }
 
 /// A temporary directory, removed on drop.

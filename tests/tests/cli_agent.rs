@@ -9,7 +9,6 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use pocketdock_blocking::{AgentMode, Engine, RunOptions};
@@ -18,26 +17,7 @@ use serde_json::Value;
 
 /// The `pocketdock` binary of this build (built on first use, beside the test binary).
 fn bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-        let target_dir = profile_dir.parent().unwrap();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args(["build", "-q", "-p", "pocketdock-cli", "--bin", "pocketdock"])
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "building the CLI failed");
-        profile_dir.join("pocketdock")
-    })
+    pocketdock_tests::cli_binary()
 }
 
 /// A container made for one scenario, removed at the end whatever happens.
