@@ -117,6 +117,13 @@ impl Drop for FakeEngine {
     }
 }
 
+/// `/containers/{id}/json`.
+fn is_inspect(path: &str) -> bool {
+    path.strip_prefix("/containers/")
+        .and_then(|rest| rest.strip_suffix("/json"))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
+
 fn inspect_json() -> String {
     format!(
         r#"{{"Id":"fakeid","Name":"/{FAKE_CONTAINER}","Created":"2026-01-01T00:00:00Z",
@@ -180,7 +187,9 @@ fn serve(
     };
     let this = match (method.as_str(), path) {
         ("GET" | "HEAD", "/_ping") => Target::Ping,
-        ("GET", p) if p.starts_with("/containers/") && p.ends_with("/json") => Target::Inspect,
+        // One container's inspect, not the list (`/containers/json`, which the background
+        // reaper asks for at any time).
+        ("GET", p) if is_inspect(p) => Target::Inspect,
         ("POST", p) if p.starts_with("/exec/") && p.ends_with("/start") => Target::ExecStart,
         ("GET", p) if p.starts_with("/containers/") && p.ends_with("/archive") => {
             Target::ArchiveGet
@@ -210,7 +219,7 @@ fn serve(
             )
             .as_bytes(),
         ),
-        ("GET", p) if p.starts_with("/containers/") && p.ends_with("/json") => {
+        ("GET", p) if is_inspect(p) => {
             respond(&mut conn, "200 OK", "application/json", inspect_json().as_bytes())
         }
         ("POST", p) if p.starts_with("/containers/") && p.ends_with("/exec") => respond(
