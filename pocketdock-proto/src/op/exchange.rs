@@ -35,6 +35,9 @@ pub(crate) struct Exchange {
     decoder: ResponseDecoder,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
+    /// When the connection was asked for: a deadline given without a timeout is reported
+    /// as the time waited since then.
+    started: Option<Instant>,
     timed_out: bool,
 }
 
@@ -52,6 +55,7 @@ impl Exchange {
             decoder: ResponseDecoder::new(expect),
             timeout,
             deadline: None,
+            started: None,
             timed_out: false,
         }
     }
@@ -67,9 +71,18 @@ impl Exchange {
         self.timed_out = false;
     }
 
+    /// The deadline that passed, as a length: the timeout, or the wait since the connection.
+    fn waited(&self, now: Instant) -> Duration {
+        self.timeout.unwrap_or_else(|| {
+            self.started
+                .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
+        })
+    }
+
     pub(crate) fn poll(&mut self, now: Instant) -> ExStep {
         match self.phase {
             Phase::Connect => {
+                self.started = Some(now);
                 if let Some(t) = self.timeout {
                     // A timeout too large for the clock is no deadline.
                     self.deadline = now.checked_add(t);
@@ -92,7 +105,7 @@ impl Exchange {
                     self.phase = Phase::Finished;
                     ExStep::Failed(Error::Timeout {
                         op: self.op,
-                        after_ms: self.timeout.map_or(0, |t| t.as_millis() as u64),
+                        after_ms: self.waited(now).as_millis() as u64,
                     })
                 }
                 Ok(None) => ExStep::Io(Io::Read {
@@ -125,5 +138,30 @@ impl Exchange {
             self.timed_out = true;
         }
         self.timed_out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Method;
+
+    #[test]
+    fn a_deadline_without_a_timeout_reports_the_time_waited() {
+        let t0 = Instant::now();
+        let request = Request::new(Method::Post, "/exec/x/start");
+        let mut ex = Exchange::new("exec start", &request, Expect::Hijack, None);
+        ex.set_deadline(Some(t0 + Duration::from_secs(3)));
+        assert!(matches!(ex.poll(t0), ExStep::Io(Io::Connect)));
+        assert!(matches!(ex.poll(t0), ExStep::Io(Io::Write(_))));
+        assert!(matches!(ex.poll(t0), ExStep::Io(Io::Read { .. })));
+        let late = t0 + Duration::from_secs(3);
+        assert!(ex.handle_timeout(late));
+        match ex.poll(late) {
+            ExStep::Failed(Error::Timeout { op, after_ms }) => {
+                assert_eq!((op, after_ms), ("exec start", 3000));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
