@@ -140,6 +140,9 @@ impl<R: Runtime> Container<R> {
             return Ok(());
         }
         self.closed = true;
+        // The agent's connection closes first (the agent kills what it started), and an agent
+        // start under way is dropped when it ends: its sandbox is going.
+        self.agent.reset();
         self.engine
             .call(shutdown_call(&self.id, self.persist, force))
             .await

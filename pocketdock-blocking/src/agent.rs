@@ -156,7 +156,7 @@ impl AgentConn {
         });
         let reader = Arc::clone(&shared);
         thread::Builder::new()
-            .name("pocketdock-agent".into())
+            .name("pd-agent-reader".into())
             .spawn(move || read(driver, &reader))
             .map_err(Error::Io)?;
         Self::greeted(shared, conn.try_clone().map_err(Error::Io)?)
@@ -174,7 +174,7 @@ impl AgentConn {
         let reader = Arc::clone(&shared);
         let input = stream.try_clone().map_err(Error::Io)?;
         thread::Builder::new()
-            .name("pocketdock-agent".into())
+            .name("pd-agent-reader".into())
             .spawn(move || read_stream(input, &reader))
             .map_err(Error::Io)?;
         Self::greeted(shared, stream)
@@ -513,7 +513,7 @@ impl Container {
         };
         let (slot, engine, id) = (self.agent.clone(), self.engine.clone(), self.id.clone());
         let started = thread::Builder::new()
-            .name("pocketdock-agent-start".into())
+            .name("pd-agent-start".into())
             .spawn(move || {
                 let _ = slot.finish(generation, open(&engine, &id));
             });

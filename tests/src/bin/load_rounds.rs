@@ -39,6 +39,22 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count)
 }
 
+/// The names of this process's threads other than the main one, for a report of leaks.
+fn other_threads() -> Vec<String> {
+    let main = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .flatten()
+        .filter(|t| t.file_name().to_string_lossy() != main)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The containers on the engine whose name starts with `prefix`, whatever their state.
 fn containers(engine: &Engine, prefix: &str) -> usize {
     engine
@@ -136,6 +152,18 @@ fn main() {
     }
 
     pocketdock_blocking::finish_background_reaps(Duration::from_secs(30));
+    // An agent start still under way for a sandbox removed meanwhile ends by itself (its exec
+    // fails, or its hello times out): what is still there after a minute is a leak.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(60)
+        && (threads() > threads_before || descriptors().0 > fds_before)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!(
+        "settled in {:.1} s after the last round",
+        settle.elapsed().as_secs_f64()
+    );
     let (fds_after, sockets_after) = descriptors();
     let threads_after = threads();
     let containers_after = containers(&engine, &prefix);
@@ -148,6 +176,9 @@ fn main() {
         || fds_after > fds_before
         || sockets_after > sockets_before
         || threads_after > threads_before;
+    if threads_after > threads_before {
+        println!("threads left: {:?}", other_threads());
+    }
     if failures > 0 || leaked {
         eprintln!("load_rounds: {failures} failed sandboxes, leaks: {leaked}");
         std::process::exit(1);
