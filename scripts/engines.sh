@@ -187,7 +187,7 @@ pid_alive() {
     pid=$(<"$pidfile")
     proc_running "$pid" || return 1
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]] || return 1
-    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$RUN/"* ]]
+    [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *"$RUN/"* ]]
 }
 
 # proc_running PID: exists and is not a zombie (its command may still be setsid/nohup).
@@ -393,7 +393,8 @@ our_processes() {
         podman | dockerd | containerd | containerd-shim* | conmon | runc | docker-proxy | netavark | aardvark-dns) ;;
         *) continue ;;
         esac
-        cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+        # 2> before <: a process that ended meanwhile has no cmdline, which is no error to print.
+        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
         [[ $cmd == *"$RUN/"* ]] && echo "$p"
     done
     return 0

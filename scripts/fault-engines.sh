@@ -89,7 +89,7 @@ pid_ours() {
     pid=$(<"$pidfile")
     proc_running "$pid" || return 1
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]] || return 1
-    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$RUN/"* ]]
+    [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *"$RUN/"* ]]
 }
 
 # SIGTERM, then SIGKILL after SECONDS.
@@ -196,7 +196,7 @@ docker_containerd() {
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
         [[ $(cat "/proc/$p/comm" 2>/dev/null) == containerd ]] || continue
-        [[ $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) == *"$RUN/docker/"* ]] && echo "$p"
+        [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") == *"$RUN/docker/"* ]] && echo "$p"
     done
     return 0
 }
@@ -233,7 +233,7 @@ our_processes() {
         dockerd | containerd | containerd-shim* | podman) ;;
         *) continue ;;
         esac
-        [[ $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) == *"$RUN/"* ]] && echo "$p"
+        [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") == *"$RUN/"* ]] && echo "$p"
     done
     return 0
 }
