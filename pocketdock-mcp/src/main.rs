@@ -159,7 +159,8 @@ async fn run(args: Args) -> Result<(), MainError> {
             );
             http::serve(listener, token, Arc::clone(&registry), shutdown.clone()).await
         }
-        None => stdio::serve(Arc::clone(&registry), shutdown.clone()).await,
+        // Boxed: the server's future (every tool's state machine) is too large for the stack.
+        None => Box::pin(stdio::serve(Arc::clone(&registry), shutdown.clone())).await,
     };
     reaper.abort();
     warming.abort();
