@@ -431,6 +431,10 @@ pub struct BuildArgs {
     /// Add a label KEY=VALUE to the image (repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Set the Dockerfile's ARG KEY to VALUE (repeatable), e.g. `--build-arg
+    /// ARDUINO_CLI_VERSION=` to leave the embedded profile's Arduino CLI out; `--base` sets BASE.
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub args: Vec<String>,
 }
 
 /// `export`.

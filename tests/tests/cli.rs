@@ -300,6 +300,7 @@ fn usage_errors_exit_2() {
         &["export", "-o", "x.tar"],
         &["import", "/no/such/archive.tar"],
         &["build", "no-such-profile"],
+        &["build", "minimal-python", "--build-arg", "NO_EQUALS_SIGN"],
         &["completions", "no-such-shell"],
     ] {
         Command::new(bin())
@@ -906,13 +907,15 @@ fn build_export_import(socket: &str) {
     let mut cli = Cli::new(socket);
     let tag = format!("{}:latest", unique_name("cli-build"));
     cli.images.push(tag.clone());
-    // Offline: the base is a local image (the profile's pinned upstream one is unreachable).
+    // Offline: the base is a local image (the profile's pinned upstream one is unreachable),
+    // given as the Dockerfile's BASE argument with --build-arg (--base, which says the same,
+    // is used by the failing build below).
     cli.pd()
         .args([
             "build",
             "minimal-python",
-            "--base",
-            "pocketdock/debian-base:bookworm",
+            "--build-arg",
+            "BASE=pocketdock/debian-base:bookworm",
             "--tag",
             &tag,
         ])

@@ -14,7 +14,18 @@ use crate::{progress, vlog};
 /// Lines of build output kept to show when a build fails.
 const FAILURE_CONTEXT_LINES: usize = 15;
 
-/// `build [PROFILE...] [--all] [--base IMAGE] [--tag TAG]`.
+/// `KEY=VALUE` options given as `flag`, split (an empty VALUE is kept; an empty KEY is refused).
+fn key_values(flag: &str, given: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    given
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(Failure::Usage(format!("{flag} {kv:?} is not KEY=VALUE"))),
+        })
+        .collect()
+}
+
+/// `build [PROFILE...] [--all] [--base IMAGE] [--tag TAG] [--build-arg KEY=VALUE...]`.
 pub fn build(ctx: &Ctx, a: &BuildArgs) -> Outcome {
     let names: Vec<String> = if a.profiles.is_empty() || a.all {
         list_profiles().iter().map(|p| p.name.to_string()).collect()
@@ -29,18 +40,14 @@ pub fn build(ctx: &Ctx, a: &BuildArgs) -> Outcome {
     if a.tag.is_some() && profiles.len() != 1 {
         return Err(Failure::Usage("--tag needs exactly one profile".into()));
     }
-    let mut labels = Vec::new();
-    for l in &a.labels {
-        match l.split_once('=') {
-            Some((k, v)) if !k.is_empty() => labels.push((k.to_string(), v.to_string())),
-            _ => return Err(Failure::Usage(format!("--label {l:?} is not KEY=VALUE"))),
-        }
-    }
+    let labels = key_values("--label", &a.labels)?;
+    let build_args = key_values("--build-arg", &a.args)?;
     let engine = ctx.engine()?;
     for p in profiles {
         let tag = a.tag.clone().unwrap_or_else(|| p.image_tag.to_string());
         println!("Building {tag} ...");
         let mut options = BuildOptions::tagged(&tag);
+        options.build_args.extend(build_args.iter().cloned());
         if let Some(base) = &a.base {
             options.build_args.insert("BASE".into(), base.clone());
         }
