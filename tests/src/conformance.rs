@@ -228,6 +228,8 @@ pub trait ShellSession {
     fn is_closed(&self) -> bool;
     /// `exit_code`.
     fn exit_code(&self) -> Option<i64>;
+    /// `dropped_output_bytes`.
+    fn dropped_output_bytes(&self) -> u64;
 }
 
 /// An output stream of one adapter.

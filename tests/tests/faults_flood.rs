@@ -1,7 +1,7 @@
 //! A flood of output (a gigabyte of stdout and one of stderr, binary, no newline, interleaved)
 //! in every mode: the host process's peak memory stays under the cap plus a small constant.
-//! Each mode runs in a child process of its own (`flood_child`), which reports its peak resident
-//! set (`VmHWM` from /proc) before and after the flood.
+//! Each mode runs in a child process of its own (`flood_child`), on the blocking adapter and on
+//! tokio, which reports its peak resident set (`VmHWM` from /proc) before and after the flood.
 #![expect(
     clippy::unwrap_used,
     reason = "test bodies: a failed unwrap is the test failure"
@@ -21,7 +21,7 @@ const CAP: u64 = 1 << 20;
 /// demultiplexer, allocator slack.
 const SLACK: u64 = 16 << 20;
 
-fn flood(socket: &str, mode: &'static str) {
+fn flood(adapter: &'static str, socket: &str, mode: &'static str) {
     let names = Names::new(socket);
     let c = Engine::new(socket)
         .create_container(
@@ -33,32 +33,32 @@ fn flood(socket: &str, mode: &'static str) {
     let (socket, name) = (socket.to_string(), c.name().to_string());
     let out = within(Duration::from_secs(600), mode, move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_flood_child"))
-            .args([mode, &socket, &name, &FLOOD.to_string()])
+            .args([adapter, mode, &socket, &name, &FLOOD.to_string()])
             .output()
             .unwrap()
     });
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "{mode}: {text} {}",
+        "{adapter} {mode}: {text} {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let field = |k: &str| -> u64 {
         text.split_whitespace()
             .find_map(|f| f.strip_prefix(k)?.strip_prefix('='))
             .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{mode}: no {k} in {text:?}"))
+            .unwrap_or_else(|| panic!("{adapter} {mode}: no {k} in {text:?}"))
     };
     let (before, after, seen) = (field("before"), field("after"), field("seen"));
     eprintln!(
-        "flood {mode}: peak {} MiB (before the flood {} MiB), {} MiB of output seen",
+        "flood {adapter} {mode}: peak {} MiB (before the flood {} MiB), {} MiB of output seen",
         after >> 20,
         before >> 20,
         seen >> 20
     );
     assert!(
         after <= before + 2 * CAP + SLACK,
-        "{mode}: peak grew from {before} to {after} bytes"
+        "{adapter} {mode}: peak grew from {before} to {after} bytes"
     );
     // The flood really went through (a stopped run sees at least the cap; the ring buffer keeps
     // its capacity at most, and the child checked that it overflowed).
@@ -67,24 +67,28 @@ fn flood(socket: &str, mode: &'static str) {
         "detached" => CAP / 2,
         _ => 2 * FLOOD,
     };
-    assert!(seen >= least, "{mode}: only {seen} bytes seen");
+    assert!(seen >= least, "{adapter} {mode}: only {seen} bytes seen");
     drop(c);
 }
 
-fn run_capped(socket: &str) {
-    flood(socket, "run-capped");
-}
-fn run_head_tail(socket: &str) {
-    flood(socket, "run-head-tail");
-}
-fn stream(socket: &str) {
-    flood(socket, "stream");
-}
-fn detached(socket: &str) {
-    flood(socket, "detached");
-}
-fn session(socket: &str) {
-    flood(socket, "session");
+macro_rules! stamp {
+    ($adapter:ident; $($test:ident => $mode:literal),*) => {
+        mod $adapter {
+            mod podman {
+                $(#[test] fn $test() {
+                    crate::flood(stringify!($adapter), &pocketdock_tests::socket("podman"), $mode);
+                })*
+            }
+            mod docker {
+                $(#[test] fn $test() {
+                    crate::flood(stringify!($adapter), &pocketdock_tests::socket("docker"), $mode);
+                })*
+            }
+        }
+    };
 }
 
-pocketdock_tests::per_engine!(run_capped, run_head_tail, stream, detached, session);
+stamp!(blocking; run_capped => "run-capped", run_head_tail => "run-head-tail", stream => "stream",
+    detached => "detached", session => "session");
+stamp!(tokio; run_capped => "run-capped", run_head_tail => "run-head-tail", stream => "stream",
+    detached => "detached", session => "session");

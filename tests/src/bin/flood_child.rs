@@ -1,15 +1,16 @@
 //! One output flood in one mode, run in a process of its own so that its peak memory is its own:
-//! `flood_child MODE SOCKET CONTAINER BYTES`. It warms the mode up with a small command, reads its
-//! peak resident set (`VmHWM`), floods (BYTES of stdout and BYTES of stderr, binary, no newline,
-//! interleaved), and prints `before=<bytes> after=<bytes> seen=<bytes>` on one line.
+//! `flood_child ADAPTER MODE SOCKET CONTAINER BYTES`. It warms the mode up with a small command,
+//! reads its peak resident set (`VmHWM`), floods (BYTES of stdout and BYTES of stderr, binary, no
+//! newline, interleaved), and prints `before=<bytes> after=<bytes> seen=<bytes>` on one line.
 //!
-//! Modes: `run-capped` (cap reached: the command is stopped), `run-head-tail` (head and tail
-//! kept, the rest counted), `stream` (every chunk handed out and dropped, head and tail kept), `detached` (the ring
-//! buffer), `session` (a session command).
+//! Adapters: `blocking`, `tokio`. Modes: `run-capped` (cap reached: the command is stopped),
+//! `run-head-tail` (head and tail kept, the rest counted), `stream` (every chunk handed out and
+//! dropped, head and tail kept), `detached` (the ring buffer), `session` (a session command).
 
 use std::time::Duration;
 
-use pocketdock_blocking::{Container, Engine, LimitPolicy, RunOptions};
+use pocketdock_proto::{LimitPolicy, RunOptions};
+use pocketdock_tests::conformance::{runtime, ChunkStream, Detached, Sandbox, ShellSession};
 
 /// The output cap every mode uses (the ring and session buffers have it as their default).
 const CAP: usize = 1024 * 1024;
@@ -30,16 +31,20 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
 }
 
 /// Run `command` in `mode`; the output bytes the mode saw (kept, elided or handed out).
-fn once(c: &Container, mode: &str, command: &str) -> u64 {
+async fn once<S: Sandbox>(c: &S, mode: &str, command: &str) -> u64 {
     let opts = RunOptions::new().no_timeout().max_output(CAP);
     match mode {
         "run-capped" => {
-            let r = c.run_with(command, &opts).unwrap_or_else(|e| fail(mode, e));
+            let r = c
+                .run_with(command.into(), &opts)
+                .await
+                .unwrap_or_else(|e| fail(mode, e));
             (r.stdout.len() + r.stderr.len()) as u64 + r.elided_bytes
         }
         "run-head-tail" => {
             let r = c
-                .run_with(command, &opts.policy(LimitPolicy::HeadAndTail))
+                .run_with(command.into(), &opts.policy(LimitPolicy::HeadAndTail))
+                .await
                 .unwrap_or_else(|e| fail(mode, e));
             (r.stdout.len() + r.stderr.len()) as u64 + r.elided_bytes
         }
@@ -47,14 +52,18 @@ fn once(c: &Container, mode: &str, command: &str) -> u64 {
             let mut seen = 0;
             // Head and tail: every chunk is handed out, the result keeps the cap.
             let opts = opts.policy(LimitPolicy::HeadAndTail);
-            for chunk in c.stream(command, &opts).unwrap_or_else(|e| fail(mode, e)) {
+            let mut st = c.stream(command, &opts).unwrap_or_else(|e| fail(mode, e));
+            while let Some(chunk) = st.next_chunk().await {
                 seen += chunk.unwrap_or_else(|e| fail(mode, e)).data.len() as u64;
             }
             seen
         }
         "detached" => {
-            let p = c.detach(command, &opts).unwrap_or_else(|e| fail(mode, e));
-            let r = p.wait(None).unwrap_or_else(|e| fail(mode, e));
+            let p = c
+                .detach(command, &opts)
+                .await
+                .unwrap_or_else(|e| fail(mode, e));
+            let r = p.wait(None).await.unwrap_or_else(|e| fail(mode, e));
             if r.exit_code != 0 {
                 fail(mode, format!("exit code {}", r.exit_code));
             }
@@ -65,33 +74,47 @@ fn once(c: &Container, mode: &str, command: &str) -> u64 {
             (snap.stdout.len() + snap.stderr.len()) as u64
         }
         "session" => {
-            let s = c.session().unwrap_or_else(|e| fail(mode, e));
+            let s = c.session().await.unwrap_or_else(|e| fail(mode, e));
             let r = s
                 .send_and_wait(command, Some(Duration::from_secs(600)))
+                .await
                 .unwrap_or_else(|e| fail(mode, e));
             if r.exit_code != 0 {
                 fail(mode, format!("exit code {}", r.exit_code));
             }
             let seen = (r.stdout.len() + r.stderr.len()) as u64 + s.dropped_output_bytes();
-            let _ = s.close();
+            let _ = s.close().await;
             seen
         }
         other => fail("mode", format!("unknown mode {other:?}")),
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, mode, socket, name, bytes] = args.as_slice() else {
-        fail("usage", "flood_child MODE SOCKET CONTAINER BYTES");
-    };
-    let bytes: u64 = bytes.parse().unwrap_or_else(|e| fail("BYTES", e));
-    let c = Engine::new(socket)
-        .attach(name)
+/// Warm `mode` up, then flood it; prints the peak before and after and the bytes seen.
+async fn measure<S: Sandbox>(mode: &str, socket: &str, name: &str, bytes: u64) {
+    let c = S::attach(socket, name)
+        .await
         .unwrap_or_else(|e| fail("attach", e));
-    once(&c, mode, &flood(64 * 1024));
+    once(&c, mode, &flood(64 * 1024)).await;
     let before = hwm();
-    let seen = once(&c, mode, &flood(bytes));
+    let seen = once(&c, mode, &flood(bytes)).await;
     let after = hwm();
     println!("before={before} after={after} seen={seen}");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, adapter, mode, socket, name, bytes] = args.as_slice() else {
+        fail("usage", "flood_child ADAPTER MODE SOCKET CONTAINER BYTES");
+    };
+    let bytes: u64 = bytes.parse().unwrap_or_else(|e| fail("BYTES", e));
+    match adapter.as_str() {
+        "blocking" => runtime::blocking(measure::<pocketdock_blocking::Container>(
+            mode, socket, name, bytes,
+        )),
+        "tokio" => runtime::tokio(measure::<pocketdock_tokio::Container>(
+            mode, socket, name, bytes,
+        )),
+        other => fail("ADAPTER", format!("unknown adapter {other:?}")),
+    }
 }

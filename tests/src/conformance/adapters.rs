@@ -263,6 +263,9 @@ impl ShellSession for pocketdock_blocking::Session {
     fn exit_code(&self) -> Option<i64> {
         Self::exit_code(self)
     }
+    fn dropped_output_bytes(&self) -> u64 {
+        Self::dropped_output_bytes(self)
+    }
 }
 
 impl ChunkStream for pocketdock_blocking::ExecStream {
@@ -513,6 +516,9 @@ macro_rules! async_adapter {
             }
             fn exit_code(&self) -> Option<i64> {
                 Self::exit_code(self)
+            }
+            fn dropped_output_bytes(&self) -> u64 {
+                Self::dropped_output_bytes(self)
             }
         }
 
