@@ -18,7 +18,7 @@ use crate::api::archive;
 use crate::api::system::{EngineKind, VersionInfo};
 use crate::error::{Error, Result};
 use crate::op::sub_op::{SubOp, SubStep};
-use crate::op::{calls, DownloadOp, Io, Response};
+use crate::op::{calls, DownloadOp, Io, Response, DEFAULT_CALL_TIMEOUT};
 
 use super::extract::{ExtractAction, Extractor};
 use super::helper_exec::{helper_op, Nonces};
@@ -171,7 +171,9 @@ impl ArchiveFetch {
             &archive::get(&self.container, get),
             self.deadline,
             move |r: &Response| archive::check(r, "get archive", &id, &p),
-        );
+        )
+        // The engine answers once it has found the path, then streams the archive.
+        .with_head_timeout(DEFAULT_CALL_TIMEOUT);
         let ex = if self.contents {
             Extractor::contents(self.max_bytes, self.max_entries)
         } else {

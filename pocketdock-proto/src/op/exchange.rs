@@ -38,6 +38,12 @@ pub(crate) struct Exchange {
     /// When the connection was asked for: a deadline given without a timeout is reported
     /// as the time waited since then.
     started: Option<Instant>,
+    /// A shorter limit for the response head, counted from the connection (a download whose
+    /// body may take long, but whose head the engine sends at once).
+    head_timeout: Option<Duration>,
+    head_seen: bool,
+    /// The head's limit, not the whole response's, is what passed.
+    head_late: bool,
     timed_out: bool,
 }
 
@@ -56,6 +62,9 @@ impl Exchange {
             timeout,
             deadline: None,
             started: None,
+            head_timeout: None,
+            head_seen: false,
+            head_late: false,
             timed_out: false,
         }
     }
@@ -71,8 +80,32 @@ impl Exchange {
         self.timed_out = false;
     }
 
-    /// The deadline that passed, as a length: the timeout, or the wait since the connection.
+    /// Give the response head at most `timeout` from the connection (the whole response keeps
+    /// its own deadline).
+    pub(crate) fn set_head_timeout(&mut self, timeout: Option<Duration>) {
+        self.head_timeout = timeout;
+    }
+
+    /// When reading must stop: the response's deadline, or the head's while it has not come.
+    fn read_deadline(&self) -> Option<Instant> {
+        let head = match (self.head_seen, self.head_timeout, self.started) {
+            (false, Some(t), Some(s)) => s.checked_add(t),
+            _ => None,
+        };
+        match (self.deadline, head) {
+            (Some(d), Some(h)) => Some(d.min(h)),
+            (d, h) => d.or(h),
+        }
+    }
+
+    /// The deadline that passed, as a length: the head's limit, the timeout, or the wait since
+    /// the connection.
     fn waited(&self, now: Instant) -> Duration {
+        if self.head_late {
+            if let Some(t) = self.head_timeout {
+                return t;
+            }
+        }
         self.timeout.unwrap_or_else(|| {
             self.started
                 .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
@@ -95,7 +128,10 @@ impl Exchange {
                 ExStep::Io(Io::Write(self.request.clone()))
             }
             Phase::Read => match self.decoder.next_event() {
-                Ok(Some(ResponseEvent::Head(h))) => ExStep::Head(h),
+                Ok(Some(ResponseEvent::Head(h))) => {
+                    self.head_seen = true;
+                    ExStep::Head(h)
+                }
                 Ok(Some(ResponseEvent::Data(d))) => ExStep::Data(d),
                 Ok(Some(ResponseEvent::End)) => {
                     self.phase = Phase::Finished;
@@ -109,7 +145,7 @@ impl Exchange {
                     })
                 }
                 Ok(None) => ExStep::Io(Io::Read {
-                    deadline: self.deadline,
+                    deadline: self.read_deadline(),
                 }),
                 Err(e) => {
                     self.phase = Phase::Finished;
@@ -134,7 +170,8 @@ impl Exchange {
 
     /// Returns true if the exchange's own deadline passed.
     pub(crate) fn handle_timeout(&mut self, now: Instant) -> bool {
-        if self.deadline.is_some_and(|d| now >= d) {
+        if self.read_deadline().is_some_and(|d| now >= d) {
+            self.head_late = self.deadline.is_none_or(|d| now < d);
             self.timed_out = true;
         }
         self.timed_out

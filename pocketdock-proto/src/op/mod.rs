@@ -48,7 +48,7 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[doc(no_inline)]
 pub use crate::http::Response;
-pub use call_op::CallOp;
+pub use call_op::{CallOp, DEFAULT_CALL_TIMEOUT};
 pub use cancel::{CancelOp, CANCEL_RETRY, CANCEL_WINDOW};
 pub use exec::{ExecConfig, ExecEvent, ExecOp};
 pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};

@@ -317,6 +317,15 @@ impl DownloadOp {
         }
     }
 
+    /// Give the response head at most `timeout` from the connection, however long the whole
+    /// response may take: for an engine that answers at once and then streams (an archive
+    /// download), so that one that never answers is given up on as a call would be.
+    #[must_use]
+    pub fn with_head_timeout(mut self, timeout: Duration) -> Self {
+        self.exchange.set_head_timeout(Some(timeout));
+        self
+    }
+
     /// A `HEAD` request: the same as [`new`](Self::new), except that the response never has a
     /// body whatever its `Content-Length` says, so the output (the head) is all there is.
     pub fn head_only(
