@@ -1,6 +1,7 @@
 //! Creating, finding and removing containers.
 
 use pocketdock_host::sandbox::{current_project, unix_now, Attached, CreateFlow};
+use pocketdock_host::volumes::check_volume_sources;
 use pocketdock_proto::api::containers::{ContainerInspect, ListItem};
 use pocketdock_proto::info::ContainerInfo;
 use pocketdock_proto::op::{calls, FindOp, InfoOp};
@@ -50,6 +51,7 @@ impl<R: Runtime> Engine<R> {
         project: Option<&Project>,
     ) -> Result<Container<R>> {
         let agent = spec.agent;
+        check_volume_sources(&spec, self.endpoint())?;
         let made = self
             .drive(CreateFlow::prepare(spec, project)?, |()| {})
             .await?;

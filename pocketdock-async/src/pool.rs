@@ -12,6 +12,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use pocketdock_host::sandbox::CreateFlow;
+use pocketdock_host::volumes::check_volume_sources;
 use pocketdock_proto::api::containers::ListItem;
 use pocketdock_proto::pool::LIVENESS_TIMEOUT;
 use pocketdock_proto::pool::{member_filter, member_spec, pool_id, pool_spec, PoolBook};
@@ -179,6 +180,7 @@ impl<R: Runtime> Pool<R> {
     /// prefix of the members' names.
     pub async fn new(engine: &Engine<R>, spec: ContainerSpec, size: usize) -> Result<Self> {
         let spec = pool_spec(spec)?;
+        check_volume_sources(&spec, engine.endpoint())?;
         let project = Project::discover(None)?;
         let id = pool_id(random_u64());
         let shared = Arc::new(Shared {

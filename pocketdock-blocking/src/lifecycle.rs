@@ -1,6 +1,7 @@
 //! Creating, finding and removing containers.
 
 use pocketdock_host::sandbox::{current_project, unix_now, Attached, CreateFlow};
+use pocketdock_host::volumes::check_volume_sources;
 use pocketdock_proto::api::containers::{ContainerInspect, ListItem};
 use pocketdock_proto::op::{calls, FindOp, InfoOp};
 use pocketdock_proto::spec::ContainerSpec;
@@ -61,6 +62,7 @@ impl Engine {
         project: Option<&Project>,
     ) -> Result<Container> {
         let agent = spec.agent;
+        check_volume_sources(&spec, self.endpoint())?;
         let made = self.drive(CreateFlow::prepare(spec, project)?, |()| {})?;
         Container::from_attached(self, made, true).with_agent_mode(agent)
     }

@@ -10,6 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use pocketdock_host::sandbox::CreateFlow;
+use pocketdock_host::volumes::check_volume_sources;
 use pocketdock_proto::api::containers::ListItem;
 use pocketdock_proto::pool::LIVENESS_TIMEOUT;
 use pocketdock_proto::pool::{member_filter, member_spec, pool_id, pool_spec, PoolBook};
@@ -124,6 +125,7 @@ impl Pool {
     /// prefix of the members' names.
     pub fn new(engine: &Engine, spec: ContainerSpec, size: usize) -> Result<Self> {
         let spec = pool_spec(spec)?;
+        check_volume_sources(&spec, engine.endpoint())?;
         let project = Project::discover(None)?;
         let id = pool_id(random_u64());
         let shared = Arc::new(Shared {

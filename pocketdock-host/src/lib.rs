@@ -37,6 +37,7 @@ pub mod reaper;
 pub mod remote;
 pub mod sandbox;
 pub mod tree;
+pub mod volumes;
 
 use std::io::{self, ErrorKind};
 use std::path::Path;

@@ -37,6 +37,11 @@ fn cli_create(socket: &str) {
         (vec!["-p", "1.2.3.999:8080:80"], "port"),
         (vec!["-v", "relative:/x"], "volume"),
         (vec!["-v", "/tmp:relative"], "volume"),
+        // A host path that does not exist (Docker would create it, owned by root).
+        (
+            vec!["-v", "/nonexistent-h16b-dir:/x"],
+            "nonexistent-h16b-dir",
+        ),
         (vec!["--image", "Bad Image::x"], "image"),
         (
             vec!["--image", "pocketdock/no-such-image-h16b"],
@@ -77,6 +82,10 @@ fn cli_create(socket: &str) {
             "{args:?} created a container"
         );
     }
+    assert!(
+        !std::path::Path::new("/nonexistent-h16b-dir").exists(),
+        "a missing volume source was created on the host"
+    );
     // Zero and huge timeouts of `run` on a real sandbox: refused or obeyed, never a crash.
     let names = Names::new(socket);
     let keep = names.name("badcli-run");

@@ -3,7 +3,8 @@
 /// A bind mount from the host into the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
-    /// Absolute host path (whether it exists is checked by the adapter).
+    /// Absolute host path; it must exist when the engine runs on this machine (checked before
+    /// the create, `pocketdock_host::volumes`).
     pub host: String,
     /// Absolute path inside the container (not `/`).
     pub container: String,
