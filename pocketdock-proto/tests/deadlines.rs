@@ -91,17 +91,21 @@ fn upload_times_out_waiting_for_the_response() {
     assert_eq!(out.elapsed, Duration::from_secs(4));
 }
 
-#[test]
-fn a_download_whose_head_never_comes_is_given_up_at_the_head_limit() {
+/// An archive download with ten minutes for the whole response and one for its head.
+fn archive_download() -> DownloadOp {
     let req = Request::new(Method::Get, "/containers/x/archive");
-    let op = DownloadOp::new(
+    DownloadOp::new(
         "get archive",
         &req,
         Some(Duration::from_secs(600)),
         |_r: &Response| Ok(()),
     )
-    .with_head_timeout(Duration::from_secs(60));
-    let (e, t) = against_silence(op, b"HTTP/1.1 200 OK\r\nX-Slow: zz");
+    .with_head_timeout(Duration::from_secs(60))
+}
+
+#[test]
+fn a_download_whose_head_never_comes_is_given_up_at_the_head_limit() {
+    let (e, t) = against_silence(archive_download(), b"HTTP/1.1 200 OK\r\nX-Slow: zz");
     assert!(is_timeout(e.as_ref()), "{e:?}");
     assert_eq!(t, Duration::from_secs(60));
     assert!(
@@ -118,15 +122,10 @@ fn a_download_whose_head_never_comes_is_given_up_at_the_head_limit() {
 
 #[test]
 fn a_download_whose_head_came_keeps_the_whole_response_deadline() {
-    let req = Request::new(Method::Get, "/containers/x/archive");
-    let op = DownloadOp::new(
-        "get archive",
-        &req,
-        Some(Duration::from_secs(600)),
-        |_r: &Response| Ok(()),
-    )
-    .with_head_timeout(Duration::from_secs(60));
-    let (e, t) = against_silence(op, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    let (e, t) = against_silence(
+        archive_download(),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+    );
     assert!(is_timeout(e.as_ref()), "{e:?}");
     assert_eq!(t, Duration::from_secs(600));
 }
