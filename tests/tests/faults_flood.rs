@@ -30,10 +30,10 @@ fn flood(adapter: &'static str, socket: &str, mode: &'static str) {
                 .name(names.name("flood")),
         )
         .unwrap();
-    let (socket, name) = (socket.to_string(), c.name().to_string());
+    let (child_socket, name) = (socket.to_string(), c.name().to_string());
     let out = within(Duration::from_secs(600), mode, move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_flood_child"))
-            .args([adapter, mode, &socket, &name, &FLOOD.to_string()])
+            .args([adapter, mode, &child_socket, &name, &FLOOD.to_string()])
             .output()
             .unwrap()
     });
@@ -51,7 +51,7 @@ fn flood(adapter: &'static str, socket: &str, mode: &'static str) {
     };
     let (before, after, seen) = (field("before"), field("after"), field("seen"));
     eprintln!(
-        "flood {adapter} {mode}: peak {} MiB (before the flood {} MiB), {} MiB of output seen",
+        "flood {adapter} {mode} on {socket}: peak {} MiB (before the flood {} MiB), {} MiB of output seen",
         after >> 20,
         before >> 20,
         seen >> 20
