@@ -6,7 +6,13 @@
 # profile's promised tools (python with numpy and pandas, node, bun, gcc, the ARM cross
 # compiler, ...) through `pocketdock run`, and every check's output must say what it did.
 #   scripts/profiles.sh [podman|docker]...      (default: both engines)
-# Substitution: the embedded profile's Arduino CLI comes from GitHub releases, which such a
+#   PROFILES="dev agent" scripts/profiles.sh     (some profiles only)
+# The builds trust what this machine trusts: a machine that reaches the registries through a
+# TLS-inspecting proxy has that proxy's CA in its system bundle, which a fresh image lacks. So
+# the profiles are built on a thin layer over the Debian base that carries this machine's bundle
+# (/etc/ssl/certs/ca-certificates.crt, and the local CAs of /usr/local/share/ca-certificates)
+# and points pip, npm, node and OpenSSL at it; on a machine without such a proxy it changes
+# nothing. Substitution: the embedded profile's Arduino CLI comes from GitHub releases, which such a
 # machine does not reach; it is built with --build-arg ARDUINO_CLI_VERSION= (left out), and the
 # rest of that toolchain (gcc, arm-none-eabi-gcc, cmake, ninja, PlatformIO, meson, gdb-multiarch,
 # valgrind) is checked. The images and containers it makes are removed at the end; logs are
@@ -22,26 +28,45 @@ scripts/engines.sh up >/dev/null
 eval "$(scripts/engines.sh env)"
 cargo build -q --release -p pocketdock-cli
 pd=$PWD/target/release/pocketdock
-base=pocketdock/debian-base:bookworm
+debian=pocketdock/debian-base:bookworm
 logs=$PWD/.run/profiles
 mkdir -p "$logs"
 tag_prefix="pocketdock-profiles-$$"
 
 made_containers=()
 made_images=()
+engine_cli() {
+  case $1 in
+  podman) shift; podman --url "$POCKETDOCK_TEST_PODMAN" "$@" ;;
+  docker) shift; DOCKER_HOST=$POCKETDOCK_TEST_DOCKER docker "$@" ;;
+  esac
+}
 cleanup() {
   local entry
   for entry in "${made_containers[@]}"; do
     POCKETDOCK_SOCKET=${entry%% *} "$pd" shutdown -y "${entry#* }" >/dev/null 2>&1 || true
   done
-  for entry in "${made_images[@]}"; do
-    case ${entry%% *} in
-    podman) podman --url "$POCKETDOCK_TEST_PODMAN" rmi -f "${entry#* }" >/dev/null 2>&1 || true ;;
-    docker) DOCKER_HOST=$POCKETDOCK_TEST_DOCKER docker rmi -f "${entry#* }" >/dev/null 2>&1 || true ;;
-    esac
+  # Newest first: the profiles' images before the base they were built on.
+  for ((i = ${#made_images[@]} - 1; i >= 0; i--)); do
+    entry=${made_images[i]}
+    engine_cli "${entry%% *}" rmi -f "${entry#* }" >/dev/null 2>&1 || true
   done
+  rm -rf "${trust_ctx:-}"
 }
 trap cleanup EXIT
+
+# The layer that carries this machine's CA bundle (see the top).
+trust_ctx=$(mktemp -d)
+mkdir -p "$trust_ctx/local"
+cp /etc/ssl/certs/ca-certificates.crt "$trust_ctx/host-ca.crt"
+cp /usr/local/share/ca-certificates/*.crt "$trust_ctx/local/" 2>/dev/null || true
+ca=/usr/local/share/pocketdock/host-ca.crt
+cat >"$trust_ctx/Dockerfile" <<EOF
+FROM $debian
+COPY host-ca.crt $ca
+COPY local/ /usr/local/share/ca-certificates/
+ENV SSL_CERT_FILE=$ca PIP_CERT=$ca REQUESTS_CA_BUNDLE=$ca NODE_EXTRA_CA_CERTS=$ca npm_config_cafile=$ca
+EOF
 
 # The checks of one profile: one line each, "EXPECTED<TAB>COMMAND", where the command's output
 # must contain EXPECTED.
@@ -82,12 +107,20 @@ checks() {
   esac
 }
 
-profiles=(minimal-python minimal-node minimal-bun dev agent embedded)
+# shellcheck disable=SC2206 # one word per profile
+profiles=(${PROFILES:-minimal-python minimal-node minimal-bun dev agent embedded})
 failed=0
 summary=()
 for engine in "${engines[@]}"; do
   var="POCKETDOCK_TEST_${engine^^}"
   socket=${!var}
+  base="$tag_prefix/trusted-base:check"
+  made_images+=("$engine $base")
+  engine_cli "$engine" build -q -t "$base" "$trust_ctx" >"$logs/$engine-trusted-base.log" 2>&1 || {
+    cat "$logs/$engine-trusted-base.log" >&2
+    echo "error: the trusted base did not build on $engine" >&2
+    exit 1
+  }
   for p in "${profiles[@]}"; do
     tag="$tag_prefix/$p:check"
     args=(build "$p" --base "$base" --tag "$tag")
