@@ -73,6 +73,7 @@ EOF
 checks() {
   local hello_c='#include <stdio.h>\nint main(void) { printf("gcc says %%d\\n", 6 * 7); return 0; }\n'
   local hello_cc='#include <iostream>\nint main() { std::cout << "g++ says " << 6 * 7 << std::endl; }\n'
+  local gcc_check="printf '$hello_c' > /tmp/h.c && gcc -O2 -o /tmp/h /tmp/h.c && /tmp/h"
   local blink='volatile unsigned *const GPIO = (unsigned *)0x40020014;\nvoid blink(void) { for (;;) *GPIO ^= 1u << 5; }\n'
   case $1 in
   minimal-python)
@@ -87,7 +88,7 @@ checks() {
     printf '%s\t%s\n' "bun says 42" "cd /tmp && printf 'const n: number = 21;\\nconsole.log(\"bun says\", n * 2, Bun.version);\\n' > t.ts && bun run t.ts"
     ;;
   dev)
-    printf '%s\t%s\n' "gcc says 42" "printf '$hello_c' > /tmp/h.c && gcc -O2 -o /tmp/h /tmp/h.c && /tmp/h"
+    printf '%s\t%s\n' "gcc says 42" "$gcc_check"
     printf '%s\t%s\n' "git version" "git --version && curl --version | head -n 1 && jq --version && make --version | head -n 1"
     printf '%s\t%s\n' "ipython 42" "ipython --quick --no-banner -c 'print(\"ipython\", 6 * 7)'"
     printf '%s\t%s\n' "requests 2" "python3 -c 'import requests, httpx; print(\"requests\", requests.__version__, \"httpx\", httpx.__version__)'"
@@ -98,7 +99,7 @@ checks() {
     printf '%s\t%s\n' "git version" "curl --version | head -n 1 && jq --version && git --version"
     ;;
   embedded)
-    printf '%s\t%s\n' "gcc says 42" "printf '$hello_c' > /tmp/h.c && gcc -O2 -o /tmp/h /tmp/h.c && /tmp/h"
+    printf '%s\t%s\n' "gcc says 42" "$gcc_check"
     printf '%s\t%s\n' "g++ says 42" "printf '$hello_cc' > /tmp/h.cc && g++ -O2 -o /tmp/hh /tmp/h.cc && /tmp/hh"
     printf '%s\t%s\n' "elf32-littlearm" "printf '$blink' > /tmp/blink.c && arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -O2 -c /tmp/blink.c -o /tmp/blink.o && arm-none-eabi-objdump -f /tmp/blink.o && arm-none-eabi-size /tmp/blink.o"
     printf '%s\t%s\n' "cmake version" "cmake --version | head -n 1 && echo ninja \$(ninja --version) && meson --version && pio --version"
