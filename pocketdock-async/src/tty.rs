@@ -20,9 +20,10 @@ use pocketdock_proto::run::TtyOptions;
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
-use crate::engine::{nonce, Engine};
+use crate::engine::Engine;
 use crate::runtime::Runtime;
 use crate::session::attach;
+use pocketdock_host::owner::{owned_nonce, record_commands, CommandRecord};
 
 async fn resize<R: Runtime>(engine: &Engine<R>, exec_id: &str, rows: u16, cols: u16) -> Result<()> {
     if rows == 0 || cols == 0 {
@@ -48,6 +49,8 @@ pub struct TtyExec<R: Runtime> {
     engine: Engine<R>,
     container: String,
     nonce: String,
+    /// This process's record of running commands in the container, while the program runs.
+    _running: CommandRecord,
     user: Option<String>,
     conn: StdUnixStream,
     /// In a mutex only so that the handle is `Sync` while the reader waits to be taken.
@@ -91,7 +94,13 @@ impl<R: Runtime> Container<R> {
     pub async fn open_tty(&self, argv: &[&str], opts: &TtyOptions) -> Result<TtyExec<R>> {
         let spec = tty_exec_spec(argv, opts)?;
         let (rows, cols) = opts.size;
-        let marker = nonce();
+        // As a session's shell: owned, and recorded while it may run.
+        let marker = owned_nonce();
+        let running = record_commands(
+            self.engine.socket(),
+            &self.id,
+            opts.user.as_deref().unwrap_or(""),
+        );
         let (driver, exec_id, conn) =
             attach(&self.engine, AttachConfig::new(&self.id, spec, &marker)).await?;
         let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(Error::Io)?;
@@ -103,6 +112,7 @@ impl<R: Runtime> Container<R> {
             engine: self.engine.clone(),
             container: self.id.clone(),
             nonce: marker,
+            _running: running,
             user: opts.user.clone(),
             conn,
             reader: std::sync::Mutex::new(Some(R::tty_reader(TtyOutput {

@@ -15,8 +15,9 @@ use pocketdock_proto::{Error, Result};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
-use crate::engine::{nonce, Engine};
+use crate::engine::Engine;
 use crate::session::attach;
+use pocketdock_host::owner::{owned_nonce, record_commands, CommandRecord};
 
 use pocketdock_proto::run::TtyOptions;
 
@@ -33,6 +34,8 @@ pub struct TtyExec {
     engine: Engine,
     container: String,
     nonce: String,
+    /// This process's record of running commands in the container, while the program runs.
+    _running: CommandRecord,
     user: Option<String>,
     conn: UnixStream,
     reader: Option<TtyReader>,
@@ -82,7 +85,13 @@ impl Container {
     pub fn open_tty(&self, argv: &[&str], opts: &TtyOptions) -> Result<TtyExec> {
         let spec = tty_exec_spec(argv, opts)?;
         let (rows, cols) = opts.size;
-        let marker = nonce();
+        // As a session's shell: owned, and recorded while it may run.
+        let marker = owned_nonce();
+        let running = record_commands(
+            self.engine.socket(),
+            &self.id,
+            opts.user.as_deref().unwrap_or(""),
+        );
         let (driver, exec_id, conn) =
             attach(&self.engine, AttachConfig::new(&self.id, spec, &marker))?;
         let writer = conn.try_clone().map_err(Error::Io)?;
@@ -91,6 +100,7 @@ impl Container {
             engine: self.engine.clone(),
             container: self.id.clone(),
             nonce: marker,
+            _running: running,
             user: opts.user.clone(),
             conn,
             reader: Some(TtyReader {

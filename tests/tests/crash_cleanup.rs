@@ -1,6 +1,7 @@
 //! Crash-safe cleanup without a daemon, against Podman and Docker: a process killed with
 //! `SIGKILL` leaves nothing running after the next pocketdock start (its ephemeral sandbox is
-//! removed; the command a killed `pocketdock run` left in a persistent container is killed), a
+//! removed; the command a killed `pocketdock run` left in a persistent container is killed, and
+//! so are a killed library owner's session command and command through the agent), a
 //! container past its TTL is removed, a live owner's container is never touched, and one owned
 //! in an earlier boot of this machine is removed.
 //!
@@ -16,9 +17,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pocketdock_blocking::{Container, ContainerSpec, Engine, Error, RunOptions};
+use pocketdock_blocking::{AgentStatus, Container, ContainerSpec, Engine, Error, RunOptions};
 use pocketdock_proto::op::calls;
 use pocketdock_proto::reap::{Owner, ReapReason};
 use pocketdock_proto::spec::Labels;
@@ -53,21 +55,77 @@ fn runtime_dir(tag: &str, socket: &str) -> PathBuf {
     d
 }
 
-/// The child's body: create an ephemeral sandbox, start `sleep 300` in it, say so, and wait
-/// to be killed. Without its environment variables it does nothing (an ordinary test run).
+/// Set in a child's environment: what it does (see `child_entry`); unset: `ephemeral`.
+const CHILD_MODE: &str = "H16A_CRASH_CHILD_MODE";
+
+/// The child's body. Without its environment variables it does nothing (an ordinary test
+/// run). Otherwise, by `CHILD_MODE`:
+/// - `ephemeral`: create an ephemeral sandbox named `CHILD_NAME` and detach `sleep 300` in it;
+/// - `session`: open a session in the existing container `CHILD_NAME` and send `sleep 302`;
+/// - `agent`: start the agent in the existing container `CHILD_NAME` and run `sleep 303`
+///   through it (on a thread of its own: the run never ends).
+///
+/// It then says `READY` and waits to be killed.
 #[test]
 fn child_entry() {
     let (Ok(socket), Ok(name)) = (std::env::var(CHILD_SOCKET), std::env::var(CHILD_NAME)) else {
         return;
     };
-    let c = Engine::new(&socket)
-        .create_container(ContainerSpec::new().image(TEST_IMAGE).name(&name))
-        .unwrap();
-    let _p = c.detach("sleep 300", &RunOptions::default()).unwrap();
+    let engine = Engine::new(&socket);
+    let mode = std::env::var(CHILD_MODE).unwrap_or_else(|_| "ephemeral".into());
+    // Everything the child made, held until it is killed.
+    let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
+    match mode.as_str() {
+        "session" => {
+            let c = engine.attach(&name).unwrap();
+            let s = c.session().unwrap();
+            s.send("sleep 302").unwrap();
+            held.push(Box::new(s));
+            held.push(Box::new(c));
+        }
+        "agent" => {
+            let c = Arc::new(engine.attach(&name).unwrap());
+            let status = c.start_agent();
+            assert!(matches!(status, Ok(AgentStatus::Up { .. })), "{status:?}");
+            let runner = Arc::clone(&c);
+            held.push(Box::new(std::thread::spawn(move || {
+                runner.run("sleep 303")
+            })));
+            held.push(Box::new(c));
+        }
+        _ => {
+            let c = engine
+                .create_container(ContainerSpec::new().image(TEST_IMAGE).name(&name))
+                .unwrap();
+            held.push(Box::new(
+                c.detach("sleep 300", &RunOptions::default()).unwrap(),
+            ));
+            held.push(Box::new(c));
+        }
+    }
     println!("READY {name}");
     loop {
         std::thread::sleep(Duration::from_secs(60));
     }
+}
+
+/// Start this test binary again as a child in `mode` on `name` with the runtime directory
+/// `rt`, and wait for it to say it is ready. The child is killed when the handle goes, so a
+/// failed scenario leaves no live owner behind (a live owner's sandbox is never reaped).
+fn spawn_child(socket: &str, mode: &str, name: &str, rt: &PathBuf) -> KillOnDrop {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_SOCKET, socket)
+        .env(CHILD_NAME, name)
+        .env(CHILD_MODE, mode)
+        .env("XDG_RUNTIME_DIR", rt)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    wait_ready(&mut child.0);
+    child
 }
 
 /// A child process killed when the scenario ends, whatever happens.
@@ -134,18 +192,7 @@ fn count(c: &Container, cmdline: &str) -> usize {
 fn killed_owner_loses_its_ephemeral_sandbox(socket: &str) {
     let rt = runtime_dir("eph", socket);
     let sandbox = name("eph");
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_SOCKET, socket)
-        .env(CHILD_NAME, &sandbox)
-        .env("XDG_RUNTIME_DIR", &rt)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Killed on any failure below too: a live owner's sandbox is never reaped.
-    let mut child = KillOnDrop(child);
-    wait_ready(&mut child.0);
+    let mut child = spawn_child(socket, "ephemeral", &sandbox, &rt);
     let child = &mut child.0;
     let engine = Engine::new(socket);
     let labels = engine.inspect_container(&sandbox).unwrap().config.labels;
@@ -204,6 +251,46 @@ fn killed_cli_run_leaves_no_command(socket: &str) {
     c.shutdown(true).unwrap();
     engine.remove_container(c.id(), true).unwrap();
     let _ = std::fs::remove_dir_all(rt);
+}
+
+/// A library owner killed with `SIGKILL` while a command runs in a container it does not
+/// own (here: one this test made, so the container itself stays): `mode` says how the child
+/// ran `cmdline`. After the next start the command is gone and the container is left alone.
+fn killed_owner_leaves_no_command(socket: &str, mode: &str, cmdline: &str) {
+    let rt = runtime_dir(mode, socket);
+    let engine = Engine::new(socket);
+    let c = engine
+        .create_container(ContainerSpec::new().image(TEST_IMAGE).name(name(mode)))
+        .unwrap();
+    let mut child = spawn_child(socket, mode, c.name(), &rt);
+    assert!(
+        eventually(Duration::from_secs(30), || count(&c, cmdline) == 1),
+        "the child's `{cmdline}` never started"
+    );
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let left = count(&c, cmdline);
+    eprintln!("after SIGKILL of the {mode} owner: {left} `{cmdline}` left in the container");
+    next_start(socket, &rt);
+    assert!(
+        eventually(Duration::from_secs(20), || count(&c, cmdline) == 0),
+        "the killed owner's `{cmdline}` still runs"
+    );
+    assert_eq!(
+        c.run("echo alive").unwrap().stdout_str(),
+        "alive\n",
+        "the container itself is left alone"
+    );
+    let _ = std::fs::remove_dir_all(rt);
+}
+
+fn killed_owner_leaves_no_session_command(socket: &str) {
+    killed_owner_leaves_no_command(socket, "session", "sleep 302");
+}
+
+fn killed_owner_leaves_no_agent_command(socket: &str) {
+    killed_owner_leaves_no_command(socket, "agent", "sleep 303");
 }
 
 fn ttl_ends_a_container_and_live_owners_are_left_alone(socket: &str) {
@@ -313,6 +400,8 @@ fn cli_create_ttl_outlives_the_command_until_prune(socket: &str) {
 per_engine!(
     killed_owner_loses_its_ephemeral_sandbox,
     killed_cli_run_leaves_no_command,
+    killed_owner_leaves_no_session_command,
+    killed_owner_leaves_no_agent_command,
     ttl_ends_a_container_and_live_owners_are_left_alone,
     another_boot_owner_is_gone,
     cli_create_ttl_outlives_the_command_until_prune,

@@ -31,6 +31,7 @@ use crate::transport::comm;
 use crate::watch::Watch;
 pub(crate) use io::attach;
 use io::{reader_main, Guarded, Shared};
+use pocketdock_host::owner::{owned_nonce, record_commands, CommandRecord};
 
 /// A persistent shell in a container. See [`Container::session`].
 ///
@@ -48,6 +49,9 @@ pub struct Session<R: Runtime> {
     echo: bool,
     /// `logs/session-<ts>.log` and `history.jsonl` of a project's persistent container.
     log: Option<crate::logging::SessionLog>,
+    /// This process's record of running commands in the container, for as long as the shell
+    /// may run them.
+    _running: CommandRecord,
 }
 
 impl<R: Runtime> std::fmt::Debug for Session<R> {
@@ -82,7 +86,14 @@ impl<R: Runtime> Container<R> {
     /// background reader ([`Runtime::spawn_reader`]).
     pub async fn session_with(&self, opts: &SessionOptions) -> Result<Session<R>> {
         let spec = opts.shell_spec()?;
-        let session_nonce = nonce();
+        // The owner's token in the nonce, and a record of where it runs: should this process
+        // die with the shell's command running, a later start finds and kills it.
+        let session_nonce = owned_nonce();
+        let running = record_commands(
+            self.engine.socket(),
+            &self.id,
+            opts.user.as_deref().unwrap_or(""),
+        );
         let (driver, exec_id, conn) = attach(
             &self.engine,
             AttachConfig::new(&self.id, spec, &session_nonce),
@@ -116,6 +127,7 @@ impl<R: Runtime> Container<R> {
             conn,
             echo: opts.echo_command_output,
             log,
+            _running: running,
         };
         if let Some(l) = session.log.clone() {
             session.on_output(move |text| l.output(text.as_bytes()));

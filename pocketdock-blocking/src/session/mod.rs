@@ -25,9 +25,10 @@ use pocketdock_proto::session::{
 use pocketdock_proto::{Error, ExecResult, Result};
 
 use crate::container::Container;
-use crate::engine::{nonce, random_u64, Engine};
+use crate::engine::{random_u64, Engine};
 pub(crate) use io::attach;
 use io::{reader_main, Shared};
+use pocketdock_host::owner::{owned_nonce, record_commands, CommandRecord};
 
 /// A persistent shell in a container. See [`Container::session`].
 ///
@@ -46,6 +47,9 @@ pub struct Session {
     echo: bool,
     /// `logs/session-<ts>.log` and `history.jsonl` of a project's persistent container.
     log: Option<crate::logging::SessionLog>,
+    /// This process's record of running commands in the container, for as long as the shell
+    /// may run them.
+    _running: CommandRecord,
 }
 
 impl std::fmt::Debug for Session {
@@ -80,7 +84,14 @@ impl Container {
     /// command, so a shell that cannot start is an error here.
     pub fn session_with(&self, opts: &SessionOptions) -> Result<Session> {
         let spec = opts.shell_spec()?;
-        let session_nonce = nonce();
+        // The owner's token in the nonce, and a record of where it runs: should this process
+        // die with the shell's command running, a later start finds and kills it.
+        let session_nonce = owned_nonce();
+        let running = record_commands(
+            self.engine.socket(),
+            &self.id,
+            opts.user.as_deref().unwrap_or(""),
+        );
         let (driver, exec_id, conn) = attach(
             &self.engine,
             AttachConfig::new(&self.id, spec, &session_nonce),
@@ -112,6 +123,7 @@ impl Container {
             reader: Mutex::new(Some(thread)),
             echo: opts.echo_command_output,
             log,
+            _running: running,
         };
         if let Some(l) = session.log.clone() {
             session.on_output(move |text| l.output(text.as_bytes()));
