@@ -19,7 +19,7 @@ use pocketdock_proto::agent::{
     agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, CommandId, CommandPath, TURNED_OFF,
 };
 use pocketdock_proto::files::{PutOp, TransferOptions};
-use pocketdock_proto::op::ExecConfig;
+use pocketdock_proto::op::{ContainerCheckOp, ExecConfig};
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
 use pocketdock_proto::{Error, ExecResult, Result};
 
@@ -450,7 +450,27 @@ impl<R: Runtime> Container<R> {
         if !AgentClient::can_run(config) {
             return None;
         }
-        Some(conn.run(config).await)
+        Some(match conn.run(config).await {
+            Err(e) => Err(self.when_the_agent_failed(e).await),
+            ok => ok,
+        })
+    }
+
+    /// A command through the agent failed with `e`: when the agent's exec ended because the
+    /// container was killed or removed, say that, as the engine path does
+    /// ([`ContainerCheckOp`]); otherwise `e` stands.
+    async fn when_the_agent_failed(&self, e: Error) -> Error {
+        if !matches!(e, Error::Agent(_)) {
+            return e;
+        }
+        match self
+            .engine
+            .drive(ContainerCheckOp::new(&self.id), |()| {})
+            .await
+        {
+            Ok(()) => e,
+            Err(container) => container,
+        }
     }
 
     /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],

@@ -23,7 +23,7 @@ use pocketdock_proto::agent::{
 };
 use pocketdock_proto::demux::StreamKind;
 use pocketdock_proto::files::{PutOp, TransferOptions};
-use pocketdock_proto::op::ExecConfig;
+use pocketdock_proto::op::{ContainerCheckOp, ExecConfig};
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
 use pocketdock_proto::{Error, ExecResult, Result};
 
@@ -496,7 +496,21 @@ impl Container {
     /// path.
     pub(crate) fn run_through_agent(&self, config: &ExecConfig) -> Option<Result<ExecResult>> {
         let conn = self.agent.conn()?;
-        AgentClient::can_run(config).then(|| conn.run(config))
+        AgentClient::can_run(config)
+            .then(|| conn.run(config).map_err(|e| self.when_the_agent_failed(e)))
+    }
+
+    /// A command through the agent failed with `e`: when the agent's exec ended because the
+    /// container was killed or removed, say that, as the engine path does
+    /// ([`ContainerCheckOp`]); otherwise `e` stands.
+    fn when_the_agent_failed(&self, e: Error) -> Error {
+        if !matches!(e, Error::Agent(_)) {
+            return e;
+        }
+        match self.engine.drive(ContainerCheckOp::new(&self.id), |()| {}) {
+            Ok(()) => e,
+            Err(container) => container,
+        }
     }
 
     /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],

@@ -127,6 +127,8 @@ pub trait Sandbox: Sized {
     fn start_agent(&self) -> impl Future<Output = Result<AgentStatus>>;
     /// `agent_status`.
     fn agent_status(&self) -> AgentStatus;
+    /// `set_agent_mode`.
+    fn set_agent_mode(&self, mode: AgentMode) -> impl Future<Output = Result<()>>;
     /// `stream`.
     fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream>;
     /// `detach`.

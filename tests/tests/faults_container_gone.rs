@@ -1,5 +1,6 @@
 //! The container is killed or removed from outside while a call uses it (a run, a stream, a
-//! detached process, a session command, a push, a pull): the caller gets `ContainerGone` or
+//! detached process, a session command, a push, a pull; a run through the in-sandbox agent):
+//! the caller gets `ContainerGone` or
 //! `ContainerNotRunning` promptly, never a panic or a hang, and nothing is left behind.
 #![expect(
     clippy::unwrap_used,
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pocketdock_proto::agent::AgentStatus;
 use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::spec::ContainerSpec;
 use pocketdock_proto::{Error, Result, RunOptions};
@@ -128,6 +130,18 @@ async fn run<S: Sandbox>(case: Case) {
     let r = s.run("sleep 300").await;
     eprintln!("run result: {r:?}");
     case.check("run", r.map(drop), blow.join().unwrap());
+    case.later(&s).await;
+}
+
+/// A run through the in-sandbox agent (started first, so the command takes its path).
+async fn agent_run<S: Sandbox>(case: Case) {
+    let s: S = case.sandbox("gone-agent").await;
+    let status = s.start_agent().await;
+    assert!(matches!(status, Ok(AgentStatus::Up { .. })), "{status:?}");
+    let blow = case.blow_after(s.id(), Duration::from_millis(500));
+    let r = s.run("sleep 300").await;
+    eprintln!("agent run result: {r:?}");
+    case.check("run through the agent", r.map(drop), blow.join().unwrap());
     case.later(&s).await;
 }
 
@@ -312,6 +326,6 @@ macro_rules! stamp {
 }
 
 stamp!(blocking, pocketdock_blocking::Container, pocketdock_tests::conformance::runtime::blocking;
-    run, stream, detached, session, push, pull);
+    run, agent_run, stream, detached, session, push, pull);
 stamp!(tokio, pocketdock_tokio::Container, pocketdock_tests::conformance::runtime::tokio;
-    run, stream, detached, session, push, pull);
+    run, agent_run, stream, detached, session, push, pull);

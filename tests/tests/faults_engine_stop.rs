@@ -1,5 +1,5 @@
 //! The engine stops while a call is under way (a streaming run, a detached process, a session
-//! command, a push): each caller gets a typed error promptly, never a hang, and once the engine
+//! command, a push, a run through the in-sandbox agent): each caller gets a typed error promptly, never a hang, and once the engine
 //! is back the same sandbox works again.
 //!
 //! These run on the private engines of `scripts/fault-engines.sh` (the shared ones are never
@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pocketdock_proto::agent::AgentStatus;
 use pocketdock_proto::files::TransferOptions;
 use pocketdock_proto::spec::ContainerSpec;
 use pocketdock_proto::{Error, Result, RunOptions};
@@ -96,6 +97,21 @@ async fn streaming_run<S: Sandbox>(case: Case) {
     };
     case.check_failure("stream", outcome, stopper.join().unwrap());
     drop(stream);
+    case.back(&s).await;
+}
+
+/// A run through the in-sandbox agent (started first, so the command takes its path); once the
+/// engine is back, commands work again (on the engine path, or through a new agent).
+async fn agent_run<S: Sandbox>(case: Case) {
+    let s: S = case.sandbox("stop-agent").await;
+    let status = s.start_agent().await;
+    assert!(matches!(status, Ok(AgentStatus::Up { .. })), "{status:?}");
+    let stopper = case.stop_after(Duration::from_millis(500));
+    let outcome = s
+        .run_with(TICKER.into(), &RunOptions::new().no_timeout())
+        .await
+        .map(drop);
+    case.check_failure("run through the agent", outcome, stopper.join().unwrap());
     case.back(&s).await;
 }
 
@@ -208,9 +224,9 @@ macro_rules! stamp {
 }
 
 stamp!(blocking, pocketdock_blocking::Container, pocketdock_tests::conformance::runtime::blocking;
-    streaming_run, detached_process, session_command, push);
+    streaming_run, agent_run, detached_process, session_command, push);
 stamp!(tokio, pocketdock_tokio::Container, pocketdock_tests::conformance::runtime::tokio;
-    streaming_run, detached_process, session_command, push);
+    streaming_run, agent_run, detached_process, session_command, push);
 
 #[test]
 fn error_variants_are_what_the_checks_expect() {

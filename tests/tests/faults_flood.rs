@@ -1,5 +1,6 @@
 //! A flood of output (a gigabyte of stdout and one of stderr, binary, no newline, interleaved)
-//! in every mode: the host process's peak memory stays under the cap plus a small constant.
+//! in every mode, on the engine path and (for runs) through the in-sandbox agent: the host
+//! process's peak memory stays under the cap plus a small constant.
 //! Each mode runs in a child process of its own (`flood_child`), on the blocking adapter and on
 //! tokio, which reports its peak resident set (`VmHWM` from /proc) before and after the flood.
 #![expect(
@@ -63,7 +64,7 @@ fn flood(adapter: &'static str, socket: &str, mode: &'static str) {
     // The flood really went through (a stopped run sees at least the cap; the ring buffer keeps
     // its capacity at most, and the child checked that it overflowed).
     let least = match mode {
-        "run-capped" => CAP,
+        "run-capped" | "agent-run-capped" => CAP,
         "detached" => CAP / 2,
         _ => 2 * FLOOD,
     };
@@ -89,6 +90,8 @@ macro_rules! stamp {
 }
 
 stamp!(blocking; run_capped => "run-capped", run_head_tail => "run-head-tail", stream => "stream",
-    detached => "detached", session => "session");
+    detached => "detached", session => "session", agent_run_capped => "agent-run-capped",
+    agent_run_head_tail => "agent-run-head-tail");
 stamp!(tokio; run_capped => "run-capped", run_head_tail => "run-head-tail", stream => "stream",
-    detached => "detached", session => "session");
+    detached => "detached", session => "session", agent_run_capped => "agent-run-capped",
+    agent_run_head_tail => "agent-run-head-tail");

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::container_check::{SETTLE, SETTLE_STEP};
 use super::exchange::{ExStep, Exchange};
 use super::exec_start::{keep_refusal, start_accepted, start_error, start_exchange};
 use super::kill::{KillOp, NONCE_VAR};
@@ -310,11 +311,6 @@ fn oom_counted(out: &[u8]) -> bool {
     let mut it = text.split_whitespace().map(str::parse::<u64>);
     matches!((it.next(), it.next()), (Some(Ok(now)), Some(Ok(before))) if now > before)
 }
-
-/// How long a container that killed a command's processes may still be reported as running.
-const SETTLE: Duration = Duration::from_millis(500);
-/// The pause between two looks at it meanwhile.
-const SETTLE_STEP: Duration = Duration::from_millis(50);
 
 fn backoff(attempt: u32) -> Duration {
     BACKOFF_START

@@ -23,6 +23,7 @@
 mod call_op;
 pub mod calls;
 mod cancel;
+mod container_check;
 pub(crate) mod exchange;
 mod exec;
 pub(crate) mod exec_start;
@@ -50,6 +51,7 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 pub use crate::http::Response;
 pub use call_op::{CallOp, DEFAULT_CALL_TIMEOUT};
 pub use cancel::{CancelOp, CANCEL_RETRY, CANCEL_WINDOW};
+pub use container_check::ContainerCheckOp;
 pub use exec::{ExecConfig, ExecEvent, ExecOp};
 pub use kill::{kill_command, signal_name, KillOp, NONCE_VAR};
 pub use lifecycle::{CreateOp, FindOp, Identity, InfoOp, RecreateOp};

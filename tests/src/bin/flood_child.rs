@@ -5,11 +5,15 @@
 //!
 //! Adapters: `blocking`, `tokio`. Modes: `run-capped` (cap reached: the command is stopped),
 //! `run-head-tail` (head and tail kept, the rest counted), `stream` (every chunk handed out and
-//! dropped, head and tail kept), `detached` (the ring buffer), `session` (a session command).
+//! dropped, head and tail kept), `detached` (the ring buffer), `session` (a session command);
+//! `agent-run-capped` and `agent-run-head-tail` are the two run modes through the in-sandbox
+//! agent (started before the warm-up; the result must carry the agent's usage figures). Every
+//! other mode keeps the sandbox's commands on the engine path.
 
 use std::time::Duration;
 
-use pocketdock_proto::{LimitPolicy, RunOptions};
+use pocketdock_proto::agent::{AgentMode, AgentStatus};
+use pocketdock_proto::{ExecResult, LimitPolicy, RunOptions};
 use pocketdock_tests::conformance::{runtime, ChunkStream, Detached, Sandbox, ShellSession};
 
 /// The output cap every mode uses (the ring and session buffers have it as their default).
@@ -30,23 +34,39 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
+/// The output bytes a run saw (kept or elided), after checking it took the path asked for:
+/// only a command through the agent has usage figures.
+fn run_seen(mode: &str, r: &ExecResult, through_agent: bool) -> u64 {
+    if r.usage.is_some() != through_agent {
+        fail(
+            mode,
+            format!("the run took the wrong path (usage: {:?})", r.usage),
+        );
+    }
+    (r.stdout.len() + r.stderr.len()) as u64 + r.elided_bytes
+}
+
 /// Run `command` in `mode`; the output bytes the mode saw (kept, elided or handed out).
 async fn once<S: Sandbox>(c: &S, mode: &str, command: &str) -> u64 {
     let opts = RunOptions::new().no_timeout().max_output(CAP);
-    match mode {
+    let (base, through_agent) = match mode.strip_prefix("agent-") {
+        Some(base) => (base, true),
+        None => (mode, false),
+    };
+    match base {
         "run-capped" => {
             let r = c
                 .run_with(command.into(), &opts)
                 .await
                 .unwrap_or_else(|e| fail(mode, e));
-            (r.stdout.len() + r.stderr.len()) as u64 + r.elided_bytes
+            run_seen(mode, &r, through_agent)
         }
         "run-head-tail" => {
             let r = c
                 .run_with(command.into(), &opts.policy(LimitPolicy::HeadAndTail))
                 .await
                 .unwrap_or_else(|e| fail(mode, e));
-            (r.stdout.len() + r.stderr.len()) as u64 + r.elided_bytes
+            run_seen(mode, &r, through_agent)
         }
         "stream" => {
             let mut seen = 0;
@@ -95,6 +115,16 @@ async fn measure<S: Sandbox>(mode: &str, socket: &str, name: &str, bytes: u64) {
     let c = S::attach(socket, name)
         .await
         .unwrap_or_else(|e| fail("attach", e));
+    if mode.starts_with("agent-") {
+        match c.start_agent().await {
+            Ok(AgentStatus::Up { .. }) => {}
+            other => fail("start_agent", format!("{other:?}")),
+        }
+    } else {
+        c.set_agent_mode(AgentMode::Off)
+            .await
+            .unwrap_or_else(|e| fail("set_agent_mode", e));
+    }
     once(&c, mode, &flood(64 * 1024)).await;
     let before = hwm();
     let seen = once(&c, mode, &flood(bytes)).await;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use pocketdock_proto::agent::AgentStatus;
+use pocketdock_proto::agent::{AgentMode, AgentStatus};
 use pocketdock_proto::api::containers::ContainerInspect;
 use pocketdock_proto::api::system::VersionInfo;
 use std::path::{Path, PathBuf};
@@ -140,6 +140,9 @@ impl Sandbox for pocketdock_blocking::Container {
     }
     fn agent_status(&self) -> AgentStatus {
         Self::agent_status(self)
+    }
+    async fn set_agent_mode(&self, mode: AgentMode) -> Result<()> {
+        Self::set_agent_mode(self, mode)
     }
     fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream> {
         Self::stream(self, command, opts)
@@ -399,6 +402,9 @@ macro_rules! async_adapter {
             }
             fn agent_status(&self) -> AgentStatus {
                 Self::agent_status(self)
+            }
+            async fn set_agent_mode(&self, mode: AgentMode) -> Result<()> {
+                Self::set_agent_mode(self, mode).await
             }
             fn stream(&self, command: &str, opts: &RunOptions) -> Result<Self::Stream> {
                 Self::stream(self, command, opts)
