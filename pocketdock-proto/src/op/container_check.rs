@@ -20,7 +20,7 @@ pub(crate) const SETTLE: Duration = Duration::from_millis(500);
 pub(crate) const SETTLE_STEP: Duration = Duration::from_millis(50);
 
 enum State {
-    Inspect(CallOp<ContainerInspect>),
+    Inspect(Box<CallOp<ContainerInspect>>),
     Pause(Instant),
     Done,
 }
@@ -52,8 +52,8 @@ impl ContainerCheckOp {
         }
     }
 
-    fn inspect(id: &str) -> CallOp<ContainerInspect> {
-        super::calls::inspect(id).with_timeout(Some(DEFAULT_CALL_TIMEOUT))
+    fn inspect(id: &str) -> Box<CallOp<ContainerInspect>> {
+        Box::new(super::calls::inspect(id).with_timeout(Some(DEFAULT_CALL_TIMEOUT)))
     }
 
     fn finish(&mut self, outcome: Result<(), Error>) -> Step<(), ()> {
@@ -123,8 +123,8 @@ mod tests {
         loop {
             match op.poll(now) {
                 Step::Done(r) => return (r, asked),
-                Step::Event(()) => {}
-                Step::Io(Io::Connect | Io::Write(_) | Io::ShutdownWrite | Io::Close) => {}
+                Step::Event(())
+                | Step::Io(Io::Connect | Io::Write(_) | Io::ShutdownWrite | Io::Close) => {}
                 Step::Io(Io::Read { .. }) => {
                     let answer = answers[asked.min(answers.len() - 1)];
                     asked += 1;
