@@ -33,6 +33,12 @@ scripts/fault-engines.sh up >/dev/null
 eval "$(scripts/fault-engines.sh env)"
 
 echo "== engines: podman=$POCKETDOCK_TEST_PODMAN docker=$POCKETDOCK_TEST_DOCKER"
+# What the engines hold before any test, so that what the run leaves can be counted at the end;
+# the figures the tests note go to one report (scripts/reliability-report.sh reads both).
+mkdir -p target
+scripts/leftovers.sh before target/leftovers
+export POCKETDOCK_TEST_REPORT="$PWD/target/test-report.txt"
+: >"$POCKETDOCK_TEST_REPORT"
 
 echo "== the Python reference (pip install pocketdock) for the interoperability tests"
 pyref="$PWD/.run/pyref"
@@ -134,5 +140,11 @@ if [ "$fuzz_rc" != 0 ]; then
   echo "error: a fuzz target crashed, or the fuzzing did not run (target/fuzz-short.log)" >&2
   status=1
 fi
-sed -n '/^== fuzz summary/,$p' target/fuzz-short.log
+
+echo "== what the run left behind (containers and images new on the engines, this checkout's processes)"
+if ! scripts/leftovers.sh after target/leftovers >>"$POCKETDOCK_TEST_REPORT"; then
+  echo "error: the run left containers, images or processes behind (listed above)" >&2
+  status=1
+fi
+scripts/reliability-report.sh target/test-output.log "$POCKETDOCK_TEST_REPORT" target/fuzz-short.log
 exit "$status"

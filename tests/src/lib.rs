@@ -34,6 +34,41 @@ pub fn socket(which: &str) -> String {
     }
 }
 
+/// Note a figure for the run's report: when `POCKETDOCK_TEST_REPORT` names a file (the test
+/// command sets it), `line` is appended to it in one write, so that lines of tests running at
+/// once do not mix; `scripts/reliability-report.sh` gathers them. Without the variable it
+/// does nothing (the test itself still asserts what it measured).
+pub fn report(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("POCKETDOCK_TEST_REPORT").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let text = format!("{line}\n");
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        panic!(
+            "the test report {} cannot be written: {e}",
+            Path::new(&path).display()
+        );
+    }
+}
+
+/// The engine a socket address belongs to, as the report names it: `podman`, `docker`, or
+/// the address itself.
+pub fn engine_of(socket: &str) -> &str {
+    if socket.contains("podman") {
+        "podman"
+    } else if socket.contains("docker") {
+        "docker"
+    } else {
+        socket
+    }
+}
+
 /// Poll `check` every 20 ms until it holds, at most `limit`; returns whether it held. For
 /// effects that happen on another thread (callbacks run after a wait returns): never a fixed
 /// sleep, which a loaded machine outlasts.

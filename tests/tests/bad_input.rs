@@ -81,6 +81,7 @@ fn cli_create(socket: &str) {
                 .any(|n| n == &name || n.contains("bad name") || n.contains("leading-dash")),
             "{args:?} created a container"
         );
+        tried(socket, format_args!("cli create {args:?}"));
     }
     assert!(
         !std::path::Path::new("/nonexistent-h16b-dir").exists(),
@@ -112,9 +113,18 @@ fn cli_create(socket: &str) {
             out.status.success() || err.contains(word),
             "--timeout {timeout}: {err}"
         );
+        tried(socket, format_args!("cli run --timeout {timeout}"));
     }
     drop(c);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Note one bad input that was refused (or obeyed) as it should be, for the run's report.
+fn tried(socket: &str, what: std::fmt::Arguments<'_>) {
+    pocketdock_tests::report(format_args!(
+        "bad-input {} {what}",
+        pocketdock_tests::engine_of(socket)
+    ));
 }
 
 /// The API with bad input: `InvalidInput` naming the field (or the engine's typed answer for
@@ -153,6 +163,7 @@ fn api(socket: &str) {
             }
             other => panic!("{field}: {:?}", other.map(|c| c.name().to_string())),
         }
+        tried(socket, format_args!("api create {field}"));
     }
     let r = e.create_container(spec().image("pocketdock/no-such-image-h16b"));
     assert!(matches!(r, Err(Error::ImageNotFound(_))), "{:?}", r.err());
@@ -182,6 +193,7 @@ fn api(socket: &str) {
             Err(Error::InvalidInput { field, .. }) => assert!(field.contains("timeout")),
             Err(other) => panic!("timeout {t:?}: {other:?}"),
         }
+        tried(socket, format_args!("api run timeout {t:?}"));
     }
     // Signals: unknown numbers are refused by name of the field.
     let p = c.detach("sleep 30", &RunOptions::new()).unwrap();
@@ -198,6 +210,7 @@ fn api(socket: &str) {
             ),
             "kill({sig}): {r:?}"
         );
+        tried(socket, format_args!("api kill {sig}"));
     }
     assert!(p.is_running(), "a refused signal stopped the process");
     p.kill(9).unwrap();
@@ -209,6 +222,7 @@ fn api(socket: &str) {
             matches!(r, Err(Error::InvalidInput { field: "path", .. })),
             "write_file({path:?}): {r:?}"
         );
+        tried(socket, format_args!("api write_file {path:?}"));
     }
     let r = c.read_file("/no/such/file");
     assert!(matches!(r, Err(Error::PathNotFound(_))), "{r:?}");

@@ -152,12 +152,20 @@ async fn all_faults<S: Sandbox>(adapter: &'static str, op: Op) {
                 .load(std::sync::atomic::Ordering::Relaxed);
             eprintln!("fake engine {adapter} {op:?} {fault:?}: {r:?} in {took:?}");
             check(op, fault, &r, took, sent);
+            pocketdock_tests::report(format_args!(
+                "fake-engine {adapter} {op:?} {fault:?} ms={}",
+                took.as_millis()
+            ));
         }
     };
     let (slow_result, ()) = futures_lite::future::zip(slow_case, others).await;
     let (r, took) = slow_result;
     eprintln!("fake engine {adapter} {op:?} SlowLoris: {r:?} in {took:?}");
     check(op, Fault::SlowLoris, &r, took, 0);
+    pocketdock_tests::report(format_args!(
+        "fake-engine {adapter} {op:?} SlowLoris ms={}",
+        took.as_millis()
+    ));
     drop(slow);
 }
 
@@ -178,6 +186,10 @@ fn cell<F: FnOnce() + Send + 'static>(test: &'static str, f: F) {
         let peak = vm_hwm(std::process::id()).unwrap();
         eprintln!("fake engine {test}: peak memory {peak} bytes");
         assert!(peak < CELL_PEAK, "{test}: peak memory {peak} bytes");
+        pocketdock_tests::report(format_args!(
+            "fake-engine-peak {test} peak_mib={:.1}",
+            peak as f64 / f64::from(1 << 20)
+        ));
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())

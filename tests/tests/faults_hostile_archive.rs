@@ -277,6 +277,10 @@ async fn hostile_pulls<S: Sandbox>(socket: String) {
             pulled.as_ref().map(|()| walk(&dest).len())
         );
         host.check(shape);
+        pocketdock_tests::report(format_args!(
+            "hostile-archive {} {shape} outside=0",
+            pocketdock_tests::engine_of(&socket)
+        ));
     }
     // Larger than the cap: refused from the header, before any data; nothing is left.
     let r = s
@@ -296,6 +300,10 @@ async fn hostile_pulls<S: Sandbox>(socket: String) {
     assert!(pulled.is_err(), "a 3 GiB file under a 1 GiB cap");
     assert!(!dest.exists(), "a refused pull left {}", dest.display());
     host.check("huge");
+    pocketdock_tests::report(format_args!(
+        "hostile-archive {} huge outside=0",
+        pocketdock_tests::engine_of(&socket)
+    ));
 }
 
 fn run<F: FnOnce(String) + Send + 'static>(engine: &'static str, f: F) {
