@@ -57,6 +57,15 @@ pub fn report(line: impl std::fmt::Display) {
     }
 }
 
+/// `bytes` in MiB, for figures in a report.
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "a figure for people: 52 bits of mantissa are exact to 4 PiB"
+)]
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
+
 /// The engine a socket address belongs to, as the report names it: `podman`, `docker`, or
 /// the address itself.
 pub fn engine_of(socket: &str) -> &str {

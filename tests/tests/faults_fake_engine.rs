@@ -188,7 +188,7 @@ fn cell<F: FnOnce() + Send + 'static>(test: &'static str, f: F) {
         assert!(peak < CELL_PEAK, "{test}: peak memory {peak} bytes");
         pocketdock_tests::report(format_args!(
             "fake-engine-peak {test} peak_mib={:.1}",
-            peak as f64 / f64::from(1 << 20)
+            pocketdock_tests::mib(peak)
         ));
         return;
     }

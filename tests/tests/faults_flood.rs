@@ -69,7 +69,7 @@ fn flood(adapter: &'static str, socket: &str, mode: &'static str) {
         _ => 2 * FLOOD,
     };
     assert!(seen >= least, "{adapter} {mode}: only {seen} bytes seen");
-    let mib = |b: u64| b as f64 / f64::from(1 << 20);
+    let mib = pocketdock_tests::mib;
     pocketdock_tests::report(format_args!(
         "flood {adapter} {} {mode} peak_mib={:.1} before_mib={:.1} seen_mib={:.0}",
         pocketdock_tests::engine_of(socket),
