@@ -341,12 +341,22 @@ impl Ctx {
 
     fn cleanup(&self) {
         let names = std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner));
-        for name in names {
+        for name in &names {
             raw_request(
                 &self.socket,
                 "DELETE",
                 &format!("/containers/{name}?force=true"),
             );
+        }
+        // A removal already under way (a dropped async handle removes its container in the
+        // background) makes the DELETE above answer at once while the container is still
+        // there; removing its image then would only untag it, leaving a dangling image behind.
+        // So the images go once the containers are gone.
+        for name in &names {
+            crate::eventually(Duration::from_secs(30), || {
+                raw_request(&self.socket, "GET", &format!("/containers/{name}/json"))
+                    .is_none_or(|status| status == 404)
+            });
         }
         let images =
             std::mem::take(&mut *self.images.lock().unwrap_or_else(PoisonError::into_inner));
@@ -356,18 +366,21 @@ impl Ctx {
     }
 }
 
-/// One request on a fresh connection, answer ignored (cleanup only).
-fn raw_request(socket: &str, method: &str, path: &str) {
+/// One request on a fresh connection (cleanup only): the answer's status, `None` when the
+/// engine could not be reached or gave no status line.
+fn raw_request(socket: &str, method: &str, path: &str) -> Option<u16> {
     use std::io::{Read, Write};
     // Through the engine's endpoint, so that remote engines (tcp, TLS, ssh) are cleaned too.
-    if let Ok(mut s) = pocketdock_host::remote::EngineEndpoint::parse(socket).dial() {
-        let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
-        let req =
-            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        let _ = s.write_all(req.as_bytes());
-        let mut sink = Vec::new();
-        let _ = s.read_to_end(&mut sink);
-    }
+    let mut s = pocketdock_host::remote::EngineEndpoint::parse(socket)
+        .dial()
+        .ok()?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    // `HTTP/1.1 404 Not Found`
+    std::str::from_utf8(answer.get(9..12)?).ok()?.parse().ok()
 }
 
 /// Run one scenario on `engine` with `block_on`, then remove what it created, even after a panic.
