@@ -1,7 +1,8 @@
 //! Crash-safe cleanup without a daemon, against Podman and Docker: a process killed with
 //! `SIGKILL` leaves nothing running after the next pocketdock start (its ephemeral sandbox is
 //! removed; the command a killed `pocketdock run` left in a persistent container is killed, and
-//! so are a killed library owner's session command and command through the agent), a
+//! so are a killed library owner's session command and command through the agent; a killed
+//! owner's warm pool is removed too), a
 //! container past its TTL is removed, a live owner's container is never touched, and one owned
 //! in an earlier boot of this machine is removed.
 //!
@@ -20,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pocketdock_blocking::{AgentStatus, Container, ContainerSpec, Engine, Error, RunOptions};
+use pocketdock_blocking::{AgentStatus, Container, ContainerSpec, Engine, Error, Pool, RunOptions};
 use pocketdock_proto::op::calls;
 use pocketdock_proto::reap::{Owner, ReapReason};
 use pocketdock_proto::spec::Labels;
@@ -63,7 +64,8 @@ const CHILD_MODE: &str = "H16A_CRASH_CHILD_MODE";
 /// - `ephemeral`: create an ephemeral sandbox named `CHILD_NAME` and detach `sleep 300` in it;
 /// - `session`: open a session in the existing container `CHILD_NAME` and send `sleep 302`;
 /// - `agent`: start the agent in the existing container `CHILD_NAME` and run `sleep 303`
-///   through it (on a thread of its own: the run never ends).
+///   through it (on a thread of its own: the run never ends);
+/// - `pool`: fill a warm pool of two sandboxes whose names begin with `CHILD_NAME`.
 ///
 /// It then says `READY` and waits to be killed.
 #[test]
@@ -92,6 +94,10 @@ fn child_entry() {
                 runner.run("sleep 303")
             })));
             held.push(Box::new(c));
+        }
+        "pool" => {
+            let spec = ContainerSpec::new().image(TEST_IMAGE).name(&name);
+            held.push(Box::new(Pool::new(&engine, spec, 2).unwrap()));
         }
         _ => {
             let c = engine
@@ -285,6 +291,55 @@ fn killed_owner_leaves_no_command(socket: &str, mode: &str, cmdline: &str) {
     let _ = std::fs::remove_dir_all(rt);
 }
 
+/// The pocketdock containers whose names begin with `prefix`.
+fn named_like(socket: &str, prefix: &str) -> Vec<String> {
+    Engine::new(socket)
+        .list_containers(None)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
+
+/// Removes the containers whose names begin with its prefix when the scenario ends, whatever
+/// happened (what the reaper should have removed, should the scenario fail before).
+struct RemoveLike<'a>(&'a str, &'a str);
+
+impl Drop for RemoveLike<'_> {
+    fn drop(&mut self) {
+        for n in named_like(self.0, self.1) {
+            let _ = Engine::new(self.0).remove_container(&n, true);
+        }
+    }
+}
+
+/// A warm pool's sandboxes are ephemeral sandboxes of the pool's owner: when it is killed,
+/// the next start removes them.
+fn killed_owner_loses_its_pool(socket: &str) {
+    let rt = runtime_dir("pool", socket);
+    let prefix = name("pool");
+    let _remove = RemoveLike(socket, &prefix);
+    let mut child = spawn_child(socket, "pool", &prefix, &rt);
+    let members = named_like(socket, &prefix);
+    assert_eq!(members.len(), 2, "{members:?}");
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    assert_eq!(
+        named_like(socket, &prefix).len(),
+        2,
+        "nothing removed them yet"
+    );
+    next_start(socket, &rt);
+    assert!(
+        eventually(Duration::from_secs(20), || named_like(socket, &prefix)
+            .is_empty()),
+        "the killed owner's pool is still there: {:?}",
+        named_like(socket, &prefix)
+    );
+    let _ = std::fs::remove_dir_all(rt);
+}
+
 fn killed_owner_leaves_no_session_command(socket: &str) {
     killed_owner_leaves_no_command(socket, "session", "sleep 302");
 }
@@ -402,6 +457,7 @@ per_engine!(
     killed_cli_run_leaves_no_command,
     killed_owner_leaves_no_session_command,
     killed_owner_leaves_no_agent_command,
+    killed_owner_loses_its_pool,
     ttl_ends_a_container_and_live_owners_are_left_alone,
     another_boot_owner_is_gone,
     cli_create_ttl_outlives_the_command_until_prune,
