@@ -15,9 +15,9 @@ use crate::api::containers::ContainerInspect;
 use crate::error::Error;
 
 /// How long a container whose processes died may still be reported as running.
-pub(crate) const SETTLE: Duration = Duration::from_millis(500);
+const SETTLE: Duration = Duration::from_millis(500);
 /// The pause between two looks at it meanwhile.
-pub(crate) const SETTLE_STEP: Duration = Duration::from_millis(50);
+const SETTLE_STEP: Duration = Duration::from_millis(50);
 
 enum State {
     Inspect(Box<CallOp<ContainerInspect>>),
@@ -30,6 +30,7 @@ enum State {
 /// stopped, [`Error::ContainerGone`] when it was removed, and the inspect's error otherwise.
 pub struct ContainerCheckOp {
     id: String,
+    call_timeout: Duration,
     state: State,
     settle_until: Option<Instant>,
 }
@@ -45,15 +46,21 @@ impl std::fmt::Debug for ContainerCheckOp {
 impl ContainerCheckOp {
     /// Check container `id` (an id or a name).
     pub fn new(id: &str) -> Self {
+        Self::with_call_timeout(id, DEFAULT_CALL_TIMEOUT)
+    }
+
+    /// Check container `id`, each inspect call given `call_timeout`.
+    pub fn with_call_timeout(id: &str, call_timeout: Duration) -> Self {
         Self {
             id: id.to_string(),
-            state: State::Inspect(Self::inspect(id)),
+            call_timeout,
+            state: State::Inspect(Self::inspect(id, call_timeout)),
             settle_until: None,
         }
     }
 
-    fn inspect(id: &str) -> Box<CallOp<ContainerInspect>> {
-        Box::new(super::calls::inspect(id).with_timeout(Some(DEFAULT_CALL_TIMEOUT)))
+    fn inspect(id: &str, call_timeout: Duration) -> Box<CallOp<ContainerInspect>> {
+        Box::new(super::calls::inspect(id).with_timeout(Some(call_timeout)))
     }
 
     fn finish(&mut self, outcome: Result<(), Error>) -> Step<(), ()> {
@@ -87,7 +94,9 @@ impl Operation for ContainerCheckOp {
                     Step::Done(Err(e)) => return self.finish(Err(e)),
                 },
                 State::Pause(until) if now < *until => return Step::Io(Io::Wait(*until)),
-                State::Pause(_) => self.state = State::Inspect(Self::inspect(&self.id)),
+                State::Pause(_) => {
+                    self.state = State::Inspect(Self::inspect(&self.id, self.call_timeout));
+                }
                 State::Done => return Step::Done(Ok(())),
             }
         }

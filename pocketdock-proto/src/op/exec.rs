@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use super::container_check::{SETTLE, SETTLE_STEP};
 use super::exchange::{ExStep, Exchange};
 use super::exec_start::{keep_refusal, start_accepted, start_error, start_exchange};
 use super::kill::{KillOp, NONCE_VAR};
-use super::{CallOp, Io, Operation, Step};
-use crate::api::containers::ContainerInspect;
+use super::{CallOp, ContainerCheckOp, Io, Operation, Step};
 use crate::api::exec::{ExecInspect, ExecSpec};
 use crate::capture::{Capture, Captured, LimitPolicy, OutputLimit};
 use crate::demux::{DemuxMode, Demuxer, StreamKind};
@@ -107,18 +105,10 @@ enum State {
         killed: Option<Stopped>,
     },
     /// The command died by a signal nobody in pocketdock sent: was it its container that
-    /// stopped or went away under it?
+    /// stopped or went away under it? (Looked at until the engine's report settles.)
     CheckContainer {
-        call: CallOp<ContainerInspect>,
+        check: Box<ContainerCheckOp>,
         exit_code: i64,
-        settle_until: Instant,
-    },
-    /// The container still ran at the last look: look again soon, as an engine reports the
-    /// container's end a moment after its processes' ends.
-    Settle {
-        until: Instant,
-        exit_code: i64,
-        settle_until: Instant,
     },
     /// The command was killed (137) in a container that still runs: did the kernel's
     /// out-of-memory killer do it? A helper reads the container's memory cgroup.
@@ -441,12 +431,12 @@ impl Operation for ExecOp {
                         let (give_up, attempt, killed) = (*give_up, *attempt, *killed);
                         match info.exit_code {
                             Some(code) if !info.running && killed.is_none() && by_signal(code) => {
-                                let call = super::calls::inspect(&self.config.container)
-                                    .with_timeout(Some(self.config.call_timeout));
                                 self.state = State::CheckContainer {
-                                    call,
+                                    check: Box::new(ContainerCheckOp::with_call_timeout(
+                                        &self.config.container,
+                                        self.config.call_timeout,
+                                    )),
                                     exit_code: code,
-                                    settle_until: now + SETTLE,
                                 };
                             }
                             Some(code) if !info.running => return self.finish(now, code, killed),
@@ -475,9 +465,7 @@ impl Operation for ExecOp {
                     }
                     Step::Done(Err(e)) => return self.fail(e),
                 },
-                State::Backoff { until, .. } | State::Settle { until, .. } if now < *until => {
-                    return Step::Io(Io::Wait(*until))
-                }
+                State::Backoff { until, .. } if now < *until => return Step::Io(Io::Wait(*until)),
                 State::Backoff {
                     give_up,
                     attempt,
@@ -493,21 +481,10 @@ impl Operation for ExecOp {
                         killed,
                     };
                 }
-                State::CheckContainer {
-                    call,
-                    exit_code,
-                    settle_until,
-                } => match call.poll(now) {
+                State::CheckContainer { check, exit_code } => match check.poll(now) {
                     Step::Io(io) => return Step::Io(io),
                     Step::Event(()) => {}
-                    Step::Done(Ok(c)) if c.state.running && now < *settle_until => {
-                        self.state = State::Settle {
-                            until: now + SETTLE_STEP,
-                            exit_code: *exit_code,
-                            settle_until: *settle_until,
-                        };
-                    }
-                    Step::Done(Ok(c)) if c.state.running => {
+                    Step::Done(Ok(())) => {
                         let code = *exit_code;
                         if code != 128 + 9 {
                             return self.finish(now, code, None);
@@ -518,28 +495,8 @@ impl Operation for ExecOp {
                             exit_code: code,
                         };
                     }
-                    Step::Done(Ok(_)) => {
-                        let id = self.config.container.clone();
-                        return self.fail(Error::ContainerNotRunning(id));
-                    }
-                    Step::Done(Err(Error::ContainerNotFound(id))) => {
-                        return self.fail(Error::ContainerGone(id));
-                    }
                     Step::Done(Err(e)) => return self.fail(e),
                 },
-                State::Settle {
-                    exit_code,
-                    settle_until,
-                    ..
-                } => {
-                    let call = super::calls::inspect(&self.config.container)
-                        .with_timeout(Some(self.config.call_timeout));
-                    self.state = State::CheckContainer {
-                        call,
-                        exit_code: *exit_code,
-                        settle_until: *settle_until,
-                    };
-                }
                 State::OomCheck { op, exit_code } => match op.poll(now) {
                     Step::Io(io) => return Step::Io(io),
                     Step::Event(_) => {}
@@ -560,7 +517,7 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_input(data),
             State::Kill(k, _) => k.handle_input(now, data),
             State::Inspect { call, .. } => call.handle_input(now, data),
-            State::CheckContainer { call, .. } => call.handle_input(now, data),
+            State::CheckContainer { check, .. } => check.handle_input(now, data),
             State::OomCheck { op, .. } => op.handle_input(now, data),
             _ => {}
         }
@@ -572,7 +529,7 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_bytes(data),
             State::Kill(k, _) => k.handle_bytes(now, data),
             State::Inspect { call, .. } => call.handle_bytes(now, data),
-            State::CheckContainer { call, .. } => call.handle_bytes(now, data),
+            State::CheckContainer { check, .. } => check.handle_bytes(now, data),
             State::OomCheck { op, .. } => op.handle_bytes(now, data),
             _ => {}
         }
@@ -584,7 +541,7 @@ impl Operation for ExecOp {
             State::Stream { ex, .. } => ex.handle_eof(),
             State::Kill(k, _) => k.handle_eof(now),
             State::Inspect { call, .. } => call.handle_eof(now),
-            State::CheckContainer { call, .. } => call.handle_eof(now),
+            State::CheckContainer { check, .. } => check.handle_eof(now),
             State::OomCheck { op, .. } => op.handle_eof(now),
             _ => {}
         }
@@ -598,7 +555,7 @@ impl Operation for ExecOp {
             }
             State::Kill(k, _) => k.handle_timeout(now),
             State::Inspect { call, .. } => call.handle_timeout(now),
-            State::CheckContainer { call, .. } => call.handle_timeout(now),
+            State::CheckContainer { check, .. } => check.handle_timeout(now),
             State::OomCheck { op, .. } => op.handle_timeout(now),
             _ => {}
         }
