@@ -45,11 +45,7 @@ fn name(tag: &str) -> String {
 
 /// A fresh runtime directory for one scenario's processes.
 fn runtime_dir(tag: &str, socket: &str) -> PathBuf {
-    let engine = if socket.contains("docker") {
-        "docker"
-    } else {
-        "podman"
-    };
+    let engine = pocketdock_tests::engine_of(socket);
     let d = std::env::temp_dir().join(format!("h16a-rt-{tag}-{engine}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
@@ -215,6 +211,39 @@ fn killed_owner_loses_its_ephemeral_sandbox(socket: &str) {
     let _ = std::fs::remove_dir_all(rt);
 }
 
+/// The scenario's core once `owner` (a process that runs `cmdline` in `c`, described by `who`)
+/// is started: wait for the command, kill the owner with SIGKILL, say what is left, then the
+/// next start (in the runtime directory `rt`) must kill the command and leave the container
+/// alone.
+fn killed_owner_leaves_nothing(
+    socket: &str,
+    rt: &PathBuf,
+    c: &Container,
+    cmdline: &str,
+    who: &str,
+    owner: &mut Child,
+) {
+    assert!(
+        eventually(Duration::from_secs(30), || count(c, cmdline) == 1),
+        "{who}: `{cmdline}` never started"
+    );
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let left = count(c, cmdline);
+    eprintln!("after SIGKILL of {who}: {left} `{cmdline}` left in the container");
+    next_start(socket, rt);
+    assert!(
+        eventually(Duration::from_secs(20), || count(c, cmdline) == 0),
+        "{who}: the killed owner's `{cmdline}` still runs"
+    );
+    assert_eq!(
+        c.run("echo alive").unwrap().stdout_str(),
+        "alive\n",
+        "the container itself is left alone"
+    );
+}
+
 fn killed_cli_run_leaves_no_command(socket: &str) {
     let rt = runtime_dir("cmd", socket);
     let engine = Engine::new(socket);
@@ -234,26 +263,7 @@ fn killed_cli_run_leaves_no_command(socket: &str) {
         .spawn()
         .unwrap();
     let mut run = KillOnDrop(run);
-    let run = &mut run.0;
-    assert!(
-        eventually(Duration::from_secs(30), || count(&c, "sleep 300") == 1),
-        "the run never started"
-    );
-    run.kill().unwrap();
-    run.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let left = count(&c, "sleep 300");
-    eprintln!("after SIGKILL of `pocketdock run`: {left} `sleep 300` left in the container");
-    next_start(socket, &rt);
-    assert!(
-        eventually(Duration::from_secs(20), || count(&c, "sleep 300") == 0),
-        "the killed run's command still runs"
-    );
-    assert_eq!(
-        c.run("echo alive").unwrap().stdout_str(),
-        "alive\n",
-        "the container itself is left alone"
-    );
+    killed_owner_leaves_nothing(socket, &rt, &c, "sleep 300", "`pocketdock run`", &mut run.0);
     c.shutdown(true).unwrap();
     engine.remove_container(c.id(), true).unwrap();
     let _ = std::fs::remove_dir_all(rt);
@@ -269,25 +279,8 @@ fn killed_owner_leaves_no_command(socket: &str, mode: &str, cmdline: &str) {
         .create_container(ContainerSpec::new().image(TEST_IMAGE).name(name(mode)))
         .unwrap();
     let mut child = spawn_child(socket, mode, c.name(), &rt);
-    assert!(
-        eventually(Duration::from_secs(30), || count(&c, cmdline) == 1),
-        "the child's `{cmdline}` never started"
-    );
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let left = count(&c, cmdline);
-    eprintln!("after SIGKILL of the {mode} owner: {left} `{cmdline}` left in the container");
-    next_start(socket, &rt);
-    assert!(
-        eventually(Duration::from_secs(20), || count(&c, cmdline) == 0),
-        "the killed owner's `{cmdline}` still runs"
-    );
-    assert_eq!(
-        c.run("echo alive").unwrap().stdout_str(),
-        "alive\n",
-        "the container itself is left alone"
-    );
+    let who = format!("the {mode} owner");
+    killed_owner_leaves_nothing(socket, &rt, &c, cmdline, &who, &mut child.0);
     let _ = std::fs::remove_dir_all(rt);
 }
 
