@@ -60,7 +60,7 @@ impl Agent {
             Ok(cmd) => cmd,
             Err(reason) => return self.output.send(Kind::SpawnFailed, id, reason.as_bytes()),
         };
-        match self.commands.spawn(id, cmd, req.stdin) {
+        match self.commands.spawn(id, cmd, req.stdin, req.window) {
             Spawned::Closing => Ok(()),
             Spawned::Failed(reason) => self.output.send(Kind::SpawnFailed, id, reason.as_bytes()),
             Spawned::Started(running, stdout, stderr) => {

@@ -19,6 +19,7 @@ use pocketdock_proto::agent::ExitReport;
 use crate::accounting::{self, OomEvidence, SIGKILL};
 use crate::stdin_feed::StdinFeed;
 use crate::sys::{self, Reaped};
+use crate::window::Window;
 
 /// A command that has not yet been reported ended.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub struct Running {
     id: u32,
     pid: u32,
     stdin: Option<Arc<StdinFeed>>,
+    /// The output window, for a command the host streams (flow control).
+    window: Option<Window>,
     oom_before: Option<u64>,
     /// The agent sent its group SIGKILL.
     sigkilled: AtomicBool,
@@ -49,6 +52,11 @@ impl Running {
         self.pid
     }
 
+    /// Its output window, when the host streams it.
+    pub fn window(&self) -> Option<&Window> {
+        self.window.as_ref()
+    }
+
     fn progress(&self) -> MutexGuard<'_, Progress> {
         self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -65,6 +73,10 @@ impl Running {
     fn kill_group(&self, signal: i32) {
         if signal == SIGKILL {
             self.sigkilled.store(true, Ordering::Relaxed);
+            // Nobody may read what is left: drain the pipes to their end.
+            if let Some(window) = &self.window {
+                window.open();
+            }
         }
         // A group that is already gone is no error: the command ended on its own.
         let _ = sys::kill_group(self.pid, signal);
@@ -105,8 +117,15 @@ struct Table {
 }
 
 impl Commands {
-    /// Start `cmd` as command `id` (`with_stdin`: its stdin is a pipe fed by the host).
-    pub fn spawn(&self, id: u32, mut cmd: Command, with_stdin: bool) -> Spawned {
+    /// Start `cmd` as command `id` (`with_stdin`: its stdin is a pipe fed by the host;
+    /// `window`: its output is sent only as far as the host credits it).
+    pub fn spawn(
+        &self,
+        id: u32,
+        mut cmd: Command,
+        with_stdin: bool,
+        window: Option<u32>,
+    ) -> Spawned {
         let oom_before = accounting::oom_kills();
         let mut table = self.lock();
         if table.closing {
@@ -137,6 +156,7 @@ impl Commands {
             id,
             pid,
             stdin,
+            window: window.map(Window::new),
             oom_before,
             sigkilled: AtomicBool::new(false),
             progress: Mutex::new(Progress {
@@ -213,6 +233,13 @@ impl Commands {
     /// The stdin feed of command `id`, if it runs with one.
     pub fn stdin(&self, id: u32) -> Option<Arc<StdinFeed>> {
         self.lock().by_id.get(&id)?.stdin.clone()
+    }
+
+    /// The host took `bytes` more of command `id`'s output.
+    pub fn credit(&self, id: u32, bytes: u32) {
+        if let Some(window) = self.lock().by_id.get(&id).and_then(|r| r.window()) {
+            window.grant(u64::from(bytes));
+        }
     }
 
     /// Send `signal` to command `id`'s process group. Its group lives on after its leader is

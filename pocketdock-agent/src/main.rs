@@ -25,6 +25,7 @@ mod serve;
 mod spawn;
 mod stdin_feed;
 mod sys;
+mod window;
 
 use std::fs::File;
 use std::os::fd::AsFd;

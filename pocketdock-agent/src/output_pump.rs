@@ -43,11 +43,18 @@ fn pump(agent: &Agent, running: &Running, kind: Kind, mut pipe: impl Read) {
             // A read error on a pipe is its end for us.
             Err(_) => return,
         };
-        frame.clear();
-        encode_frame(&mut frame, kind, running.id(), &buf[..n]);
-        if agent.output.send_encoded(&frame).is_err() {
-            agent.stop(Ending::HostGone);
-            return;
+        // A streamed command's output goes out only as far as the host credits it; meanwhile
+        // its pipe fills and the command waits, as on a terminal nobody reads.
+        let mut sent = 0;
+        while sent < n {
+            let may = running.window().map_or(n - sent, |w| w.take(n - sent));
+            frame.clear();
+            encode_frame(&mut frame, kind, running.id(), &buf[sent..sent + may]);
+            if agent.output.send_encoded(&frame).is_err() {
+                agent.stop(Ending::HostGone);
+                return;
+            }
+            sent += may;
         }
     }
 }

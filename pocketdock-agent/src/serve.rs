@@ -80,6 +80,12 @@ fn act(agent: &Arc<Agent>, frame: Frame) -> Result<(), Ending> {
                 agent.commands.signal(id, signal);
             }
         }
+        Kind::Credit => {
+            let bytes = frame
+                .payload_u32()
+                .map_err(|e| Ending::Malformed(e.to_string()))?;
+            agent.commands.credit(id, bytes);
+        }
         Kind::Ping => agent.output.send(Kind::Pong, id, &[])?,
         Kind::Hello
         | Kind::Started

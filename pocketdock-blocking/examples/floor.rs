@@ -284,9 +284,11 @@ fn stream_case(client: &str, container: &str, bytes: u64) -> BenchResult<()> {
         let c = engine.attach(container)?;
         let mut s = c.stream(
             cmd.as_str(),
+            // The raw client keeps nothing of what it reads; neither does this stream.
             &RunOptions::new()
                 .no_timeout()
-                .policy(LimitPolicy::HeadAndTail),
+                .policy(LimitPolicy::HeadAndTail)
+                .keep_output(false),
         )?;
         let mut got = 0u64;
         for chunk in &mut s {
@@ -294,11 +296,11 @@ fn stream_case(client: &str, container: &str, bytes: u64) -> BenchResult<()> {
         }
         got
     };
-    let secs = t.elapsed().as_secs_f64();
+    // One line for the parent: bytes, wall seconds, CPU seconds, peak RSS in KiB.
     println!(
-        "{client}: {got} B in {secs:.2} s, {:.0} MB/s, cpu {:.2} s/GB, peak RSS {} KiB",
-        got as f64 / 1e6 / secs,
-        cpu().saturating_sub(c).as_secs_f64() / (got as f64 / 1e9),
+        "{got} {} {} {}",
+        t.elapsed().as_secs_f64(),
+        cpu().saturating_sub(c).as_secs_f64(),
         peak_rss_kib()
     );
     Ok(())
@@ -383,22 +385,80 @@ fn main() -> BenchResult<()> {
         },
     )?;
     let me: PathBuf = std::env::current_exe()?;
+    let stream_rounds: usize = std::env::var("BENCH_STREAM_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     for bytes in [100_000_000u64, 1 << 30] {
-        println!("stream {bytes} B of stdout (child process per client):");
-        for client in ["pocketdock", "raw"] {
-            run_child(&me, client, &id, bytes)?;
+        println!(
+            "stream {bytes} B of stdout (child process per client and round, {stream_rounds} rounds, interleaved; medians):"
+        );
+        let mut runs: [Vec<StreamRun>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..stream_rounds {
+            for (client, got) in ["pocketdock", "raw"].into_iter().zip(runs.iter_mut()) {
+                got.push(run_child(&me, client, &id, bytes)?);
+            }
         }
+        let [pd, raw] = runs.map(|r| StreamRun::medians(&r));
+        for (client, m) in [("pocketdock", &pd), ("raw", &raw)] {
+            println!(
+                "{client}: {:.0} MB/s, cpu {:.2} s/GB, peak RSS {} KiB",
+                m.mb_per_s, m.cpu_s_per_gb, m.peak_rss_kib
+            );
+        }
+        println!(
+            "pocketdock / raw: wall speed {:.2}x, cpu {:.2}x",
+            pd.mb_per_s / raw.mb_per_s,
+            pd.cpu_s_per_gb / raw.cpu_s_per_gb
+        );
     }
     c.shutdown(true)?;
     Ok(())
 }
 
-fn run_child(me: &Path, client: &str, id: &str, bytes: u64) -> BenchResult<()> {
-    let status = Command::new(me)
-        .args(["stream", client, id, &bytes.to_string()])
-        .status()?;
-    if !status.success() {
-        return Err(format!("{client} stream case failed: {status}").into());
+/// One streaming round's figures, as its child process printed them.
+struct StreamRun {
+    mb_per_s: f64,
+    cpu_s_per_gb: f64,
+    peak_rss_kib: u64,
+}
+
+impl StreamRun {
+    /// Median speed and CPU, and the highest peak RSS, of `runs`.
+    fn medians(runs: &[StreamRun]) -> StreamRun {
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        StreamRun {
+            mb_per_s: median(runs.iter().map(|r| r.mb_per_s).collect()),
+            cpu_s_per_gb: median(runs.iter().map(|r| r.cpu_s_per_gb).collect()),
+            peak_rss_kib: runs.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0),
+        }
     }
-    Ok(())
+}
+
+fn run_child(me: &Path, client: &str, id: &str, bytes: u64) -> BenchResult<StreamRun> {
+    let out = Command::new(me)
+        .args(["stream", client, id, &bytes.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("{client} stream case failed: {}", out.status).into());
+    }
+    let line = String::from_utf8(out.stdout)?;
+    let bad = || format!("{client} stream case printed {line:?}");
+    let mut fields = line.split_whitespace();
+    let mut next = || fields.next().ok_or_else(bad);
+    let (got, secs, cpu_s, rss): (u64, f64, f64, u64) =
+        (next()?.parse()?, next()?.parse()?, next()?.parse()?, next()?.parse()?);
+    if got != bytes {
+        return Err(format!("{client} streamed {got} of {bytes} bytes").into());
+    }
+    let got = got as f64;
+    Ok(StreamRun {
+        mb_per_s: got / 1e6 / secs,
+        cpu_s_per_gb: cpu_s / (got / 1e9),
+        peak_rss_kib: rss,
+    })
 }

@@ -23,6 +23,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::frame::{encode_frame, Frame, FrameDecoder, Kind, MAX_PAYLOAD};
 use super::messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
+use super::outflow::{Outflow, STREAM_WINDOW};
 use crate::api::exec::ExecSpec;
 use crate::capture::{Capture, Captured};
 use crate::demux::StreamKind;
@@ -85,6 +86,35 @@ pub enum AgentPoll {
     Done(Result<ExecResult>),
 }
 
+/// What [`AgentClient::poll_stream`] found for a streamed command.
+#[derive(Debug)]
+pub enum AgentStreamPoll {
+    /// The next piece of output for the consumer.
+    Output {
+        /// Which stream it came on.
+        stream: StreamKind,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// Nothing to hand out yet: feed more output (or the end of the connection), or wait until
+    /// `deadline`, then poll again.
+    Pending {
+        /// When the command must be polled again even if nothing arrives.
+        deadline: Option<Instant>,
+    },
+    /// Finished, every piece handed out; the command is forgotten.
+    Done(Result<ExecResult>),
+}
+
+/// Where a command stands, before its result is made.
+enum Standing {
+    Pending(Option<Instant>),
+    /// It ended (or its kill's grace passed): its result can be made.
+    Over,
+    /// The connection ended first, for this reason.
+    Lost(String),
+}
+
 /// Why pocketdock stopped a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stopped {
@@ -101,6 +131,9 @@ struct Running {
     stopped: Option<(Stopped, Instant)>,
     exit: Option<ExitReport>,
     spawn_failed: Option<String>,
+    /// A streamed command's queue and credit ([`ExecConfig::emit`]); `None` for a run, whose
+    /// output goes into the capture as it comes.
+    outflow: Option<Outflow>,
 }
 
 /// The host side of one agent connection. See the module docs.
@@ -189,6 +222,7 @@ impl AgentClient {
             cwd: config.spec.workdir.clone(),
             user: config.spec.user.clone(),
             stdin: false,
+            window: config.emit.then_some(STREAM_WINDOW),
         };
         let payload = serde_json::to_vec(&request).map_err(|e| Error::Agent(e.to_string()))?;
         if payload.len() > MAX_PAYLOAD {
@@ -215,6 +249,7 @@ impl AgentClient {
                 stopped: None,
                 exit: None,
                 spawn_failed: None,
+                outflow: config.emit.then(Outflow::default),
             },
         );
         Ok(CommandId(id))
@@ -350,7 +385,12 @@ impl AgentClient {
                     r.spawn_failed = Some(String::from_utf8_lossy(&frame.payload).into_owned());
                 }
             }
-            Kind::Spawn | Kind::Stdin | Kind::StdinClose | Kind::Signal | Kind::Ping => {
+            Kind::Spawn
+            | Kind::Stdin
+            | Kind::StdinClose
+            | Kind::Signal
+            | Kind::Ping
+            | Kind::Credit => {
                 return Err(Error::Agent(format!(
                     "the agent sent a host frame ({:?})",
                     frame.kind
@@ -360,7 +400,8 @@ impl AgentClient {
         Ok(true)
     }
 
-    /// Capture a command's output; returns whether the cap stopped it.
+    /// Capture a command's output (and queue a streamed command's); returns whether a waiting
+    /// caller has something new: the cap stopped it, or a piece is queued for its consumer.
     fn output(&mut self, now: Instant, kind: Kind, id: u32, payload: Bytes) -> bool {
         let Some(r) = self.running.get_mut(&id) else {
             return false;
@@ -374,8 +415,18 @@ impl AgentClient {
             StreamKind::Stderr
         };
         // A capture that keeps copies what it keeps; one that keeps nothing only counts.
-        if r.capture.take(stream, payload).1 != Captured::Stop {
-            return false;
+        let arrived = payload.len();
+        let (handed, verdict) = r.capture.take(stream, payload);
+        let mut queued = false;
+        if let Some(out) = r.outflow.as_mut() {
+            queued = !handed.is_empty();
+            out.arrived(stream, handed, arrived);
+            if let Some(n) = out.credit_due() {
+                encode_frame(&mut self.outbox, Kind::Credit, id, &n.to_be_bytes());
+            }
+        }
+        if verdict != Captured::Stop {
+            return queued;
         }
         r.stopped = Some((Stopped::Capped, now));
         encode_frame(&mut self.outbox, Kind::Signal, id, &SIGKILL.to_be_bytes());
@@ -386,40 +437,89 @@ impl AgentClient {
     /// or the deadline named. A command whose deadline passed is killed here (a frame to
     /// write appears in [`take_write`](Self::take_write)).
     pub fn poll_command(&mut self, id: CommandId, now: Instant) -> AgentPoll {
+        match self.standing(id, now) {
+            Ok(Standing::Pending(deadline)) => AgentPoll::Pending { deadline },
+            Ok(Standing::Over) => AgentPoll::Done(self.finish(id, now)),
+            Ok(Standing::Lost(why)) => {
+                self.running.remove(&id.0);
+                AgentPoll::Done(Err(Error::Agent(why)))
+            }
+            Err(e) => AgentPoll::Done(Err(e)),
+        }
+    }
+
+    /// The next thing of streamed command `id` (spawned from a config with
+    /// [`emit`](ExecConfig::emit)) at `now`: a piece of output for its consumer (taking it
+    /// credits the agent, see [`STREAM_WINDOW`]), pending, or done once every piece was handed
+    /// out. The deadline and the cap apply as in [`poll_command`](Self::poll_command); the
+    /// tails a head-and-tail cap held back come out when the command has ended.
+    pub fn poll_stream(&mut self, id: CommandId, now: Instant) -> AgentStreamPoll {
+        if let Some(piece) = self.next_piece(id) {
+            return piece;
+        }
+        match self.standing(id, now) {
+            Ok(Standing::Pending(deadline)) => AgentStreamPoll::Pending { deadline },
+            Ok(Standing::Over) => {
+                if let Some(r) = self.running.get_mut(&id.0) {
+                    let tails = r.capture.take_tails();
+                    if r.outflow.as_mut().is_some_and(|o| o.take_tails(tails)) {
+                        if let Some(piece) = self.next_piece(id) {
+                            return piece;
+                        }
+                    }
+                }
+                AgentStreamPoll::Done(self.finish(id, now))
+            }
+            Ok(Standing::Lost(why)) => {
+                self.running.remove(&id.0);
+                AgentStreamPoll::Done(Err(Error::Agent(why)))
+            }
+            Err(e) => AgentStreamPoll::Done(Err(e)),
+        }
+    }
+
+    /// A streamed command's next queued piece, with the credit it makes due.
+    fn next_piece(&mut self, id: CommandId) -> Option<AgentStreamPoll> {
+        let out = self.running.get_mut(&id.0)?.outflow.as_mut()?;
+        let (stream, data) = out.pop()?;
+        if let Some(n) = out.credit_due() {
+            if self.ended.is_none() {
+                encode_frame(&mut self.outbox, Kind::Credit, id.0, &n.to_be_bytes());
+            }
+        }
+        Some(AgentStreamPoll::Output { stream, data })
+    }
+
+    /// Where command `id` stands at `now`, killing it when its deadline passed.
+    fn standing(&mut self, id: CommandId, now: Instant) -> Result<Standing> {
         let Some(r) = self.running.get_mut(&id.0) else {
-            return AgentPoll::Done(Err(Error::InvalidUse(
+            return Err(Error::InvalidUse(
                 "an agent command was polled after it completed",
-            )));
+            ));
         };
         if r.exit.is_some() || r.spawn_failed.is_some() {
-            return self.finish(id, now);
+            return Ok(Standing::Over);
         }
         if let Some(why) = &self.ended {
-            let why = why.clone();
-            self.running.remove(&id.0);
-            return AgentPoll::Done(Err(Error::Agent(why)));
+            return Ok(Standing::Lost(why.clone()));
         }
-        match r.stopped {
-            Some((_, at)) if now >= at + KILL_GRACE => self.finish(id, now),
-            Some((_, at)) => AgentPoll::Pending {
-                deadline: Some(at + KILL_GRACE),
-            },
+        Ok(match r.stopped {
+            Some((_, at)) if now >= at + KILL_GRACE => Standing::Over,
+            Some((_, at)) => Standing::Pending(Some(at + KILL_GRACE)),
             None => match r.deadline {
                 Some(d) if now >= d => {
                     r.stopped = Some((Stopped::TimedOut, now));
                     encode_frame(&mut self.outbox, Kind::Signal, id.0, &SIGKILL.to_be_bytes());
-                    AgentPoll::Pending {
-                        deadline: Some(now + KILL_GRACE),
-                    }
+                    Standing::Pending(Some(now + KILL_GRACE))
                 }
-                deadline => AgentPoll::Pending { deadline },
+                deadline => Standing::Pending(deadline),
             },
-        }
+        })
     }
 
-    fn finish(&mut self, id: CommandId, now: Instant) -> AgentPoll {
+    fn finish(&mut self, id: CommandId, now: Instant) -> Result<ExecResult> {
         let Some(r) = self.running.remove(&id.0) else {
-            return AgentPoll::Done(Err(Error::polled_after_completion()));
+            return Err(Error::polled_after_completion());
         };
         let (stdout, mut stderr, truncated, elided_bytes) = r.capture.finish();
         let stopped = r.stopped.map(|(why, _)| why);
@@ -441,7 +541,7 @@ impl AgentClient {
             }
             (None, None) => (-1, None),
         };
-        AgentPoll::Done(Ok(ExecResult {
+        Ok(ExecResult {
             exit_code: if stopped.is_some() { -1 } else { exit_code },
             stdout,
             stderr,
@@ -451,7 +551,7 @@ impl AgentClient {
             elided_bytes,
             oom_killed: usage.is_some_and(|u| u.oom_killed),
             usage,
-        }))
+        })
     }
 }
 

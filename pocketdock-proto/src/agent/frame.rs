@@ -27,6 +27,9 @@ pub enum Kind {
     Signal,
     /// Is the agent alive?
     Ping,
+    /// The host took this many more bytes of a command's output: the agent may send as many
+    /// again (flow control of a command spawned with a window).
+    Credit,
     /// The agent is up (its first frame).
     Hello,
     /// A command started, with its pid.
@@ -52,6 +55,7 @@ impl Kind {
             Self::StdinClose => 0x03,
             Self::Signal => 0x04,
             Self::Ping => 0x05,
+            Self::Credit => 0x06,
             Self::Hello => 0x81,
             Self::Started => 0x82,
             Self::Stdout => 0x83,
@@ -70,6 +74,7 @@ impl Kind {
             0x03 => Self::StdinClose,
             0x04 => Self::Signal,
             0x05 => Self::Ping,
+            0x06 => Self::Credit,
             0x81 => Self::Hello,
             0x82 => Self::Started,
             0x83 => Self::Stdout,
@@ -95,7 +100,7 @@ pub struct Frame {
 
 impl Frame {
     /// The payload as a big-endian `u32` (a [`Kind::Signal`]'s signal, a [`Kind::Started`]'s
-    /// pid).
+    /// pid, a [`Kind::Credit`]'s bytes).
     pub fn payload_u32(&self) -> Result<u32, FrameError> {
         let bytes: [u8; 4] = self
             .payload

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The protocol revision spoken here; the agent says its own in [`Hello::protocol`], and a host
 /// that does not speak it keeps to the engine path.
-pub const AGENT_PROTOCOL: u32 = 1;
+pub const AGENT_PROTOCOL: u32 = 2;
 
 /// The agent's first frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,12 @@ pub struct SpawnRequest {
     /// Whether the host will send stdin; otherwise stdin is `/dev/null`.
     #[serde(default)]
     pub stdin: bool,
+    /// Flow control: how many bytes of output the agent may send before the host grants more
+    /// with [`Kind::Credit`](super::Kind::Credit) frames. Absent: no limit (the host takes
+    /// everything as it comes). The agent stops reading the command's pipes while it has no
+    /// credit, so a slow reader on the host slows the command, not the connection.
+    #[serde(default)]
+    pub window: Option<u32>,
 }
 
 /// How a command ended, with what it used. The figures come from the sandbox, so the host

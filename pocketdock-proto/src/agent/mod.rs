@@ -19,6 +19,7 @@
 //! | [`Kind::StdinClose`] | host → agent | command | none |
 //! | [`Kind::Signal`] | host → agent | command | 4-byte big-endian signal number, sent to the command's process group |
 //! | [`Kind::Ping`] | host → agent | any | none; answered by [`Kind::Pong`] with the same id |
+//! | [`Kind::Credit`] | host → agent | command | 4-byte big-endian count of output bytes the host took |
 //! | [`Kind::Hello`] | agent → host | 0 | JSON [`Hello`], once, first |
 //! | [`Kind::Started`] | agent → host | command | 4-byte big-endian pid |
 //! | [`Kind::Stdout`] / [`Kind::Stderr`] | agent → host | command | output bytes, at most [`MAX_DATA`] |
@@ -40,6 +41,11 @@
 //!   read, ends the connection (the agent kills every group and exits with status 2).
 //! - A bare `uid` runs with the primary group the sandbox's `/etc/passwd` gives it, read as a
 //!   plain file (the static agent has no name service), else the agent's own group.
+//! - A command spawned with a [`SpawnRequest::window`] sends at most that many output bytes
+//!   beyond what the host credited back; the host credits what its caller took (a stream's
+//!   consumer), so a slow consumer holds the command, not the connection or the host's memory.
+//!   A `SIGKILL` from the host lifts the window: a killed command's pipes are drained to their
+//!   end whether or not anyone reads.
 //! - The host writes stdin with no flow control: the agent queues at most 1 MiB per command and
 //!   then stops reading frames until the command reads, so a command that never reads its
 //!   stdin stalls the connection. A credit frame would lift that.
@@ -48,8 +54,12 @@ pub mod client;
 pub mod frame;
 pub mod messages;
 pub mod mode;
+mod outflow;
 
-pub use client::{agent_exec, AgentClient, AgentPoll, AgentStatus, CommandId, KILL_GRACE};
+pub use client::{
+    agent_exec, AgentClient, AgentPoll, AgentStatus, AgentStreamPoll, CommandId, KILL_GRACE,
+};
 pub use frame::{encode_frame, Frame, FrameDecoder, FrameError, Kind, MAX_DATA, MAX_PAYLOAD};
 pub use messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
 pub use mode::{AgentMode, CommandPath, TURNED_OFF};
+pub use outflow::STREAM_WINDOW;

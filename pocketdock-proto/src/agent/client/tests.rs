@@ -6,6 +6,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::*;
 use crate::api::exec::ExecSpec;
+use crate::agent::MAX_DATA;
 use crate::capture::OutputLimit;
 use crate::LimitPolicy;
 
@@ -41,11 +42,10 @@ impl FeedOut for AgentClient {
 }
 
 fn hello() -> Vec<u8> {
-    frame(
-        Kind::Hello,
-        0,
-        br#"{"protocol":1,"version":"0.1.0","pid":7,"uid":1000,"gid":1000}"#,
-    )
+    let hello = format!(
+        r#"{{"protocol":{AGENT_PROTOCOL},"version":"0.1.0","pid":7,"uid":1000,"gid":1000}}"#
+    );
+    frame(Kind::Hello, 0, hello.as_bytes())
 }
 
 /// Decode every frame the client wrote.
@@ -376,4 +376,122 @@ fn a_client_after_others_on_the_same_connection_ignores_their_frames() {
         AgentPoll::Done(Ok(r)) => assert_eq!((r.stdout_str().as_ref(), r.exit_code), ("mine", 0)),
         other => panic!("{other:?}"),
     }
+}
+
+/// A streamed command: a run config that emits, with the given cap and keeping nothing.
+fn streamed(limit: OutputLimit) -> ExecConfig {
+    let mut c = config(None);
+    c.emit = true;
+    c.keep = false;
+    c.limit = Some(limit);
+    c
+}
+
+fn piece(p: AgentStreamPoll) -> Option<(StreamKind, Bytes)> {
+    match p {
+        AgentStreamPoll::Output { stream, data } => Some((stream, data)),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_streamed_command_asks_for_a_window_and_hands_out_its_output_in_order() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let id = c.spawn(t0, &streamed(OutputLimit::default())).unwrap_or_else(|e| panic!("{e}"));
+    let spawn = written(&mut c);
+    let req: SpawnRequest = serde_json::from_slice(&spawn[0].payload).unwrap_or_default();
+    assert_eq!(req.window, Some(STREAM_WINDOW));
+    assert!(matches!(c.poll_stream(id, t0), AgentStreamPoll::Pending { .. }));
+    let mut wire = frame(Kind::Stdout, id.0, b"one ");
+    wire.extend(frame(Kind::Stderr, id.0, b"oops"));
+    wire.extend(frame(Kind::Stdout, id.0, b"two"));
+    wire.extend(frame(Kind::Exit, id.0, br#"{"code":3}"#));
+    c.feed_out(t0, StreamKind::Stdout, &wire);
+    let got: Vec<_> = (0..3).filter_map(|_| piece(c.poll_stream(id, t0))).collect();
+    assert_eq!(
+        got,
+        [
+            (StreamKind::Stdout, Bytes::from_static(b"one ")),
+            (StreamKind::Stderr, Bytes::from_static(b"oops")),
+            (StreamKind::Stdout, Bytes::from_static(b"two")),
+        ]
+    );
+    match c.poll_stream(id, t0) {
+        AgentStreamPoll::Done(Ok(r)) => {
+            assert_eq!(r.exit_code, 3);
+            assert!(r.stdout.is_empty(), "a stream that keeps nothing has no output");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn taking_output_credits_the_agent_in_batches() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let limit = OutputLimit {
+        max_bytes: usize::MAX / 2,
+        policy: LimitPolicy::Stop,
+    };
+    let id = c.spawn(t0, &streamed(limit)).unwrap_or_else(|e| panic!("{e}"));
+    written(&mut c);
+    let data = vec![7u8; MAX_DATA];
+    for _ in 0..(STREAM_WINDOW as usize / MAX_DATA) {
+        c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, id.0, &data));
+    }
+    assert!(written(&mut c).is_empty(), "nothing is credited before it is taken");
+    let mut credited = 0u64;
+    for _ in 0..(STREAM_WINDOW as usize / MAX_DATA) {
+        assert!(piece(c.poll_stream(id, t0)).is_some());
+        for f in written(&mut c) {
+            assert_eq!((f.kind, f.id), (Kind::Credit, id.0));
+            credited += u64::from(f.payload_u32().unwrap_or(0));
+        }
+    }
+    assert_eq!(credited, u64::from(STREAM_WINDOW), "all of the window, in 4 frames");
+}
+
+#[test]
+fn a_head_and_tail_stream_hands_out_its_tails_after_the_end() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let limit = OutputLimit {
+        max_bytes: 8,
+        policy: LimitPolicy::HeadAndTail,
+    };
+    let id = c.spawn(t0, &streamed(limit)).unwrap_or_else(|e| panic!("{e}"));
+    let mut wire = frame(Kind::Stdout, id.0, b"0123456789abcdef");
+    wire.extend(frame(Kind::Exit, id.0, br#"{"code":0}"#));
+    c.feed_out(t0, StreamKind::Stdout, &wire);
+    let got: Vec<_> = (0..2).filter_map(|_| piece(c.poll_stream(id, t0))).collect();
+    assert_eq!(
+        got,
+        [
+            (StreamKind::Stdout, Bytes::from_static(b"0123")),
+            (StreamKind::Stdout, Bytes::from_static(b"ef")),
+        ]
+    );
+    match c.poll_stream(id, t0) {
+        AgentStreamPoll::Done(Ok(r)) => assert!(r.truncated && r.elided_bytes == 10),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_stream_whose_connection_ends_fails_after_what_arrived() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let id = c.spawn(t0, &streamed(OutputLimit::default())).unwrap_or_else(|e| panic!("{e}"));
+    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, id.0, b"partial"));
+    c.handle_end("the agent's exec ended");
+    assert!(piece(c.poll_stream(id, t0)).is_some(), "what arrived is handed out");
+    assert!(matches!(
+        c.poll_stream(id, t0),
+        AgentStreamPoll::Done(Err(Error::Agent(_)))
+    ));
 }
