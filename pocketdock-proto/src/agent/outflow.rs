@@ -105,7 +105,7 @@ mod tests {
             }
             held_max = held_max.max(o.queue.iter().map(|c| c.1.len()).sum());
             // A slow consumer: one chunk a round, more when the round is even.
-            for _ in 0..(1 + round % 2) {
+            for _ in 0..=(round % 2) {
                 o.pop();
             }
             if let Some(n) = o.credit_due() {
