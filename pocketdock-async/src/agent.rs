@@ -447,7 +447,7 @@ impl<R: Runtime> Container<R> {
         config: &ExecConfig,
     ) -> Option<Result<ExecResult>> {
         let conn = self.agent.conn()?;
-        if !AgentClient::can_run(config) {
+        if !conn.shared.lock().client.can_run(config) {
             return None;
         }
         Some(match conn.run(config).await {

@@ -450,8 +450,12 @@ fn run_child(me: &Path, client: &str, id: &str, bytes: u64) -> BenchResult<Strea
     let bad = || format!("{client} stream case printed {line:?}");
     let mut fields = line.split_whitespace();
     let mut next = || fields.next().ok_or_else(bad);
-    let (got, secs, cpu_s, rss): (u64, f64, f64, u64) =
-        (next()?.parse()?, next()?.parse()?, next()?.parse()?, next()?.parse()?);
+    let (got, secs, cpu_s, rss): (u64, f64, f64, u64) = (
+        next()?.parse()?,
+        next()?.parse()?,
+        next()?.parse()?,
+        next()?.parse()?,
+    );
     if got != bytes {
         return Err(format!("{client} streamed {got} of {bytes} bytes").into());
     }

@@ -9,6 +9,7 @@
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
+use std::ops::ControlFlow;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
@@ -19,13 +20,14 @@ use pocketdock_host::agent_binary::{agent_binary, check_arch, AgentBinary};
 use pocketdock_host::random::random_u64;
 use pocketdock_host::tree::{feed_put, unix_now, PushFeed};
 use pocketdock_proto::agent::{
-    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, CommandPath, TURNED_OFF,
+    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, AgentStreamPoll, CommandId,
+    CommandPath, TURNED_OFF,
 };
 use pocketdock_proto::demux::StreamKind;
 use pocketdock_proto::files::{PutOp, TransferOptions};
 use pocketdock_proto::op::{ContainerCheckOp, ExecConfig};
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
-use pocketdock_proto::{Error, ExecResult, Result};
+use pocketdock_proto::{Error, ExecResult, Result, StreamChunk};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
@@ -274,17 +276,45 @@ impl AgentConn {
     fn run(&self, config: &ExecConfig) -> Result<ExecResult> {
         let id = self.shared.lock().spawn(Instant::now(), config)?;
         self.flush();
+        self.step(|client, now| match client.poll_command(id, now) {
+            AgentPoll::Done(r) => ControlFlow::Break(r),
+            AgentPoll::Pending { deadline } => ControlFlow::Continue(deadline),
+        })
+    }
+
+    /// Start a command whose output is handed out as it comes ([`ExecConfig::emit`]).
+    fn stream(self: &Arc<Self>, config: &ExecConfig) -> Result<AgentStream> {
+        let id = self.shared.lock().spawn(Instant::now(), config)?;
+        self.flush();
+        Ok(AgentStream {
+            conn: Arc::clone(self),
+            id,
+            done: false,
+        })
+    }
+
+    /// Poll the machine with `poll` until it gives an answer (`Break`) rather than a deadline
+    /// to wait for (`Continue`); writes what it hands out and waits for the reader's news in
+    /// between.
+    fn step<T>(
+        &self,
+        mut poll: impl FnMut(&mut AgentClient, Instant) -> ControlFlow<T, Option<Instant>>,
+    ) -> T {
         loop {
             let mut client = self.shared.lock();
-            let deadline = match client.poll_command(id, Instant::now()) {
-                AgentPoll::Done(r) => return r,
-                AgentPoll::Pending { deadline } => deadline,
-            };
+            let polled = poll(&mut client, Instant::now());
             if client.wants_write() {
                 drop(client);
                 self.flush();
-                continue;
+                match polled {
+                    ControlFlow::Break(answer) => return answer,
+                    ControlFlow::Continue(_) => continue,
+                }
             }
+            let deadline = match polled {
+                ControlFlow::Break(answer) => return answer,
+                ControlFlow::Continue(deadline) => deadline,
+            };
             let _woken = match deadline {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
@@ -300,6 +330,52 @@ impl AgentConn {
                     .wait(client)
                     .unwrap_or_else(PoisonError::into_inner),
             };
+        }
+    }
+}
+
+/// A command streamed through the agent: its pieces of output as the caller takes them (each
+/// taken piece credits the agent), then its result. Dropping it before the end kills the
+/// command's process group.
+#[derive(Debug)]
+pub(crate) struct AgentStream {
+    conn: Arc<AgentConn>,
+    id: CommandId,
+    done: bool,
+}
+
+/// What an [`AgentStream`] has next.
+pub(crate) enum Piece {
+    /// A piece of output.
+    Output(StreamChunk),
+    /// The command's result, once every piece was handed out.
+    Done(Result<ExecResult>),
+}
+
+impl AgentStream {
+    /// The next piece of output, or the result once every piece was handed out (after which
+    /// this is not called again).
+    pub(crate) fn next(&mut self) -> Piece {
+        let id = self.id;
+        let next = self
+            .conn
+            .step(|client, now| match client.poll_stream(id, now) {
+                AgentStreamPoll::Pending { deadline } => ControlFlow::Continue(deadline),
+                AgentStreamPoll::Output { stream, data } => {
+                    ControlFlow::Break(Piece::Output(StreamChunk { stream, data }))
+                }
+                AgentStreamPoll::Done(r) => ControlFlow::Break(Piece::Done(r)),
+            });
+        self.done = matches!(next, Piece::Done(_));
+        next
+    }
+}
+
+impl Drop for AgentStream {
+    fn drop(&mut self) {
+        if !self.done {
+            self.conn.shared.lock().cancel(self.id);
+            self.conn.flush();
         }
     }
 }
@@ -496,21 +572,23 @@ impl Container {
     /// path.
     pub(crate) fn run_through_agent(&self, config: &ExecConfig) -> Option<Result<ExecResult>> {
         let conn = self.agent.conn()?;
-        AgentClient::can_run(config)
-            .then(|| conn.run(config).map_err(|e| self.when_the_agent_failed(e)))
+        let can = conn.shared.lock().can_run(config);
+        can.then(|| conn.run(config).map_err(|e| self.when_the_agent_failed(e)))
     }
 
-    /// A command through the agent failed with `e`: when the agent's exec ended because the
-    /// container was killed or removed, say that, as the engine path does
-    /// ([`ContainerCheckOp`]); otherwise `e` stands.
+    /// Stream `config` through the agent when it is up and can run it; `None` means the
+    /// engine path.
+    pub(crate) fn stream_through_agent(&self, config: &ExecConfig) -> Option<Result<AgentStream>> {
+        let conn = self.agent.conn()?;
+        let can = conn.shared.lock().can_run(config);
+        can.then(|| {
+            conn.stream(config)
+                .map_err(|e| when_the_agent_failed(&self.engine, &self.id, e))
+        })
+    }
+
     fn when_the_agent_failed(&self, e: Error) -> Error {
-        if !matches!(e, Error::Agent(_)) {
-            return e;
-        }
-        match self.engine.drive(ContainerCheckOp::new(&self.id), |()| {}) {
-            Ok(()) => e,
-            Err(container) => container,
-        }
+        when_the_agent_failed(&self.engine, &self.id, e)
     }
 
     /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],
@@ -537,5 +615,18 @@ impl Container {
                 Err(Error::Agent(format!("no thread to start it: {e}"))),
             );
         }
+    }
+}
+
+/// A command through the agent in `container` failed with `e`: when the agent's exec ended
+/// because the container was killed or removed, say that, as the engine path does
+/// ([`ContainerCheckOp`]); otherwise `e` stands.
+pub(crate) fn when_the_agent_failed(engine: &Engine, container: &str, e: Error) -> Error {
+    if !matches!(e, Error::Agent(_)) {
+        return e;
+    }
+    match engine.drive(ContainerCheckOp::new(container), |()| {}) {
+        Ok(()) => e,
+        Err(found) => found,
     }
 }

@@ -77,12 +77,17 @@ impl Container {
         let running = self.record_commands(config.spec.user.as_deref());
         let user = config.spec.user.clone();
         let record = RunRecord::start(self.log.as_ref(), &command.display());
-        let stream = ExecStream::new(
-            self.engine.clone(),
-            self.id.clone(),
-            user,
-            ExecOp::new(config),
-        );
+        let stream = match self.stream_through_agent(&config) {
+            Some(through_agent) => {
+                ExecStream::through_agent(self.engine.clone(), self.id.clone(), through_agent?)
+            }
+            None => ExecStream::new(
+                self.engine.clone(),
+                self.id.clone(),
+                user,
+                ExecOp::new(config),
+            ),
+        };
         Ok(stream.on_finish(move |r| {
             record.finish(r);
             drop(running);

@@ -4,6 +4,7 @@ use pocketdock_proto::op::{ExecEvent, ExecOp};
 use pocketdock_proto::result::StreamEnd;
 use pocketdock_proto::{ExecResult, Result, StreamChunk};
 
+use crate::agent::{when_the_agent_failed, AgentStream, Piece};
 use crate::driver::{Driver, Progress};
 use crate::engine::Engine;
 
@@ -13,32 +14,63 @@ use crate::engine::Engine;
 /// Dropping it before the end kills the command's process tree.
 #[must_use = "a stream does nothing unless iterated"]
 pub struct ExecStream {
-    driver: Driver<ExecOp>,
+    path: Path,
     engine: Engine,
     container: String,
-    user: Option<String>,
     failed: bool,
     end: StreamEnd,
+}
+
+/// Where the command runs: an engine exec driven here, or the in-sandbox agent.
+enum Path {
+    Engine {
+        driver: Box<Driver<ExecOp>>,
+        user: Option<String>,
+    },
+    Agent {
+        stream: AgentStream,
+        over: bool,
+    },
 }
 
 impl std::fmt::Debug for ExecStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExecStream")
             .field("container", &self.container)
-            .field("done", &self.driver.is_done())
+            .field("done", &self.is_over())
             .finish_non_exhaustive()
     }
 }
 
 impl ExecStream {
     pub(crate) fn new(engine: Engine, container: String, user: Option<String>, op: ExecOp) -> Self {
+        let driver = Box::new(Driver::new(op, engine.endpoint()));
+        Self::on(Path::Engine { driver, user }, engine, container)
+    }
+
+    /// A stream of a command started through the agent.
+    pub(crate) fn through_agent(engine: Engine, container: String, stream: AgentStream) -> Self {
+        let path = Path::Agent {
+            stream,
+            over: false,
+        };
+        Self::on(path, engine, container)
+    }
+
+    fn on(path: Path, engine: Engine, container: String) -> Self {
         Self {
-            driver: Driver::new(op, engine.endpoint()),
+            path,
             engine,
             container,
-            user,
             failed: false,
             end: StreamEnd::default(),
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        match &self.path {
+            Path::Engine { driver, .. } => driver.is_done(),
+            Path::Agent { over, .. } => *over,
         }
     }
 
@@ -66,36 +98,53 @@ impl Iterator for ExecStream {
     type Item = Result<StreamChunk>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.driver.is_done() || self.failed {
+        if self.is_over() || self.failed {
             return None;
         }
-        loop {
-            match self.driver.advance() {
-                Progress::Event(ExecEvent::Output { stream, data }) => {
-                    return Some(Ok(StreamChunk { stream, data }))
+        let ended = match &mut self.path {
+            Path::Engine { driver, .. } => loop {
+                match driver.advance() {
+                    Progress::Event(ExecEvent::Output { stream, data }) => {
+                        return Some(Ok(StreamChunk { stream, data }))
+                    }
+                    Progress::Event(ExecEvent::Created { .. }) => {}
+                    Progress::Done(r) => break r,
                 }
-                Progress::Event(ExecEvent::Created { .. }) => {}
-                Progress::Done(Ok(r)) => {
-                    self.end.complete(r);
-                    return None;
+            },
+            Path::Agent { stream, over } => match stream.next() {
+                Piece::Output(chunk) => return Some(Ok(chunk)),
+                Piece::Done(r) => {
+                    *over = true;
+                    r.map_err(|e| when_the_agent_failed(&self.engine, &self.container, e))
                 }
-                Progress::Done(Err(e)) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
+            },
+        };
+        match ended {
+            Ok(r) => {
+                self.end.complete(r);
+                None
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
             }
         }
     }
 }
 
 impl Drop for ExecStream {
+    /// A command through the agent is killed by its [`AgentStream`]'s own drop; an engine
+    /// exec is killed here, by its nonce.
     fn drop(&mut self) {
-        if !self.driver.is_done() && !self.driver.op().exec_id().is_empty() {
+        let Path::Engine { driver, user } = &self.path else {
+            return;
+        };
+        if !driver.is_done() && !driver.op().exec_id().is_empty() {
             let op = pocketdock_proto::op::CancelOp::new(
                 &self.container,
-                self.driver.op().exec_id(),
-                self.driver.op().nonce(),
-                self.user.clone(),
+                driver.op().exec_id(),
+                driver.op().nonce(),
+                user.clone(),
             );
             let _ = self.engine.drive(op, |()| {});
         }

@@ -282,15 +282,19 @@ pub struct Ctx {
     pub socket: String,
     /// `podman` or `docker`.
     pub engine: &'static str,
+    /// Commands go through the in-sandbox agent: [`spec`](Self::spec) starts it at create
+    /// ([`AgentMode::On`]) instead of turning it off.
+    pub agent: bool,
     names: Arc<Mutex<Vec<String>>>,
     images: Arc<Mutex<Vec<String>>>,
 }
 
 impl Ctx {
-    fn new(engine: &'static str) -> Self {
+    fn new(engine: &'static str, agent: bool) -> Self {
         Self {
             socket: crate::socket(engine),
             engine,
+            agent,
             names: Arc::default(),
             images: Arc::default(),
         }
@@ -319,14 +323,29 @@ impl Ctx {
         image
     }
 
-    /// The test image with a unique name, its commands on the engine path (the agent off), so
-    /// that the scenarios written for the engine path exercise it; the agent path's scenarios
-    /// turn it back on.
+    /// The test image with a unique name, its commands on the path under test: the engine
+    /// path (the agent off), or the agent path (started at create, so that every command goes
+    /// through it). Scenarios about the agent itself set their own mode.
     pub fn spec(&self, tag: &str) -> ContainerSpec {
+        let mode = if self.agent {
+            AgentMode::On
+        } else {
+            AgentMode::Off
+        };
         ContainerSpec::new()
             .image(TEST_IMAGE)
             .name(self.name(tag))
-            .agent(AgentMode::Off)
+            .agent(mode)
+    }
+
+    /// `r` came the path under test: only the agent reports usage figures.
+    pub fn check_path(&self, r: &ExecResult) {
+        let took = if r.usage.is_some() { "agent" } else { "engine" };
+        assert_eq!(
+            r.usage.is_some(),
+            self.agent,
+            "the command took the {took} path: {r:?}"
+        );
     }
 
     /// Create a container from `spec`, panicking on error.
@@ -389,7 +408,23 @@ where
     F: Future<Output = ()>,
     B: FnOnce(F),
 {
-    let ctx = Ctx::new(engine);
+    run_on(&Ctx::new(engine, false), block_on, scenario);
+}
+
+/// [`run_test`] with the sandboxes' commands through the in-sandbox agent.
+pub fn run_test_on_agent<F, B>(engine: &'static str, block_on: B, scenario: impl FnOnce(Ctx) -> F)
+where
+    F: Future<Output = ()>,
+    B: FnOnce(F),
+{
+    run_on(&Ctx::new(engine, true), block_on, scenario);
+}
+
+fn run_on<F, B>(ctx: &Ctx, block_on: B, scenario: impl FnOnce(Ctx) -> F)
+where
+    F: Future<Output = ()>,
+    B: FnOnce(F),
+{
     let fut = scenario(ctx.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| block_on(fut)));
     ctx.cleanup();
@@ -497,6 +532,7 @@ pub async fn ping_and_version<S: Sandbox>(ctx: Ctx) {
 pub async fn echo_hello<S: Sandbox>(ctx: Ctx) {
     let mut c: S = ctx.sandbox("hello").await;
     let r = ok(c.run("echo hello").await);
+    ctx.check_path(&r);
     assert_eq!(r.stdout_str(), "hello\n");
     assert_eq!(r.stderr_str(), "");
     assert!(r.ok() && r.exit_code == 0 && !r.timed_out && !r.truncated);
@@ -516,6 +552,7 @@ pub async fn stderr_exit_code_and_no_trailing_newline<S: Sandbox>(ctx: Ctx) {
     let r = ok(c
         .run("echo out; echo err >&2; printf 'tail'; exit 42")
         .await);
+    ctx.check_path(&r);
     assert_eq!(r.stdout_str(), "out\ntail");
     assert_eq!(r.stderr_str(), "err\n");
     assert_eq!(r.exit_code, 42);
@@ -532,6 +569,7 @@ pub async fn argv_without_shell_and_python<S: Sandbox>(ctx: Ctx) {
         )
         .await);
     assert_eq!(r.stdout_str(), "a b|$(touch /tmp/pwned)|'q'|");
+    ctx.check_path(&r);
     let r = ok(c.run("test -e /tmp/pwned; echo $?").await);
     assert_eq!(r.stdout_str(), "1\n");
     let r = ok(c
@@ -550,7 +588,10 @@ pub async fn argv_without_shell_and_python<S: Sandbox>(ctx: Ctx) {
                 .user("0"),
         )
         .await);
+    // Root is a user the sandbox's (non-root) agent cannot become: this one takes the
+    // engine path on either ctx.
     assert_eq!(r.stdout_str(), "bar\n/tmp\n0\n");
+    assert!(r.usage.is_none(), "{r:?}");
 }
 
 /// Multibyte characters split across frames come out whole.
@@ -560,6 +601,7 @@ pub async fn utf8_is_lossless<S: Sandbox>(ctx: Ctx) {
         .run("python3 -c \"import sys; sys.stdout.write('é€𝄞' * 20000)\"")
         .await);
     assert_eq!(r.stdout_str(), "é€𝄞".repeat(20000));
+    ctx.check_path(&r);
 }
 
 /// A timeout kills the whole tree (checked with `ps`) and keeps the partial output.
@@ -609,6 +651,7 @@ pub async fn output_cap_stops_and_head_tail_keeps_the_end<S: Sandbox>(ctx: Ctx) 
         .await);
     assert!(r.truncated);
     assert_eq!(r.exit_code, 3);
+    ctx.check_path(&r);
     assert!(r.stdout_str().starts_with("1\n2\n3\n"));
     assert!(r.stdout_str().ends_with("99999\n100000\n"));
     assert_eq!(r.stderr_str(), "THE-END\n");
@@ -636,6 +679,7 @@ pub async fn stream_delivers_chunks_then_result<S: Sandbox>(ctx: Ctx) {
     assert_eq!(err, b"bad\n");
     let r = s.result().expect("no result");
     assert_eq!(r.exit_code, 5);
+    ctx.check_path(r);
     assert_eq!(r.stdout, b"1\n2\n3\n");
     assert!(s.next_chunk().await.is_none(), "fused");
 }
@@ -709,6 +753,7 @@ pub async fn stream_keeping_nothing_delivers_every_byte<S: Sandbox>(ctx: Ctx) {
     assert!(n > 1, "handed out as it came");
     let r = s.result().expect("no result");
     assert_eq!(r.exit_code, 4);
+    ctx.check_path(r);
     assert!(r.stdout.is_empty() && r.stderr.is_empty(), "nothing kept");
     assert!(!r.truncated && !r.timed_out);
     assert_eq!(r.elided_bytes, 0);
@@ -746,6 +791,7 @@ pub async fn stream_keeping_nothing_caps_what_it_hands_out<S: Sandbox>(ctx: Ctx)
     assert!(err.is_empty());
     let r = s.result().expect("no result");
     assert_eq!(r.exit_code, 3, "ran to its end");
+    ctx.check_path(r);
     assert!(r.truncated && r.stdout.is_empty() && r.stderr.is_empty());
     assert_eq!(r.elided_bytes, 100_000 - 1000);
 
@@ -765,6 +811,7 @@ pub async fn stream_keeping_nothing_caps_what_it_hands_out<S: Sandbox>(ctx: Ctx)
     );
     let r = s.result().expect("no result");
     assert_eq!(r.exit_code, 2);
+    ctx.check_path(r);
     assert!(r.truncated && r.stdout.is_empty() && r.stderr.is_empty());
     let handed_out = (out.len() + err.len()) as u64;
     assert_eq!(r.elided_bytes, all.len() as u64 + 8 - handed_out);
@@ -1568,18 +1615,47 @@ macro_rules! with_every_scenario {
     };
 }
 
+/// Hands `$m!` its arguments followed by the scenarios that run a second time with every
+/// command through the in-sandbox agent ([`Ctx::agent`]): every scenario about running
+/// commands, to completion or streamed. Each checks the path its results took.
+#[macro_export]
+macro_rules! with_every_agent_path_scenario {
+    ($m:ident! { $($args:tt)* }) => {
+        $m! { $($args)*
+            echo_hello,
+            stderr_exit_code_and_no_trailing_newline,
+            argv_without_shell_and_python,
+            utf8_is_lossless,
+            timeout_kills_the_whole_tree_and_keeps_partial_output,
+            output_cap_stops_and_head_tail_keeps_the_end,
+            stream_delivers_chunks_then_result,
+            stream_timeout_keeps_partial_output,
+            dropped_stream_kills_the_command,
+            stream_keeping_nothing_delivers_every_byte,
+            stream_keeping_nothing_caps_what_it_hands_out,
+        }
+    };
+}
+
 /// One `#[test]` per engine and scenario for an adapter, named `<adapter>::<engine>::<scenario>`:
 /// `conformance_tests!(tokio, pocketdock_tokio::Container, runtime::tokio; echo_hello, ...)`.
-/// The runtime is a path to a `fn(F) -> F::Output` (see [`runtime`]).
+/// The runtime is a path to a `fn(F) -> F::Output` (see [`runtime`]). With a leading
+/// `@on runner;` the tests run through `runner` instead of [`run_test`] (e.g.
+/// [`run_test_on_agent`]).
 #[macro_export]
 macro_rules! conformance_tests {
     ($adapter:ident, $sandbox:ty, $runtime:path; $($scenario:ident),* $(,)?) => {
+        $crate::conformance_tests! {
+            @on $crate::conformance::run_test; $adapter, $sandbox, $runtime; $($scenario),*
+        }
+    };
+    (@on $runner:path; $adapter:ident, $sandbox:ty, $runtime:path; $($scenario:ident),* $(,)?) => {
         mod $adapter {
             mod podman {
                 $(
                     #[test]
                     fn $scenario() {
-                        $crate::conformance::run_test("podman", $runtime, |ctx| {
+                        $runner("podman", $runtime, |ctx| {
                             $crate::conformance::$scenario::<$sandbox>(ctx)
                         });
                     }
@@ -1589,7 +1665,7 @@ macro_rules! conformance_tests {
                 $(
                     #[test]
                     fn $scenario() {
-                        $crate::conformance::run_test("docker", $runtime, |ctx| {
+                        $runner("docker", $runtime, |ctx| {
                             $crate::conformance::$scenario::<$sandbox>(ctx)
                         });
                     }

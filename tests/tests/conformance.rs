@@ -52,3 +52,39 @@ suite!(
     concurrent_runs_on_one_container,
     long_stream_does_not_delay_other_calls
 );
+
+/// The command scenarios again, every command through the in-sandbox agent:
+/// `agent_path::<adapter>::<engine>::<scenario>`.
+mod agent_path {
+    use pocketdock_tests::conformance_tests;
+
+    macro_rules! agent_suite {
+        ($adapter:ident, $sandbox:ty, $runtime:path) => {
+            pocketdock_tests::with_every_agent_path_scenario!(conformance_tests! {
+                @on pocketdock_tests::conformance::run_test_on_agent;
+                $adapter, $sandbox, $runtime;
+            });
+        };
+    }
+
+    agent_suite!(
+        blocking,
+        pocketdock_blocking::Container,
+        pocketdock_tests::conformance::runtime::blocking
+    );
+    agent_suite!(
+        tokio,
+        pocketdock_tokio::Container,
+        pocketdock_tests::conformance::runtime::tokio
+    );
+    agent_suite!(
+        smol,
+        pocketdock_smol::Container,
+        pocketdock_tests::conformance::runtime::smol
+    );
+    agent_suite!(
+        async_std,
+        pocketdock_smol::Container,
+        pocketdock_tests::conformance::runtime::async_std
+    );
+}

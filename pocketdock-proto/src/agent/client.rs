@@ -192,13 +192,28 @@ impl AgentClient {
         self.ended.as_deref()
     }
 
-    /// Whether `config` can run through the agent: it runs commands as its own user or a
-    /// numeric `uid[:gid]` (it never looks names up), so a user given by name keeps to the
-    /// engine path.
-    pub fn can_run(config: &ExecConfig) -> bool {
-        config.spec.user.as_deref().is_none_or(|u| {
-            u.split(':')
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    /// Whether `config` can run through this agent: as the agent's own user, or as a numeric
+    /// `uid[:gid]` that it may switch to (any, when it runs as root; otherwise only its own
+    /// uid and gid, as the kernel allows). It never looks names up, so a user given by name
+    /// keeps to the engine path, as does a user it could not become (the engine's exec can).
+    pub fn can_run(&self, config: &ExecConfig) -> bool {
+        let Some(user) = config.spec.user.as_deref() else {
+            return true;
+        };
+        let Some(hello) = &self.hello else {
+            return false;
+        };
+        let number = |s: &str| {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<u32>().ok())
+                .flatten()
+        };
+        let parsed = match user.split_once(':') {
+            None => number(user).map(|uid| (uid, None)),
+            Some((uid, gid)) => number(uid).zip(number(gid)).map(|(u, g)| (u, Some(g))),
+        };
+        parsed.is_some_and(|(uid, gid)| {
+            hello.uid == 0 || (uid == hello.uid && gid.is_none_or(|g| g == hello.gid))
         })
     }
 
@@ -208,10 +223,11 @@ impl AgentClient {
         if let Some(why) = &self.ended {
             return Err(Error::Agent(why.clone()));
         }
-        if !Self::can_run(config) {
+        if !self.can_run(config) {
             return Err(Error::invalid(
                 "user",
-                "the agent runs commands only as a numeric uid[:gid]",
+                "the agent runs commands only as itself, or (when it is root) as a numeric \
+                 uid[:gid]",
             ));
         }
         let mut env = config.spec.env.clone();

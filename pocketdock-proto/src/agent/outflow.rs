@@ -86,7 +86,11 @@ mod tests {
         }
         assert_eq!(o.credit_due(), None, "448 KiB is under a batch");
         o.arrived(StreamKind::Stderr, Bytes::new(), 64 * 1024);
-        assert_eq!(o.credit_due(), Some(CREDIT_BATCH), "the dropped bytes complete it");
+        assert_eq!(
+            o.credit_due(),
+            Some(CREDIT_BATCH),
+            "the dropped bytes complete it"
+        );
         assert_eq!(o.credit_due(), None);
         assert!(o.pop().is_none(), "an empty handed part is not queued");
     }

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::api::exec::ExecSpec;
 use crate::agent::MAX_DATA;
+use crate::api::exec::ExecSpec;
 use crate::capture::OutputLimit;
 use crate::LimitPolicy;
 
@@ -278,21 +278,40 @@ fn stderr_of_the_agent_itself_is_ignored_and_a_cancelled_command_is_killed_and_f
 }
 
 #[test]
-fn only_numeric_users_go_through_the_agent() {
-    let with = |u: Option<&str>| {
-        let mut c = config(None);
-        c.spec.user = u.map(str::to_string);
-        AgentClient::can_run(&c)
+fn only_users_the_agent_can_become_go_through_it() {
+    let with = |c: &AgentClient, u: Option<&str>| {
+        let mut cfg = config(None);
+        cfg.spec.user = u.map(str::to_string);
+        c.can_run(&cfg)
     };
-    assert!(with(None) && with(Some("1000")) && with(Some("1000:1000")));
-    assert!(!with(Some("sandbox")) && !with(Some("1000:")) && !with(Some("root:0")));
+    let t0 = Instant::now();
+    // The test agent runs as 1000:1000.
     let mut c = AgentClient::new();
+    assert!(!with(&c, Some("1000")), "before the hello nobody is known");
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    assert!(with(&c, None) && with(&c, Some("1000")) && with(&c, Some("1000:1000")));
+    assert!(
+        !with(&c, Some("0")) && !with(&c, Some("1000:0")),
+        "not root: itself only"
+    );
+    assert!(!with(&c, Some("sandbox")) && !with(&c, Some("1000:")) && !with(&c, Some("root:0")));
+    assert!(!with(&c, Some("+1000")) && !with(&c, Some("1000:1000:1")));
     let mut cfg = config(None);
-    cfg.spec.user = Some("sandbox".into());
+    cfg.spec.user = Some("0".into());
     assert!(matches!(
-        c.spawn(Instant::now(), &cfg),
+        c.spawn(t0, &cfg),
         Err(Error::InvalidInput { field: "user", .. })
     ));
+    let mut root = AgentClient::new();
+    let as_root =
+        format!(r#"{{"protocol":{AGENT_PROTOCOL},"version":"0.1.0","pid":7,"uid":0,"gid":0}}"#);
+    root.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Hello, 0, as_root.as_bytes()),
+    );
+    assert!(with(&root, Some("0")) && with(&root, Some("1000:50")));
+    assert!(!with(&root, Some("sandbox")));
 }
 
 #[test]
@@ -399,17 +418,24 @@ fn a_streamed_command_asks_for_a_window_and_hands_out_its_output_in_order() {
     let t0 = Instant::now();
     let mut c = AgentClient::new();
     c.feed_out(t0, StreamKind::Stdout, &hello());
-    let id = c.spawn(t0, &streamed(OutputLimit::default())).unwrap_or_else(|e| panic!("{e}"));
+    let id = c
+        .spawn(t0, &streamed(OutputLimit::default()))
+        .unwrap_or_else(|e| panic!("{e}"));
     let spawn = written(&mut c);
     let req: SpawnRequest = serde_json::from_slice(&spawn[0].payload).unwrap_or_default();
     assert_eq!(req.window, Some(STREAM_WINDOW));
-    assert!(matches!(c.poll_stream(id, t0), AgentStreamPoll::Pending { .. }));
+    assert!(matches!(
+        c.poll_stream(id, t0),
+        AgentStreamPoll::Pending { .. }
+    ));
     let mut wire = frame(Kind::Stdout, id.0, b"one ");
     wire.extend(frame(Kind::Stderr, id.0, b"oops"));
     wire.extend(frame(Kind::Stdout, id.0, b"two"));
     wire.extend(frame(Kind::Exit, id.0, br#"{"code":3}"#));
     c.feed_out(t0, StreamKind::Stdout, &wire);
-    let got: Vec<_> = (0..3).filter_map(|_| piece(c.poll_stream(id, t0))).collect();
+    let got: Vec<_> = (0..3)
+        .filter_map(|_| piece(c.poll_stream(id, t0)))
+        .collect();
     assert_eq!(
         got,
         [
@@ -421,7 +447,10 @@ fn a_streamed_command_asks_for_a_window_and_hands_out_its_output_in_order() {
     match c.poll_stream(id, t0) {
         AgentStreamPoll::Done(Ok(r)) => {
             assert_eq!(r.exit_code, 3);
-            assert!(r.stdout.is_empty(), "a stream that keeps nothing has no output");
+            assert!(
+                r.stdout.is_empty(),
+                "a stream that keeps nothing has no output"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -436,13 +465,18 @@ fn taking_output_credits_the_agent_in_batches() {
         max_bytes: usize::MAX / 2,
         policy: LimitPolicy::Stop,
     };
-    let id = c.spawn(t0, &streamed(limit)).unwrap_or_else(|e| panic!("{e}"));
+    let id = c
+        .spawn(t0, &streamed(limit))
+        .unwrap_or_else(|e| panic!("{e}"));
     written(&mut c);
     let data = vec![7u8; MAX_DATA];
     for _ in 0..(STREAM_WINDOW as usize / MAX_DATA) {
         c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, id.0, &data));
     }
-    assert!(written(&mut c).is_empty(), "nothing is credited before it is taken");
+    assert!(
+        written(&mut c).is_empty(),
+        "nothing is credited before it is taken"
+    );
     let mut credited = 0u64;
     for _ in 0..(STREAM_WINDOW as usize / MAX_DATA) {
         assert!(piece(c.poll_stream(id, t0)).is_some());
@@ -451,7 +485,11 @@ fn taking_output_credits_the_agent_in_batches() {
             credited += u64::from(f.payload_u32().unwrap_or(0));
         }
     }
-    assert_eq!(credited, u64::from(STREAM_WINDOW), "all of the window, in 4 frames");
+    assert_eq!(
+        credited,
+        u64::from(STREAM_WINDOW),
+        "all of the window, in 4 frames"
+    );
 }
 
 #[test]
@@ -463,11 +501,15 @@ fn a_head_and_tail_stream_hands_out_its_tails_after_the_end() {
         max_bytes: 8,
         policy: LimitPolicy::HeadAndTail,
     };
-    let id = c.spawn(t0, &streamed(limit)).unwrap_or_else(|e| panic!("{e}"));
+    let id = c
+        .spawn(t0, &streamed(limit))
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut wire = frame(Kind::Stdout, id.0, b"0123456789abcdef");
     wire.extend(frame(Kind::Exit, id.0, br#"{"code":0}"#));
     c.feed_out(t0, StreamKind::Stdout, &wire);
-    let got: Vec<_> = (0..2).filter_map(|_| piece(c.poll_stream(id, t0))).collect();
+    let got: Vec<_> = (0..2)
+        .filter_map(|_| piece(c.poll_stream(id, t0)))
+        .collect();
     assert_eq!(
         got,
         [
@@ -486,10 +528,19 @@ fn a_stream_whose_connection_ends_fails_after_what_arrived() {
     let t0 = Instant::now();
     let mut c = AgentClient::new();
     c.feed_out(t0, StreamKind::Stdout, &hello());
-    let id = c.spawn(t0, &streamed(OutputLimit::default())).unwrap_or_else(|e| panic!("{e}"));
-    c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, id.0, b"partial"));
+    let id = c
+        .spawn(t0, &streamed(OutputLimit::default()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Stdout, id.0, b"partial"),
+    );
     c.handle_end("the agent's exec ended");
-    assert!(piece(c.poll_stream(id, t0)).is_some(), "what arrived is handed out");
+    assert!(
+        piece(c.poll_stream(id, t0)).is_some(),
+        "what arrived is handed out"
+    );
     assert!(matches!(
         c.poll_stream(id, t0),
         AgentStreamPoll::Done(Err(Error::Agent(_)))
