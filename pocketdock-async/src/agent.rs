@@ -9,19 +9,21 @@
 //! time). A dropped `run` future kills its command's process group.
 
 use std::net::Shutdown;
+use std::ops::ControlFlow;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pocketdock_host::agent_binary::{agent_binary, check_arch, AgentBinary};
 use pocketdock_host::tree::{feed_put, unix_now, PushFeed};
 use pocketdock_proto::agent::{
-    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, CommandId, CommandPath, TURNED_OFF,
+    agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, AgentStreamPoll, CommandId,
+    CommandPath, TURNED_OFF,
 };
 use pocketdock_proto::files::{PutOp, TransferOptions};
 use pocketdock_proto::op::{ContainerCheckOp, ExecConfig};
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp};
-use pocketdock_proto::{Error, ExecResult, Result};
+use pocketdock_proto::{Error, ExecResult, Result, StreamChunk};
 
 use crate::container::Container;
 use crate::driver::{Driver, Progress};
@@ -239,30 +241,92 @@ impl<R: Runtime> AgentConn<R> {
             id,
             armed: true,
         };
-        self.flush().await;
+        let result = self
+            .step(|client, now| match client.poll_command(id, now) {
+                AgentPoll::Done(r) => ControlFlow::Break(r),
+                AgentPoll::Pending { deadline } => ControlFlow::Continue(deadline),
+            })
+            .await;
+        guard.armed = false;
+        result
+    }
+
+    /// Start a command whose output is handed out as it comes ([`ExecConfig::emit`]); its
+    /// spawn frame goes out with the stream's first poll.
+    fn stream(self: &Arc<Self>, config: &ExecConfig) -> Result<AgentStream<R>> {
+        let id = self.shared.update(|st| st.client.spawn(R::now(), config))?;
+        Ok(AgentStream {
+            cancel: Cancel {
+                conn: Arc::clone(self),
+                id,
+                armed: true,
+            },
+        })
+    }
+
+    /// Poll the machine with `poll` until it gives an answer (`Break`) rather than a deadline
+    /// to wait for (`Continue`); writes what it hands out and waits for the reader's news in
+    /// between.
+    async fn step<T>(
+        &self,
+        mut poll: impl FnMut(&mut AgentClient, Instant) -> ControlFlow<T, Option<Instant>>,
+    ) -> T {
         loop {
-            let (wants_write, deadline, seen) = {
+            let (polled, wants_write, seen) = {
                 let mut st = self.shared.lock();
-                match st.client.poll_command(id, R::now()) {
-                    AgentPoll::Done(r) => {
-                        guard.armed = false;
-                        return r;
-                    }
-                    AgentPoll::Pending { deadline } => {
-                        (st.client.wants_write(), deadline, st.changes())
-                    }
-                }
+                let polled = poll(&mut st.client, R::now());
+                (polled, st.client.wants_write(), st.changes())
             };
             if wants_write {
                 self.flush().await;
-                continue;
             }
+            let deadline = match polled {
+                ControlFlow::Break(answer) => return answer,
+                ControlFlow::Continue(_) if wants_write => continue,
+                ControlFlow::Continue(deadline) => deadline,
+            };
             // Wait for any change (more output, the end) or the deadline.
             let _ = self
                 .shared
                 .wait_for(deadline, |st| (st.changes() != seen).then_some(()))
                 .await;
         }
+    }
+}
+
+/// What an [`AgentStream`] has next.
+pub(crate) enum Piece {
+    /// A piece of output.
+    Output(StreamChunk),
+    /// The command's result, once every piece was handed out.
+    Done(Result<ExecResult>),
+}
+
+/// A command streamed through the agent: its pieces of output as the caller takes them (each
+/// taken piece credits the agent), then its result. Dropping it before the end kills the
+/// command's process group (in the background).
+pub(crate) struct AgentStream<R: Runtime> {
+    cancel: Cancel<R>,
+}
+
+impl<R: Runtime> AgentStream<R> {
+    /// The next piece of output, or the result once every piece was handed out (after which
+    /// the stream is not asked again). Owned in and out, so that a stream can keep the future.
+    pub(crate) async fn next(mut self) -> (Self, Piece) {
+        let (conn, id) = (Arc::clone(&self.cancel.conn), self.cancel.id);
+        let piece = conn
+            .step(|client, now| match client.poll_stream(id, now) {
+                AgentStreamPoll::Pending { deadline } => ControlFlow::Continue(deadline),
+                AgentStreamPoll::Output { stream, data } => {
+                    ControlFlow::Break(Piece::Output(StreamChunk { stream, data }))
+                }
+                AgentStreamPoll::Done(r) => ControlFlow::Break(Piece::Done(r)),
+            })
+            .await;
+        if matches!(piece, Piece::Done(_)) {
+            self.cancel.armed = false;
+        }
+        (self, piece)
     }
 }
 
@@ -451,26 +515,22 @@ impl<R: Runtime> Container<R> {
             return None;
         }
         Some(match conn.run(config).await {
-            Err(e) => Err(self.when_the_agent_failed(e).await),
+            Err(e) => Err(when_the_agent_failed(&self.engine, &self.id, e).await),
             ok => ok,
         })
     }
 
-    /// A command through the agent failed with `e`: when the agent's exec ended because the
-    /// container was killed or removed, say that, as the engine path does
-    /// ([`ContainerCheckOp`]); otherwise `e` stands.
-    async fn when_the_agent_failed(&self, e: Error) -> Error {
-        if !matches!(e, Error::Agent(_)) {
-            return e;
+    /// Stream `config` through the agent when it is up and can run it; `None` means the
+    /// engine path.
+    pub(crate) fn stream_through_agent(
+        &self,
+        config: &ExecConfig,
+    ) -> Option<Result<AgentStream<R>>> {
+        let conn = self.agent.conn()?;
+        if !conn.shared.lock().client.can_run(config) {
+            return None;
         }
-        match self
-            .engine
-            .drive(ContainerCheckOp::new(&self.id), |()| {})
-            .await
-        {
-            Ok(()) => e,
-            Err(container) => container,
-        }
+        Some(conn.stream(config))
     }
 
     /// A command just finished on the engine path (the sandbox runs): in [`AgentMode::Auto`],
@@ -496,5 +556,25 @@ impl<R: Runtime> Container<R> {
                 Err(Error::Agent(format!("no task to start it: {e}"))),
             );
         }
+    }
+}
+
+/// A command through the agent in `container` failed with `e`: when the agent's exec ended
+/// because the container was killed or removed, say that, as the engine path does
+/// ([`ContainerCheckOp`]); otherwise `e` stands.
+pub(crate) async fn when_the_agent_failed<R: Runtime>(
+    engine: &Engine<R>,
+    container: &str,
+    e: Error,
+) -> Error {
+    if !matches!(e, Error::Agent(_)) {
+        return e;
+    }
+    match engine
+        .drive(ContainerCheckOp::new(container), |()| {})
+        .await
+    {
+        Ok(()) => e,
+        Err(found) => found,
     }
 }

@@ -97,7 +97,12 @@ impl<R: Runtime> Container<R> {
         let running = self.record_commands(config.spec.user.as_deref());
         let guard = KillGuard::new(&self.engine, &config);
         let record = RunRecord::start(self.log.as_ref(), &command.display());
-        let stream = ExecStream::new(&self.engine, ExecOp::new(config), guard);
+        let stream = match self.stream_through_agent(&config) {
+            Some(through_agent) => {
+                ExecStream::through_agent(&self.engine, &self.id, through_agent?, guard)
+            }
+            None => ExecStream::new(&self.engine, ExecOp::new(config), guard),
+        };
         Ok(stream.on_finish(move |r| {
             record.finish(r);
             drop(running);

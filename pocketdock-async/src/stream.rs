@@ -8,6 +8,7 @@ use pocketdock_proto::op::{ExecEvent, ExecOp};
 use pocketdock_proto::result::StreamEnd;
 use pocketdock_proto::{ExecResult, Result, StreamChunk};
 
+use crate::agent::{when_the_agent_failed, AgentStream, Piece};
 use crate::driver::{Driver, Progress};
 use crate::engine::{Engine, KillGuard};
 use crate::runtime::Runtime;
@@ -15,10 +16,50 @@ use crate::runtime::Runtime;
 type Advance<R> =
     Pin<Box<dyn Future<Output = (Box<Driver<ExecOp, R>>, Progress<ExecEvent, ExecResult>)> + Send>>;
 
+type AgentNext<R> = Pin<Box<dyn Future<Output = (AgentPath<R>, Piece)> + Send>>;
+
 enum Inner<R: Runtime> {
+    /// An engine exec, between polls.
     Idle(Box<Driver<ExecOp, R>>),
+    /// An engine exec, advancing.
     Busy(Advance<R>),
+    /// A command through the agent, between polls.
+    AgentIdle(AgentPath<R>),
+    /// A command through the agent, waiting for its next piece (dropping this future kills
+    /// the command).
+    AgentBusy(AgentNext<R>),
     Finished,
+}
+
+/// A command through the agent, with what it takes to tell a lost container from a lost agent.
+struct AgentPath<R: Runtime> {
+    stream: AgentStream<R>,
+    engine: Engine<R>,
+    container: String,
+}
+
+impl<R: Runtime> AgentPath<R> {
+    /// The next piece; a failure is the container's when the container is what went away.
+    async fn next(self) -> (Self, Piece) {
+        let Self {
+            stream,
+            engine,
+            container,
+        } = self;
+        let (stream, piece) = stream.next().await;
+        let piece = match piece {
+            Piece::Done(Err(e)) => {
+                Piece::Done(Err(when_the_agent_failed(&engine, &container, e).await))
+            }
+            other => other,
+        };
+        let this = Self {
+            stream,
+            engine,
+            container,
+        };
+        (this, piece)
+    }
 }
 
 /// A [`Stream`](futures_core::Stream) of output chunks of a running command. When it ends,
@@ -46,6 +87,26 @@ impl<R: Runtime> ExecStream<R> {
     pub(crate) fn new(engine: &Engine<R>, op: ExecOp, guard: KillGuard<R>) -> Self {
         Self {
             inner: Inner::Idle(Box::new(Driver::new(op, engine.endpoint()))),
+            guard,
+            end: StreamEnd::default(),
+        }
+    }
+
+    /// A stream of a command started through the agent in `container` (the guard stays
+    /// unarmed: the agent stream kills its own command when dropped).
+    pub(crate) fn through_agent(
+        engine: &Engine<R>,
+        container: &str,
+        stream: AgentStream<R>,
+        guard: KillGuard<R>,
+    ) -> Self {
+        let path = AgentPath {
+            stream,
+            engine: engine.clone(),
+            container: container.to_string(),
+        };
+        Self {
+            inner: Inner::AgentIdle(path),
             guard,
             end: StreamEnd::default(),
         }
@@ -80,6 +141,27 @@ impl<R: Runtime> ExecStream<R> {
         loop {
             let mut fut = match std::mem::replace(&mut self.inner, Inner::Finished) {
                 Inner::Finished => return Poll::Ready(None),
+                Inner::AgentIdle(path) => {
+                    self.inner = Inner::AgentBusy(Box::pin(path.next()));
+                    continue;
+                }
+                Inner::AgentBusy(mut next) => {
+                    let Poll::Ready((path, piece)) = next.as_mut().poll(cx) else {
+                        self.inner = Inner::AgentBusy(next);
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(match piece {
+                        Piece::Output(chunk) => {
+                            self.inner = Inner::AgentIdle(path);
+                            Some(Ok(chunk))
+                        }
+                        Piece::Done(Ok(r)) => {
+                            self.end.complete(r);
+                            None
+                        }
+                        Piece::Done(Err(e)) => Some(Err(e)),
+                    });
+                }
                 Inner::Idle(mut driver) => {
                     if driver.is_done() {
                         return Poll::Ready(None);
