@@ -91,6 +91,8 @@ for a in blocking tokio smol async_std; do
   for e in podman docker; do
     n=$(grep -cE "^test ${a}::${e}::.* ok$" target/test-output.log || true)
     [ "$n" = 0 ] || echo "conformance $a/$e: $n passed"
+    n=$(grep -cE "^test agent_path::${a}::${e}::.* ok$" target/test-output.log || true)
+    [ "$n" = 0 ] || echo "conformance through the agent $a/$e: $n passed"
   done
 done
 for e in podman docker; do

@@ -302,6 +302,43 @@ pub(crate) enum Piece {
     Done(Result<ExecResult>),
 }
 
+/// Sends signals to one command through the agent.
+pub(crate) struct AgentSignal<R: Runtime> {
+    conn: Arc<AgentConn<R>>,
+    id: CommandId,
+}
+
+impl<R: Runtime> std::fmt::Debug for AgentSignal<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSignal")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> AgentSignal<R> {
+    /// The command's name where an exec id would be (`agent:<id>`).
+    pub(crate) fn name(&self) -> String {
+        self.id.to_string()
+    }
+
+    /// Send `signal` to the command's process group (nothing once it ended).
+    pub(crate) async fn send(&self, signal: i32) -> Result<()> {
+        // The engine path's check, so that both refuse the same numbers.
+        pocketdock_proto::op::signal_name(&signal.to_string())?;
+        let signal = u32::try_from(signal)
+            .map_err(|_| Error::invalid("signal", format!("{signal} is not a signal")))?;
+        self.conn
+            .shared
+            .update(|st| st.client.signal(self.id, signal));
+        self.conn.flush().await;
+        match self.conn.shared.lock().client.ended() {
+            Some(why) => Err(Error::Agent(why.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A command streamed through the agent: its pieces of output as the caller takes them (each
 /// taken piece credits the agent), then its result. Dropping it before the end kills the
 /// command's process group (in the background).
@@ -310,6 +347,14 @@ pub(crate) struct AgentStream<R: Runtime> {
 }
 
 impl<R: Runtime> AgentStream<R> {
+    /// What sends signals to this command, for a handle that outlives the reading of it.
+    pub(crate) fn signaller(&self) -> AgentSignal<R> {
+        AgentSignal {
+            conn: Arc::clone(&self.cancel.conn),
+            id: self.cancel.id,
+        }
+    }
+
     /// The next piece of output, or the result once every piece was handed out (after which
     /// the stream is not asked again). Owned in and out, so that a stream can keep the future.
     pub(crate) async fn next(mut self) -> (Self, Piece) {
@@ -415,10 +460,10 @@ async fn copy_in<R: Runtime>(engine: &Engine<R>, id: &str, binary: &AgentBinary)
 
 impl<R: Runtime> Container<R> {
     /// Start the in-sandbox agent for this handle now, whatever its [`AgentMode`]: afterwards
-    /// `run`, `run_with` and `exec` go through it (a command in about a millisecond instead of
-    /// an engine exec's tens), with the same results, deadlines and caps, plus
-    /// [`usage`](ExecResult::usage) figures. With the default mode this happens on its own in
-    /// the background after the first command; this waits for a start under way.
+    /// `run`, `run_with`, `exec`, `stream` and `detach` go through it (a command in about a
+    /// millisecond instead of an engine exec's tens), with the same results, deadlines and
+    /// caps, plus [`usage`](ExecResult::usage) figures. With the default mode this happens on
+    /// its own in the background after the first command; this waits for a start under way.
     ///
     /// The agent binary comes from this host (see
     /// [`agent_binary`](pocketdock_host::agent_binary)); it is copied into the sandbox once per

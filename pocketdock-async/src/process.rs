@@ -10,6 +10,7 @@ use pocketdock_proto::op::{ExecConfig, ExecEvent, ExecOp};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::{Error, ExecResult, Result};
 
+use crate::agent::{when_the_agent_failed, AgentSignal, AgentStream, Piece};
 use crate::driver::{Driver, Progress};
 use crate::engine::Engine;
 use crate::runtime::{timeout_at, Runtime};
@@ -20,6 +21,15 @@ fn lock(shared: &Shared) -> MutexGuard<'_, DetachedState> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// How a process's tree is signalled.
+#[derive(Debug)]
+enum Killer<R: Runtime> {
+    /// An engine exec finds it by its nonce.
+    Engine(KillTarget),
+    /// The agent signals its process group.
+    Agent(AgentSignal<R>),
+}
+
 /// A detached command. Its output is kept in a ring buffer (1 MiB by default); callbacks
 /// registered on the container fire for each chunk and at exit, on the reader. Dropping the
 /// handle leaves the command running (and its reader reading); [`kill`](Self::kill)
@@ -28,7 +38,7 @@ fn lock(shared: &Shared) -> MutexGuard<'_, DetachedState> {
 pub struct Process<R: Runtime> {
     id: String,
     engine: Engine<R>,
-    target: KillTarget,
+    killer: Killer<R>,
     started: Instant,
     shared: Shared,
 }
@@ -65,13 +75,7 @@ impl<R: Runtime> Process<R> {
                         callbacks.output(stream, &data);
                     }
                     Progress::Event(ExecEvent::Created { .. }) => {}
-                    Progress::Done(result) => {
-                        // The exit callbacks run before the result is published, so `wait`
-                        // returns only once they ran.
-                        callbacks.exit(exit_code(&result));
-                        lock(&reader_shared).finish(result);
-                        return;
-                    }
+                    Progress::Done(result) => return publish(&reader_shared, &callbacks, result),
                 }
             }
         };
@@ -79,13 +83,54 @@ impl<R: Runtime> Process<R> {
         Ok(Self {
             id,
             engine: engine.clone(),
-            target,
+            killer: Killer::Engine(target),
             started: R::now(),
             shared,
         })
     }
 
-    /// The exec id.
+    /// A process whose command was started through the agent in `container`: the reader takes
+    /// its pieces into the ring buffer (crediting the agent as it goes).
+    pub(crate) fn through_agent(
+        engine: &Engine<R>,
+        container: &str,
+        stream: AgentStream<R>,
+        buffer_capacity: usize,
+        callbacks: Callbacks,
+    ) -> Result<Self> {
+        let shared: Shared = Arc::new(Mutex::new(DetachedState::new(buffer_capacity)));
+        let signaller = stream.signaller();
+        let (reader_engine, reader_shared) = (engine.clone(), Arc::clone(&shared));
+        let container = container.to_string();
+        let reader = async move {
+            let mut stream = stream;
+            loop {
+                let (next, piece) = stream.next().await;
+                stream = next;
+                match piece {
+                    Piece::Output(chunk) => {
+                        lock(&reader_shared).output(chunk.stream, &chunk.data);
+                        callbacks.output(chunk.stream, &chunk.data);
+                    }
+                    Piece::Done(Ok(r)) => return publish(&reader_shared, &callbacks, Ok(r)),
+                    Piece::Done(Err(e)) => {
+                        let e = when_the_agent_failed(&reader_engine, &container, e).await;
+                        return publish(&reader_shared, &callbacks, Err(e));
+                    }
+                }
+            }
+        };
+        R::spawn_reader("pocketdock-process", reader).map_err(Error::Io)?;
+        Ok(Self {
+            id: signaller.name(),
+            engine: engine.clone(),
+            killer: Killer::Agent(signaller),
+            started: R::now(),
+            shared,
+        })
+    }
+
+    /// The exec id, or `agent:<n>` for a command started through the in-sandbox agent.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -97,13 +142,17 @@ impl<R: Runtime> Process<R> {
 
     /// Send `signal` (a number such as 15 or 9) to the command and all its descendants inside the
     /// container. Does nothing if it has already exited.
+    ///
+    /// Through the agent, the signal goes to the command's process group (what the agent
+    /// started it in), without an engine exec.
     pub async fn kill(&self, signal: i32) -> Result<()> {
         if !self.is_running() {
             return Ok(());
         }
-        self.engine
-            .drive(self.target.kill_op(signal)?, |()| {})
-            .await
+        match &self.killer {
+            Killer::Engine(target) => self.engine.drive(target.kill_op(signal)?, |()| {}).await,
+            Killer::Agent(agent) => agent.send(signal).await,
+        }
     }
 
     /// Wait for the command to exit, at most `timeout` (forever when `None`). On timeout the
@@ -144,4 +193,11 @@ impl<R: Runtime> Process<R> {
     pub fn buffer_overflow(&self) -> bool {
         lock(&self.shared).buffer_overflow()
     }
+}
+
+/// The command ended with `result`: run the exit callbacks, then publish it, so that `wait`
+/// returns only once they ran.
+fn publish(shared: &Shared, callbacks: &Callbacks, result: Result<ExecResult>) {
+    callbacks.exit(exit_code(&result));
+    lock(shared).finish(result);
 }

@@ -5,8 +5,9 @@
 //! agent path (median and spread), 1000 sequential commands through the agent, 32 concurrent
 //! commands on one sandbox, sandbox-ready-to-first-command with the agent (create, agent start,
 //! first command), the same from a warm pool (`acquire()` alone, and `acquire()` plus the first
-//! command), and 1 GiB of stdout through each path (MB/s, client CPU per GB, client peak RSS,
-//! each in a child process of its own).
+//! command), and 1 GiB of stdout through each path, by a run and by a stream (MB/s, client CPU
+//! per GB, client peak RSS, each case in a child process of its own, medians of
+//! `BENCH_GIB_ROUNDS` interleaved rounds, default 3).
 #![expect(
     clippy::cast_precision_loss,
     reason = "benchmark figures: rates of counts far below 2^52"
@@ -48,30 +49,38 @@ fn echo_runs(c: &pocketdock_blocking::Container, n: usize) -> BenchResult<(Vec<D
     Ok((walls, per))
 }
 
-/// One 1 GiB case, in this child process: through the agent or not.
-fn stream_case(container: &str, agent: bool) -> BenchResult<()> {
+/// One 1 GiB case, in this child process: through the agent or not, captured by a run
+/// (`how` = `run`: counted against a 1-byte cap, nothing kept) or streamed (`stream`: every
+/// chunk handed out and dropped). Prints `MB/s CPU-s/GB peak-RSS-KiB` for the parent.
+fn stream_case(container: &str, agent: bool, how: &str) -> BenchResult<()> {
     let c = Engine::detect()?.attach(container)?;
     if agent {
         start_agent(&c)?;
     }
     let bytes: u64 = 1 << 30;
+    let command = format!("head -c {bytes} /dev/zero");
+    let opts = RunOptions::new().no_timeout().keep_output(false);
     let (t, c0) = (Instant::now(), cpu());
-    let r = c.run_with(
-        format!("head -c {bytes} /dev/zero").as_str(),
-        &RunOptions::new()
-            .no_timeout()
-            .keep_output(false)
-            .max_output(1)
-            .policy(LimitPolicy::KeepRunning),
-    )?;
+    let (got, r) = if how == "stream" {
+        let mut s = c.stream(command.as_str(), &opts.policy(LimitPolicy::KeepRunning))?;
+        let mut got = 0u64;
+        for chunk in s.by_ref() {
+            got += chunk?.data.len() as u64;
+        }
+        (got, s.finish()?)
+    } else {
+        let r = c.run_with(
+            command.as_str(),
+            &opts.max_output(1).policy(LimitPolicy::KeepRunning),
+        )?;
+        (r.elided_bytes + 1, r)
+    };
     let secs = t.elapsed().as_secs_f64();
-    let got = r.elided_bytes + 1;
-    if got != bytes || r.exit_code != 0 {
+    if got != bytes || r.exit_code != 0 || r.usage.is_some() != agent {
         return Err(format!("read {got} of {bytes} bytes: {r:?}").into());
     }
     println!(
-        "  {}: {:.0} MB/s, client cpu {:.2} s/GB, client peak RSS {} KiB",
-        if agent { "agent " } else { "engine" },
+        "{} {} {}",
         bytes as f64 / 1e6 / secs,
         cpu().saturating_sub(c0).as_secs_f64() / (bytes as f64 / 1e9),
         peak_rss_kib()
@@ -79,14 +88,57 @@ fn stream_case(container: &str, agent: bool) -> BenchResult<()> {
     Ok(())
 }
 
-fn run_child(me: &Path, container: &str, agent: bool) -> BenchResult<()> {
-    let status = Command::new(me)
-        .args(["stream", container, if agent { "agent" } else { "engine" }])
-        .status()?;
-    if !status.success() {
-        return Err(format!("stream case failed: {status}").into());
+/// `rounds` interleaved 1 GiB cases per path, each in a child process; prints the medians
+/// (and the highest peak RSS) per path.
+fn gib_cases(me: &Path, container: &str, how: &str, rounds: usize) -> BenchResult<()> {
+    let mut figures: [Vec<[f64; 3]>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (agent, got) in [false, true].into_iter().zip(figures.iter_mut()) {
+            got.push(run_child(me, container, agent, how)?);
+        }
     }
+    let median = |v: &[[f64; 3]], k: usize| {
+        let mut col: Vec<f64> = v.iter().map(|f| f[k]).collect();
+        col.sort_by(f64::total_cmp);
+        col.get(col.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    for (label, v) in ["engine", "agent "].into_iter().zip(&figures) {
+        let peak = v.iter().map(|f| f[2]).fold(0.0, f64::max);
+        println!(
+            "  {label}: {:.0} MB/s, client cpu {:.2} s/GB, client peak RSS {peak:.0} KiB",
+            median(v, 0),
+            median(v, 1)
+        );
+    }
+    println!(
+        "  agent / engine: speed {:.2}x",
+        median(&figures[1], 0) / median(&figures[0], 0)
+    );
     Ok(())
+}
+
+fn run_child(me: &Path, container: &str, agent: bool, how: &str) -> BenchResult<[f64; 3]> {
+    let out = Command::new(me)
+        .args([
+            "stream",
+            container,
+            if agent { "agent" } else { "engine" },
+            how,
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("stream case failed: {}", out.status).into());
+    }
+    let line = String::from_utf8(out.stdout)?;
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    match f[..] {
+        [speed, cpu, rss] => Ok([speed, cpu, rss]),
+        _ => Err(format!("stream case printed {line:?}").into()),
+    }
 }
 
 /// `rounds` acquires from a warm pool of 2: each round waits until the pool is full again,
@@ -119,8 +171,8 @@ fn pool_rounds(
 
 fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 4 && args[1] == "stream" {
-        return stream_case(&args[2], args[3] == "agent");
+    if args.len() == 5 && args[1] == "stream" {
+        return stream_case(&args[2], args[3] == "agent", &args[4]);
     }
     let engine = Engine::detect()?;
     let image = std::env::var("BENCH_IMAGE").unwrap_or_else(|_| "pocketdock/minimal-python".into());
@@ -204,9 +256,14 @@ fn main() -> BenchResult<()> {
         t.elapsed().as_secs_f64() * 1000.0
     );
     let me = std::env::current_exe()?;
-    println!("1 GiB of stdout (child process per path):");
-    run_child(&me, &id, false)?;
-    run_child(&me, &id, true)?;
+    let rounds: usize = std::env::var("BENCH_GIB_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    println!("1 GiB of stdout by run (child process per case, {rounds} rounds, medians):");
+    gib_cases(&me, &id, "run", rounds)?;
+    println!("1 GiB of stdout by stream (child process per case, {rounds} rounds, medians):");
+    gib_cases(&me, &id, "stream", rounds)?;
     c.shutdown(true)?;
     Ok(())
 }

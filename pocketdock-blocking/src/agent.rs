@@ -371,6 +371,44 @@ impl AgentStream {
     }
 }
 
+impl AgentStream {
+    /// What sends signals to this command, for a handle that outlives the reading of it.
+    pub(crate) fn signaller(&self) -> AgentSignal {
+        AgentSignal {
+            conn: Arc::clone(&self.conn),
+            id: self.id,
+        }
+    }
+}
+
+/// Sends signals to one command through the agent.
+#[derive(Debug)]
+pub(crate) struct AgentSignal {
+    conn: Arc<AgentConn>,
+    id: CommandId,
+}
+
+impl AgentSignal {
+    /// The command's name where an exec id would be (`agent:<id>`).
+    pub(crate) fn name(&self) -> String {
+        self.id.to_string()
+    }
+
+    /// Send `signal` to the command's process group (nothing once it ended).
+    pub(crate) fn send(&self, signal: i32) -> Result<()> {
+        // The engine path's check, so that both refuse the same numbers.
+        pocketdock_proto::op::signal_name(&signal.to_string())?;
+        let signal = u32::try_from(signal)
+            .map_err(|_| Error::invalid("signal", format!("{signal} is not a signal")))?;
+        self.conn.shared.lock().signal(self.id, signal);
+        self.conn.flush();
+        match self.conn.shared.lock().ended() {
+            Some(why) => Err(Error::Agent(why.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Drop for AgentStream {
     fn drop(&mut self) {
         if !self.done {
@@ -480,10 +518,10 @@ impl Container {
 
 impl Container {
     /// Start the in-sandbox agent for this handle now, whatever its [`AgentMode`]: afterwards
-    /// `run`, `run_with` and `exec` go through it (a command in about a millisecond instead of
-    /// an engine exec's tens), with the same results, deadlines and caps, plus
-    /// [`usage`](ExecResult::usage) figures. With the default mode this happens on its own in
-    /// the background after the first command; this waits for a start under way.
+    /// `run`, `run_with`, `exec`, `stream` and `detach` go through it (a command in about a
+    /// millisecond instead of an engine exec's tens), with the same results, deadlines and
+    /// caps, plus [`usage`](ExecResult::usage) figures. With the default mode this happens on
+    /// its own in the background after the first command; this waits for a start under way.
     ///
     /// The agent binary comes from this host (see
     /// [`agent_binary`](pocketdock_host::agent_binary)); it is copied into the sandbox once per

@@ -10,7 +10,17 @@ use pocketdock_proto::op::{ExecConfig, ExecEvent};
 use pocketdock_proto::ring::BufferSnapshot;
 use pocketdock_proto::{Error, ExecResult, Result};
 
+use crate::agent::{when_the_agent_failed, AgentSignal, AgentStream, Piece};
 use crate::engine::Engine;
+
+/// How a process's tree is signalled.
+#[derive(Debug)]
+enum Killer {
+    /// An engine exec finds it by its nonce.
+    Engine(KillTarget),
+    /// The agent signals its process group.
+    Agent(AgentSignal),
+}
 
 #[derive(Debug)]
 struct Shared {
@@ -31,7 +41,7 @@ impl Shared {
 pub struct Process {
     id: String,
     engine: Engine,
-    target: KillTarget,
+    killer: Killer,
     started: Instant,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -71,13 +81,7 @@ impl Process {
                     (Some(tx), Err(e)) => {
                         let _ = tx.send(Err(e));
                     }
-                    (_, result) => {
-                        // The exit callbacks run before the result is published, so `wait`
-                        // returns only once they ran.
-                        callbacks.exit(exit_code(&result));
-                        thread_shared.lock().finish(result);
-                        thread_shared.done.notify_all();
-                    }
+                    (_, result) => publish(&thread_shared, &callbacks, result),
                 }
             })
             .map_err(Error::Io)?;
@@ -87,14 +91,57 @@ impl Process {
         Ok(Self {
             id,
             engine: engine.clone(),
-            target,
+            killer: Killer::Engine(target),
             started: Instant::now(),
             shared,
             thread: Some(thread),
         })
     }
 
-    /// The exec id.
+    /// A process whose command was started through the agent in `container`: a thread takes
+    /// its pieces into the ring buffer (crediting the agent as it goes).
+    pub(crate) fn through_agent(
+        engine: &Engine,
+        container: &str,
+        mut stream: AgentStream,
+        buffer_capacity: usize,
+        callbacks: Callbacks,
+    ) -> Result<Self> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(DetachedState::new(buffer_capacity)),
+            done: Condvar::new(),
+        });
+        let signaller = stream.signaller();
+        let (thread_engine, thread_shared) = (engine.clone(), Arc::clone(&shared));
+        let container = container.to_string();
+        let thread = std::thread::Builder::new()
+            .name("pocketdock-process".into())
+            .spawn(move || loop {
+                match stream.next() {
+                    Piece::Output(chunk) => {
+                        thread_shared.lock().output(chunk.stream, &chunk.data);
+                        callbacks.output(chunk.stream, &chunk.data);
+                    }
+                    Piece::Done(result) => {
+                        let result = result
+                            .map_err(|e| when_the_agent_failed(&thread_engine, &container, e));
+                        publish(&thread_shared, &callbacks, result);
+                        return;
+                    }
+                }
+            })
+            .map_err(Error::Io)?;
+        Ok(Self {
+            id: signaller.name(),
+            engine: engine.clone(),
+            killer: Killer::Agent(signaller),
+            started: Instant::now(),
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// The exec id, or `agent:<n>` for a command started through the in-sandbox agent.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -106,11 +153,17 @@ impl Process {
 
     /// Send `signal` (a number such as 15 or 9) to the command and all its descendants inside the
     /// container. Does nothing if it has already exited.
+    ///
+    /// Through the agent, the signal goes to the command's process group (what the agent
+    /// started it in), without an engine exec.
     pub fn kill(&self, signal: i32) -> Result<()> {
         if !self.is_running() {
             return Ok(());
         }
-        self.engine.drive(self.target.kill_op(signal)?, |()| {})
+        match &self.killer {
+            Killer::Engine(target) => self.engine.drive(target.kill_op(signal)?, |()| {}),
+            Killer::Agent(agent) => agent.send(signal),
+        }
     }
 
     /// Wait for the command to exit, at most `timeout` (forever when `None`). On timeout the
@@ -169,4 +222,12 @@ impl Drop for Process {
         // The reader thread finishes on its own when the command exits; never block here.
         drop(self.thread.take());
     }
+}
+
+/// The command ended with `result`: run the exit callbacks, then publish it, so that `wait`
+/// returns only once they ran.
+fn publish(shared: &Shared, callbacks: &Callbacks, result: Result<ExecResult>) {
+    callbacks.exit(exit_code(&result));
+    shared.lock().finish(result);
+    shared.done.notify_all();
 }

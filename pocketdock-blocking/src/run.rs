@@ -139,12 +139,23 @@ impl Container {
         // This process reads the command but does not follow its end here: the line stays.
         self.record_commands(config.spec.user.as_deref()).keep();
         let hooks = DetachHooks::new(&self.callbacks, self.log.as_ref(), &command.display());
-        let process = Process::start(
-            &self.engine,
-            config,
-            self.buffer_capacity,
-            hooks.callbacks(),
-        );
+        let process = match self.stream_through_agent(&config) {
+            Some(through_agent) => through_agent.and_then(|stream| {
+                Process::through_agent(
+                    &self.engine,
+                    &self.id,
+                    stream,
+                    self.buffer_capacity,
+                    hooks.callbacks(),
+                )
+            }),
+            None => Process::start(
+                &self.engine,
+                config,
+                self.buffer_capacity,
+                hooks.callbacks(),
+            ),
+        };
         hooks.started(process.as_ref().ok().map(Process::id));
         process
     }

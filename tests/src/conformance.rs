@@ -850,6 +850,7 @@ pub async fn detach_kill_ring_buffer_and_callbacks<S: Sandbox>(ctx: Ctx) {
         )
         .await);
     assert!(!p.id().is_empty());
+    assert_eq!(p.id().starts_with("agent:"), ctx.agent, "{}", p.id());
     let ready = eventually::<S, _>(Duration::from_secs(10), || async {
         !p.peek().stdout.is_empty() && !p.peek().stderr.is_empty()
     })
@@ -867,6 +868,7 @@ pub async fn detach_kill_ring_buffer_and_callbacks<S: Sandbox>(ctx: Ctx) {
     assert!(!r.timed_out, "kill(9) did not stop the process");
     assert!(!p.is_running());
     assert_eq!(r.exit_code, 137);
+    ctx.check_path(&r);
     assert_eq!(r.stdout, b"ready\n");
     let snap = p.read();
     assert_eq!(snap.stdout_str(), "ready\n");
@@ -887,6 +889,7 @@ pub async fn ring_buffer_overflow<S: Sandbox>(ctx: Ctx) {
     let p = ok(c.detach("seq 1 2000; echo LAST", &RunOptions::new()).await);
     let r = ok(p.wait(Some(Duration::from_secs(20))).await);
     assert_eq!(r.exit_code, 0);
+    ctx.check_path(&r);
     assert!(p.buffer_overflow());
     assert!(p.buffer_size() <= 500, "{}", p.buffer_size());
     let snap = p.peek();
@@ -1633,6 +1636,8 @@ macro_rules! with_every_agent_path_scenario {
             dropped_stream_kills_the_command,
             stream_keeping_nothing_delivers_every_byte,
             stream_keeping_nothing_caps_what_it_hands_out,
+            detach_kill_ring_buffer_and_callbacks,
+            ring_buffer_overflow,
         }
     };
 }

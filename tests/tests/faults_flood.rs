@@ -63,8 +63,8 @@ fn flood(adapter: &'static str, socket: &str, mode: &'static str) {
     );
     // The flood really went through (a stopped run sees at least the cap; the ring buffer keeps
     // its capacity at most, and the child checked that it overflowed).
-    let least = match mode {
-        "run-capped" | "agent-run-capped" => CAP,
+    let least = match mode.trim_start_matches("agent-") {
+        "run-capped" => CAP,
         "detached" => CAP / 2,
         _ => 2 * FLOOD,
     };
@@ -99,7 +99,9 @@ macro_rules! stamp {
 
 stamp!(blocking; run_capped => "run-capped", run_head_tail => "run-head-tail", stream => "stream",
     detached => "detached", session => "session", agent_run_capped => "agent-run-capped",
-    agent_run_head_tail => "agent-run-head-tail");
+    agent_run_head_tail => "agent-run-head-tail", agent_stream => "agent-stream",
+    agent_detached => "agent-detached");
 stamp!(tokio; run_capped => "run-capped", run_head_tail => "run-head-tail", stream => "stream",
     detached => "detached", session => "session", agent_run_capped => "agent-run-capped",
-    agent_run_head_tail => "agent-run-head-tail");
+    agent_run_head_tail => "agent-run-head-tail", agent_stream => "agent-stream",
+    agent_detached => "agent-detached");

@@ -25,7 +25,7 @@ use super::frame::{encode_frame, Frame, FrameDecoder, Kind, MAX_PAYLOAD};
 use super::messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
 use super::outflow::{Outflow, STREAM_WINDOW};
 use crate::api::exec::ExecSpec;
-use crate::capture::{Capture, Captured};
+use crate::capture::{Capture, Captured, LimitPolicy, OutputLimit};
 use crate::demux::StreamKind;
 use crate::error::{Error, ProtocolError, Result};
 use crate::op::{ExecConfig, NONCE_VAR};
@@ -40,6 +40,14 @@ const SIGKILL: u32 = 9;
 /// A command started through an [`AgentClient`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CommandId(u32);
+
+impl std::fmt::Display for CommandId {
+    /// `agent:<id>`: how a command through the agent is named where an engine command shows
+    /// its exec id.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "agent:{}", self.0)
+    }
+}
 
 /// Whether a container handle's commands go through the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,15 +258,19 @@ impl AgentClient {
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let id = self.next_id;
         encode_frame(&mut self.outbox, Kind::Spawn, id, &payload);
-        let limit = config.limit.unwrap_or_default();
+        let capture = match config.limit {
+            // No cap (a detached command): every piece is handed out, nothing kept or stopped.
+            None => Capture::passing(OutputLimit {
+                max_bytes: usize::MAX,
+                policy: LimitPolicy::KeepRunning,
+            }),
+            Some(limit) if config.keep => Capture::new(limit),
+            Some(limit) => Capture::passing(limit),
+        };
         self.running.insert(
             id,
             Running {
-                capture: if config.keep {
-                    Capture::new(limit)
-                } else {
-                    Capture::passing(limit)
-                },
+                capture,
                 started: now,
                 // A timeout too large for the clock is no deadline.
                 deadline: config.timeout.and_then(|t| now.checked_add(t)),
@@ -280,6 +292,19 @@ impl AgentClient {
     /// How many pings the agent answered.
     pub fn pongs(&self) -> u64 {
         self.pongs
+    }
+
+    /// Send `signal` to command `id`'s process group, if it has not ended. A `SIGKILL` counts
+    /// as pocketdock's own stop only through the deadline and the cap, not here: the command
+    /// ends as the signal makes it end (`128 + signal`).
+    pub fn signal(&mut self, id: CommandId, signal: u32) {
+        let live = self
+            .running
+            .get(&id.0)
+            .is_some_and(|r| r.exit.is_none() && r.spawn_failed.is_none());
+        if live && self.ended.is_none() {
+            encode_frame(&mut self.outbox, Kind::Signal, id.0, &signal.to_be_bytes());
+        }
     }
 
     /// The caller of `id` went away: kill its process group and forget it.

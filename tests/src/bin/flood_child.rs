@@ -6,9 +6,10 @@
 //! Adapters: `blocking`, `tokio`. Modes: `run-capped` (cap reached: the command is stopped),
 //! `run-head-tail` (head and tail kept, the rest counted), `stream` (every chunk handed out and
 //! dropped, head and tail kept), `detached` (the ring buffer), `session` (a session command);
-//! `agent-run-capped` and `agent-run-head-tail` are the two run modes through the in-sandbox
-//! agent (started before the warm-up; the result must carry the agent's usage figures). Every
-//! other mode keeps the sandbox's commands on the engine path.
+//! `agent-run-capped`, `agent-run-head-tail`, `agent-stream` and `agent-detached` are those
+//! modes through the in-sandbox agent (started before the warm-up; the result must carry the
+//! agent's usage figures), where a stream's output is held to the agent's window. Every other
+//! mode keeps the sandbox's commands on the engine path.
 
 use std::time::Duration;
 
@@ -34,15 +35,19 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
-/// The output bytes a run saw (kept or elided), after checking it took the path asked for:
-/// only a command through the agent has usage figures.
-fn run_seen(mode: &str, r: &ExecResult, through_agent: bool) -> u64 {
+/// Check that `r` took the path asked for: only a command through the agent has usage figures.
+fn check_path(mode: &str, r: &ExecResult, through_agent: bool) {
     if r.usage.is_some() != through_agent {
         fail(
             mode,
-            format!("the run took the wrong path (usage: {:?})", r.usage),
+            format!("the command took the wrong path (usage: {:?})", r.usage),
         );
     }
+}
+
+/// The output bytes a run saw (kept or elided), after checking it took the path asked for.
+fn run_seen(mode: &str, r: &ExecResult, through_agent: bool) -> u64 {
+    check_path(mode, r, through_agent);
     (r.stdout.len() + r.stderr.len()) as u64 + r.elided_bytes
 }
 
@@ -76,6 +81,10 @@ async fn once<S: Sandbox>(c: &S, mode: &str, command: &str) -> u64 {
             while let Some(chunk) = st.next_chunk().await {
                 seen += chunk.unwrap_or_else(|e| fail(mode, e)).data.len() as u64;
             }
+            match st.result() {
+                Some(r) => check_path(mode, r, through_agent),
+                None => fail(mode, "the stream ended without a result"),
+            }
             seen
         }
         "detached" => {
@@ -87,6 +96,7 @@ async fn once<S: Sandbox>(c: &S, mode: &str, command: &str) -> u64 {
             if r.exit_code != 0 {
                 fail(mode, format!("exit code {}", r.exit_code));
             }
+            check_path(mode, &r, through_agent);
             if command.len() > 200 && !p.buffer_overflow() {
                 fail(mode, "a flood did not overflow the ring buffer");
             }

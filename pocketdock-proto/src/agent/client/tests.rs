@@ -546,3 +546,43 @@ fn a_stream_whose_connection_ends_fails_after_what_arrived() {
         AgentStreamPoll::Done(Err(Error::Agent(_)))
     ));
 }
+
+#[test]
+fn a_detached_command_has_no_cap_and_a_signal_goes_to_its_group() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let mut cfg = config(None);
+    cfg.emit = true;
+    cfg.limit = None;
+    let id = c.spawn(t0, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    written(&mut c);
+    let data = vec![1u8; MAX_DATA];
+    // Far past the default cap: nothing is stopped or dropped.
+    let mut handed = 0;
+    for _ in 0..200 {
+        c.feed_out(t0, StreamKind::Stdout, &frame(Kind::Stdout, id.0, &data));
+        while let Some((_, d)) = piece(c.poll_stream(id, t0)) {
+            handed += d.len();
+        }
+    }
+    assert_eq!(handed, 200 * MAX_DATA);
+    assert!(written(&mut c).iter().all(|f| f.kind == Kind::Credit));
+    c.signal(id, 15);
+    let sent = written(&mut c);
+    assert_eq!(
+        (sent[0].kind, sent[0].payload_u32().ok()),
+        (Kind::Signal, Some(15))
+    );
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, id.0, br#"{"code":143,"signal":15}"#),
+    );
+    match c.poll_stream(id, t0) {
+        AgentStreamPoll::Done(Ok(r)) => assert_eq!((r.exit_code, r.truncated), (143, false)),
+        other => panic!("{other:?}"),
+    }
+    c.signal(id, 9);
+    assert!(written(&mut c).is_empty(), "no signal for an ended command");
+}
