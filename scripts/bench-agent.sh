@@ -2,7 +2,8 @@
 # Commands through the in-sandbox agent beside the engine path, on both engines, in one run:
 # run("echo hi") p50 and spread on each path, 1000 sequential commands, 32 concurrent ones,
 # sandbox-ready-to-first-command, and 1 GiB of stdout through each path (MB/s, client CPU,
-# client peak RSS). See pocketdock-blocking/examples/agent.rs.
+# client peak RSS; by a run and by a stream). See pocketdock-blocking/examples/agent.rs.
+#   BENCH_GIB_ROUNDS=N            (rounds of each 1 GiB case, default 3)
 #   scripts/bench-agent.sh        (starts the engines with scripts/engines.sh if needed)
 #   BENCH_ROUNDS=N                (engine-path rounds, default 50)
 set -euo pipefail

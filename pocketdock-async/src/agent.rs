@@ -14,7 +14,9 @@ use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use pocketdock_host::agent_binary::{agent_binary, check_arch, AgentBinary};
+use pocketdock_host::agent_binary::{
+    agent_binary, check_arch, known_engine_arch, remember_engine_arch, AgentBinary,
+};
 use pocketdock_host::tree::{feed_put, unix_now, PushFeed};
 use pocketdock_proto::agent::{
     agent_exec, AgentClient, AgentMode, AgentPoll, AgentStatus, AgentStreamPoll, CommandId,
@@ -422,11 +424,7 @@ async fn read<R: Runtime>(mut driver: Driver<AttachOp, R>, shared: Arc<Shared<R>
 /// when this build is not in the sandbox yet.
 async fn open<R: Runtime>(engine: &Engine<R>, id: &str) -> Result<AgentConn<R>> {
     let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
-    let version = engine
-        .version()
-        .await
-        .map_err(|e| Error::Agent(format!("the engine's version could not be read: {e}")))?;
-    check_arch(&version.arch).map_err(Error::Agent)?;
+    check_arch(&engine_arch(engine).await?).map_err(Error::Agent)?;
     if let Ok(conn) = AgentConn::start(engine, id, &binary.sandbox_path).await {
         return Ok(conn);
     }
@@ -438,6 +436,19 @@ async fn open<R: Runtime>(engine: &Engine<R>, id: &str) -> Result<AgentConn<R>> 
         .map_err(|e| Error::Agent(format!("the agent did not start: {e}")))
 }
 
+/// The engine's architecture: asked once per engine address and process.
+async fn engine_arch<R: Runtime>(engine: &Engine<R>) -> Result<String> {
+    let address = engine.endpoint().address();
+    if let Some(arch) = known_engine_arch(address) {
+        return Ok(arch);
+    }
+    let version = engine
+        .version()
+        .await
+        .map_err(|e| Error::Agent(format!("the engine's version could not be read: {e}")))?;
+    remember_engine_arch(address, &version.arch);
+    Ok(version.arch)
+}
 /// Upload the agent binary to its path in sandbox `id`.
 async fn copy_in<R: Runtime>(engine: &Engine<R>, id: &str, binary: &AgentBinary) -> Result<()> {
     let opts = TransferOptions::default();

@@ -17,7 +17,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pocketdock_blocking::{AgentStatus, ContainerSpec, Engine, LimitPolicy, Pool, RunOptions};
+use pocketdock_blocking::{
+    AgentMode, AgentStatus, ContainerSpec, Engine, LimitPolicy, Pool, RunOptions,
+};
 
 #[path = "support/measure.rs"]
 mod measure;
@@ -33,15 +35,20 @@ fn start_agent(c: &pocketdock_blocking::Container) -> BenchResult<()> {
     }
 }
 
-/// `n` runs of `echo hi`: their wall times and the client CPU per run.
-fn echo_runs(c: &pocketdock_blocking::Container, n: usize) -> BenchResult<(Vec<Duration>, f64)> {
+/// `n` runs of `echo hi`, each checked to have taken the path asked for (only the agent
+/// reports usage): their wall times and the client CPU per run.
+fn echo_runs(
+    c: &pocketdock_blocking::Container,
+    n: usize,
+    agent: bool,
+) -> BenchResult<(Vec<Duration>, f64)> {
     let mut walls = Vec::with_capacity(n);
     let c0 = cpu();
     for _ in 0..n {
         let t = Instant::now();
         let r = c.run("echo hi")?;
         walls.push(t.elapsed());
-        if r.stdout != b"hi\n" {
+        if r.stdout != b"hi\n" || r.usage.is_some() != agent {
             return Err(format!("unexpected output {r:?}").into());
         }
     }
@@ -56,13 +63,16 @@ fn stream_case(container: &str, agent: bool, how: &str) -> BenchResult<()> {
     let c = Engine::detect()?.attach(container)?;
     if agent {
         start_agent(&c)?;
+    } else {
+        c.set_agent_mode(AgentMode::Off)?;
     }
     let bytes: u64 = 1 << 30;
     let command = format!("head -c {bytes} /dev/zero");
     let opts = RunOptions::new().no_timeout().keep_output(false);
     let (t, c0) = (Instant::now(), cpu());
     let (got, r) = if how == "stream" {
-        let mut s = c.stream(command.as_str(), &opts.policy(LimitPolicy::KeepRunning))?;
+        // A cap above the output: every byte is handed out.
+        let mut s = c.stream(command.as_str(), &opts.max_output(2 * bytes as usize))?;
         let mut got = 0u64;
         for chunk in s.by_ref() {
             got += chunk?.data.len() as u64;
@@ -200,7 +210,8 @@ fn main() -> BenchResult<()> {
     let mut plain = Vec::new();
     for _ in 0..n.clamp(3, 10) {
         let t = Instant::now();
-        let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
+        let mut c =
+            engine.create_container(ContainerSpec::new().image(&image).agent(AgentMode::Off))?;
         c.run("true")?;
         plain.push(t.elapsed());
         c.shutdown(true)?;
@@ -214,13 +225,16 @@ fn main() -> BenchResult<()> {
     );
     println!("pool acquire() with the pool warm: {}", summary(acquires));
 
-    let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
+    // The engine path first: the agent off (by default it would start in the background after
+    // the first command and take the rest), then started on purpose.
+    let mut c =
+        engine.create_container(ContainerSpec::new().image(&image).agent(AgentMode::Off))?;
     let id = c.id().to_string();
-    let (engine_walls, engine_cpu) = echo_runs(&c, n)?;
+    let (engine_walls, engine_cpu) = echo_runs(&c, n, false)?;
     let t = Instant::now();
     start_agent(&c)?;
     let start = t.elapsed();
-    let (agent_walls, agent_cpu) = echo_runs(&c, 1000)?;
+    let (agent_walls, agent_cpu) = echo_runs(&c, 1000, true)?;
     let total: Duration = agent_walls.iter().sum();
     let p50 = |v: &[Duration]| {
         let mut v = v.to_vec();

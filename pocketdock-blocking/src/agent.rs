@@ -16,7 +16,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use pocketdock_host::agent_binary::{agent_binary, check_arch, AgentBinary};
+use pocketdock_host::agent_binary::{
+    agent_binary, check_arch, known_engine_arch, remember_engine_arch, AgentBinary,
+};
 use pocketdock_host::random::random_u64;
 use pocketdock_host::tree::{feed_put, unix_now, PushFeed};
 use pocketdock_proto::agent::{
@@ -448,10 +450,7 @@ fn read(mut driver: Driver<AttachOp>, shared: &Shared) {
 /// when this build is not in the sandbox yet.
 fn open(engine: &Engine, id: &str) -> Result<AgentConn> {
     let binary: &AgentBinary = agent_binary().map_err(|why| Error::Agent(why.to_string()))?;
-    let version = engine
-        .version()
-        .map_err(|e| Error::Agent(format!("the engine's version could not be read: {e}")))?;
-    check_arch(&version.arch).map_err(Error::Agent)?;
+    check_arch(&engine_arch(engine)?).map_err(Error::Agent)?;
     if let Ok(conn) = AgentConn::start(engine, id, &binary.sandbox_path) {
         return Ok(conn);
     }
@@ -459,6 +458,19 @@ fn open(engine: &Engine, id: &str) -> Result<AgentConn> {
         .map_err(|e| Error::Agent(format!("copying the agent into the sandbox failed: {e}")))?;
     AgentConn::start(engine, id, &binary.sandbox_path)
         .map_err(|e| Error::Agent(format!("the agent did not start: {e}")))
+}
+
+/// The engine's architecture: asked once per engine address and process.
+fn engine_arch(engine: &Engine) -> Result<String> {
+    let address = engine.endpoint().address();
+    if let Some(arch) = known_engine_arch(address) {
+        return Ok(arch);
+    }
+    let version = engine
+        .version()
+        .map_err(|e| Error::Agent(format!("the engine's version could not be read: {e}")))?;
+    remember_engine_arch(address, &version.arch);
+    Ok(version.arch)
 }
 
 /// Upload the agent binary to its path in sandbox `id`.

@@ -7,8 +7,9 @@
 //! sandbox that already has this very build starts it without copying it again, and one with
 //! another build gets this one beside it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// The environment variable naming the agent binary (or `off`).
 pub const AGENT_ENV: &str = "POCKETDOCK_AGENT";
@@ -75,6 +76,28 @@ pub fn check_arch(engine_arch: &str) -> Result<(), String> {
     }
 }
 
+/// The architecture each engine address reported, as far as this process asked: it does not
+/// change while the engine runs, and asking (`GET /version`) costs Podman a quarter of a second,
+/// which every agent start would otherwise pay.
+static ENGINE_ARCH: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+/// The architecture the engine at `address` reported before, if this process asked.
+pub fn known_engine_arch(address: &str) -> Option<String> {
+    ENGINE_ARCH
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(address)
+        .cloned()
+}
+
+/// Note the architecture the engine at `address` reported (`GET /version`'s `Arch`).
+pub fn remember_engine_arch(address: &str, arch: &str) {
+    ENGINE_ARCH
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(address.to_string(), arch.to_string());
+}
+
 /// Rust's name of an architecture in Go's spelling, which the engines use.
 fn go_arch(rust_arch: &'static str) -> &'static str {
     match rust_arch {
@@ -127,5 +150,21 @@ mod tests {
         assert!(find(None, Some(&std::env::temp_dir().join("nothing-here/x"))).is_err());
         assert!(find(Some(dir.join("missing")), None).is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod arch_memory_tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_arch_is_remembered_per_address() {
+        assert_eq!(known_engine_arch("unix:///nowhere/a.sock"), None);
+        remember_engine_arch("unix:///nowhere/a.sock", "arm64");
+        assert_eq!(
+            known_engine_arch("unix:///nowhere/a.sock").as_deref(),
+            Some("arm64")
+        );
+        assert_eq!(known_engine_arch("unix:///nowhere/b.sock"), None);
     }
 }

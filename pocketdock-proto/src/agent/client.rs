@@ -442,7 +442,8 @@ impl AgentClient {
     }
 
     /// Capture a command's output (and queue a streamed command's); returns whether a waiting
-    /// caller has something new: the cap stopped it, or a piece is queued for its consumer.
+    /// caller has something new: the cap stopped it, or a piece is queued for a consumer that
+    /// had found the queue empty.
     fn output(&mut self, now: Instant, kind: Kind, id: u32, payload: Bytes) -> bool {
         let Some(r) = self.running.get_mut(&id) else {
             return false;
@@ -460,8 +461,7 @@ impl AgentClient {
         let (handed, verdict) = r.capture.take(stream, payload);
         let mut queued = false;
         if let Some(out) = r.outflow.as_mut() {
-            queued = !handed.is_empty();
-            out.arrived(stream, handed, arrived);
+            queued = out.arrived(stream, handed, arrived);
             if let Some(n) = out.credit_due() {
                 encode_frame(&mut self.outbox, Kind::Credit, id, &n.to_be_bytes());
             }

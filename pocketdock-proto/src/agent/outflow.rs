@@ -30,13 +30,19 @@ pub(crate) struct Outflow {
 
 impl Outflow {
     /// `arrived` bytes of output came in, of which `handed` is the part to hand out (the output
-    /// cap may have dropped or held back the rest, which is credited at once).
-    pub(crate) fn arrived(&mut self, stream: StreamKind, handed: Bytes, arrived: usize) {
+    /// cap may have dropped or held back the rest, which is credited at once). Returns whether
+    /// the queue was empty and now is not: the only moment a consumer may be waiting for it
+    /// (one that finds pieces takes them all before it waits again), so the only one worth a
+    /// wake-up.
+    pub(crate) fn arrived(&mut self, stream: StreamKind, handed: Bytes, arrived: usize) -> bool {
         let dropped = arrived.saturating_sub(handed.len());
         self.owe(dropped);
-        if !handed.is_empty() {
-            self.queue.push_back((stream, handed));
+        if handed.is_empty() {
+            return false;
         }
+        let was_empty = self.queue.is_empty();
+        self.queue.push_back((stream, handed));
+        was_empty
     }
 
     /// Queue the tails the output cap held back, once, when the output has ended. Returns
@@ -77,8 +83,12 @@ mod tests {
     fn credit_is_owed_for_what_the_consumer_took_and_what_the_cap_dropped() {
         let mut o = Outflow::default();
         let piece = Bytes::from(vec![0u8; 64 * 1024]);
-        for _ in 0..7 {
-            o.arrived(StreamKind::Stdout, piece.clone(), piece.len());
+        assert!(
+            o.arrived(StreamKind::Stdout, piece.clone(), piece.len()),
+            "empty to not"
+        );
+        for _ in 1..7 {
+            assert!(!o.arrived(StreamKind::Stdout, piece.clone(), piece.len()));
         }
         assert_eq!(o.credit_due(), None, "nothing taken yet");
         for _ in 0..7 {
@@ -104,7 +114,7 @@ mod tests {
         let piece = 64 * 1024;
         for round in 0..200 {
             while in_flight + piece as u64 <= u64::from(STREAM_WINDOW) {
-                o.arrived(StreamKind::Stdout, Bytes::from(vec![0u8; piece]), piece);
+                let _ = o.arrived(StreamKind::Stdout, Bytes::from(vec![0u8; piece]), piece);
                 in_flight += piece as u64;
             }
             held_max = held_max.max(o.queue.iter().map(|c| c.1.len()).sum());
