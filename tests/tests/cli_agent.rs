@@ -163,6 +163,23 @@ fn later_calls_go_through_the_relay(socket: &str) {
         said.contains("through the relay") && said.contains("usage (advisory"),
         "{said}"
     );
+    // A stream goes through the relay too: every byte, in order, with the agent's usage.
+    let streamed = pd(
+        socket,
+        &["-v", "run", "--stream", name, "seq 1 200000; echo E >&2"],
+    );
+    let said = String::from_utf8_lossy(&streamed.stderr);
+    let seq: String = (1..=200_000u32).fold(String::new(), |mut s, i| {
+        s.push_str(&i.to_string());
+        s.push('\n');
+        s
+    });
+    assert!(streamed.stdout == seq.as_bytes(), "{said}");
+    assert!(
+        said.contains("through the relay") && said.contains("usage (advisory"),
+        "{said}"
+    );
+    assert!(said.contains("E\n"), "{said}");
     let relay = relay_socket(socket, name).expect("info names the relay");
     let dir = relay.parent().unwrap();
     assert_eq!(

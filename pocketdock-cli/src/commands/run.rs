@@ -61,9 +61,11 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Outcome {
         None => opts = opts.timeout(Duration::from_secs(label_timeout(&found))),
     }
     let container = engine.attach_found(&found);
-    // --stream and --detach take the engine path; a blocking run goes through the agent relay
-    // when one is up.
-    let path = if a.stream || a.detach {
+    // A blocking or streamed run goes through the agent relay when one is up (a stream is held
+    // to the agent's window, so a slow terminal slows the command, not the relay). --detach
+    // takes the engine path: its command must outlive this call, and the relay kills what a
+    // client that left had started.
+    let path = if a.detach {
         None
     } else {
         Some(crate::relay::use_relay(&engine, &container, &found))
