@@ -284,11 +284,13 @@ fn stream_case(client: &str, container: &str, bytes: u64) -> BenchResult<()> {
         let c = engine.attach(container)?;
         let mut s = c.stream(
             cmd.as_str(),
-            // The raw client keeps nothing of what it reads; neither does this stream.
+            // The raw client keeps nothing of what it reads; neither does this stream, and its
+            // cap is above the output, so every byte is handed out.
             &RunOptions::new()
                 .no_timeout()
-                .policy(LimitPolicy::HeadAndTail)
-                .keep_output(false),
+                .keep_output(false)
+                .max_output(usize::try_from(2 * bytes)?)
+                .policy(LimitPolicy::KeepRunning),
         )?;
         let mut got = 0u64;
         for chunk in &mut s {
