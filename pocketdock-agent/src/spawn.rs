@@ -47,6 +47,7 @@ pub fn command(req: &SpawnRequest) -> Result<Command, String> {
     .stderr(Stdio::piped())
     // Its own group, led by it: a signal or the final kill reaches the whole tree it starts.
     .process_group(0);
+    crate::sys::prefer_as_oom_victim(&mut cmd);
     Ok(cmd)
 }
 

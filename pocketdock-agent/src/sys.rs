@@ -1,10 +1,11 @@
 //! The system calls the agent needs and std does not offer: becoming a child subreaper,
-//! signalling a process group, waiting for any child without reaping it, and reaping one child
-//! with its resource usage. Every `unsafe` block of the agent is in this file.
+//! signalling a process group, waiting for any child without reaping it, reaping one child
+//! with its resource usage, and raising a command's OOM score before it runs. Every `unsafe`
+//! block of the agent is in this file.
 #![expect(
     unsafe_code,
-    reason = "prctl, kill, waitid and wait4 exist only as libc calls; each block below is one call \
-              on values it owns"
+    reason = "prctl, kill, waitid, wait4 and a pre-exec hook exist only as libc calls or an unsafe \
+              std hook; each block below is one call on values it owns"
 )]
 
 use std::io;
@@ -147,5 +148,38 @@ fn usage(ru: &libc::rusage) -> Usage {
         sys_usec: usec(ru.ru_stime),
         // Linux reports ru_maxrss in KiB.
         max_rss_kib: u64::try_from(ru.ru_maxrss).unwrap_or(0),
+    }
+}
+
+/// `oom_score_adj` of a command, as the bytes written to `/proc/self/oom_score_adj`.
+const COMMAND_OOM_SCORE_ADJ: &[u8] = b"500";
+
+/// Have `cmd` raise its own `oom_score_adj` to 500 in the child, before it executes anything:
+/// when the sandbox runs out of memory, the kernel's OOM killer then takes a command (which is
+/// what ran out) rather than the agent, whose loss would fail every command in flight. Raising
+/// a score needs no privilege; when the write is refused (a score already higher), the command
+/// runs as it is.
+pub fn prefer_as_oom_victim(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // Only async-signal-safe calls on static data: this runs between fork and exec.
+    let hook = || {
+        let path = c"/proc/self/oom_score_adj";
+        // SAFETY: open, write and close on a static path and buffer; nothing is allocated.
+        unsafe {
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd >= 0 {
+                let _ = libc::write(
+                    fd,
+                    COMMAND_OOM_SCORE_ADJ.as_ptr().cast(),
+                    COMMAND_OOM_SCORE_ADJ.len(),
+                );
+                let _ = libc::close(fd);
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook makes only async-signal-safe system calls and touches no lock or heap.
+    unsafe {
+        cmd.pre_exec(hook);
     }
 }

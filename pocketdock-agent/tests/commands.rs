@@ -334,3 +334,19 @@ fn commands_get_the_default_sigpipe_although_the_agent_ignores_it() {
     assert_eq!(out.stderr_str(), "");
     assert_eq!(out.exit().code, 0);
 }
+
+#[test]
+fn commands_are_the_oom_killers_choice_before_the_agent() {
+    let mut agent = Agent::start();
+    let own: i32 = std::fs::read_to_string(format!("/proc/{}/oom_score_adj", agent.pid()))
+        .expect("the agent's oom_score_adj")
+        .trim()
+        .parse()
+        .expect("a number");
+    let out = agent.run(1, &sh("cat /proc/self/oom_score_adj"));
+    let command: i32 = out.stdout_str().trim().parse().expect("a number");
+    assert!(
+        command >= 500 && command > own,
+        "command {command}, agent {own}"
+    );
+}
