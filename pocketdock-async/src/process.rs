@@ -17,6 +17,11 @@ use crate::runtime::{timeout_at, Runtime};
 
 type Shared = Arc<Mutex<DetachedState>>;
 
+/// The state of a process whose ring buffer holds `buffer_capacity` bytes.
+fn new_shared(buffer_capacity: usize) -> Shared {
+    Arc::new(Mutex::new(DetachedState::new(buffer_capacity)))
+}
+
 fn lock(shared: &Shared) -> MutexGuard<'_, DetachedState> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -50,7 +55,7 @@ impl<R: Runtime> Process<R> {
         buffer_capacity: usize,
         callbacks: Callbacks,
     ) -> Result<Self> {
-        let shared: Shared = Arc::new(Mutex::new(DetachedState::new(buffer_capacity)));
+        let shared = new_shared(buffer_capacity);
         let target = KillTarget::of(&config);
         let mut driver = Driver::<_, R>::new(ExecOp::new(config), engine.endpoint());
         // Create the exec here (so errors reach the caller), then hand the rest to the reader.
@@ -98,7 +103,7 @@ impl<R: Runtime> Process<R> {
         buffer_capacity: usize,
         callbacks: Callbacks,
     ) -> Result<Self> {
-        let shared: Shared = Arc::new(Mutex::new(DetachedState::new(buffer_capacity)));
+        let shared = new_shared(buffer_capacity);
         let signaller = stream.signaller();
         let (reader_engine, reader_shared) = (engine.clone(), Arc::clone(&shared));
         let container = container.to_string();

@@ -29,6 +29,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// The state of a process whose ring buffer holds `buffer_capacity` bytes.
+    fn new(buffer_capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(DetachedState::new(buffer_capacity)),
+            done: Condvar::new(),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, DetachedState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -54,10 +62,7 @@ impl Process {
         buffer_capacity: usize,
         callbacks: Callbacks,
     ) -> Result<Self> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(DetachedState::new(buffer_capacity)),
-            done: Condvar::new(),
-        });
+        let shared = Shared::new(buffer_capacity);
         let (tx, rx) = mpsc::channel::<Result<String>>();
         let target = KillTarget::of(&config);
         let thread_engine = engine.clone();
@@ -107,10 +112,7 @@ impl Process {
         buffer_capacity: usize,
         callbacks: Callbacks,
     ) -> Result<Self> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(DetachedState::new(buffer_capacity)),
-            done: Condvar::new(),
-        });
+        let shared = Shared::new(buffer_capacity);
         let signaller = stream.signaller();
         let (thread_engine, thread_shared) = (engine.clone(), Arc::clone(&shared));
         let container = container.to_string();

@@ -1576,26 +1576,16 @@ pub async fn long_stream_does_not_delay_other_calls<S: Sandbox>(ctx: Ctx) {
 
 /// Hands `$m!` its arguments followed by every scenario each adapter runs, on any engine: the
 /// one list the local suite (`tests/tests/conformance.rs`) and the remote one
-/// (`tests/tests/remote.rs`) both take, so a new scenario runs everywhere at once.
+/// (`tests/tests/remote.rs`) both take, so a new scenario runs everywhere at once. The
+/// scenarios that also run through the agent come from
+/// [`with_every_agent_path_scenario!`](crate::with_every_agent_path_scenario), the rest are
+/// here.
 #[macro_export]
 macro_rules! with_every_scenario {
     ($m:ident! { $($args:tt)* }) => {
-        $m! { $($args)*
+        $crate::with_every_agent_path_scenario!($m! { $($args)*
             ping_and_version,
-            echo_hello,
-            stderr_exit_code_and_no_trailing_newline,
-            argv_without_shell_and_python,
-            utf8_is_lossless,
-            timeout_kills_the_whole_tree_and_keeps_partial_output,
-            output_cap_stops_and_head_tail_keeps_the_end,
-            stream_delivers_chunks_then_result,
-            stream_timeout_keeps_partial_output,
-            dropped_stream_kills_the_command,
-            stream_keeping_nothing_delivers_every_byte,
-            stream_keeping_nothing_caps_what_it_hands_out,
-            detach_kill_ring_buffer_and_callbacks,
             spawn_runs_unwatched,
-            ring_buffer_overflow,
             info_reports_live_state,
             limits_read_back_at_create,
             reboot_in_place_and_fresh,
@@ -1614,13 +1604,13 @@ macro_rules! with_every_scenario {
             images_build_export_import,
             session_state_and_boundaries,
             pool_hands_out_fresh_agent_ready_sandboxes,
-        }
+        });
     };
 }
 
 /// Hands `$m!` its arguments followed by the scenarios that run a second time with every
 /// command through the in-sandbox agent ([`Ctx::agent`]): every scenario about running
-/// commands, to completion or streamed. Each checks the path its results took.
+/// commands: to completion, streamed or detached. Each checks the path its results took.
 #[macro_export]
 macro_rules! with_every_agent_path_scenario {
     ($m:ident! { $($args:tt)* }) => {

@@ -406,6 +406,21 @@ fn streamed(limit: OutputLimit) -> ExecConfig {
     c
 }
 
+/// A client that has heard the agent's hello, and the time it did.
+fn greeted() -> (Instant, AgentClient) {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    (t0, c)
+}
+
+/// The next `n` pieces of streamed command `id` that are output.
+fn pieces(c: &mut AgentClient, id: CommandId, t0: Instant, n: usize) -> Vec<(StreamKind, Bytes)> {
+    (0..n)
+        .filter_map(|_| piece(c.poll_stream(id, t0)))
+        .collect()
+}
+
 fn piece(p: AgentStreamPoll) -> Option<(StreamKind, Bytes)> {
     match p {
         AgentStreamPoll::Output { stream, data } => Some((stream, data)),
@@ -415,9 +430,7 @@ fn piece(p: AgentStreamPoll) -> Option<(StreamKind, Bytes)> {
 
 #[test]
 fn a_streamed_command_asks_for_a_window_and_hands_out_its_output_in_order() {
-    let t0 = Instant::now();
-    let mut c = AgentClient::new();
-    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let (t0, mut c) = greeted();
     let id = c
         .spawn(t0, &streamed(OutputLimit::default()))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -433,9 +446,7 @@ fn a_streamed_command_asks_for_a_window_and_hands_out_its_output_in_order() {
     wire.extend(frame(Kind::Stdout, id.0, b"two"));
     wire.extend(frame(Kind::Exit, id.0, br#"{"code":3}"#));
     c.feed_out(t0, StreamKind::Stdout, &wire);
-    let got: Vec<_> = (0..3)
-        .filter_map(|_| piece(c.poll_stream(id, t0)))
-        .collect();
+    let got = pieces(&mut c, id, t0, 3);
     assert_eq!(
         got,
         [
@@ -458,9 +469,7 @@ fn a_streamed_command_asks_for_a_window_and_hands_out_its_output_in_order() {
 
 #[test]
 fn taking_output_credits_the_agent_in_batches() {
-    let t0 = Instant::now();
-    let mut c = AgentClient::new();
-    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let (t0, mut c) = greeted();
     let limit = OutputLimit {
         max_bytes: usize::MAX / 2,
         policy: LimitPolicy::Stop,
@@ -494,9 +503,7 @@ fn taking_output_credits_the_agent_in_batches() {
 
 #[test]
 fn a_head_and_tail_stream_hands_out_its_tails_after_the_end() {
-    let t0 = Instant::now();
-    let mut c = AgentClient::new();
-    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let (t0, mut c) = greeted();
     let limit = OutputLimit {
         max_bytes: 8,
         policy: LimitPolicy::HeadAndTail,
@@ -507,9 +514,7 @@ fn a_head_and_tail_stream_hands_out_its_tails_after_the_end() {
     let mut wire = frame(Kind::Stdout, id.0, b"0123456789abcdef");
     wire.extend(frame(Kind::Exit, id.0, br#"{"code":0}"#));
     c.feed_out(t0, StreamKind::Stdout, &wire);
-    let got: Vec<_> = (0..2)
-        .filter_map(|_| piece(c.poll_stream(id, t0)))
-        .collect();
+    let got = pieces(&mut c, id, t0, 2);
     assert_eq!(
         got,
         [
@@ -525,9 +530,7 @@ fn a_head_and_tail_stream_hands_out_its_tails_after_the_end() {
 
 #[test]
 fn a_stream_whose_connection_ends_fails_after_what_arrived() {
-    let t0 = Instant::now();
-    let mut c = AgentClient::new();
-    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let (t0, mut c) = greeted();
     let id = c
         .spawn(t0, &streamed(OutputLimit::default()))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -549,9 +552,7 @@ fn a_stream_whose_connection_ends_fails_after_what_arrived() {
 
 #[test]
 fn a_detached_command_has_no_cap_and_a_signal_goes_to_its_group() {
-    let t0 = Instant::now();
-    let mut c = AgentClient::new();
-    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let (t0, mut c) = greeted();
     let mut cfg = config(None);
     cfg.emit = true;
     cfg.limit = None;
