@@ -133,7 +133,7 @@ impl Iterator for ExecStream {
 }
 
 impl Drop for ExecStream {
-    /// A command through the agent is killed by its [`AgentStream`]'s own drop; an engine
+    /// A command through the agent is killed by its agent stream's own drop; an engine
     /// exec is killed here, by its nonce.
     fn drop(&mut self) {
         let Path::Engine { driver, user } = &self.path else {
