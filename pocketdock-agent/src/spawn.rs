@@ -1,5 +1,5 @@
 //! A [`SpawnRequest`] as a [`Command`] ready to start: argv, extra environment, working
-//! directory, user, pipes, and a process group of its own.
+//! directory, user, pipes, and a session and process group of its own.
 //!
 //! Users are numeric only: the agent is linked statically and never asks NSS for a name, so it
 //! runs the same in an image without a C library.
@@ -44,9 +44,11 @@ pub fn command(req: &SpawnRequest) -> Result<Command, String> {
         Stdio::null()
     })
     .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    // Its own group, led by it: a signal or the final kill reaches the whole tree it starts.
-    .process_group(0);
+    .stderr(Stdio::piped());
+    // Its own session and group, led by it: a signal or the final kill reaches the whole tree
+    // it starts, and a session's interrupt finds a shell's processes by their session id as on
+    // the engine path, where each exec leads its own session.
+    crate::sys::lead_own_session(&mut cmd);
     crate::sys::prefer_as_oom_victim(&mut cmd);
     Ok(cmd)
 }

@@ -154,6 +154,22 @@ fn usage(ru: &libc::rusage) -> Usage {
 /// `oom_score_adj` of a command, as the bytes written to `/proc/self/oom_score_adj`.
 const COMMAND_OOM_SCORE_ADJ: &[u8] = b"500";
 
+/// Have `cmd` lead a new session (and so a new process group), as `setsid` does.
+pub fn lead_own_session(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let hook = || {
+        // SAFETY: setsid is async-signal-safe and touches no memory of ours.
+        if unsafe { libc::setsid() } == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the hook makes one async-signal-safe system call and touches no lock or heap.
+    unsafe {
+        cmd.pre_exec(hook);
+    }
+}
+
 /// Have `cmd` raise its own `oom_score_adj` to 500 in the child, before it executes anything:
 /// when the sandbox runs out of memory, the kernel's OOM killer then takes a command (which is
 /// what ran out) rather than the agent, whose loss would fail every command in flight. Raising

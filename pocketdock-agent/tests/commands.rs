@@ -350,3 +350,21 @@ fn commands_are_the_oom_killers_choice_before_the_agent() {
         "command {command}, agent {own}"
     );
 }
+
+#[test]
+fn each_command_leads_its_own_session_and_group() {
+    let mut agent = Agent::start();
+    // Fields 5 and 6 of /proc/<pid>/stat (after the command name) are the group and session.
+    let out = agent.run(
+        1,
+        &sh("read -r st < /proc/$$/stat; set -- ${st##*) }; echo $$ $3 $4"),
+    );
+    let text = out.stdout_str();
+    let ids: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(ids.len(), 3, "{text:?}");
+    assert!(
+        ids[0] == ids[1] && ids[1] == ids[2],
+        "pid, group and session differ: {text:?}"
+    );
+    assert_ne!(ids[2], agent.pid().to_string(), "the agent's own session");
+}

@@ -214,6 +214,8 @@ pub trait Detached {
 /// A session of one adapter.
 #[allow(async_fn_in_trait)]
 pub trait ShellSession {
+    /// `id`: the shell's exec id, or `agent:<n>` when the agent runs it.
+    fn id(&self) -> &str;
     /// `send_and_wait`.
     fn send_and_wait(
         &self,
@@ -336,6 +338,15 @@ impl Ctx {
             .image(TEST_IMAGE)
             .name(self.name(tag))
             .agent(mode)
+    }
+
+    /// A session named `id` took the path under test.
+    pub fn check_session_path(&self, id: &str) {
+        assert_eq!(
+            id.starts_with("agent:"),
+            self.agent,
+            "the session {id} took the wrong path"
+        );
     }
 
     /// `r` came the path under test: only the agent reports usage figures.
@@ -1359,6 +1370,7 @@ pub async fn images_build_export_import<S: Sandbox>(ctx: Ctx) {
 pub async fn session_state_and_boundaries<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("session").await;
     let s = ok(c.session().await);
+    ctx.check_session_path(s.id());
     ok(s.send_and_wait("cd /tmp && export X=forty-two", None).await);
     assert_eq!(
         ok(s.send_and_wait("pwd; echo $X", None).await).stdout_str(),
@@ -1467,6 +1479,7 @@ pub async fn run_cancelled_at_any_moment_leaves_nothing<S: Sandbox>(ctx: Ctx) {
 pub async fn dropped_session_command_is_interrupted<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("session-cancel").await;
     let s = ok(c.session().await);
+    ctx.check_session_path(s.id());
     let outcome = race(
         s.send_and_wait("echo started; sleep 67", None),
         S::sleep(Duration::from_millis(1500)),
@@ -1602,7 +1615,6 @@ macro_rules! with_every_scenario {
             agent_starts_on_its_own_or_says_why_not,
             tty_program,
             images_build_export_import,
-            session_state_and_boundaries,
             pool_hands_out_fresh_agent_ready_sandboxes,
         });
     };
@@ -1610,7 +1622,7 @@ macro_rules! with_every_scenario {
 
 /// Hands `$m!` its arguments followed by the scenarios that run a second time with every
 /// command through the in-sandbox agent ([`Ctx::agent`]): every scenario about running
-/// commands: to completion, streamed or detached. Each checks the path its results took.
+/// commands: to completion, streamed, detached or in a session. Each checks the path its results took.
 #[macro_export]
 macro_rules! with_every_agent_path_scenario {
     ($m:ident! { $($args:tt)* }) => {
@@ -1628,6 +1640,7 @@ macro_rules! with_every_agent_path_scenario {
             stream_keeping_nothing_caps_what_it_hands_out,
             detach_kill_ring_buffer_and_callbacks,
             ring_buffer_overflow,
+            session_state_and_boundaries,
         }
     };
 }

@@ -10,23 +10,44 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pocketdock_blocking::{
-    Container, ContainerSpec, Engine, Error, LimitPolicy, Session, SessionOptions, TtyOptions,
+    AgentMode, Container, ContainerSpec, Engine, Error, LimitPolicy, Session, SessionOptions,
+    TtyOptions,
 };
 use pocketdock_proto::OutputLimit;
-use pocketdock_tests::{eventually, per_engine, unique_name, BUSYBOX_IMAGE, TEST_IMAGE};
+use pocketdock_tests::{eventually, unique_name, BUSYBOX_IMAGE, TEST_IMAGE};
 
-fn sandbox_of(socket: &str, image: &str, tag: &str) -> Container {
-    Engine::new(socket)
-        .create_container(ContainerSpec::new().image(image).name(unique_name(tag)))
+/// Where a scenario runs: an engine, and the path its sessions take (the agent started at
+/// create, or off).
+struct At {
+    socket: String,
+    agent: AgentMode,
+}
+
+fn sandbox_of(at: &At, image: &str, tag: &str) -> Container {
+    let spec = ContainerSpec::new()
+        .image(image)
+        .name(unique_name(tag))
+        .agent(at.agent);
+    Engine::new(&at.socket)
+        .create_container(spec)
         .unwrap_or_else(|e| panic!("create: {e}"))
 }
 
-fn sandbox(socket: &str, tag: &str) -> Container {
-    sandbox_of(socket, TEST_IMAGE, tag)
+fn sandbox(at: &At, tag: &str) -> Container {
+    sandbox_of(at, TEST_IMAGE, tag)
 }
 
+/// Open a session, checking that it took the path under test.
 fn open(c: &Container) -> Session {
-    c.session().unwrap_or_else(|e| panic!("session: {e}"))
+    let s = c.session().unwrap_or_else(|e| panic!("session: {e}"));
+    let through_agent = s.id().starts_with("agent:");
+    assert_eq!(
+        through_agent,
+        c.agent_mode() == AgentMode::On,
+        "the session {} took the wrong path",
+        s.id()
+    );
+    s
 }
 
 fn run(s: &Session, cmd: &str) -> pocketdock_blocking::ExecResult {
@@ -45,8 +66,8 @@ fn processes(c: &Container, prefix: &str) -> usize {
 }
 
 // §6.S 188, 190
-fn echo_hello_and_sequence(socket: &str) {
-    let c = sandbox(socket, "sess-hello");
+fn echo_hello_and_sequence(at: &At) {
+    let c = sandbox(at, "sess-hello");
     let s = open(&c);
     assert!(!s.id().is_empty());
     let r = run(&s, "echo hello");
@@ -62,8 +83,8 @@ fn echo_hello_and_sequence(socket: &str) {
 }
 
 // §6.S 189
-fn state_persists(socket: &str) {
-    let c = sandbox(socket, "sess-state");
+fn state_persists(at: &At) {
+    let c = sandbox(at, "sess-state");
     let s = open(&c);
     assert_eq!(run(&s, "cd /tmp").exit_code, 0);
     assert_eq!(run(&s, "pwd").stdout_str(), "/tmp\n");
@@ -75,8 +96,8 @@ fn state_persists(socket: &str) {
     assert_eq!(run(&s, "f x").stdout_str(), "f:var:x\n");
 }
 
-fn two_hundred_in_a_row(socket: &str) {
-    let c = sandbox(socket, "sess-200");
+fn two_hundred_in_a_row(at: &At) {
+    let c = sandbox(at, "sess-200");
     let s = open(&c);
     let t = Instant::now();
     for i in 0..200 {
@@ -92,8 +113,8 @@ fn two_hundred_in_a_row(socket: &str) {
     assert!(!s.read().contains("__PD_"));
 }
 
-fn exact_output(socket: &str) {
-    let c = sandbox(socket, "sess-exact");
+fn exact_output(at: &At) {
+    let c = sandbox(at, "sess-exact");
     let s = open(&c);
     assert_eq!(run(&s, "printf abc").stdout, b"abc");
     assert_eq!(run(&s, "printf ''").stdout, b"");
@@ -112,8 +133,8 @@ fn exact_output(socket: &str) {
 }
 
 // §6.S 192, corrected: no sleep needed.
-fn stderr_right_before_the_end(socket: &str) {
-    let c = sandbox(socket, "sess-stderr");
+fn stderr_right_before_the_end(at: &At) {
+    let c = sandbox(at, "sess-stderr");
     let s = open(&c);
     for _ in 0..20 {
         let r = run(&s, "echo out; echo e >&2");
@@ -128,8 +149,8 @@ fn stderr_right_before_the_end(socket: &str) {
 }
 
 // §6.S 191
-fn exit_codes(socket: &str) {
-    let c = sandbox(socket, "sess-codes");
+fn exit_codes(at: &At) {
+    let c = sandbox(at, "sess-codes");
     let s = open(&c);
     let r = run(&s, "exit_code_test_cmd_does_not_exist 2>/dev/null; true");
     assert_eq!(r.exit_code, 0);
@@ -149,8 +170,8 @@ fn exit_codes(socket: &str) {
 }
 
 // §6.S 193, corrected: the command is interrupted and the session stays clean.
-fn timeout_then_clean(socket: &str) {
-    let c = sandbox(socket, "sess-timeout");
+fn timeout_then_clean(at: &At) {
+    let c = sandbox(at, "sess-timeout");
     let s = open(&c);
     run(&s, "cd /tmp; export KEEP=kept");
     let _ = s.read();
@@ -175,8 +196,8 @@ fn timeout_then_clean(socket: &str) {
     assert!(!s.is_closed());
 }
 
-fn timeout_spares_the_shell_and_background_jobs(socket: &str) {
-    let c = sandbox(socket, "sess-loop");
+fn timeout_spares_the_shell_and_background_jobs(at: &At) {
+    let c = sandbox(at, "sess-loop");
     let s = open(&c);
     // A background job of an earlier command survives a later command's timeout.
     run(&s, "sleep 300 >/dev/null 2>&1 &");
@@ -202,8 +223,8 @@ fn timeout_spares_the_shell_and_background_jobs(socket: &str) {
     assert_eq!(processes(&c, "sleep 300"), 1, "the background job survived");
 }
 
-fn stuck_shell_ends_the_session(socket: &str) {
-    let c = sandbox(socket, "sess-stuck");
+fn stuck_shell_ends_the_session(at: &At) {
+    let c = sandbox(at, "sess-stuck");
     let s = open(&c);
     let r = s
         .send_and_wait("while :; do :; done", Some(Duration::from_secs(1)))
@@ -222,8 +243,8 @@ fn stuck_shell_ends_the_session(socket: &str) {
     assert_eq!(c.run("echo ok").map(|r| r.exit_code).ok(), Some(0));
 }
 
-fn stdin_readers_return(socket: &str) {
-    let c = sandbox(socket, "sess-stdin");
+fn stdin_readers_return(at: &At) {
+    let c = sandbox(at, "sess-stdin");
     let s = open(&c);
     let r = run(&s, "cat");
     assert_eq!((r.exit_code, r.stdout.len()), (0, 0));
@@ -236,8 +257,8 @@ fn stdin_readers_return(socket: &str) {
     assert_eq!(run(&s, "echo next").stdout_str(), "next\n");
 }
 
-fn exit_ends_the_session(socket: &str) {
-    let c = sandbox(socket, "sess-exit");
+fn exit_ends_the_session(at: &At) {
+    let c = sandbox(at, "sess-exit");
     let s = open(&c);
     let r = run(&s, "echo bye; exit 3");
     assert_eq!(r.exit_code, 3);
@@ -254,8 +275,8 @@ fn exit_ends_the_session(socket: &str) {
 }
 
 // §6.R 176, 180, 183; §6.S 194
-fn close_then_send(socket: &str) {
-    let c = sandbox(socket, "sess-close");
+fn close_then_send(at: &At) {
+    let c = sandbox(at, "sess-close");
     let s = open(&c);
     run(&s, "sleep 300 >/dev/null 2>&1 &");
     s.close().unwrap_or_else(|e| panic!("{e}"));
@@ -285,8 +306,8 @@ fn close_then_send(socket: &str) {
 }
 
 // §6.S 195
-fn session_env_is_private(socket: &str) {
-    let c = sandbox(socket, "sess-env");
+fn session_env_is_private(at: &At) {
+    let c = sandbox(at, "sess-env");
     let s = open(&c);
     run(&s, "export SESSION_VAR=yes");
     let r = c
@@ -297,8 +318,8 @@ fn session_env_is_private(socket: &str) {
 }
 
 // §6.R 181, 182, 185
-fn on_output_and_read(socket: &str) {
-    let c = sandbox(socket, "sess-output");
+fn on_output_and_read(at: &At) {
+    let c = sandbox(at, "sess-output");
     let s = Arc::new(open(&c));
     let seen = Arc::new(Mutex::new(String::new()));
     let sink = Arc::clone(&seen);
@@ -374,8 +395,8 @@ fn on_output_and_read(socket: &str) {
     assert_eq!(s.read(), "", "read drains");
 }
 
-fn send_input_feeds_a_program(socket: &str) {
-    let c = sandbox(socket, "sess-input");
+fn send_input_feeds_a_program(at: &At) {
+    let c = sandbox(at, "sess-input");
     let s = open(&c);
     s.send_input("read line; echo \"got:$line\"")
         .unwrap_or_else(|e| panic!("{e}"));
@@ -400,8 +421,8 @@ fn send_input_feeds_a_program(socket: &str) {
     assert!(matches!(s.send_input("x"), Err(Error::SessionClosed)));
 }
 
-fn output_is_bounded(socket: &str) {
-    let c = sandbox(socket, "sess-bounded");
+fn output_is_bounded(at: &At) {
+    let c = sandbox(at, "sess-bounded");
     let s = c
         .session_with(&SessionOptions {
             limit: OutputLimit {
@@ -422,8 +443,8 @@ fn output_is_bounded(socket: &str) {
     assert!(s.dropped_output_bytes() >= 4000);
 }
 
-fn options_env_user_workdir(socket: &str) {
-    let c = sandbox(socket, "sess-opts");
+fn options_env_user_workdir(at: &At) {
+    let c = sandbox(at, "sess-opts");
     let s = c
         .session_with(&SessionOptions {
             env: vec!["GREETING=hi there".into()],
@@ -444,8 +465,8 @@ fn options_env_user_workdir(socket: &str) {
     assert!(matches!(bad, Err(Error::InvalidInput { .. })));
 }
 
-fn busybox_sh_session(socket: &str) {
-    let c = sandbox_of(socket, BUSYBOX_IMAGE, "sess-busybox");
+fn busybox_sh_session(at: &At) {
+    let c = sandbox_of(at, BUSYBOX_IMAGE, "sess-busybox");
     let s = open(&c);
     run(&s, "cd /tmp");
     assert_eq!(run(&s, "pwd").stdout_str(), "/tmp\n");
@@ -462,8 +483,8 @@ fn busybox_sh_session(socket: &str) {
     assert!(!s.read().contains("__PD_"));
 }
 
-fn concurrent_callers_are_serialized(socket: &str) {
-    let c = sandbox(socket, "sess-threads");
+fn concurrent_callers_are_serialized(at: &At) {
+    let c = sandbox(at, "sess-threads");
     let s = Arc::new(open(&c));
     let threads: Vec<_> = (0..2)
         .map(|t| {
@@ -500,8 +521,8 @@ fn concurrent_callers_are_serialized(socket: &str) {
 }
 
 // §6.S 196
-fn shutdown_with_open_session(socket: &str) {
-    let mut c = sandbox(socket, "sess-shutdown");
+fn shutdown_with_open_session(at: &At) {
+    let mut c = sandbox(at, "sess-shutdown");
     let s = open(&c);
     run(&s, "echo hi");
     c.shutdown(true).unwrap_or_else(|e| panic!("{e}"));
@@ -528,8 +549,8 @@ fn read_tty_until(out: &mut impl Read, needle: &str, text: &mut String) {
     }
 }
 
-fn tty_exec(socket: &str) {
-    let c = sandbox(socket, "tty");
+fn tty_exec(at: &At) {
+    let c = sandbox(at, "tty");
     let mut tty = c
         .open_tty(
             &["sh"],
@@ -582,8 +603,8 @@ fn tty_exec(socket: &str) {
     assert!(matches!(tty.resize(0, 10), Err(Error::InvalidInput { .. })));
 }
 
-fn tty_read_until_and_ctrl_c(socket: &str) {
-    let c = sandbox(socket, "tty-ctrlc");
+fn tty_read_until_and_ctrl_c(at: &At) {
+    let c = sandbox(at, "tty-ctrlc");
     let mut tty = c
         .open_tty(&["sh"], &TtyOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -616,7 +637,36 @@ fn tty_read_until_and_ctrl_c(socket: &str) {
     assert!(matches!(bad, Err(Error::InvalidInput { .. })));
 }
 
-per_engine!(
+/// One test per engine, path and scenario: `<group>::<engine>::<path>::<scenario>`.
+macro_rules! per_engine_and_path {
+    ($group:ident: $($path:ident = $mode:ident),* ; $($scenario:ident),* $(,)?) => {
+        mod $group {
+            per_engine_and_path!(@engine podman [$($path = $mode),*] [$($scenario),*]);
+            per_engine_and_path!(@engine docker [$($path = $mode),*] [$($scenario),*]);
+        }
+    };
+    (@engine $engine:ident [$($path:ident = $mode:ident),*] $scenarios:tt) => {
+        mod $engine {
+            $(per_engine_and_path!(@path $engine $path $mode $scenarios);)*
+        }
+    };
+    (@path $engine:ident $path:ident $mode:ident [$($scenario:ident),*]) => {
+        mod $path {
+            $(
+                #[test]
+                fn $scenario() {
+                    super::super::super::$scenario(&super::super::super::At {
+                        socket: pocketdock_tests::socket(stringify!($engine)),
+                        agent: pocketdock_blocking::AgentMode::$mode,
+                    });
+                }
+            )*
+        }
+    };
+}
+
+per_engine_and_path!(
+    sessions: engine_path = Off, agent_path = On;
     echo_hello_and_sequence,
     state_persists,
     two_hundred_in_a_row,
@@ -637,6 +687,11 @@ per_engine!(
     busybox_sh_session,
     concurrent_callers_are_serialized,
     shutdown_with_open_session,
+);
+
+// TTY programs take the engine path only (the agent gives commands pipes).
+per_engine_and_path!(
+    tty: engine_path = Off;
     tty_exec,
     tty_read_until_and_ctrl_c,
 );

@@ -59,10 +59,10 @@ mod agent_path {
     use pocketdock_tests::conformance_tests;
 
     macro_rules! agent_suite {
-        ($adapter:ident, $sandbox:ty, $runtime:path) => {
+        ($adapter:ident, $sandbox:ty, $runtime:path $(; $($extra:ident),*)?) => {
             pocketdock_tests::with_every_agent_path_scenario!(conformance_tests! {
                 @on pocketdock_tests::conformance::run_test_on_agent;
-                $adapter, $sandbox, $runtime;
+                $adapter, $sandbox, $runtime; $($($extra,)*)?
             });
         };
     }
@@ -75,16 +75,19 @@ mod agent_path {
     agent_suite!(
         tokio,
         pocketdock_tokio::Container,
-        pocketdock_tests::conformance::runtime::tokio
+        pocketdock_tests::conformance::runtime::tokio;
+        dropped_session_command_is_interrupted
     );
     agent_suite!(
         smol,
         pocketdock_smol::Container,
-        pocketdock_tests::conformance::runtime::smol
+        pocketdock_tests::conformance::runtime::smol;
+        dropped_session_command_is_interrupted
     );
     agent_suite!(
         async_std,
         pocketdock_smol::Container,
-        pocketdock_tests::conformance::runtime::async_std
+        pocketdock_tests::conformance::runtime::async_std;
+        dropped_session_command_is_interrupted
     );
 }

@@ -7,7 +7,6 @@ use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use pocketdock_proto::op::ExecOp;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
 use pocketdock_proto::session::{
     write_error, OutputDecoders, OutputFn, SessionCall, SessionMachine, Ticket, TicketStep,
@@ -15,7 +14,9 @@ use pocketdock_proto::session::{
 };
 use pocketdock_proto::{Error, ExecResult, Result};
 
+use super::link::run_call;
 use super::Session;
+use crate::agent::{AgentStream, Piece};
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
 use crate::runtime::Runtime;
@@ -98,9 +99,7 @@ pub(super) async fn reader_main<R: Runtime>(
     };
     drop(driver);
     let error = outcome.err().map(|e| e.to_string());
-    let (general, wants_exit) = shared.update(|st| st.machine.handle_end(R::now(), error));
-    decoders.deliver(&shared.callbacks(), &general, true);
-    if wants_exit {
+    if ended(&shared, &mut decoders, error) {
         let code = engine
             .drive(
                 ExecWaitOp::new(&container, &exec_id, Some(EXIT_WAIT)),
@@ -110,6 +109,52 @@ pub(super) async fn reader_main<R: Runtime>(
             .ok();
         shared.update(|st| st.machine.handle_exit_code(code));
     }
+}
+
+/// The reader of a shell the agent runs: feed its output to the machine until it ends; the
+/// agent reports its exit code with its end.
+pub(super) async fn agent_reader_main<R: Runtime>(
+    mut stream: AgentStream<R>,
+    shared: Arc<Shared<R>>,
+) {
+    let mut decoders = OutputDecoders::default();
+    let outcome = loop {
+        let (next, piece) = stream.next().await;
+        stream = next;
+        match piece {
+            Piece::Output(chunk) => {
+                let general = shared.update(|st| {
+                    st.machine
+                        .handle_output(R::now(), chunk.stream, &chunk.data)
+                });
+                decoders.deliver(&shared.callbacks(), &general, false);
+            }
+            Piece::Done(r) => break r,
+        }
+    };
+    drop(stream);
+    // After `close` the stream ends because it was cancelled: that is no error of the shell.
+    let closed = shared.lock().machine.is_closed();
+    let (error, code) = match outcome {
+        Ok(r) => (None, Some(r.exit_code)),
+        Err(_) if closed => (None, None),
+        Err(e) => (Some(e.to_string()), None),
+    };
+    if ended(&shared, &mut decoders, error) {
+        shared.update(|st| st.machine.handle_exit_code(code));
+    }
+}
+
+/// The shell's output ended (`error`: why, when it broke): tell the machine and the callbacks.
+/// Returns whether its exit code is wanted.
+fn ended<R: Runtime>(
+    shared: &Shared<R>,
+    decoders: &mut OutputDecoders,
+    error: Option<String>,
+) -> bool {
+    let (general, wants_exit) = shared.update(|st| st.machine.handle_end(R::now(), error));
+    decoders.deliver(&shared.callbacks(), &general, true);
+    wants_exit
 }
 
 /// Releases the stdin writer, even when the future is dropped.
@@ -135,14 +180,14 @@ impl<R: Runtime> Drop for Pending<'_, R> {
         if !self.armed {
             return;
         }
-        let config = self.session.shared.update(|st| {
+        let call = self.session.shared.update(|st| {
             let call = st.machine.cancel(self.ticket, R::now())?;
-            Some(st.machine.exec_config(&call, &nonce()))
+            Some((st.machine.exec_config(&call, &nonce()), call))
         });
-        if let Some(config) = config {
-            let engine = self.session.engine.clone();
+        if let Some((config, call)) = call {
+            let (engine, agent) = (self.session.engine.clone(), self.session.link.agent());
             R::spawn_cleanup(async move {
-                let _ = engine.drive(ExecOp::new(config), |_| {}).await;
+                let _ = run_call(&engine, agent.as_ref(), &call, config).await;
             });
         }
     }
@@ -169,7 +214,8 @@ impl<R: Runtime> Session<R> {
 
     /// Write `bytes` to the shell's stdin while holding the writer.
     pub(super) async fn write(&self, bytes: &[u8]) -> Result<()> {
-        R::write_shared(&self.writer, bytes)
+        self.link
+            .write_all(bytes)
             .await
             .map_err(|e| write_error(&e, self.shared.lock().machine.gone()))
     }
@@ -236,12 +282,10 @@ impl<R: Runtime> Session<R> {
         self.shared.update(|st| st.machine.written(ticket, outcome));
     }
 
-    /// Run `call` (best effort).
+    /// Run `call` (best effort), through the shell's agent when it has one.
     pub(super) async fn run_call(&self, call: &SessionCall) -> Result<()> {
         let config = self.shared.lock().machine.exec_config(call, &nonce());
-        self.engine
-            .drive(ExecOp::new(config), |_| {})
-            .await
-            .map(|_| ())
+        let agent = self.link.agent();
+        run_call(&self.engine, agent.as_ref(), call, config).await
     }
 }

@@ -1,23 +1,24 @@
 //! Sessions: a persistent shell in the container whose state (working directory, environment,
 //! shell variables and functions) carries over from one command to the next.
 //!
-//! The shell is one exec with stdin attached and no TTY (`bash` when the image has it, else
-//! `sh`), on its own hijacked connection. Every rule (turns, the sentinel protocol, deadlines,
+//! The shell (`bash` when the image has it, else `sh`) runs with stdin attached and no TTY:
+//! through the in-sandbox agent when it is up on the container's handle and can run it (a
+//! command of the agent, its stdin in frames: a session command then costs no engine exec),
+//! else as one engine exec on its own hijacked connection. Every rule (turns, the sentinel protocol, deadlines,
 //! interrupting a command, ending a stuck shell) is the proto
 //! [`SessionMachine`], the same as in every adapter;
 //! this module is the public facade and `io` does what the machine asks: a reader
 //! ([`Runtime::spawn_reader`]: a task on tokio, a thread of its own on smol) feeds it the shell's
-//! output, and each caller writes its own command through a second handle on the same
-//! connection and runs the engine calls the machine hands it.
+//! output, and each caller writes its own command through the session's link (`link`) and
+//! runs the calls the machine hands it.
 
 mod io;
+mod link;
 
-use std::net::Shutdown;
-use std::os::unix::net::UnixStream as StdUnixStream;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use pocketdock_proto::op::ExecOp;
+use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::AttachConfig;
 use pocketdock_proto::session::{
     check_started, ended_shell, Closing, SessionMachine, SessionOptions, EXIT_WAIT, START_TIMEOUT,
@@ -30,7 +31,8 @@ use crate::runtime::Runtime;
 use crate::transport::comm;
 use crate::watch::Watch;
 pub(crate) use io::attach;
-use io::{reader_main, Guarded, Shared};
+use io::{agent_reader_main, reader_main, Guarded, Shared};
+use link::{run_call, ShellLink};
 use pocketdock_host::owner::{owned_nonce, record_commands, CommandRecord};
 
 /// A persistent shell in a container. See [`Container::session`].
@@ -43,8 +45,8 @@ pub struct Session<R: Runtime> {
     id: String,
     engine: Engine<R>,
     shared: Arc<Shared<R>>,
-    writer: R::TtyWriter,
-    conn: StdUnixStream,
+    /// The shell's stdin and what ends it.
+    link: ShellLink<R>,
     /// [`SessionOptions::echo_command_output`].
     echo: bool,
     /// `logs/session-<ts>.log` and `history.jsonl` of a project's persistent container.
@@ -94,12 +96,6 @@ impl<R: Runtime> Container<R> {
             &self.id,
             opts.user.as_deref().unwrap_or(""),
         );
-        let (driver, exec_id, conn) = attach(
-            &self.engine,
-            AttachConfig::new(&self.id, spec, &session_nonce),
-        )
-        .await?;
-        let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
         let shared = Arc::new(Shared {
             state: Watch::new(Guarded {
                 machine: SessionMachine::new(opts, &self.id, &session_nonce),
@@ -107,24 +103,42 @@ impl<R: Runtime> Container<R> {
             }),
             callbacks: Mutex::new(Vec::new()),
         });
-        R::spawn_reader(
-            "pocketdock-session",
-            reader_main(
-                driver,
-                Arc::clone(&shared),
-                self.engine.clone(),
-                self.id.clone(),
-                exec_id.clone(),
-            ),
-        )
-        .map_err(Error::Io)?;
+        let config = ExecConfig::new(&self.id, spec, &session_nonce);
+        // Through the agent when it is up and can run this shell; else (no agent, one that
+        // cannot run it or has just gone) the engine path.
+        let (exec_id, link) = if let Some(Ok((stream, input))) = self.shell_through_agent(&config) {
+            R::spawn_reader(
+                "pocketdock-session",
+                agent_reader_main(stream, Arc::clone(&shared)),
+            )
+            .map_err(Error::Io)?;
+            (input.name(), ShellLink::Agent(input))
+        } else {
+            let (driver, exec_id, conn) = attach(
+                &self.engine,
+                AttachConfig::new(&self.id, config.spec, &session_nonce),
+            )
+            .await?;
+            let writer = R::writer(conn.try_clone().map_err(Error::Io)?).map_err(comm)?;
+            R::spawn_reader(
+                "pocketdock-session",
+                reader_main(
+                    driver,
+                    Arc::clone(&shared),
+                    self.engine.clone(),
+                    self.id.clone(),
+                    exec_id.clone(),
+                ),
+            )
+            .map_err(Error::Io)?;
+            (exec_id, ShellLink::Engine { writer, conn })
+        };
         let log = self.log.as_ref().map(|l| l.session(&exec_id));
         let session = Session {
             id: exec_id,
             engine: self.engine.clone(),
             shared,
-            writer,
-            conn,
+            link,
             echo: opts.echo_command_output,
             log,
             _running: running,
@@ -133,12 +147,17 @@ impl<R: Runtime> Container<R> {
             session.on_output(move |text| l.output(text.as_bytes()));
         }
         check_started(&session.run_command("", Some(START_TIMEOUT)).await?)?;
+        if let ShellLink::Agent(input) = &session.link {
+            if let Some(pid) = input.pid() {
+                session.shared.update(|st| st.machine.set_shell_pid(pid));
+            }
+        }
         Ok(session)
     }
 }
 
 impl<R: Runtime> Session<R> {
-    /// The exec id of the shell.
+    /// The exec id of the shell (`agent:<n>` for a shell the agent runs).
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -269,7 +288,7 @@ impl<R: Runtime> Session<R> {
             Some(call) => ended_shell(self.run_call(&call).await),
             None => Ok(()),
         };
-        let _ = self.conn.shutdown(Shutdown::Both);
+        self.link.shut();
         let _ = self
             .shared
             .wait_for(Some(R::now() + EXIT_WAIT), |st| {
@@ -290,19 +309,19 @@ impl<R: Runtime> Drop for Session<R> {
         let end_shell = self.shared.update(|st| match st.machine.close() {
             Closing::AlreadyClosed => None,
             Closing::Closed { end_shell } => {
-                Some(end_shell.map(|call| st.machine.exec_config(&call, &nonce())))
+                Some(end_shell.map(|call| (st.machine.exec_config(&call, &nonce()), call)))
             }
         });
         let Some(end_shell) = end_shell else {
             return;
         };
-        if let Some(config) = end_shell {
-            let engine = self.engine.clone();
+        if let Some((config, call)) = end_shell {
+            let (engine, agent) = (self.engine.clone(), self.link.agent());
             R::spawn_cleanup(async move {
-                let _ = engine.drive(ExecOp::new(config), |_| {}).await;
+                let _ = run_call(&engine, agent.as_ref(), &call, config).await;
             });
         }
-        let _ = self.conn.shutdown(Shutdown::Both);
+        self.link.shut();
         if let Some(l) = &self.log {
             l.close();
         }

@@ -2,12 +2,10 @@
 //! feeds the shell's output to the machine, and the loop that writes a caller's command, runs
 //! the engine calls that interrupt it and waits for its result.
 
-use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::op::ExecOp;
 use pocketdock_proto::session::attach::{AttachConfig, AttachEvent, AttachOp, ExecWaitOp};
 use pocketdock_proto::session::{
     write_error, OutputDecoders, OutputFn, SessionCall, SessionMachine, Ticket, TicketStep,
@@ -15,7 +13,9 @@ use pocketdock_proto::session::{
 };
 use pocketdock_proto::{Error, ExecResult, Result};
 
+use super::link::ShellLink;
 use super::Session;
+use crate::agent::{AgentStream, Piece};
 use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, random_u64, Engine};
 
@@ -111,10 +111,7 @@ pub(super) fn reader_main(
         }
     };
     drop(driver);
-    let error = outcome.err().map(|e| e.to_string());
-    let (general, wants_exit) = shared.lock().handle_end(Instant::now(), error);
-    shared.changed.notify_all();
-    decoders.deliver(&shared.callbacks(), &general, true);
+    let wants_exit = ended(&shared, &mut decoders, outcome.err().map(|e| e.to_string()));
     if wants_exit {
         let code = engine
             .drive(
@@ -125,6 +122,46 @@ pub(super) fn reader_main(
         shared.lock().handle_exit_code(code);
         shared.changed.notify_all();
     }
+}
+
+/// The reader thread of a shell the agent runs: feed its output to the machine until it ends;
+/// the agent reports its exit code with its end.
+pub(super) fn agent_reader_main(mut stream: AgentStream, shared: &Shared) {
+    let mut decoders = OutputDecoders::default();
+    let outcome = loop {
+        match stream.next() {
+            Piece::Output(chunk) => {
+                let general =
+                    shared
+                        .lock()
+                        .handle_output(Instant::now(), chunk.stream, &chunk.data);
+                shared.changed.notify_all();
+                decoders.deliver(&shared.callbacks(), &general, false);
+            }
+            Piece::Done(r) => break r,
+        }
+    };
+    drop(stream);
+    // After `close` the stream ends because it was cancelled: that is no error of the shell.
+    let closed = shared.lock().is_closed();
+    let (error, code) = match outcome {
+        Ok(r) => (None, Some(r.exit_code)),
+        Err(_) if closed => (None, None),
+        Err(e) => (Some(e.to_string()), None),
+    };
+    if ended(shared, &mut decoders, error) {
+        shared.lock().handle_exit_code(code);
+        shared.changed.notify_all();
+    }
+}
+
+/// The shell's output ended (`error`: why, when it broke): tell the machine and the callbacks.
+/// Returns whether its exit code is wanted.
+fn ended(shared: &Shared, decoders: &mut OutputDecoders, error: Option<String>) -> bool {
+    let (general, wants_exit) = shared.lock().handle_end(Instant::now(), error);
+    shared.changed.notify_all();
+    decoders.deliver(&shared.callbacks(), &general, true);
+    wants_exit
 }
 
 impl Session {
@@ -161,10 +198,9 @@ impl Session {
                     self.write_turn(ticket);
                 }
                 Some(TicketStep::Call(call)) => {
-                    let config = m.exec_config(&call, &nonce());
                     drop(m);
                     // Best effort: if it fails, the machine's grace period decides.
-                    let _ = self.engine.drive(ExecOp::new(config), |_| {});
+                    let _ = self.run_call(&call);
                     self.shared.lock().call_finished(ticket, Instant::now());
                 }
             }
@@ -180,23 +216,23 @@ impl Session {
             return;
         };
         let outcome = match writer.as_mut() {
-            Some(stream) => stream.write_all(&bytes).map_err(|e| self.write_error(&e)),
+            Some(link) => link.write_all(&bytes).map_err(|e| self.write_error(&e)),
             None => Err(Error::SessionClosed),
         };
         self.shared.lock().written(ticket, outcome);
     }
 
-    /// Run `call` (best effort).
+    /// Run `call` (best effort), through the shell's agent when it has one.
     pub(super) fn run_call(&self, call: &SessionCall) -> Result<()> {
         let config = self.shared.lock().exec_config(call, &nonce());
-        self.engine.drive(ExecOp::new(config), |_| {}).map(|_| ())
+        self.link.run_call(&self.engine, call, config)
     }
 
     pub(super) fn on_reader(&self) -> bool {
         std::thread::current().id() == self.reader_id
     }
 
-    pub(super) fn writer_lock(&self) -> MutexGuard<'_, Option<UnixStream>> {
+    pub(super) fn writer_lock(&self) -> MutexGuard<'_, Option<ShellLink>> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

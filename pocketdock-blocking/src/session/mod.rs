@@ -1,23 +1,24 @@
 //! Sessions: a persistent shell in the container whose state (working directory, environment,
 //! shell variables and functions) carries over from one command to the next.
 //!
-//! The shell is one exec with stdin attached and no TTY (`bash` when the image has it, else
-//! `sh`), on its own hijacked connection. Every rule (turns, the sentinel protocol, deadlines,
+//! The shell (`bash` when the image has it, else `sh`) runs with stdin attached and no TTY:
+//! through the in-sandbox agent when it is up on the container's handle and can run it (a
+//! command of the agent, its stdin in frames: a session command then costs no engine exec),
+//! else as one engine exec on its own hijacked connection. Every rule (turns, the sentinel protocol, deadlines,
 //! interrupting a command, ending a stuck shell) is the proto
 //! [`SessionMachine`]; this module is the public
 //! facade and `io` does what the machine asks: a reader thread feeds it the shell's output, and
-//! each caller writes its own command through a second handle on the same connection and runs
-//! the engine calls the machine hands it.
+//! each caller writes its own command through a second handle on the same link (`link`) and
+//! runs the calls the machine hands it.
 
 mod io;
+mod link;
 
-use std::io::Write;
-use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
+use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::AttachConfig;
 use pocketdock_proto::session::{
     check_started, ended_shell, Closing, SessionMachine, SessionOptions, START_TIMEOUT,
@@ -27,7 +28,8 @@ use pocketdock_proto::{Error, ExecResult, Result};
 use crate::container::Container;
 use crate::engine::{random_u64, Engine};
 pub(crate) use io::attach;
-use io::{reader_main, Shared};
+use io::{agent_reader_main, reader_main, Shared};
+use link::ShellLink;
 use pocketdock_host::owner::{owned_nonce, record_commands, CommandRecord};
 
 /// A persistent shell in a container. See [`Container::session`].
@@ -39,8 +41,9 @@ pub struct Session {
     id: String,
     engine: Engine,
     shared: Arc<Shared>,
-    writer: Mutex<Option<UnixStream>>,
-    conn: UnixStream,
+    writer: Mutex<Option<ShellLink>>,
+    /// The same link, to end it without waiting for a writer.
+    link: ShellLink,
     reader: Mutex<Option<JoinHandle<()>>>,
     reader_id: ThreadId,
     /// [`SessionOptions::echo_command_output`].
@@ -92,33 +95,44 @@ impl Container {
             &self.id,
             opts.user.as_deref().unwrap_or(""),
         );
-        let (driver, exec_id, conn) = attach(
-            &self.engine,
-            AttachConfig::new(&self.id, spec, &session_nonce),
-        )?;
-        let writer = conn.try_clone().map_err(Error::Io)?;
         let shared = Arc::new(Shared {
             machine: Mutex::new(SessionMachine::new(opts, &self.id, &session_nonce)),
             changed: Condvar::new(),
             callbacks: Mutex::new(Vec::new()),
         });
-        let thread = {
-            let shared = Arc::clone(&shared);
-            let engine = self.engine.clone();
-            let container = self.id.clone();
-            let exec_id = exec_id.clone();
-            std::thread::Builder::new()
-                .name("pocketdock-session".into())
-                .spawn(move || reader_main(driver, shared, engine, container, exec_id))
-                .map_err(Error::Io)?
-        };
+        let config = ExecConfig::new(&self.id, spec, &session_nonce);
+        let reader = std::thread::Builder::new().name("pocketdock-session".into());
+        // Through the agent when it is up and can run this shell; else (no agent, one that
+        // cannot run it or has just gone) the engine path.
+        let (exec_id, link, thread) =
+            if let Some(Ok((stream, input))) = self.shell_through_agent(&config) {
+                let shared = Arc::clone(&shared);
+                let thread = reader
+                    .spawn(move || agent_reader_main(stream, &shared))
+                    .map_err(Error::Io)?;
+                (input.name(), ShellLink::Agent(input), thread)
+            } else {
+                let (driver, exec_id, conn) = attach(
+                    &self.engine,
+                    AttachConfig::new(&self.id, config.spec, &session_nonce),
+                )?;
+                let shared = Arc::clone(&shared);
+                let engine = self.engine.clone();
+                let container = self.id.clone();
+                let id = exec_id.clone();
+                let thread = reader
+                    .spawn(move || reader_main(driver, shared, engine, container, id))
+                    .map_err(Error::Io)?;
+                (exec_id, ShellLink::Engine(conn), thread)
+            };
+        let writer = link.try_clone().map_err(Error::Io)?;
         let log = self.instance_log().map(|l| l.session(&exec_id));
         let session = Session {
             id: exec_id,
             engine: self.engine.clone(),
             shared,
             writer: Mutex::new(Some(writer)),
-            conn,
+            link,
             reader_id: thread.thread().id(),
             reader: Mutex::new(Some(thread)),
             echo: opts.echo_command_output,
@@ -129,12 +143,17 @@ impl Container {
             session.on_output(move |text| l.output(text.as_bytes()));
         }
         check_started(&session.run_command("", Some(START_TIMEOUT))?)?;
+        if let ShellLink::Agent(input) = &session.link {
+            if let Some(pid) = input.pid() {
+                session.shared.lock().set_shell_pid(pid);
+            }
+        }
         Ok(session)
     }
 }
 
 impl Session {
-    /// The exec id of the shell.
+    /// The exec id of the shell (`agent:<n>` for a shell the agent runs).
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -173,8 +192,8 @@ impl Session {
     pub fn send_input(&self, text: &str) -> Result<()> {
         let mut writer = self.writer_lock();
         let bytes = self.shared.lock().send_input(text)?;
-        let stream = writer.as_mut().ok_or(Error::SessionClosed)?;
-        stream.write_all(&bytes).map_err(|e| self.write_error(&e))?;
+        let link = writer.as_mut().ok_or(Error::SessionClosed)?;
+        link.write_all(&bytes).map_err(|e| self.write_error(&e))?;
         if let Some(l) = &self.log {
             l.send(text);
         }
@@ -273,7 +292,7 @@ impl Session {
         };
         self.shared.changed.notify_all();
         let killed = end_shell.map_or(Ok(()), |call| ended_shell(self.run_call(&call)));
-        let _ = self.conn.shutdown(Shutdown::Both);
+        self.link.shut();
         if std::thread::current().id() != self.reader_id {
             let handle = self
                 .reader

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use super::frame::{encode_frame, Frame, FrameDecoder, Kind, MAX_PAYLOAD};
+use super::frame::{encode_frame, Frame, FrameDecoder, Kind, MAX_DATA, MAX_PAYLOAD};
 use super::messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
 use super::outflow::{Outflow, STREAM_WINDOW};
 use crate::api::exec::ExecSpec;
@@ -139,6 +139,8 @@ struct Running {
     stopped: Option<(Stopped, Instant)>,
     exit: Option<ExitReport>,
     spawn_failed: Option<String>,
+    /// Its pid in the sandbox, once the agent said it started.
+    pid: Option<u32>,
     /// A streamed command's queue and credit ([`ExecConfig::emit`]); `None` for a run, whose
     /// output goes into the capture as it comes.
     outflow: Option<Outflow>,
@@ -200,11 +202,15 @@ impl AgentClient {
         self.ended.as_deref()
     }
 
-    /// Whether `config` can run through this agent: as the agent's own user, or as a numeric
-    /// `uid[:gid]` that it may switch to (any, when it runs as root; otherwise only its own
-    /// uid and gid, as the kernel allows). It never looks names up, so a user given by name
-    /// keeps to the engine path, as does a user it could not become (the engine's exec can).
+    /// Whether `config` can run through this agent: without a TTY (the agent gives commands
+    /// pipes), as the agent's own user, or as a numeric `uid[:gid]` that it may switch to
+    /// (any, when it runs as root; otherwise only its own uid and gid, as the kernel allows).
+    /// It never looks names up, so a user given by name keeps to the engine path, as does a
+    /// user it could not become (the engine's exec can).
     pub fn can_run(&self, config: &ExecConfig) -> bool {
+        if config.spec.tty {
+            return false;
+        }
         let Some(user) = config.spec.user.as_deref() else {
             return true;
         };
@@ -231,6 +237,12 @@ impl AgentClient {
         if let Some(why) = &self.ended {
             return Err(Error::Agent(why.clone()));
         }
+        if config.spec.tty {
+            return Err(Error::invalid(
+                "tty",
+                "the agent gives commands pipes, not a TTY",
+            ));
+        }
         if !self.can_run(config) {
             return Err(Error::invalid(
                 "user",
@@ -245,7 +257,7 @@ impl AgentClient {
             env,
             cwd: config.spec.workdir.clone(),
             user: config.spec.user.clone(),
-            stdin: false,
+            stdin: config.spec.stdin,
             window: config.emit.then_some(STREAM_WINDOW),
         };
         let payload = serde_json::to_vec(&request).map_err(|e| Error::Agent(e.to_string()))?;
@@ -277,6 +289,7 @@ impl AgentClient {
                 stopped: None,
                 exit: None,
                 spawn_failed: None,
+                pid: None,
                 outflow: config.emit.then(Outflow::default),
             },
         );
@@ -311,6 +324,45 @@ impl AgentClient {
     pub fn cancel(&mut self, id: CommandId) {
         if self.running.remove(&id.0).is_some() && self.ended.is_none() {
             encode_frame(&mut self.outbox, Kind::Signal, id.0, &SIGKILL.to_be_bytes());
+        }
+    }
+
+    /// Queue `data` for command `id`'s stdin (spawned with [`ExecSpec::stdin`] set), in frames
+    /// the agent takes. The agent keeps up to its own bound per command and then stops reading
+    /// until the command takes some: a command that never reads stalls the connection, as an
+    /// engine exec's stdin stalls its writer.
+    ///
+    /// Errors: [`Error::Agent`] once the connection ended; invalid use for a command that
+    /// already ended or is not this client's.
+    pub fn write_stdin(&mut self, id: CommandId, data: &[u8]) -> Result<()> {
+        self.live(id)?;
+        for piece in data.chunks(MAX_DATA) {
+            encode_frame(&mut self.outbox, Kind::Stdin, id.0, piece);
+        }
+        Ok(())
+    }
+
+    /// Close command `id`'s stdin once what was queued is written (the command reads its end).
+    /// Errors as [`write_stdin`](Self::write_stdin).
+    pub fn close_stdin(&mut self, id: CommandId) -> Result<()> {
+        self.live(id)?;
+        encode_frame(&mut self.outbox, Kind::StdinClose, id.0, &[]);
+        Ok(())
+    }
+
+    /// Command `id`'s pid in the sandbox, once the agent reported that it started.
+    pub fn pid(&self, id: CommandId) -> Option<u32> {
+        self.running.get(&id.0)?.pid
+    }
+
+    /// `Ok` while command `id` runs and the connection can carry frames for it.
+    fn live(&self, id: CommandId) -> Result<()> {
+        if let Some(why) = &self.ended {
+            return Err(Error::Agent(why.clone()));
+        }
+        match self.running.get(&id.0) {
+            Some(r) if r.exit.is_none() && r.spawn_failed.is_none() => Ok(()),
+            _ => Err(Error::InvalidUse("the agent command has ended")),
         }
     }
 
@@ -409,7 +461,13 @@ impl AgentClient {
                 // What came before it was the hello itself, not a complaint.
                 self.complaint.clear();
             }
-            Kind::Started => return Ok(false),
+            Kind::Started => {
+                let pid = frame.payload_u32().map_err(|e| Error::Protocol(e.into()))?;
+                if let Some(r) = self.running.get_mut(&frame.id) {
+                    r.pid = Some(pid);
+                }
+                return Ok(false);
+            }
             Kind::Pong => self.pongs += 1,
             Kind::Stdout | Kind::Stderr => {
                 return Ok(self.output(now, frame.kind, frame.id, frame.payload));

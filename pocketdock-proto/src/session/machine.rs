@@ -35,7 +35,7 @@ use super::options::SessionOptions;
 use super::scanner::{
     sentinel_token, CommandOutput, SessionConfig, SessionEvent, SessionScanner, MAX_ABANDONED,
 };
-use super::shell::{command_prefix, interrupt_config, InterruptMode};
+use super::shell::{command_prefix, interrupt_config, InterruptMode, ShellId};
 use super::text::incomplete_utf8_tail;
 use crate::demux::StreamKind;
 use crate::error::{Error, Result};
@@ -166,6 +166,8 @@ pub struct SessionMachine {
     container: String,
     user: Option<String>,
     nonce: String,
+    /// The shell's pid, when its starter reported it (the in-sandbox agent does).
+    shell_pid: Option<u32>,
     scanner: SessionScanner,
     buffer: VecDeque<u8>,
     max_buffered: usize,
@@ -193,6 +195,7 @@ impl SessionMachine {
             container: container.into(),
             user: opts.user.clone(),
             nonce: nonce.into(),
+            shell_pid: None,
             scanner: SessionScanner::new(SessionConfig {
                 capture: opts.limit,
                 max_queued_output: opts.max_buffered.max(1),
@@ -209,6 +212,13 @@ impl SessionMachine {
             exit_code: None,
             end_error: None,
         }
+    }
+
+    /// The shell's starter reported its pid (the in-sandbox agent does; an engine exec does
+    /// not): interrupts name it instead of looking for the process whose parent is outside
+    /// the sandbox.
+    pub fn set_shell_pid(&mut self, pid: u32) {
+        self.shell_pid = Some(pid);
     }
 
     // ----- callers ---------------------------------------------------------------------------
@@ -497,7 +507,10 @@ impl SessionMachine {
         };
         interrupt_config(
             &self.container,
-            &self.nonce,
+            ShellId {
+                nonce: &self.nonce,
+                pid: self.shell_pid,
+            },
             token,
             elapsed,
             mode,

@@ -47,6 +47,16 @@ pub fn command_prefix(session_nonce: &str, token: &str) -> String {
     )
 }
 
+/// Which shell a session's interrupt is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShellId<'a> {
+    /// The nonce the shell was started with (in `POCKETDOCK_EXEC`).
+    pub nonce: &'a str,
+    /// Its pid in the sandbox, when known: the agent reports the pid of a shell it started; an
+    /// engine exec's shell is found as the one whose parent is outside the sandbox.
+    pub pid: Option<u32>,
+}
+
 /// What [`interrupt_command`] signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InterruptMode {
@@ -58,7 +68,7 @@ pub enum InterruptMode {
     Session,
 }
 
-const INTERRUPT_SCRIPT: &str = r#"sig="$1"; s="$2"; m="$3"; el="$4"; mode="$5"; self=$$
+const INTERRUPT_SCRIPT: &str = r#"sig="$1"; s="$2"; m="$3"; el="$4"; mode="$5"; known="$6"; self=$$
 info() {
   st=
   read -r st 2>/dev/null < "/proc/$1/stat" || return 1
@@ -80,7 +90,10 @@ for d in /proc/[0-9]*; do
   [ "$p" = "$self" ] && continue
   info "$p" || continue
   marker "$p"
-  if [ "$ppid" = 0 ] && ours; then shell=$p; fi
+  if ours; then
+    if [ -n "$known" ]; then [ "$p" = "$known" ] && shell=$p
+    elif [ "$ppid" = 0 ]; then shell=$p; fi
+  fi
   case "$mk" in
     "$m".*)
       t=${mk#"$m".}
@@ -131,15 +144,17 @@ exit 0"#;
 
 /// The argv that interrupts a session's command or ends the session.
 ///
-/// * `session_nonce`: the nonce the shell was started with (in `POCKETDOCK_EXEC`);
+/// * `shell`: the nonce the shell was started with (in `POCKETDOCK_EXEC`), and its pid when
+///   known;
 /// * `token`: the command's token (its marker is [`command_marker`]); ignored for
 ///   [`InterruptMode::Session`];
 /// * `elapsed`: how long ago the command was written to the shell, measured by the caller;
 /// * `signal`: a name for `kill -s` (`KILL`, `TERM`).
 ///
-/// The shell is the process whose parent is outside the container's PID namespace (parent PID
-/// 0, as for every exec) and whose environment holds the session nonce or one of its command
-/// markers. A command's processes are those with its marker, and every process of the shell's
+/// The shell is the process [`ShellId::pid`] names, when known (a shell the in-sandbox agent
+/// started), else the process whose parent is outside the container's PID namespace (parent PID
+/// 0, as for every exec); either way its environment holds the session nonce or one of its
+/// command markers. Both lead their own session. A command's processes are those with its marker, and every process of the shell's
 /// session without the marker of another command that started at or after the command did
 /// (forked subshells keep the shell's environment). The command's start is read from the marker of any of its
 /// programs still running (see [`command_prefix`]); without one it is estimated as `elapsed`
@@ -150,7 +165,7 @@ exit 0"#;
 /// `/proc/uptime` and the start times in `/proc/<pid>/stat` in clock ticks of 1/100 s (the
 /// `USER_HZ` of every mainstream Linux architecture).
 pub fn interrupt_command(
-    session_nonce: &str,
+    shell: ShellId<'_>,
     token: &str,
     elapsed: Duration,
     signal: &str,
@@ -164,14 +179,15 @@ pub fn interrupt_command(
         INTERRUPT_SCRIPT.into(),
         "pocketdock-interrupt".into(),
         signal.into(),
-        session_nonce.into(),
-        command_marker(session_nonce, token),
+        shell.nonce.into(),
+        command_marker(shell.nonce, token),
         elapsed_ticks.to_string(),
         match mode {
             InterruptMode::Command => "command",
             InterruptMode::Session => "session",
         }
         .into(),
+        shell.pid.map(|p| p.to_string()).unwrap_or_default(),
     ]
 }
 
@@ -183,7 +199,7 @@ pub const INTERRUPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// [`crate::op::ExecOp`]; its own nonce (`nonce`) is not one of the session's.
 pub fn interrupt_config(
     container: &str,
-    session_nonce: &str,
+    shell: ShellId<'_>,
     token: &str,
     elapsed: Duration,
     mode: InterruptMode,
@@ -191,7 +207,7 @@ pub fn interrupt_config(
     nonce: &str,
 ) -> ExecConfig {
     let spec = ExecSpec {
-        cmd: interrupt_command(session_nonce, token, elapsed, "KILL", mode),
+        cmd: interrupt_command(shell, token, elapsed, "KILL", mode),
         user,
         ..ExecSpec::default()
     };
@@ -212,8 +228,12 @@ mod tests {
 
     #[test]
     fn interrupt_argv_and_markers() {
+        let shell = ShellId {
+            nonce: "abc",
+            pid: None,
+        };
         let argv = interrupt_command(
-            "abc",
+            shell,
             "t1",
             Duration::from_millis(1234),
             "KILL",
@@ -228,11 +248,16 @@ mod tests {
                 "abc",
                 "abc.t1",
                 "223",
-                "command"
+                "command",
+                ""
             ]
         );
-        let argv = interrupt_command("abc", "t1", Duration::ZERO, "TERM", InterruptMode::Session);
-        assert_eq!(argv.last().map(String::as_str), Some("session"));
+        let known = ShellId {
+            nonce: "abc",
+            pid: Some(42),
+        };
+        let argv = interrupt_command(known, "t1", Duration::ZERO, "TERM", InterruptMode::Session);
+        assert_eq!(argv[8..], ["session".to_string(), "42".to_string()]);
         assert_eq!(argv[7], "100");
         assert_eq!(
             command_prefix("abc", "t1"),
@@ -241,7 +266,7 @@ mod tests {
         );
         let c = interrupt_config(
             "ctr",
-            "abc",
+            shell,
             "t1",
             Duration::ZERO,
             InterruptMode::Command,

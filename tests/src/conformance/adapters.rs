@@ -248,6 +248,9 @@ impl Detached for pocketdock_blocking::Process {
 }
 
 impl ShellSession for pocketdock_blocking::Session {
+    fn id(&self) -> &str {
+        Self::id(self)
+    }
     async fn send_and_wait(&self, command: &str, timeout: Option<Duration>) -> Result<ExecResult> {
         Self::send_and_wait(self, command, timeout)
     }
@@ -501,6 +504,9 @@ macro_rules! async_adapter {
         }
 
         impl ShellSession for $krate::Session {
+            fn id(&self) -> &str {
+                Self::id(self)
+            }
             async fn send_and_wait(
                 &self,
                 command: &str,

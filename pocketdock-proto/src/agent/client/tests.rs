@@ -587,3 +587,62 @@ fn a_detached_command_has_no_cap_and_a_signal_goes_to_its_group() {
     c.signal(id, 9);
     assert!(written(&mut c).is_empty(), "no signal for an ended command");
 }
+
+#[test]
+fn a_shell_with_stdin_gets_its_bytes_in_frames_and_its_pid_is_known() {
+    let (t0, mut c) = greeted();
+    let mut cfg = config(None);
+    cfg.spec.stdin = true;
+    cfg.emit = true;
+    cfg.limit = None;
+    let id = c.spawn(t0, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    let spawn = written(&mut c);
+    let req: SpawnRequest =
+        serde_json::from_slice(&spawn[0].payload).unwrap_or_else(|e| panic!("{e}"));
+    assert!(req.stdin);
+    assert_eq!(c.pid(id), None);
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Started, id.0, &77u32.to_be_bytes()),
+    );
+    assert_eq!(c.pid(id), Some(77));
+    // More than one frame's worth is split, in order.
+    let input: Vec<u8> = (0..MAX_DATA + 10).map(|i| (i % 251) as u8).collect();
+    c.write_stdin(id, &input).unwrap_or_else(|e| panic!("{e}"));
+    c.close_stdin(id).unwrap_or_else(|e| panic!("{e}"));
+    let sent = written(&mut c);
+    let kinds: Vec<Kind> = sent.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [Kind::Stdin, Kind::Stdin, Kind::StdinClose]);
+    let joined: Vec<u8> = sent.iter().flat_map(|f| f.payload.to_vec()).collect();
+    assert_eq!(joined, input);
+    // A malformed Started ends the connection rather than guessing.
+    let mut bad = AgentClient::new();
+    bad.feed_out(t0, StreamKind::Stdout, &hello());
+    bad.feed_out(t0, StreamKind::Stdout, &frame(Kind::Started, 1, b"xy"));
+    assert!(bad.ended().is_some());
+    // Once the command ended, its stdin is refused with a typed error.
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::Exit, id.0, br#"{"code":0}"#),
+    );
+    assert!(matches!(
+        c.write_stdin(id, b"late\n"),
+        Err(Error::InvalidUse(_))
+    ));
+    c.handle_end("gone");
+    assert!(matches!(c.close_stdin(id), Err(Error::Agent(_))));
+}
+
+#[test]
+fn a_tty_command_keeps_to_the_engine_path() {
+    let (t0, mut c) = greeted();
+    let mut cfg = config(None);
+    cfg.spec.tty = true;
+    assert!(!c.can_run(&cfg));
+    assert!(matches!(
+        c.spawn(t0, &cfg),
+        Err(Error::InvalidInput { field: "tty", .. })
+    ));
+}

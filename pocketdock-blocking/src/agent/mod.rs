@@ -36,6 +36,9 @@ use crate::driver::{Driver, Progress};
 use crate::engine::{nonce, Engine};
 use crate::session::attach;
 
+mod shell;
+pub(crate) use shell::ShellInput;
+
 /// How long a started agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -35,6 +35,9 @@ use crate::session::attach;
 use crate::transport::comm;
 use crate::watch::Watch;
 
+mod shell;
+pub(crate) use shell::ShellInput;
+
 /// How long a started agent has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
