@@ -152,6 +152,8 @@ impl Commands {
             let _ = sys::kill_group(pid, SIGKILL);
             return Spawned::Failed("no output pipes".to_owned());
         };
+        sys::widen_pipe(&stdout);
+        sys::widen_pipe(&stderr);
         let running = Arc::new(Running {
             id,
             pid,

@@ -99,6 +99,7 @@ fn run() -> Ending {
         Ok((i, o)) => (File::from(i), File::from(o)),
         Err(e) => return Ending::Failed(format!("stdin/stdout: {e}")),
     };
+    sys::widen_pipe(&output);
     let (stop, stopped) = mpsc::channel();
     let agent = Arc::new(Agent::new(Output::new(output), stop));
     let (uid, gid) = sys::ids();

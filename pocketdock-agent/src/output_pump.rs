@@ -4,8 +4,7 @@
 use std::io::{ErrorKind, Read};
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use pocketdock_proto::agent::{encode_frame, Kind, MAX_DATA};
+use pocketdock_proto::agent::{encode_header, Kind, HEADER, MAX_DATA};
 
 use crate::agent::{Agent, Ending};
 use crate::commands::Running;
@@ -33,10 +32,11 @@ pub fn start(
 }
 
 fn pump(agent: &Agent, running: &Running, kind: Kind, mut pipe: impl Read) {
-    let mut buf = vec![0u8; MAX_DATA];
-    let mut frame = BytesMut::with_capacity(MAX_DATA + 16);
+    // The output is read right behind room for a frame header, so no byte of it is copied on
+    // its way out.
+    let mut buf = vec![0u8; HEADER + MAX_DATA];
     loop {
-        let n = match pipe.read(&mut buf) {
+        let n = match pipe.read(&mut buf[HEADER..]) {
             Ok(0) => return,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -48,9 +48,13 @@ fn pump(agent: &Agent, running: &Running, kind: Kind, mut pipe: impl Read) {
         let mut sent = 0;
         while sent < n {
             let may = running.window().map_or(n - sent, |w| w.take(n - sent));
-            frame.clear();
-            encode_frame(&mut frame, kind, running.id(), &buf[sent..sent + may]);
-            if agent.output.send_encoded(&frame).is_err() {
+            // The header of what is left goes into the bytes just before it: the previous
+            // header and output already sent.
+            let frame = &mut buf[sent..HEADER + sent + may];
+            if let Some((header, _)) = frame.split_first_chunk_mut::<HEADER>() {
+                encode_header(header, kind, running.id(), may);
+            }
+            if agent.output.send_encoded(frame).is_err() {
                 agent.stop(Ending::HostGone);
                 return;
             }

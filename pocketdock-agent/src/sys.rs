@@ -154,6 +154,19 @@ fn usage(ru: &libc::rusage) -> Usage {
 /// `oom_score_adj` of a command, as the bytes written to `/proc/self/oom_score_adj`.
 const COMMAND_OOM_SCORE_ADJ: &[u8] = b"500";
 
+/// What a pipe of the agent holds, where the kernel allows it: a command's output pipes and
+/// the agent's own stdout take this much before their writer waits, so output moves in few,
+/// large pieces (the default is 64 KiB). Kernel memory of the sandbox, so kept modest.
+pub const PIPE_SIZE: libc::c_int = 256 * 1024;
+
+/// Make the pipe `fd` hold [`PIPE_SIZE`] bytes, when it is a pipe and the kernel allows it;
+/// otherwise it stays as it is.
+pub fn widen_pipe(fd: &impl std::os::fd::AsRawFd) {
+    // SAFETY: fcntl on a descriptor the caller owns; F_SETPIPE_SZ only resizes its buffer and
+    // fails harmlessly on anything but a pipe.
+    let _ = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
+}
+
 /// Have `cmd` lead a new session (and so a new process group), as `setsid` does.
 pub fn lead_own_session(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;

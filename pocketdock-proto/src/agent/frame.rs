@@ -8,11 +8,12 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 /// environment, far above any output frame.
 pub const MAX_PAYLOAD: usize = 1024 * 1024;
 
-/// The largest output payload the agent sends in one [`Kind::Stdout`] / [`Kind::Stderr`] frame.
-pub const MAX_DATA: usize = 64 * 1024;
+/// The largest output payload the agent sends in one [`Kind::Stdout`] / [`Kind::Stderr`] frame
+/// (and the host in one [`Kind::Stdin`] frame).
+pub const MAX_DATA: usize = 256 * 1024;
 
 /// Bytes of a frame before its payload: length (4), kind (1), id (4).
-const HEADER: usize = 9;
+pub const HEADER: usize = 9;
 
 /// What a frame is; see the table in [the module docs](super).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +146,21 @@ pub fn encode_frame(out: &mut BytesMut, kind: Kind, id: u32, payload: &[u8]) {
     out.put_u8(kind.code());
     out.put_u32(id);
     out.put_slice(payload);
+}
+
+/// Write the header of a frame of `kind` for command `id` whose payload is `payload_len` bytes
+/// into `header`: for a sender that reads the payload into its buffer first, right behind the
+/// room it left for the header, and so copies no byte of it.
+///
+/// # Panics
+///
+/// When `payload_len` is larger than [`MAX_PAYLOAD`], as [`encode_frame`].
+pub fn encode_header(header: &mut [u8; HEADER], kind: Kind, id: u32, payload_len: usize) {
+    assert!(payload_len <= MAX_PAYLOAD, "agent frame payload too large");
+    // The bound above makes the length fit in a u32.
+    header[..4].copy_from_slice(&((5 + payload_len) as u32).to_be_bytes());
+    header[4] = kind.code();
+    header[5..].copy_from_slice(&id.to_be_bytes());
 }
 
 /// Decodes frames from bytes as they arrive, in any split.

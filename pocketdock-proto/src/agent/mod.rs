@@ -59,7 +59,10 @@ mod outflow;
 pub use client::{
     agent_exec, AgentClient, AgentPoll, AgentStatus, AgentStreamPoll, CommandId, KILL_GRACE,
 };
-pub use frame::{encode_frame, Frame, FrameDecoder, FrameError, Kind, MAX_DATA, MAX_PAYLOAD};
+pub use frame::{
+    encode_frame, encode_header, Frame, FrameDecoder, FrameError, Kind, HEADER, MAX_DATA,
+    MAX_PAYLOAD,
+};
 pub use messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
 pub use mode::{AgentMode, CommandPath, TURNED_OFF};
 pub use outflow::STREAM_WINDOW;
