@@ -2,7 +2,8 @@
 //!
 //! `scripts/bench-agent.sh` runs it on both engines (it builds the agent and sets
 //! `POCKETDOCK_AGENT`). Figures: `run("echo hi")` wall time on the engine path and on the
-//! agent path (median and spread), 1000 sequential commands through the agent, 32 concurrent
+//! agent path (median and spread), a session on each path (open, `send_and_wait("echo hi")`, a
+//! timed-out command interrupted), 1000 sequential commands through the agent, 32 concurrent
 //! commands on one sandbox, sandbox-ready-to-first-command with the agent (create, agent start,
 //! first command), the same from a warm pool (`acquire()` alone, and `acquire()` plus the first
 //! command), and 1 GiB of stdout through each path, by a run and by a stream (MB/s, client CPU
@@ -54,6 +55,49 @@ fn echo_runs(
     }
     let per = cpu().saturating_sub(c0).as_secs_f64() * 1000.0 / n as f64;
     Ok((walls, per))
+}
+
+/// What a session costs on one path: opening it, `n` `send_and_wait("echo hi")`, and a command
+/// whose 200 ms timeout passes (`sleep 5`: the wait until it is interrupted and back), each
+/// checked to have taken the path asked for.
+struct SessionFigures {
+    open: Duration,
+    echoes: Vec<Duration>,
+    interrupted: Duration,
+}
+
+fn session_case(
+    sandbox: &pocketdock_blocking::Container,
+    rounds: usize,
+    agent: bool,
+) -> BenchResult<SessionFigures> {
+    let opened = Instant::now();
+    let session = sandbox.session()?;
+    let open = opened.elapsed();
+    if session.id().starts_with("agent:") != agent {
+        return Err(format!("the session {} took the wrong path", session.id()).into());
+    }
+    let mut echoes = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let sent = Instant::now();
+        let result = session.send_and_wait("echo hi", None)?;
+        echoes.push(sent.elapsed());
+        if result.stdout != b"hi\n" {
+            return Err(format!("unexpected output {result:?}").into());
+        }
+    }
+    let sent = Instant::now();
+    let result = session.send_and_wait("sleep 5", Some(Duration::from_millis(200)))?;
+    let interrupted = sent.elapsed();
+    if !result.timed_out {
+        return Err(format!("the sleep was not interrupted: {result:?}").into());
+    }
+    session.close()?;
+    Ok(SessionFigures {
+        open,
+        echoes,
+        interrupted,
+    })
 }
 
 /// One 1 GiB case, in this child process: through the agent or not, captured by a run
@@ -179,6 +223,39 @@ fn pool_rounds(
     Ok((acquires, pooled))
 }
 
+/// Sandbox ready to first command on each path and from a warm pool, and `acquire()` alone.
+fn readiness(engine: &Engine, image: &str, n: usize) -> BenchResult<()> {
+    // Ready to first command: create, (agent start, which copies it into the new sandbox,)
+    // first command.
+    let mut ready = Vec::new();
+    for _ in 0..n.clamp(3, 10) {
+        let t = Instant::now();
+        let mut c = engine.create_container(ContainerSpec::new().image(image))?;
+        start_agent(&c)?;
+        c.run("true")?;
+        ready.push(t.elapsed());
+        c.shutdown(true)?;
+    }
+    let mut plain = Vec::new();
+    for _ in 0..n.clamp(3, 10) {
+        let t = Instant::now();
+        let mut c =
+            engine.create_container(ContainerSpec::new().image(image).agent(AgentMode::Off))?;
+        c.run("true")?;
+        plain.push(t.elapsed());
+        c.shutdown(true)?;
+    }
+    let (acquires, pooled) = pool_rounds(engine, image, n.clamp(3, 20))?;
+    println!(
+        "sandbox ready to first command: engine path {} | agent {} | warm pool (acquire + first command) {}",
+        summary(plain),
+        summary(ready),
+        summary(pooled)
+    );
+    println!("pool acquire() with the pool warm: {}", summary(acquires));
+    Ok(())
+}
+
 fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 5 && args[1] == "stream" {
@@ -196,34 +273,7 @@ fn main() -> BenchResult<()> {
         engine.socket().display()
     );
 
-    // Ready to first command: create, (agent start, which copies it into the new sandbox,)
-    // first command.
-    let mut ready = Vec::new();
-    for _ in 0..n.clamp(3, 10) {
-        let t = Instant::now();
-        let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
-        start_agent(&c)?;
-        c.run("true")?;
-        ready.push(t.elapsed());
-        c.shutdown(true)?;
-    }
-    let mut plain = Vec::new();
-    for _ in 0..n.clamp(3, 10) {
-        let t = Instant::now();
-        let mut c =
-            engine.create_container(ContainerSpec::new().image(&image).agent(AgentMode::Off))?;
-        c.run("true")?;
-        plain.push(t.elapsed());
-        c.shutdown(true)?;
-    }
-    let (acquires, pooled) = pool_rounds(&engine, &image, n.clamp(3, 20))?;
-    println!(
-        "sandbox ready to first command: engine path {} | agent {} | warm pool (acquire + first command) {}",
-        summary(plain),
-        summary(ready),
-        summary(pooled)
-    );
-    println!("pool acquire() with the pool warm: {}", summary(acquires));
+    readiness(&engine, &image, n)?;
 
     // The engine path first: the agent off (by default it would start in the background after
     // the first command and take the rest), then started on purpose.
@@ -231,9 +281,21 @@ fn main() -> BenchResult<()> {
         engine.create_container(ContainerSpec::new().image(&image).agent(AgentMode::Off))?;
     let id = c.id().to_string();
     let (engine_walls, engine_cpu) = echo_runs(&c, n, false)?;
+    let engine_session = session_case(&c, n, false)?;
     let t = Instant::now();
     start_agent(&c)?;
     let start = t.elapsed();
+    let agent_session = session_case(&c, n, true)?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "session open: engine path {:.1} ms | agent {:.1} ms; send_and_wait(\"echo hi\"): engine path {} | agent {}; a 200 ms timeout back after: engine path {:.0} ms | agent {:.0} ms",
+        ms(engine_session.open),
+        ms(agent_session.open),
+        summary(engine_session.echoes),
+        summary(agent_session.echoes),
+        ms(engine_session.interrupted),
+        ms(agent_session.interrupted)
+    );
     let (agent_walls, agent_cpu) = echo_runs(&c, 1000, true)?;
     let total: Duration = agent_walls.iter().sum();
     let p50 = |v: &[Duration]| {
