@@ -32,19 +32,16 @@ impl<R: Runtime> Clone for ShellInput<R> {
 }
 
 impl<R: Runtime> Container<R> {
-    /// Start a session's shell (`config`: its spec with stdin, its nonce) through the agent
+    /// Start a session's shell (`config`: [`SessionOptions::shell_config`]) through the agent
     /// when it is up and can run it; `None` means the engine path. Its output comes from the
-    /// stream, uncapped; what it reads is written through the input.
+    /// stream; what it reads is written through the input.
+    ///
+    /// [`SessionOptions::shell_config`]: pocketdock_proto::session::SessionOptions::shell_config
     pub(crate) fn shell_through_agent(
         &self,
         config: &ExecConfig,
     ) -> Option<Result<(AgentStream<R>, ShellInput<R>)>> {
-        let mut config = config.clone();
-        config.emit = true;
-        config.keep = false;
-        config.limit = None;
-        config.timeout = None;
-        let stream = self.stream_through_agent(&config)?;
+        let stream = self.stream_through_agent(config)?;
         Some(stream.map(|stream| {
             let input = ShellInput {
                 conn: Arc::clone(&stream.cancel.conn),

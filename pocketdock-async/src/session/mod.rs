@@ -18,7 +18,6 @@ mod link;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::AttachConfig;
 use pocketdock_proto::session::{
     check_started, ended_shell, Closing, SessionMachine, SessionOptions, EXIT_WAIT, START_TIMEOUT,
@@ -87,10 +86,10 @@ impl<R: Runtime> Container<R> {
     /// command, so a shell that cannot start is an error here. The reader is the runtime's
     /// background reader ([`Runtime::spawn_reader`]).
     pub async fn session_with(&self, opts: &SessionOptions) -> Result<Session<R>> {
-        let spec = opts.shell_spec()?;
         // The owner's token in the nonce, and a record of where it runs: should this process
         // die with the shell's command running, a later start finds and kills it.
         let session_nonce = owned_nonce();
+        let config = opts.shell_config(&self.id, &session_nonce)?;
         let running = record_commands(
             self.engine.socket(),
             &self.id,
@@ -103,7 +102,6 @@ impl<R: Runtime> Container<R> {
             }),
             callbacks: Mutex::new(Vec::new()),
         });
-        let config = ExecConfig::new(&self.id, spec, &session_nonce);
         // Through the agent when it is up and can run this shell; else (no agent, one that
         // cannot run it or has just gone) the engine path.
         let (exec_id, link) = if let Some(Ok((stream, input))) = self.shell_through_agent(&config) {

@@ -18,7 +18,6 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use pocketdock_proto::op::ExecConfig;
 use pocketdock_proto::session::attach::AttachConfig;
 use pocketdock_proto::session::{
     check_started, ended_shell, Closing, SessionMachine, SessionOptions, START_TIMEOUT,
@@ -86,10 +85,10 @@ impl Container {
     /// Open a persistent shell with `opts`. Returns once the shell has run a first (empty)
     /// command, so a shell that cannot start is an error here.
     pub fn session_with(&self, opts: &SessionOptions) -> Result<Session> {
-        let spec = opts.shell_spec()?;
         // The owner's token in the nonce, and a record of where it runs: should this process
         // die with the shell's command running, a later start finds and kills it.
         let session_nonce = owned_nonce();
+        let config = opts.shell_config(&self.id, &session_nonce)?;
         let running = record_commands(
             self.engine.socket(),
             &self.id,
@@ -100,7 +99,6 @@ impl Container {
             changed: Condvar::new(),
             callbacks: Mutex::new(Vec::new()),
         });
-        let config = ExecConfig::new(&self.id, spec, &session_nonce);
         let reader = std::thread::Builder::new().name("pocketdock-session".into());
         // Through the agent when it is up and can run this shell; else (no agent, one that
         // cannot run it or has just gone) the engine path.

@@ -4,6 +4,7 @@ use super::shell::session_shell;
 use crate::api::exec::ExecSpec;
 use crate::capture::{LimitPolicy, OutputLimit, DEFAULT_MAX_OUTPUT};
 use crate::error::{Error, Result};
+use crate::op::ExecConfig;
 use crate::run::validate_exec_options;
 
 /// Default bound on the output kept for a session's `read`: 1 MiB (the oldest bytes are
@@ -71,6 +72,19 @@ impl SessionOptions {
             stdin: true,
         })
     }
+
+    /// The session's shell in `container` as a command of its own ([`shell_spec`](Self::shell_spec),
+    /// `POCKETDOCK_EXEC=nonce`): its output streamed as it comes, uncapped and kept nowhere,
+    /// with no deadline, since the session's machine applies its own rules to each command.
+    /// What the in-sandbox agent is asked to run; the engine path attaches the same spec.
+    pub fn shell_config(&self, container: &str, nonce: &str) -> Result<ExecConfig> {
+        let mut config = ExecConfig::new(container, self.shell_spec()?, nonce);
+        config.emit = true;
+        config.keep = false;
+        config.limit = None;
+        config.timeout = None;
+        Ok(config)
+    }
 }
 
 #[cfg(test)]
@@ -90,5 +104,20 @@ mod tests {
         };
         assert!(bad.validate().is_err());
         assert!(SessionOptions::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_shell_runs_streamed_uncapped_with_stdin_and_the_session_nonce() {
+        let c = SessionOptions::default()
+            .shell_config("box", "n-1")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.spec.stdin && !c.spec.tty && c.emit && !c.keep);
+        assert!(c.limit.is_none() && c.timeout.is_none());
+        assert_eq!((c.container.as_str(), c.nonce.as_str()), ("box", "n-1"));
+        let bad = SessionOptions {
+            workdir: Some("rel".into()),
+            ..SessionOptions::default()
+        };
+        assert!(bad.shell_config("box", "n").is_err());
     }
 }
