@@ -3,13 +3,13 @@
 //!
 //! The shell (`bash` when the image has it, else `sh`) runs with stdin attached and no TTY:
 //! through the in-sandbox agent when it is up on the container's handle and can run it (a
-//! command of the agent, its stdin in frames: a session command then costs no engine exec),
-//! else as one engine exec on its own hijacked connection. Every rule (turns, the sentinel protocol, deadlines,
-//! interrupting a command, ending a stuck shell) is the proto
-//! [`SessionMachine`]; this module is the public
-//! facade and `io` does what the machine asks: a reader thread feeds it the shell's output, and
-//! each caller writes its own command through a second handle on the same link (`link`) and
-//! runs the calls the machine hands it.
+//! command of the agent, its stdin in frames: opening the session and interrupting its
+//! commands then take no engine exec), else as one engine exec on its own hijacked connection.
+//! Every rule (turns, the sentinel protocol, deadlines, interrupting a command, ending a stuck
+//! shell) is the proto [`SessionMachine`]; this module is the public facade and `io` does what
+//! the machine asks: a reader thread feeds it the shell's output, and each caller writes its
+//! own command through a second handle on the same link (`link`) and runs the calls the
+//! machine hands it.
 
 mod io;
 mod link;
