@@ -385,8 +385,14 @@ fn bad_input_is_refused_with_a_typed_error() {
     );
     assert_eq!(call.spec.user.as_deref(), Some("1000"));
     assert!(call.spec.cmd.iter().any(|a| a == "sess.t1"));
+    // The shell's pid is unknown until its starter reports one (the agent does).
     let end = m.exec_config(&SessionCall::EndShell, "n2");
-    assert_eq!(end.spec.cmd.last().map(String::as_str), Some("session"));
+    let tail = |c: &pocketdock_proto::op::ExecConfig| c.spec.cmd[c.spec.cmd.len() - 2..].to_vec();
+    assert_eq!(tail(&end), ["session", ""]);
+    let mut m = m;
+    m.set_shell_pid(42);
+    let end = m.exec_config(&SessionCall::EndShell, "n3");
+    assert_eq!(tail(&end), ["session", "42"]);
 }
 
 #[test]
