@@ -169,10 +169,27 @@ impl<R: Runtime> AgentConn<R> {
             writer,
             conn,
         };
-        let hello = this
+        this.wait_until(
+            Some(R::now() + HELLO_TIMEOUT),
+            || "the agent did not say hello in time".into(),
+            |client| client.hello().is_some(),
+        )
+        .await?;
+        Ok(this)
+    }
+
+    /// Wait until `ready`, the connection's end (an error with its reason), or `give_up`
+    /// (`None`: no deadline; passing it is an error saying what was `late`).
+    async fn wait_until(
+        &self,
+        give_up: Option<Instant>,
+        late: impl FnOnce() -> String,
+        ready: impl Fn(&AgentClient) -> bool,
+    ) -> Result<()> {
+        let answer = self
             .shared
-            .wait_for(Some(R::now() + HELLO_TIMEOUT), |st| {
-                if st.client.hello().is_some() {
+            .wait_for(give_up, |st| {
+                if ready(&st.client) {
                     Some(Ok(()))
                 } else {
                     st.client
@@ -181,8 +198,7 @@ impl<R: Runtime> AgentConn<R> {
                 }
             })
             .await;
-        hello.unwrap_or_else(|| Err(Error::Agent("the agent did not say hello in time".into())))?;
-        Ok(this)
+        answer.unwrap_or_else(|| Err(Error::Agent(late())))
     }
 
     /// Write what the machine handed out, in order, one writer at a time. A failed write ends
@@ -219,23 +235,12 @@ impl<R: Runtime> AgentConn<R> {
             st.client.pongs()
         });
         self.flush().await;
-        let answer = self
-            .shared
-            .wait_for(R::now().checked_add(timeout), |st| {
-                if st.client.pongs() > before {
-                    Some(Ok(()))
-                } else {
-                    st.client
-                        .ended()
-                        .map(|why| Err(Error::Agent(why.to_string())))
-                }
-            })
-            .await;
-        answer.unwrap_or_else(|| {
-            Err(Error::Agent(format!(
-                "the agent did not answer a ping within {timeout:?}"
-            )))
-        })
+        self.wait_until(
+            R::now().checked_add(timeout),
+            || format!("the agent did not answer a ping within {timeout:?}"),
+            |client| client.pongs() > before,
+        )
+        .await
     }
 
     /// Run one command to completion; dropping the future kills it.
