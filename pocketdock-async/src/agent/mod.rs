@@ -457,6 +457,7 @@ async fn engine_arch<R: Runtime>(engine: &Engine<R>) -> Result<String> {
     remember_engine_arch(address, &version.arch);
     Ok(version.arch)
 }
+
 /// Upload the agent binary to its path in sandbox `id`.
 async fn copy_in<R: Runtime>(engine: &Engine<R>, id: &str, binary: &AgentBinary) -> Result<()> {
     let opts = TransferOptions::default();
