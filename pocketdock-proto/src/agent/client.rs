@@ -311,11 +311,7 @@ impl AgentClient {
     /// as pocketdock's own stop only through the deadline and the cap, not here: the command
     /// ends as the signal makes it end (`128 + signal`).
     pub fn signal(&mut self, id: CommandId, signal: u32) {
-        let live = self
-            .running
-            .get(&id.0)
-            .is_some_and(|r| r.exit.is_none() && r.spawn_failed.is_none());
-        if live && self.ended.is_none() {
+        if self.live(id).is_ok() {
             encode_frame(&mut self.outbox, Kind::Signal, id.0, &signal.to_be_bytes());
         }
     }
