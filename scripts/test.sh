@@ -10,18 +10,34 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# Each stage's header says how long the run has taken so far.
+t0=$SECONDS
+stage() { printf '== %s  [%dm%02ds]\n' "$*" $(((SECONDS - t0) / 60)) $(((SECONDS - t0) % 60)); }
+
 started=0
 if ! scripts/engines.sh env >/dev/null 2>&1; then
   started=1
 fi
 scripts/engines.sh up
 eval "$(scripts/engines.sh env)"
-echo "== remote engines: a second Docker (tcp + mutual TLS) and Podman (ssh) in a network namespace"
+stage "remote engines: a second Docker (tcp + mutual TLS) and Podman (ssh) in a network namespace"
 scripts/remote-engines.sh up
 eval "$(scripts/remote-engines.sh env)"
-fuzz_pid=
+
+# Work that runs in the background beside a stage in the foreground, each in a session of its own
+# so that the cleanup can stop all of it on an early exit.
+lanes=()
+beside() { # beside LOG COMMAND...: start COMMAND in the background, its output to LOG; sets $lane
+  local log=$1
+  shift
+  setsid "$@" >"$log" 2>&1 &
+  lane=$!
+  lanes+=("$lane")
+}
 cleanup() {
-  if [ -n "$fuzz_pid" ] && kill -0 "$fuzz_pid" 2>/dev/null; then kill -- -"$fuzz_pid" 2>/dev/null || true; fi
+  for pid in "${lanes[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -- -"$pid" 2>/dev/null || true; fi
+  done
   scripts/fault-engines.sh down || true
   scripts/engines.sh clean || true
   scripts/remote-engines.sh down || true
@@ -32,7 +48,7 @@ trap cleanup EXIT
 scripts/fault-engines.sh up >/dev/null
 eval "$(scripts/fault-engines.sh env)"
 
-echo "== engines: podman=$POCKETDOCK_TEST_PODMAN docker=$POCKETDOCK_TEST_DOCKER"
+stage "engines: podman=$POCKETDOCK_TEST_PODMAN docker=$POCKETDOCK_TEST_DOCKER"
 # What the engines hold before any test, so that what the run leaves can be counted at the end;
 # the figures the tests note go to one report (scripts/reliability-report.sh reads both).
 mkdir -p target
@@ -40,7 +56,7 @@ scripts/leftovers.sh before target/leftovers
 export POCKETDOCK_TEST_REPORT="$PWD/target/test-report.txt"
 : >"$POCKETDOCK_TEST_REPORT"
 
-echo "== the Python reference (pip install pocketdock) for the interoperability tests"
+stage "the Python reference (pip install pocketdock) for the interoperability tests"
 pyref="$PWD/.run/pyref"
 if [ ! -x "$pyref/bin/python" ] || ! "$pyref/bin/python" -c 'import pocketdock' 2>/dev/null; then
   python3 -m venv "$pyref"
@@ -48,17 +64,17 @@ if [ ! -x "$pyref/bin/python" ] || ! "$pyref/bin/python" -c 'import pocketdock' 
 fi
 export POCKETDOCK_TEST_PYTHON="$pyref/bin/python"
 
-echo "== the in-sandbox agent (static build, for the agent-path tests)"
+stage "the in-sandbox agent (static build, for the agent-path tests)"
 scripts/build-agent.sh
 export POCKETDOCK_AGENT="$PWD/target/agent/pocketdock-agent"
 
-echo "== cargo fmt --check"
+stage "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy --all-targets -- -D warnings"
+stage "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== dependency checks (no tokio in the blocking, async core, smol or CLI trees)"
+stage "dependency checks (no tokio in the blocking, async core, smol or CLI trees)"
 for crate in pocketdock-blocking pocketdock-async pocketdock-smol pocketdock-cli pocketdock-proto pocketdock-host pocketdock-agent; do
   if cargo tree -p "$crate" -e normal -i tokio >/dev/null 2>&1; then
     echo "error: $crate depends on tokio" >&2
@@ -66,10 +82,10 @@ for crate in pocketdock-blocking pocketdock-async pocketdock-smol pocketdock-cli
   fi
 done
 
-echo "== cargo doc (every link in the API docs resolves)"
+stage "cargo doc (every link in the API docs resolves)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude pocketdock-tests --quiet
 
-echo "== cargo package (every published crate builds alone from its package)"
+stage "cargo package (every published crate builds alone from its package)"
 # Verification builds each crate against the others' fresh .crate files through a temporary
 # local registry. Cargo takes registry crates as immutable by name and version, so it would
 # reuse what it extracted (under ~/.cargo) and built (in the target dir) from an earlier run's
@@ -80,13 +96,39 @@ rm -rf target/package target/package-verify "${CARGO_HOME:-$HOME/.cargo}"/regist
 CARGO_TARGET_DIR=target/package-verify cargo package --workspace --exclude pocketdock-tests --exclude pocketdock-py --allow-dirty --quiet
 rm -rf target/package-verify
 
-echo "== cargo test (unit, corpus replay, integration on podman and docker)"
+stage "cargo test (unit, corpus replay, integration on podman and docker)"
+cargo test --workspace --no-run --quiet
+# Two lanes at once: most tests wait on an engine, not on the CPU. The suites that wait longest
+# on the least CPU (the fake engine's deadlines and slow-loris bytes; the remote engines over TLS
+# and ssh) run beside all the rest; each lane has a log of its own, joined afterwards in
+# target/test-output.log. Every invocation selects the whole workspace, so that each builds the
+# same features and none rebuilds what another built.
+beside_tests=(faults_fake_engine remote)
+rest_tests=()
+while read -r name; do
+  [[ " ${beside_tests[*]} " == *" $name "* ]] || rest_tests+=(--test "$name")
+done < <(cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    for t in p["targets"]:
+        if "test" in t["kind"]:
+            print(t["name"])')
+beside target/test-output-beside.log cargo test --workspace --no-fail-fast "${beside_tests[@]/#/--test=}"
+tests_beside=$lane
 set +e
-cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
-status=${PIPESTATUS[0]}
+: >target/test-output.log
+status=0
+for targets in "--lib --bins ${rest_tests[*]}" --doc; do
+  # shellcheck disable=SC2086 # one word per flag
+  cargo test --workspace --no-fail-fast $targets 2>&1 | tee -a target/test-output.log
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+done
+stage "cargo test: the lane beside ($(IFS=' '; echo "${beside_tests[*]}"))"
+wait "$tests_beside" || status=1
+tee -a target/test-output.log <target/test-output-beside.log
 set -e
 
-echo "== integration tests per adapter and engine"
+stage "integration tests per adapter and engine"
 for a in blocking tokio smol async_std; do
   for e in podman docker; do
     n=$(grep -cE "^test ${a}::${e}::.* ok$" target/test-output.log || true)
@@ -115,35 +157,40 @@ for e in docker_tls podman_ssh docker_ssh; do
   fi
 done
 
-# Short fuzzing (60 s per target; `scripts/fuzz.sh long` is 30 min each) runs in the background
-# while the MCP and Python checks below, which mostly wait on the engines, take their turn.
-echo "== short fuzzing in the background: every fuzz target for 60 s (log: target/fuzz-short.log)"
-# Its own session (process group), so that the cleanup can stop all of it on an early exit.
-setsid scripts/fuzz.sh short >target/fuzz-short.log 2>&1 &
-fuzz_pid=$!
+# Short fuzzing (60 s per target; `scripts/fuzz.sh long` is 30 min each) and the MCP checks run
+# in the background while the Python package's take their turn: all three mostly wait, on the
+# engines or on one core.
+stage "short fuzzing in the background: every fuzz target for 60 s (log: target/fuzz-short.log)"
+beside target/fuzz-short.log scripts/fuzz.sh short
+fuzz=$lane
+stage "the MCP server through the official MCP Python SDK, stdio and HTTP, both engines, in the background (log: target/mcp-stage.log)"
+beside target/mcp-stage.log scripts/mcp-test.sh
+mcp=$lane
 
-echo "== the MCP server through the official MCP Python SDK, stdio and HTTP, both engines"
-if ! scripts/mcp-test.sh; then
-  echo "error: the MCP server's checks failed" >&2
-  status=1
-fi
-
-echo "== the Python package: wheel built and installed, its tests and the reference's own, both engines"
+stage "the Python package: wheel built and installed, its tests and the reference's own, both engines"
 if ! scripts/python.sh; then
   echo "error: the Python package's checks failed" >&2
   status=1
 fi
 
-echo "== short fuzzing (started above)"
+stage "the MCP server's checks (started above)"
+mcp_rc=0
+wait "$mcp" || mcp_rc=$?
+cat target/mcp-stage.log
+if [ "$mcp_rc" != 0 ]; then
+  echo "error: the MCP server's checks failed" >&2
+  status=1
+fi
+
+stage "short fuzzing (started above)"
 fuzz_rc=0
-wait "$fuzz_pid" || fuzz_rc=$?
-fuzz_pid=
+wait "$fuzz" || fuzz_rc=$?
 if [ "$fuzz_rc" != 0 ]; then
   echo "error: a fuzz target crashed, or the fuzzing did not run (target/fuzz-short.log)" >&2
   status=1
 fi
 
-echo "== what the run left behind (containers and images new on the engines, this checkout's processes)"
+stage "what the run left behind (containers and images new on the engines, this checkout's processes)"
 if ! scripts/leftovers.sh after target/leftovers >>"$POCKETDOCK_TEST_REPORT"; then
   echo "error: the run left containers, images or processes behind (listed above)" >&2
   status=1

@@ -20,9 +20,34 @@ use pocketdock_tests::conformance::{runtime, ChunkStream, Detached, Sandbox, She
 /// The output cap every mode uses (the ring and session buffers have it as their default).
 const CAP: usize = 1024 * 1024;
 
+/// The unit of a flood: `dd`'s block size, and the first size of the file of 0xff bytes.
+const BLOCK: u64 = 64 * 1024;
+/// The largest file of 0xff bytes a flood builds in the sandbox's /tmp before repeating it.
+const FF_FILE: u64 = 16 << 20;
+
+/// The command that writes `bytes` (a multiple of [`BLOCK`]) of NUL to stdout and as many 0xff
+/// bytes to stderr, side by side. Both come in large blocks: busybox `head -c` and `tr` move about
+/// 200 MB/s of CPU each, which made the sandbox's generator, not the client, the slow part of a
+/// flood. Stdout is `dd` of /dev/zero; stderr is a block of 0xff doubled into a file of up to
+/// 16 MiB, written out as many times as it takes.
 fn flood(bytes: u64) -> String {
+    if bytes == 0 || bytes % BLOCK != 0 {
+        fail(
+            "usage",
+            format_args!("BYTES must be a positive multiple of {BLOCK}"),
+        );
+    }
+    let (mut file, mut doublings) = (BLOCK, 0);
+    while bytes % (file * 2) == 0 && file * 2 <= FF_FILE {
+        file *= 2;
+        doublings += 1;
+    }
+    let (blocks, copies) = (bytes / BLOCK, bytes / file);
     format!(
-        "head -c {bytes} /dev/zero & tr '\\000' '\\377' < /dev/zero | head -c {bytes} >&2; wait"
+        "f=/tmp/pocketdock-flood-$$; dd if=/dev/zero bs={BLOCK} count={blocks} 2>/dev/null & \
+         head -c {BLOCK} /dev/zero | tr '\\000' '\\377' >$f; \
+         for _ in $(seq {doublings}); do cat $f $f >$f.2; mv $f.2 $f; done; \
+         for _ in $(seq {copies}); do cat $f; done >&2; rm -f $f; wait"
     )
 }
 
@@ -51,8 +76,10 @@ fn run_seen(mode: &str, r: &ExecResult, through_agent: bool) -> u64 {
     (r.stdout.len() + r.stderr.len()) as u64 + r.elided_bytes
 }
 
-/// Run `command` in `mode`; the output bytes the mode saw (kept, elided or handed out).
-async fn once<S: Sandbox>(c: &S, mode: &str, command: &str) -> u64 {
+/// Run a flood of `bytes` in `mode`; the output bytes the mode saw (kept, elided or handed out).
+async fn once<S: Sandbox>(c: &S, mode: &str, bytes: u64) -> u64 {
+    let command = flood(bytes);
+    let command = command.as_str();
     let opts = RunOptions::new().no_timeout().max_output(CAP);
     let (base, through_agent) = match mode.strip_prefix("agent-") {
         Some(base) => (base, true),
@@ -97,7 +124,7 @@ async fn once<S: Sandbox>(c: &S, mode: &str, command: &str) -> u64 {
                 fail(mode, format!("exit code {}", r.exit_code));
             }
             check_path(mode, &r, through_agent);
-            if command.len() > 200 && !p.buffer_overflow() {
+            if bytes > CAP as u64 && !p.buffer_overflow() {
                 fail(mode, "a flood did not overflow the ring buffer");
             }
             let snap = p.read();
@@ -135,9 +162,9 @@ async fn measure<S: Sandbox>(mode: &str, socket: &str, name: &str, bytes: u64) {
             .await
             .unwrap_or_else(|e| fail("set_agent_mode", e));
     }
-    once(&c, mode, &flood(64 * 1024)).await;
+    once(&c, mode, BLOCK).await;
     let before = hwm();
-    let seen = once(&c, mode, &flood(bytes)).await;
+    let seen = once(&c, mode, bytes).await;
     let after = hwm();
     println!("before={before} after={after} seen={seen}");
 }
