@@ -215,8 +215,15 @@ impl Container {
 
     /// Commit the container's filesystem as image `name` (`repo[:tag]`, registry ports
     /// understood); returns the image id.
+    ///
+    /// An agent start under way (the one begun in the background after a first command) is
+    /// waited for first: Docker pauses a container to commit it, and a pause that lands while
+    /// an engine exec is being set up leaves the exec and the commit waiting on each other for
+    /// good. A snapshot taken after the agent ran holds its binary (in `/.pocketdock/`).
     pub fn snapshot(&self, name: &str) -> Result<String> {
-        self.engine.call(calls::commit(&self.id, name)?)
+        let commit = calls::commit(&self.id, name)?;
+        self.agent_settled();
+        self.engine.call(commit)
     }
 
     /// Set the ring buffer capacity of detached processes started from now on.

@@ -1024,6 +1024,38 @@ pub async fn snapshot_makes_an_image<S: Sandbox>(ctx: Ctx) {
     ));
 }
 
+/// A snapshot right after a sandbox's first command, while the agent starts in the background,
+/// waits for that start to settle before it commits: Docker pauses a container to commit it,
+/// and a pause that lands while the agent's engine exec is being set up leaves the exec and
+/// the commit waiting on each other for good (found as a hung `snapshot` in the reference's
+/// own tests).
+pub async fn snapshot_waits_for_the_agent_start<S: Sandbox>(ctx: Ctx) {
+    let c: S = ctx
+        .create(ctx.spec("snap-agent").agent(AgentMode::Auto))
+        .await;
+    ok(c.run("echo snap > /home/sandbox/s").await);
+    assert_eq!(
+        c.agent_status(),
+        AgentStatus::Starting,
+        "the first command begins the agent's start"
+    );
+    let tag = ctx.image("snap-agent");
+    assert!(!ok(c.snapshot(&tag).await).is_empty());
+    assert!(
+        matches!(c.agent_status(), AgentStatus::Up { .. }),
+        "the snapshot did not wait for the agent: {:?}",
+        c.agent_status()
+    );
+    let c2: S = ctx
+        .create(
+            ContainerSpec::new()
+                .image(&tag)
+                .name(ctx.name("snap-agent2")),
+        )
+        .await;
+    assert_eq!(ok(c2.run("cat /home/sandbox/s").await).stdout, b"snap\n");
+}
+
 /// A taken name is refused with `NameInUse`.
 pub async fn name_clash_is_refused<S: Sandbox>(ctx: Ctx) {
     let c: S = ctx.sandbox("clash").await;
@@ -1603,6 +1635,7 @@ macro_rules! with_every_scenario {
             limits_read_back_at_create,
             reboot_in_place_and_fresh,
             snapshot_makes_an_image,
+            snapshot_waits_for_the_agent_start,
             name_clash_is_refused,
             invalid_input_is_refused_before_the_engine,
             missing_image_and_vanished_container,

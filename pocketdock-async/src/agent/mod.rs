@@ -516,6 +516,17 @@ impl<R: Runtime> Container<R> {
         }
     }
 
+    /// Wait until no agent start is under way on this handle; at once when none is.
+    pub(crate) async fn agent_settled(&self) {
+        let _ = self
+            .agent
+            .0
+            .wait_for(None, |st| {
+                (!matches!(st.slot, Slot::Starting)).then_some(())
+            })
+            .await;
+    }
+
     /// Whether this handle's commands go through the agent, and if not, why.
     pub fn agent_status(&self) -> AgentStatus {
         self.agent.status()

@@ -567,6 +567,19 @@ impl Container {
         self.agent.finish(generation, open(&self.engine, &self.id))
     }
 
+    /// Wait until no agent start is under way on this handle; at once when none is.
+    pub(crate) fn agent_settled(&self) {
+        let mut st = self.agent.lock();
+        while matches!(st.slot, Slot::Starting) {
+            st = self
+                .agent
+                .0
+                .changed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
     /// Whether this handle's commands go through the agent, and if not, why.
     pub fn agent_status(&self) -> AgentStatus {
         self.agent.status()
