@@ -11,14 +11,21 @@
 #
 # Prints pass/fail counts per engine and suite; exits non-zero on any failure. The engines must be
 # running (scripts/engines.sh up; `eval "$(scripts/engines.sh env)"` sets the two variables).
+#
+#   scripts/python.sh [all|build|test]
+#
+# `build` does steps 1-3 only (the release builds, which want the CPU to themselves), `test` steps
+# 4-5 on what `build` installed (they mostly wait on the engines), `all` (the default) both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 export PATH="$HOME/.cargo/bin:$PATH"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
+phase=${1:-all}
+case $phase in all | build | test) ;; *) echo "usage: scripts/python.sh [all|build|test]" >&2; exit 2 ;; esac
 started=$(date +%s)
-log() { printf '[python] %s\n' "$*" >&2; }
+log() { printf '[python %ss] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
 die() { printf '[python] error: %s\n' "$*" >&2; exit 1; }
 
 : "${POCKETDOCK_TEST_PODMAN:?set POCKETDOCK_TEST_PODMAN (eval \"\$(scripts/engines.sh env)\")}"
@@ -29,51 +36,58 @@ venv="$run_dir/pyenv"
 py="$venv/bin/python"
 mkdir -p "$run_dir"
 
-# --- 1. the venv -------------------------------------------------------------------------------
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  log "installing python3-venv (apt)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
-fi
-if [ ! -x "$py" ]; then
-  log "creating $venv"
-  python3 -m venv "$venv"
-fi
-tools=(maturin==1.16.0 pytest pytest-asyncio ruff mypy)
-if ! "$py" -c 'import maturin, pytest, pytest_asyncio, mypy' >/dev/null 2>&1 || [ ! -x "$venv/bin/ruff" ]; then
-  log "installing ${tools[*]}"
-  "$py" -m pip install -q "${tools[@]}"
-fi
+if [ "$phase" != test ]; then
+  # --- 1. the venv -------------------------------------------------------------------------------
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    log "installing python3-venv (apt)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+  fi
+  if [ ! -x "$py" ]; then
+    log "creating $venv"
+    python3 -m venv "$venv"
+  fi
+  tools=(maturin==1.16.0 pytest pytest-asyncio ruff mypy)
+  if ! "$py" -c 'import maturin, pytest, pytest_asyncio, mypy' >/dev/null 2>&1 || [ ! -x "$venv/bin/ruff" ]; then
+    log "installing ${tools[*]}"
+    "$py" -m pip install -q "${tools[@]}"
+  fi
 
-# --- 2. the CLI, as the wheel's console command -------------------------------------------------
-log "building the CLI (release)"
-cargo build --release -p pocketdock-cli --quiet
-mkdir -p pocketdock-py/wheel-data/scripts
-# Stripped: the release profile keeps line tables (debug = 1), which users do not need.
-if command -v strip >/dev/null; then
-  strip -o pocketdock-py/wheel-data/scripts/pocketdock target/release/pocketdock
-  chmod 0755 pocketdock-py/wheel-data/scripts/pocketdock
-else
-  install -m 0755 target/release/pocketdock pocketdock-py/wheel-data/scripts/pocketdock
-fi
+  # --- 2. the CLI, as the wheel's console command -------------------------------------------------
+  log "building the CLI (release)"
+  cargo build --release -p pocketdock-cli --quiet
+  mkdir -p pocketdock-py/wheel-data/scripts
+  # Stripped: the release profile keeps line tables (debug = 1), which users do not need.
+  if command -v strip >/dev/null; then
+    strip -o pocketdock-py/wheel-data/scripts/pocketdock target/release/pocketdock
+    chmod 0755 pocketdock-py/wheel-data/scripts/pocketdock
+  else
+    install -m 0755 target/release/pocketdock pocketdock-py/wheel-data/scripts/pocketdock
+  fi
 
-# The in-sandbox agent (static, built by scripts/build-agent.sh) goes beside the CLI: the CLI
-# finds it beside itself, and the package points the core at it when it is imported.
-agent="$repo/target/agent/pocketdock-agent"
-if [ ! -x "$agent" ]; then
-  log "building the in-sandbox agent"
-  scripts/build-agent.sh >/dev/null
-fi
-install -m 0755 "$agent" pocketdock-py/wheel-data/scripts/pocketdock-agent
+  # The in-sandbox agent (static, built by scripts/build-agent.sh) goes beside the CLI: the CLI
+  # finds it beside itself, and the package points the core at it when it is imported.
+  agent="$repo/target/agent/pocketdock-agent"
+  if [ ! -x "$agent" ]; then
+    log "building the in-sandbox agent"
+    scripts/build-agent.sh >/dev/null
+  fi
+  install -m 0755 "$agent" pocketdock-py/wheel-data/scripts/pocketdock-agent
 
-# --- 3. the wheel, installed the way a user installs it -----------------------------------------
-log "building the wheel (maturin, release)"
-wheels="$run_dir/wheels"
-rm -rf "$wheels"
-(cd pocketdock-py && "$venv/bin/maturin" build --release --quiet --out "$wheels" --interpreter "$py")
-wheel=$(ls "$wheels"/pocketdock_rs-*.whl)
-log "installing $(basename "$wheel")"
-"$py" -m pip install -q --force-reinstall --no-deps "$wheel"
+  # --- 3. the wheel, installed the way a user installs it -----------------------------------------
+  log "building the wheel (maturin, release)"
+  wheels="$run_dir/wheels"
+  rm -rf "$wheels"
+  (cd pocketdock-py && "$venv/bin/maturin" build --release --quiet --out "$wheels" --interpreter "$py")
+  wheel=$(ls "$wheels"/pocketdock_rs-*.whl)
+  log "installing $(basename "$wheel")"
+  "$py" -m pip install -q --force-reinstall --no-deps "$wheel"
+fi
+if [ "$phase" = build ]; then
+  log "built and installed in $(($(date +%s) - started)) s"
+  exit 0
+fi
+"$py" -c 'import pocketdock._native' 2>/dev/null || die "no wheel installed in $venv: run scripts/python.sh build first"
 
 # --- 4. lint and types --------------------------------------------------------------------------
 log "ruff"

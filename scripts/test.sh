@@ -98,12 +98,13 @@ rm -rf target/package-verify
 
 stage "cargo test (unit, corpus replay, integration on podman and docker)"
 cargo test --workspace --no-run --quiet
-# Two lanes at once: most tests wait on an engine, not on the CPU. The suites that wait longest
-# on the least CPU (the fake engine's deadlines and slow-loris bytes; the remote engines over TLS
-# and ssh) run beside all the rest; each lane has a log of its own, joined afterwards in
-# target/test-output.log. Every invocation selects the whole workspace, so that each builds the
-# same features and none rebuilds what another built.
-beside_tests=(faults_fake_engine remote)
+# Two lanes at once: most tests wait on an engine, not on the CPU. The conformance suite and the
+# suites that wait longest on the least CPU (the fake engine's deadlines and slow-loris bytes; the
+# remote engines over TLS and ssh) run beside all the rest, which takes about as long; each lane
+# has a log of its own, joined afterwards in target/test-output.log. Every invocation selects the
+# whole workspace, so that each builds the same features and none rebuilds what another built.
+stage "cargo test: built; two lanes"
+beside_tests=(faults_fake_engine remote conformance)
 rest_tests=()
 while read -r name; do
   [[ " ${beside_tests[*]} " == *" $name "* ]] || rest_tests+=(--test "$name")
@@ -157,9 +158,18 @@ for e in docker_tls podman_ssh docker_ssh; do
   fi
 done
 
-# Short fuzzing (60 s per target; `scripts/fuzz.sh long` is 30 min each) and the MCP checks run
-# in the background while the Python package's take their turn: all three mostly wait, on the
-# engines or on one core.
+# The Python package's release builds want both cores; then short fuzzing (60 s per target;
+# `scripts/fuzz.sh long` is 30 min each) and the MCP checks run in the background while the Python
+# package's tests take their turn: all three mostly wait, on the engines or on one core.
+stage "the Python package: release builds of the CLI and the wheel, installed with pip"
+python_built=0
+if scripts/python.sh build; then
+  python_built=1
+else
+  echo "error: the Python package did not build" >&2
+  status=1
+fi
+
 stage "short fuzzing in the background: every fuzz target for 60 s (log: target/fuzz-short.log)"
 beside target/fuzz-short.log scripts/fuzz.sh short
 fuzz=$lane
@@ -167,8 +177,8 @@ stage "the MCP server through the official MCP Python SDK, stdio and HTTP, both 
 beside target/mcp-stage.log scripts/mcp-test.sh
 mcp=$lane
 
-stage "the Python package: wheel built and installed, its tests and the reference's own, both engines"
-if ! scripts/python.sh; then
+stage "the Python package: lint, types, its tests and the reference's own, both engines"
+if [ "$python_built" = 1 ] && ! scripts/python.sh test; then
   echo "error: the Python package's checks failed" >&2
   status=1
 fi
