@@ -546,19 +546,10 @@ impl Container {
     /// path.
     pub fn start_agent(&self) -> Result<AgentStatus> {
         let generation = {
-            let mut st = self.agent.lock();
-            loop {
-                match &st.slot {
-                    Slot::Starting => {
-                        st = self
-                            .agent
-                            .0
-                            .changed
-                            .wait(st)
-                            .unwrap_or_else(PoisonError::into_inner);
-                    }
-                    Slot::Up(conn) if conn.is_up() => return Ok(conn.status()),
-                    _ => break,
+            let mut st = self.settled_agent();
+            if let Slot::Up(conn) = &st.slot {
+                if conn.is_up() {
+                    return Ok(conn.status());
                 }
             }
             st.slot = Slot::Starting;
@@ -569,6 +560,11 @@ impl Container {
 
     /// Wait until no agent start is under way on this handle; at once when none is.
     pub(crate) fn agent_settled(&self) {
+        drop(self.settled_agent());
+    }
+
+    /// The agent slot, locked once no start is under way on it.
+    fn settled_agent(&self) -> MutexGuard<'_, SlotState> {
         let mut st = self.agent.lock();
         while matches!(st.slot, Slot::Starting) {
             st = self
@@ -578,6 +574,7 @@ impl Container {
                 .wait(st)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        st
     }
 
     /// Whether this handle's commands go through the agent, and if not, why.
