@@ -116,6 +116,11 @@ for p in json.load(sys.stdin)["packages"]:
             print(t["name"])')
 beside target/test-output-beside.log cargo test --workspace --no-fail-fast "${beside_tests[@]/#/--test=}"
 tests_beside=$lane
+# Short fuzzing (60 s per target, one core; `scripts/fuzz.sh long` is 30 min each) runs beside the
+# two lanes too: it builds in fuzz/target of its own and ends well before them.
+stage "short fuzzing in the background: every fuzz target for 60 s (log: target/fuzz-short.log)"
+beside target/fuzz-short.log scripts/fuzz.sh short
+fuzz=$lane
 set +e
 : >target/test-output.log
 status=0
@@ -158,9 +163,8 @@ for e in docker_tls podman_ssh docker_ssh; do
   fi
 done
 
-# The Python package's release builds want both cores; then short fuzzing (60 s per target;
-# `scripts/fuzz.sh long` is 30 min each) and the MCP checks run in the background while the Python
-# package's tests take their turn: all three mostly wait, on the engines or on one core.
+# The Python package's release builds want both cores; then the MCP checks run in the background
+# while the Python package's tests take their turn: both mostly wait on the engines.
 stage "the Python package: release builds of the CLI and the wheel, installed with pip"
 python_built=0
 if scripts/python.sh build; then
@@ -170,9 +174,6 @@ else
   status=1
 fi
 
-stage "short fuzzing in the background: every fuzz target for 60 s (log: target/fuzz-short.log)"
-beside target/fuzz-short.log scripts/fuzz.sh short
-fuzz=$lane
 stage "the MCP server through the official MCP Python SDK, stdio and HTTP, both engines, in the background (log: target/mcp-stage.log)"
 beside target/mcp-stage.log scripts/mcp-test.sh
 mcp=$lane
