@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pocketdock beside a minimal hand-written client on both engines, in one run: exec wall time
 # and client CPU, lifecycle, write and read of 1 MB and 64 MB, stdout streamed at 100 MB and
-# 1 GiB (MB/s, CPU, client peak RSS). See pocketdock-blocking/examples/floor.rs.
+# 1 GiB (MB/s, CPU, client peak RSS), all on the engine path; then the 1 MB write again with
+# the in-sandbox agent up (it answers the upload's path stat). See
+# pocketdock-blocking/examples/floor.rs.
 #   scripts/bench-floor.sh        (starts the engines with scripts/engines.sh if needed)
 #   BENCH_ROUNDS=N                (rounds per figure, default 30)
 set -euo pipefail
@@ -10,6 +12,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 scripts/engines.sh up >/dev/null
 eval "$(scripts/engines.sh env)"
 cargo build --release -q -p pocketdock-blocking --example floor
+scripts/build-agent.sh >/dev/null
+export POCKETDOCK_AGENT="$PWD/target/agent/pocketdock-agent"
 for e in podman docker; do
   var="POCKETDOCK_TEST_${e^^}"
   echo "== $e"

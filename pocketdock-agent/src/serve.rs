@@ -4,7 +4,7 @@
 use std::io::{ErrorKind, Read};
 use std::sync::Arc;
 
-use pocketdock_proto::agent::{Frame, FrameDecoder, Kind, SpawnRequest};
+use pocketdock_proto::agent::{Frame, FrameDecoder, Kind, SpawnRequest, StatReply};
 
 use crate::agent::{Agent, Ending};
 
@@ -87,13 +87,20 @@ fn act(agent: &Arc<Agent>, frame: Frame) -> Result<(), Ending> {
             agent.commands.credit(id, bytes);
         }
         Kind::Ping => agent.output.send(Kind::Pong, id, &[])?,
+        Kind::Stat => {
+            let path = String::from_utf8_lossy(&frame.payload).into_owned();
+            let reply = serde_json::to_vec(&stat(&path))
+                .map_err(|e| Ending::Malformed(format!("stat reply {id}: {e}")))?;
+            agent.output.send(Kind::StatReply, id, &reply)?;
+        }
         Kind::Hello
         | Kind::Started
         | Kind::Stdout
         | Kind::Stderr
         | Kind::Exit
         | Kind::SpawnFailed
-        | Kind::Pong => {
+        | Kind::Pong
+        | Kind::StatReply => {
             return Err(Ending::Malformed(format!(
                 "the host sent a {:?} frame, which only the agent sends",
                 frame.kind
@@ -101,4 +108,40 @@ fn act(agent: &Arc<Agent>, frame: Frame) -> Result<(), Ending> {
         }
     }
     Ok(())
+}
+
+/// `lstat` of `path` as the agent's user: a missing path (or one through a file) is
+/// `missing`, any other failure is said in `failed` (the host then asks the engine). It runs
+/// on the frame reader: one system call on a path of the sandbox's own file system.
+fn stat(path: &str) -> StatReply {
+    use std::os::unix::fs::MetadataExt;
+    let failed = |e: std::io::Error| StatReply {
+        failed: Some(e.to_string()),
+        ..StatReply::default()
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let link_target = if meta.file_type().is_symlink() {
+                match std::fs::read_link(path) {
+                    Ok(t) => t.to_string_lossy().into_owned(),
+                    Err(e) => return failed(e),
+                }
+            } else {
+                String::new()
+            };
+            StatReply {
+                mode: meta.mode(),
+                size: meta.size(),
+                link_target,
+                ..StatReply::default()
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
+            StatReply {
+                missing: true,
+                ..StatReply::default()
+            }
+        }
+        Err(e) => failed(e),
+    }
 }

@@ -6,7 +6,7 @@ mod support;
 use std::fmt::Write as _;
 use std::os::unix::fs::MetadataExt;
 
-use pocketdock_proto::agent::{Kind, AGENT_PROTOCOL};
+use pocketdock_proto::agent::{Kind, StatReply, AGENT_PROTOCOL};
 use support::{argv, sh, Agent};
 
 #[test]
@@ -56,6 +56,39 @@ fn ping_is_answered_with_pong_of_the_same_id() {
     agent.send(Kind::Ping, 42, b"");
     let f = agent.frame();
     assert_eq!((f.kind, f.id, f.payload.len()), (Kind::Pong, 42, 0));
+}
+
+#[test]
+fn a_stat_says_what_lstat_found_without_following_a_final_link() {
+    let mut agent = Agent::start();
+    let dir = std::env::temp_dir().join(format!("pd-agent-stat-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let file = dir.join("f");
+    std::fs::write(&file, b"12345").expect("a file");
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o751))
+        .expect("its mode");
+    std::os::unix::fs::symlink("f", dir.join("l")).expect("a link");
+    let mut ask = |id: u32, path: &std::path::Path| {
+        agent.send(Kind::Stat, id, path.to_string_lossy().as_bytes());
+        let f = agent.frame();
+        assert_eq!((f.kind, f.id), (Kind::StatReply, id));
+        serde_json::from_slice::<StatReply>(&f.payload).expect("a stat reply")
+    };
+    let r = ask(1, &file);
+    assert_eq!(
+        (r.mode, r.size, r.missing, r.failed),
+        (0o100_751, 5, false, None)
+    );
+    let r = ask(2, &dir.join("l"));
+    assert_eq!(
+        (r.mode & 0o170_000, r.link_target.as_str()),
+        (0o120_000, "f")
+    );
+    assert_eq!(ask(3, &dir).mode & 0o170_000, 0o040_000);
+    assert!(ask(4, &dir.join("none")).missing);
+    assert!(ask(5, &file.join("below")).missing, "a path through a file");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so a lost or moved byte shows.

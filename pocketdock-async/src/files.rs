@@ -17,7 +17,7 @@
 use std::path::Path;
 
 use pocketdock_proto::files::{
-    check_path, helper_config, list_command, parse_list, PullOp, PutOp, ReadFileOp,
+    check_path, helper_config, list_command, parse_list, PullOp, PutEvent, PutOp, ReadFileOp,
     TransferOptions, LIST_MAX_OUTPUT,
 };
 use pocketdock_proto::Result;
@@ -30,6 +30,7 @@ use pocketdock_proto::{
 use pocketdock_host::tree::{feed_put, unix_now, PullTarget, PushFeed};
 
 use crate::container::Container;
+use crate::driver::{Driver, Progress};
 use crate::engine::nonce;
 use crate::runtime::Runtime;
 
@@ -51,8 +52,9 @@ impl<R: Runtime> Container<R> {
     /// Write `content` to the file `path` (absolute) with explicit options (only the deadline
     /// applies).
     ///
-    /// Nothing runs in the container: what is at `path` comes from the engine's path stat, and
-    /// missing parents are directory entries of the uploaded archive (`0755`). The file and the
+    /// Nothing runs in the container: what is at `path` comes from the engine's path stat (or,
+    /// when the in-sandbox agent is up, from its `lstat`, which saves the engine's round trip;
+    /// the engine's when the agent cannot say), and missing parents are directory entries of the uploaded archive (`0755`). The file and the
     /// parents belong to the default user (its uid and gid, learned on the first upload of this
     /// handle from the container's configuration and `/etc/passwd`, or with `id` when those
     /// cannot say, and kept, are set in the tar headers); an existing file keeps its
@@ -65,11 +67,34 @@ impl<R: Runtime> Container<R> {
         content: impl AsRef<[u8]>,
         opts: &TransferOptions,
     ) -> Result<()> {
-        let op = PutOp::write(&self.id, path, content.as_ref(), opts, unix_now(), &nonce())?
-            .known_owner(self.owner.get().copied());
-        self.engine
-            .drive_fed(op, |e, op| feed_put(None, e, op, opts, &self.owner))
-            .await
+        let op = PutOp::write(&self.id, path, content.as_ref(), opts, unix_now(), &nonce())?;
+        self.put(op, None, opts).await
+    }
+
+    /// Drive an upload: the default user kept from an earlier one, the agent's stats when it
+    /// is up, and the host work of every other event (`feed`: a push's source).
+    async fn put(
+        &self,
+        op: PutOp<'_>,
+        mut feed: Option<&mut PushFeed>,
+        opts: &TransferOptions,
+    ) -> Result<()> {
+        let op = op
+            .known_owner(self.owner.get().copied())
+            .stats_from_caller(self.stats_through_agent());
+        let mut drv = Driver::<_, R>::new(op, self.engine.endpoint());
+        loop {
+            match drv.advance().await {
+                Progress::Event(PutEvent::Stat { path }) => {
+                    let answer = self.agent_stat(&path).await;
+                    drv.op_mut().stat_answer(answer);
+                }
+                Progress::Event(e) => {
+                    feed_put(feed.as_deref_mut(), e, drv.op_mut(), opts, &self.owner);
+                }
+                Progress::Done(r) => return r,
+            }
+        }
     }
 
     /// The content of the file `path` (absolute), at most 64 MiB
@@ -133,13 +158,8 @@ impl<R: Runtime> Container<R> {
         opts.validate()?;
         check_path("dest", dest)?;
         let mut feed = PushFeed::open(src.as_ref())?;
-        let op = PutOp::push(&self.id, dest, feed.kind(), opts, unix_now(), &nonce())?
-            .known_owner(self.owner.get().copied());
-        self.engine
-            .drive_fed(op, |e, op| {
-                feed_put(Some(&mut feed), e, op, opts, &self.owner);
-            })
-            .await
+        let op = PutOp::push(&self.id, dest, feed.kind(), opts, unix_now(), &nonce())?;
+        self.put(op, Some(&mut feed), opts).await
     }
 
     /// Copy the container path `src` (absolute) to the host path `dest`. See

@@ -7,6 +7,9 @@
 //! client CPU per exec, lifecycle (create + start + stop + remove), write and read of 1 MB and
 //! 64 MB, and stdout streamed at 100 MB and 1 GiB with MB/s, CPU and the client's peak RSS
 //! (measured in a child process per case, so one case's memory never shows in another's).
+//! Everything runs on the engine path (the agent off), except one more figure when the agent
+//! binary is at hand (`POCKETDOCK_AGENT`): the 1 MB write with the agent up in a second
+//! sandbox, whose path stat the agent answers.
 #![expect(
     clippy::cast_precision_loss,
     reason = "benchmark figures: rates of counts far below 2^52"
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pocketdock_blocking::{ContainerSpec, Engine, LimitPolicy, RunOptions};
+use pocketdock_blocking::{AgentMode, ContainerSpec, Engine, LimitPolicy, RunOptions};
 
 #[path = "support/measure.rs"]
 mod measure;
@@ -326,6 +329,21 @@ fn exec_case(client: &str, container: &str, rounds: usize) -> BenchResult<()> {
     Ok(())
 }
 
+/// The 1 MB write again, in a sandbox whose agent is up (it answers the path stat).
+fn write_with_the_agent(engine: &Engine, image: &str, raw: &Raw, n: usize) -> BenchResult<()> {
+    let mut a = engine.create_container(ContainerSpec::new().image(image).agent(AgentMode::On))?;
+    println!("with the agent: {}", a.command_path());
+    let data = vec![b'x'; 1_000_000];
+    compare(
+        "write 1 MB, agent up",
+        n,
+        || Ok(a.write_file("/tmp/pd.bin", &data)?),
+        || raw.put_file(a.id(), "/tmp", "raw.bin", &data),
+    )?;
+    a.shutdown(true)?;
+    Ok(())
+}
+
 fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 5 && args[1] == "stream" {
@@ -348,7 +366,8 @@ fn main() -> BenchResult<()> {
     let raw = Raw {
         socket: engine.socket().to_path_buf(),
     };
-    let mut c = engine.create_container(ContainerSpec::new().image(&image))?;
+    let mut c =
+        engine.create_container(ContainerSpec::new().image(&image).agent(AgentMode::Off))?;
     let id = c.id().to_string();
 
     compare(
@@ -372,6 +391,9 @@ fn main() -> BenchResult<()> {
             || Ok(c.read_file("/tmp/pd.bin").map(|_| ())?),
             || raw.get_file(&id, "/tmp/raw.bin").map(|_| ()),
         )?;
+    }
+    if std::env::var_os("POCKETDOCK_AGENT").is_some() {
+        write_with_the_agent(&engine, &image, &raw, n)?;
     }
     let mut k = 0;
     compare(

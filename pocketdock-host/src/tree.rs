@@ -344,6 +344,9 @@ pub fn feed_put(
             Some(chunk) => op.push_body(chunk),
             None => op.finish_body(),
         }),
+        // Left unanswered: the operation asks the engine's path stat (the adapters answer it
+        // from the agent before calling here).
+        (PutEvent::Stat { .. }, _) => Ok(()),
         (PutEvent::Source { .. } | PutEvent::NeedBody, None) => Err(Error::SocketCommunication(
             "an upload asked for a host source it does not have".into(),
         )),

@@ -845,6 +845,7 @@ fn push_asks_the_host_for_its_source_then_every_piece() {
     let out = Script::new(script)
         .delivery(Delivery::Chunks(4))
         .run_with(op, |op, e| match e {
+            PutEvent::Stat { .. } => unreachable!("no caller stats were offered"),
             PutEvent::NeedBody => match pieces.pop() {
                 Some(p) => op.push_body(bytes::Bytes::from_static(p)),
                 None => op.finish_body(),
@@ -969,4 +970,117 @@ fn push_to_a_missing_nested_path_creates_its_parents_from_the_archive() {
     .known_owner(Some(OWNER));
     let out = Script::new(vec![stat("c", "/t/f", 0o644, "")]).run(op);
     assert!(matches!(out.result, Err(Error::InvalidInput { .. })));
+}
+
+/// What a caller with its own view of the container (the agent) answers to a path stat.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// Go `os.FileMode` and link target.
+    Known(u32, &'static str),
+    Missing,
+    /// It could not say.
+    Unknown,
+}
+
+impl Answer {
+    fn given(self, path: &str) -> Option<Result<pocketdock_proto::api::archive::PathStat, Error>> {
+        match self {
+            Self::Known(mode, link) => Some(Ok(pocketdock_proto::api::archive::PathStat {
+                mode,
+                link_target: link.into(),
+                ..Default::default()
+            })),
+            Self::Missing => Some(Err(Error::PathNotFound(path.into()))),
+            Self::Unknown => None,
+        }
+    }
+}
+
+/// Run `op` asking its stats of `answers` (path → answer; a path not listed is not answered,
+/// as a caller that ignores the event); the paths asked, in order, and the outcome.
+fn with_caller_stats(
+    op: PutOp<'_>,
+    script: Vec<Reply>,
+    answers: &[(&str, Answer)],
+) -> (Vec<String>, support::Outcome<PutEvent, ()>) {
+    let mut asked = Vec::new();
+    let out = Script::new(script).run_with(op.stats_from_caller(true), |op, e| {
+        if let PutEvent::Stat { path } = e {
+            asked.push(path.clone());
+            if let Some((_, a)) = answers.iter().find(|(p, _)| p == path) {
+                op.stat_answer(a.given(path));
+            }
+        }
+    });
+    (asked, out)
+}
+
+/// A caller that answers the path stats (the in-sandbox agent) makes a write one `PUT`: the
+/// same plan as with the engine's stats (mode kept, links followed, parents created, a
+/// directory refused), and the engine's stat only for a path the caller could not say.
+#[test]
+fn write_file_with_the_callers_stats_is_one_put() {
+    // Over a file: its mode is kept, nothing but the PUT goes to the engine.
+    let (asked, out) = with_caller_stats(
+        write_op("/home/u/f.txt", b"data"),
+        vec![put("c", "/home/u")],
+        &[("/home/u/f.txt", Answer::Known(0o750, ""))],
+    );
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    assert_eq!(asked, ["/home/u/f.txt"]);
+    assert_eq!(out.sent.len(), 1, "the PUT alone");
+    assert_eq!(
+        entries_of(&put_body(&out.sent)),
+        [("f.txt".to_string(), 0o750, 1000, 1001)]
+    );
+    // A missing nested path: the walk asks the caller too, and the archive makes the parents.
+    let (asked, out) = with_caller_stats(
+        write_op("/t/a/b/f", b"new"),
+        vec![put("c", "/t")],
+        &[
+            ("/t/a/b/f", Answer::Missing),
+            ("/t/a/b", Answer::Missing),
+            ("/t/a", Answer::Missing),
+            ("/t", Answer::Known(DIR, "")),
+        ],
+    );
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    assert_eq!(asked, ["/t/a/b/f", "/t/a/b", "/t/a", "/t"]);
+    assert_eq!(
+        entries_of(&put_body(&out.sent)),
+        [
+            ("a/".to_string(), 0o755, 1000, 1001),
+            ("a/b/".to_string(), 0o755, 1000, 1001),
+            ("a/b/f".to_string(), 0o644, 1000, 1001),
+        ]
+    );
+    // A link to a directory is refused before any request.
+    let (_, out) = with_caller_stats(
+        write_op("/l", b"x"),
+        vec![],
+        &[
+            ("/l", Answer::Known(LINK, "/d")),
+            ("/d", Answer::Known(DIR, "")),
+        ],
+    );
+    assert!(matches!(
+        out.result,
+        Err(Error::InvalidInput { field: "path", .. })
+    ));
+    assert!(out.sent.is_empty());
+    // The caller could not say (`None`), or did not answer: the engine's stat is asked.
+    for answers in [&[("/r/f", Answer::Unknown)][..], &[][..]] {
+        let (asked, out) = with_caller_stats(
+            write_op("/r/f", b"x"),
+            vec![stat("c", "/r/f", 0o600, ""), put("c", "/r")],
+            answers,
+        );
+        assert!(out.result.is_ok(), "{:?}", out.result);
+        assert_eq!(asked, ["/r/f"]);
+        assert_eq!(out.sent.len(), 2, "the engine's stat, then the PUT");
+        assert_eq!(
+            entries_of(&put_body(&out.sent)),
+            [("f".to_string(), 0o600, 1000, 1001)]
+        );
+    }
 }

@@ -1269,16 +1269,28 @@ pub async fn files_round_trip<S: Sandbox>(ctx: Ctx) {
 
 /// A read-only destination is [`Error::InvalidInput`] with the engine's reason, small or large:
 /// a body larger than what goes with the request head meets an engine that has answered and
-/// stopped reading, and its answer is what the caller gets, not a broken pipe.
+/// stopped reading, and its answer is what the caller gets, not a broken pipe. On the agent
+/// path `/ro` is a read-only bind mount of an empty host directory in a writable root: the
+/// agent cannot be copied into a read-only root, and Docker's archive endpoint does not see a
+/// tmpfs in a writable one (docs/engine-facts.md).
 pub async fn read_only_destination_is_refused<S: Sandbox>(ctx: Ctx) {
-    let c: S = ctx
-        .create(ctx.spec("ro").tmpfs("/ro", "ro,size=1m").hardening(
-            pocketdock_proto::spec::Hardening {
+    let host_dir = std::env::temp_dir().join(unique_name("pdro"));
+    let spec = if ctx.agent {
+        let _ = std::fs::create_dir_all(&host_dir);
+        ctx.spec("ro")
+            .volume(pocketdock_proto::spec::Volume::read_only(
+                host_dir.display().to_string(),
+                "/ro",
+            ))
+    } else {
+        ctx.spec("ro")
+            .tmpfs("/ro", "ro,size=1m")
+            .hardening(pocketdock_proto::spec::Hardening {
                 readonly_rootfs: true,
                 ..pocketdock_proto::spec::Hardening::default()
-            },
-        ))
-        .await;
+            })
+    };
+    let c: S = ctx.create(spec).await;
     for size in [1, 8 << 20] {
         let r = c.write_file("/ro/f.bin", &vec![7u8; size]).await;
         assert!(
@@ -1287,6 +1299,7 @@ pub async fn read_only_destination_is_refused<S: Sandbox>(ctx: Ctx) {
         );
     }
     assert_eq!(ok(c.run("ls -A /ro | wc -l").await).stdout_str(), "0\n");
+    let _ = std::fs::remove_dir_all(&host_dir);
 }
 
 /// A spawned command runs unwatched, with its env and workdir; a timeout is refused.
@@ -1642,8 +1655,6 @@ macro_rules! with_every_scenario {
             attach_by_name,
             persistent_shutdown_only_stops,
             persistence_in_a_project,
-            files_round_trip,
-            read_only_destination_is_refused,
             agent_path_keeps_the_contract,
             agent_starts_on_its_own_or_says_why_not,
             tty_program,
@@ -1674,6 +1685,8 @@ macro_rules! with_every_agent_path_scenario {
             detach_kill_ring_buffer_and_callbacks,
             ring_buffer_overflow,
             session_state_and_boundaries,
+            files_round_trip,
+            read_only_destination_is_refused,
         }
     };
 }

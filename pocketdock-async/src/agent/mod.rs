@@ -36,6 +36,7 @@ use crate::transport::comm;
 use crate::watch::Watch;
 
 mod shell;
+mod stat;
 pub(crate) use shell::ShellInput;
 
 /// How long a started agent has to say hello.

@@ -37,6 +37,7 @@ use crate::engine::{nonce, Engine};
 use crate::session::attach;
 
 mod shell;
+mod stat;
 pub(crate) use shell::ShellInput;
 
 /// How long a started agent has to say hello.

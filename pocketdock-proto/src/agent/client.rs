@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::frame::{encode_frame, Frame, FrameDecoder, Kind, MAX_DATA, MAX_PAYLOAD};
-use super::messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
+use super::messages::{ExitReport, Hello, SpawnRequest, StatReply, AGENT_PROTOCOL};
 use super::outflow::{Outflow, STREAM_WINDOW};
 use crate::api::exec::ExecSpec;
 use crate::capture::{Capture, Captured, LimitPolicy, OutputLimit};
@@ -48,6 +48,10 @@ impl std::fmt::Display for CommandId {
         write!(f, "agent:{}", self.0)
     }
 }
+
+/// A path stat asked of the agent through an [`AgentClient`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatId(u32);
 
 /// Whether a container handle's commands go through the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +159,9 @@ pub struct AgentClient {
     running: HashMap<u32, Running>,
     outbox: BytesMut,
     pongs: u64,
+    /// Stats asked and not yet taken: `None` until the agent answers. Only ids asked here
+    /// get an entry, so a reply for anything else is dropped.
+    stats: HashMap<u32, Option<StatReply>>,
     ended: Option<String>,
     /// The start of what the agent's exec wrote on stderr: the runtime's or the agent's own
     /// complaint when it could not start, kept to say why.
@@ -267,8 +274,7 @@ impl AgentClient {
                 format!("is larger than the agent's {MAX_PAYLOAD}-byte frame"),
             ));
         }
-        self.next_id = self.next_id.wrapping_add(1).max(1);
-        let id = self.next_id;
+        let id = self.new_id();
         encode_frame(&mut self.outbox, Kind::Spawn, id, &payload);
         let capture = match config.limit {
             // No cap (a detached command): every piece is handed out, nothing kept or stopped.
@@ -300,6 +306,49 @@ impl AgentClient {
     /// [`pongs`](Self::pongs) counts.
     pub fn ping(&mut self) {
         encode_frame(&mut self.outbox, Kind::Ping, 0, &[]);
+    }
+
+    /// Ask the agent what is at `path` (its `lstat`, as the agent's user); the answer is
+    /// taken with [`take_stat`](Self::take_stat).
+    pub fn stat(&mut self, path: &str) -> Result<StatId> {
+        if let Some(why) = &self.ended {
+            return Err(Error::Agent(why.clone()));
+        }
+        if path.len() > MAX_PAYLOAD {
+            return Err(Error::invalid(
+                "path",
+                format!("is larger than the agent's {MAX_PAYLOAD}-byte frame"),
+            ));
+        }
+        let id = self.new_id();
+        encode_frame(&mut self.outbox, Kind::Stat, id, path.as_bytes());
+        self.stats.insert(id, None);
+        Ok(StatId(id))
+    }
+
+    /// The agent's answer to stat `id`, once it came (it is then forgotten); `None` while it
+    /// has not.
+    pub fn take_stat(&mut self, id: StatId) -> Option<StatReply> {
+        let answered = self.stats.get(&id.0)?.is_some();
+        answered
+            .then(|| self.stats.remove(&id.0))
+            .flatten()
+            .flatten()
+    }
+
+    /// Whether the agent answered stat `id` (and it was not taken yet).
+    pub fn stat_answered(&self, id: StatId) -> bool {
+        self.stats.get(&id.0).is_some_and(Option::is_some)
+    }
+
+    /// Stop waiting for stat `id`: its answer, if it comes, is dropped.
+    pub fn forget_stat(&mut self, id: StatId) {
+        self.stats.remove(&id.0);
+    }
+
+    fn new_id(&mut self) -> u32 {
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.next_id
     }
 
     /// How many pings the agent answered.
@@ -465,6 +514,14 @@ impl AgentClient {
                 return Ok(false);
             }
             Kind::Pong => self.pongs += 1,
+            Kind::StatReply => {
+                let Some(slot) = self.stats.get_mut(&frame.id) else {
+                    return Ok(false);
+                };
+                let reply: StatReply =
+                    serde_json::from_slice(&frame.payload).map_err(|e| json("agent stat", e))?;
+                *slot = Some(reply);
+            }
             Kind::Stdout | Kind::Stderr => {
                 return Ok(self.output(now, frame.kind, frame.id, frame.payload));
             }
@@ -485,7 +542,8 @@ impl AgentClient {
             | Kind::StdinClose
             | Kind::Signal
             | Kind::Ping
-            | Kind::Credit => {
+            | Kind::Credit
+            | Kind::Stat => {
                 return Err(Error::Agent(format!(
                     "the agent sent a host frame ({:?})",
                     frame.kind

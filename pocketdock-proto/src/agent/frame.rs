@@ -31,6 +31,8 @@ pub enum Kind {
     /// The host took this many more bytes of a command's output: the agent may send as many
     /// again (flow control of a command spawned with a window).
     Credit,
+    /// What is at a path (an `lstat`)?
+    Stat,
     /// The agent is up (its first frame).
     Hello,
     /// A command started, with its pid.
@@ -45,6 +47,8 @@ pub enum Kind {
     SpawnFailed,
     /// The answer to a ping.
     Pong,
+    /// The answer to a stat.
+    StatReply,
 }
 
 impl Kind {
@@ -57,6 +61,7 @@ impl Kind {
             Self::Signal => 0x04,
             Self::Ping => 0x05,
             Self::Credit => 0x06,
+            Self::Stat => 0x07,
             Self::Hello => 0x81,
             Self::Started => 0x82,
             Self::Stdout => 0x83,
@@ -64,6 +69,7 @@ impl Kind {
             Self::Exit => 0x85,
             Self::SpawnFailed => 0x86,
             Self::Pong => 0x87,
+            Self::StatReply => 0x88,
         }
     }
 
@@ -76,6 +82,7 @@ impl Kind {
             0x04 => Self::Signal,
             0x05 => Self::Ping,
             0x06 => Self::Credit,
+            0x07 => Self::Stat,
             0x81 => Self::Hello,
             0x82 => Self::Started,
             0x83 => Self::Stdout,
@@ -83,6 +90,7 @@ impl Kind {
             0x85 => Self::Exit,
             0x86 => Self::SpawnFailed,
             0x87 => Self::Pong,
+            0x88 => Self::StatReply,
             _ => return None,
         })
     }

@@ -20,12 +20,14 @@
 //! | [`Kind::Signal`] | host → agent | command | 4-byte big-endian signal number, sent to the command's process group |
 //! | [`Kind::Ping`] | host → agent | any | none; answered by [`Kind::Pong`] with the same id |
 //! | [`Kind::Credit`] | host → agent | command | 4-byte big-endian count of output bytes the host took |
+//! | [`Kind::Stat`] | host → agent | new request id | the path, UTF-8; answered by [`Kind::StatReply`] with the same id |
 //! | [`Kind::Hello`] | agent → host | 0 | JSON [`Hello`], once, first |
 //! | [`Kind::Started`] | agent → host | command | 4-byte big-endian pid |
 //! | [`Kind::Stdout`] / [`Kind::Stderr`] | agent → host | command | output bytes, at most [`MAX_DATA`] |
 //! | [`Kind::Exit`] | agent → host | command | JSON [`ExitReport`], after both pipes ended and the process was reaped |
 //! | [`Kind::SpawnFailed`] | agent → host | command | UTF-8 reason; no [`Kind::Exit`] follows |
 //! | [`Kind::Pong`] | agent → host | the ping's | none |
+//! | [`Kind::StatReply`] | agent → host | the stat's | JSON [`StatReply`]: what `lstat` found, as the agent's user |
 //!
 //! A command runs in a process group of its own; when the connection closes (the host went away,
 //! or dropped it on purpose) the agent kills every group it started and exits, since the engines
@@ -57,12 +59,12 @@ pub mod mode;
 mod outflow;
 
 pub use client::{
-    agent_exec, AgentClient, AgentPoll, AgentStatus, AgentStreamPoll, CommandId, KILL_GRACE,
+    agent_exec, AgentClient, AgentPoll, AgentStatus, AgentStreamPoll, CommandId, StatId, KILL_GRACE,
 };
 pub use frame::{
     encode_frame, encode_header, Frame, FrameDecoder, FrameError, Kind, HEADER, MAX_DATA,
     MAX_PAYLOAD,
 };
-pub use messages::{ExitReport, Hello, SpawnRequest, AGENT_PROTOCOL};
+pub use messages::{ExitReport, Hello, SpawnRequest, StatReply, AGENT_PROTOCOL};
 pub use mode::{AgentMode, CommandPath, TURNED_OFF};
 pub use outflow::STREAM_WINDOW;

@@ -64,6 +64,13 @@ pub enum PutEvent {
     NeedBody,
     /// Bytes of archive sent so far (for the caller's progress callback).
     Sent(u64),
+    /// What is at `path`? Asked only of a caller that offered to answer
+    /// ([`PutOp::stats_from_caller`]): it answers with [`PutOp::stat_answer`] before the next
+    /// poll, or the engine's path stat is asked instead.
+    Stat {
+        /// The path to stat, not following a final symbolic link.
+        path: String,
+    },
 }
 
 /// The archive a [`PutOp`] uploads.
@@ -85,6 +92,16 @@ enum Body<'a> {
     },
 }
 
+/// Where a path stat asked of the caller stands.
+enum Answer {
+    /// The event is yet to be handed out.
+    ToAsk,
+    /// Handed out; no answer yet.
+    Asked,
+    /// The caller's answer (`None`: it could not say).
+    Given(Option<Result<PathStat>>),
+}
+
 enum State {
     /// Nothing asked yet.
     Start,
@@ -97,6 +114,15 @@ enum State {
     },
     /// Asking the container who its default user is (what the configuration cannot say).
     Owner(SubOp<()>),
+    /// The caller was asked what is at `path` (a [`State::Stat`] when `walk` is `None`, else a
+    /// [`State::Walk`] with the names `walk` holds): its answer once given, `None` inside when
+    /// it could not say.
+    Asked {
+        path: String,
+        hops: usize,
+        walk: Option<Vec<String>>,
+        answer: Answer,
+    },
     /// Stat of `path`, the target itself or, after `hops` links, what a link leads to.
     Stat {
         op: DownloadOp,
@@ -151,6 +177,8 @@ pub struct PutOp<'a> {
     sent: u64,
     report: bool,
     failed: Option<Error>,
+    /// Ask the caller for path stats before the engine ([`PutOp::stats_from_caller`]).
+    caller_stats: bool,
 }
 
 impl std::fmt::Debug for PutOp<'_> {
@@ -229,6 +257,7 @@ impl<'a> PutOp<'a> {
             sent: 0,
             report: false,
             failed: None,
+            caller_stats: false,
         }
     }
 
@@ -238,6 +267,24 @@ impl<'a> PutOp<'a> {
     pub fn known_owner(mut self, owner: Option<Owner>) -> Self {
         self.owner = owner;
         self
+    }
+
+    /// Ask the caller what is at each path before asking the engine ([`PutEvent::Stat`]):
+    /// for a caller with a faster way to see into the container (the in-sandbox agent's
+    /// `lstat`) than the engine's path stat (a `HEAD` of the archive endpoint, a few
+    /// milliseconds on Podman). The answers are advisory: the upload itself is the engine's.
+    #[must_use]
+    pub fn stats_from_caller(mut self, yes: bool) -> Self {
+        self.caller_stats = yes;
+        self
+    }
+
+    /// The caller's answer to [`PutEvent::Stat`]: the path's stat (a missing path is
+    /// [`Error::PathNotFound`]), or `None` when it cannot say, and the engine is asked.
+    pub fn stat_answer(&mut self, stat: Option<Result<PathStat>>) {
+        if let State::Asked { answer, .. } = &mut self.state {
+            *answer = Answer::Given(stat);
+        }
     }
 
     /// The next piece of a push's archive (after [`PutEvent::NeedBody`]).
@@ -292,8 +339,85 @@ impl<'a> PutOp<'a> {
     }
 
     fn stat(&mut self, path: String, hops: usize) {
+        if self.caller_stats {
+            self.ask(path, hops, None);
+            return;
+        }
         let op = self.head(&path);
         self.state = State::Stat { op, path, hops };
+    }
+
+    fn ask(&mut self, path: String, hops: usize, walk: Option<Vec<String>>) {
+        self.state = State::Asked {
+            path,
+            hops,
+            walk,
+            answer: Answer::ToAsk,
+        };
+    }
+
+    /// The first step: the target's stat when the default user is known, else its lookup.
+    fn begin(&mut self) {
+        if self.owner.is_some() {
+            self.stat(self.target.clone(), 0);
+        } else {
+            let id = self.container.clone();
+            self.state = State::Inspect(calls::inspect(&id).map(|i| i.config.user));
+        }
+    }
+
+    /// Hand out the caller's stat event, or go on with its answer (the engine's stat when it
+    /// could not say, or was polled again without answering).
+    fn poll_asked(&mut self) -> Option<Step<PutEvent, ()>> {
+        let State::Asked {
+            path,
+            hops,
+            walk,
+            answer,
+        } = &mut self.state
+        else {
+            return None;
+        };
+        let given = match std::mem::replace(answer, Answer::Asked) {
+            Answer::ToAsk => {
+                let path = path.clone();
+                return Some(Step::Event(PutEvent::Stat { path }));
+            }
+            Answer::Asked => None,
+            Answer::Given(given) => given,
+        };
+        let (path, hops, walk) = (std::mem::take(path), *hops, walk.take());
+        let r = self.answered(path, hops, walk, given);
+        self.moved(r)
+    }
+
+    /// The caller was asked about `path`: go on with its answer, or ask the engine.
+    fn answered(
+        &mut self,
+        path: String,
+        hops: usize,
+        walk: Option<Vec<String>>,
+        answer: Option<Result<PathStat>>,
+    ) -> Result<Option<PutEvent>> {
+        match (answer, walk) {
+            (Some(r), None) => self.stat_done(&path, hops, r),
+            (Some(r), Some(missing)) => self.walk_done(path, missing, hops, r),
+            (None, None) => {
+                let op = self.head(&path);
+                self.state = State::Stat { op, path, hops };
+                Ok(None)
+            }
+            (None, Some(missing)) => {
+                let op = self.head(&path);
+                self.state = State::Walk {
+                    op,
+                    dir: path,
+                    missing,
+                    hops,
+                };
+                Ok(None)
+            }
+        }
     }
 
     fn walk(&mut self, dir: String, missing: Vec<String>, hops: usize) -> Result<()> {
@@ -307,6 +431,10 @@ impl<'a> PutOp<'a> {
                     ),
                 ));
             }
+        }
+        if self.caller_stats {
+            self.ask(dir, hops, Some(missing));
+            return Ok(());
         }
         let op = self.head(&dir);
         self.state = State::Walk {
@@ -628,7 +756,7 @@ impl<'a> PutOp<'a> {
             State::Inspect(op) => Some(op),
             State::Recheck { op, .. } => Some(op),
             State::Passwd { op, .. } => Some(op.as_mut()),
-            State::Start | State::Gather { .. } | State::Done => None,
+            State::Start | State::Asked { .. } | State::Gather { .. } | State::Done => None,
         }
     }
 }
@@ -703,14 +831,7 @@ impl Operation for PutOp<'_> {
         }
         loop {
             match &mut self.state {
-                State::Start => {
-                    if self.owner.is_some() {
-                        self.stat(self.target.clone(), 0);
-                    } else {
-                        let id = self.container.clone();
-                        self.state = State::Inspect(calls::inspect(&id).map(|i| i.config.user));
-                    }
-                }
+                State::Start => self.begin(),
                 State::Inspect(op) => match op.poll(now) {
                     Step::Io(io) => return Step::Io(io),
                     Step::Event(()) => {}
@@ -743,6 +864,11 @@ impl Operation for PutOp<'_> {
                     SubStep::Failed(e) => return self.end(Err(e)),
                     _ => return self.end(Err(unexpected())),
                 },
+                State::Asked { .. } => {
+                    if let Some(step) = self.poll_asked() {
+                        return step;
+                    }
+                }
                 State::Stat { op, path, hops } => match op.poll(now) {
                     Step::Io(io) => return Step::Io(io),
                     Step::Event(_) => {}

@@ -646,3 +646,47 @@ fn a_tty_command_keeps_to_the_engine_path() {
         Err(Error::InvalidInput { field: "tty", .. })
     ));
 }
+
+#[test]
+fn a_stat_is_answered_once_and_replies_nobody_asked_for_are_dropped() {
+    let t0 = Instant::now();
+    let mut c = AgentClient::new();
+    c.feed_out(t0, StreamKind::Stdout, &hello());
+    let id = c.stat("/etc/hosts").unwrap_or_else(|e| panic!("{e}"));
+    let sent = written(&mut c);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].kind, &sent[0].payload[..]),
+        (Kind::Stat, &b"/etc/hosts"[..])
+    );
+    assert_eq!(c.take_stat(id), None, "not answered yet");
+    // A reply for an id nobody asked about is dropped; so is one for a forgotten stat.
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::StatReply, 999, br#"{"mode":1}"#),
+    );
+    let other = c.stat("/x").unwrap_or_else(|e| panic!("{e}"));
+    c.forget_stat(other);
+    let reply = br#"{"mode":33188,"size":3,"later":true}"#;
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::StatReply, sent[0].id, reply),
+    );
+    let got = c.take_stat(id).unwrap_or_default();
+    assert_eq!((got.mode, got.size, got.missing), (0o100_644, 3, false));
+    assert_eq!(c.take_stat(id), None, "taken once");
+    assert!(c.stats.is_empty(), "nothing kept: {:?}", c.stats);
+    // A reply that is not JSON breaks the protocol.
+    let id = c.stat("/y").unwrap_or_else(|e| panic!("{e}"));
+    let wire = written(&mut c);
+    c.feed_out(
+        t0,
+        StreamKind::Stdout,
+        &frame(Kind::StatReply, wire[1].id, b"{nope"),
+    );
+    assert!(c.ended().is_some());
+    assert_eq!(c.take_stat(id), None);
+    assert!(matches!(c.stat("/z"), Err(Error::Agent(_))));
+}
