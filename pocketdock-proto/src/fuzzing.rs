@@ -217,9 +217,9 @@ pub fn fuzz_session(data: &[u8]) {
 
 /// Decode agent frames from `data` in pieces: no panic, no allocation past the frame bound,
 /// and the payload out never exceeds the bytes in; every frame decoded re-encodes to the same
-/// bytes.
+/// bytes. A stat reply's payload is also read as the host reads it, into a path stat.
 pub fn fuzz_agent_frames(data: &[u8]) {
-    use crate::agent::{encode_frame, FrameDecoder, MAX_PAYLOAD};
+    use crate::agent::{encode_frame, FrameDecoder, Kind, StatReply, MAX_PAYLOAD};
     let (ctl, pieces) = pieces(data);
     let mut d = FrameDecoder::new();
     let mut fed = 0usize;
@@ -236,6 +236,11 @@ pub fn fuzz_agent_frames(data: &[u8]) {
             match d.next_frame() {
                 Ok(Some(f)) => {
                     assert!(f.payload.len() <= MAX_PAYLOAD);
+                    if f.kind == Kind::StatReply {
+                        if let Ok(reply) = serde_json::from_slice::<StatReply>(&f.payload) {
+                            let _ = reply.path_stat("/fuzz/p");
+                        }
+                    }
                     encode_frame(&mut out, f.kind, f.id, &f.payload);
                 }
                 Ok(None) => break,
