@@ -108,6 +108,49 @@ fn runtime_dir() -> Option<PathBuf> {
     private_runtime_dir().ok()
 }
 
+/// This process's record file (see [`record_commands`]), open for appending and kept between
+/// commands, so that a command costs a write and, when the last one ends, a truncation: no
+/// file made and removed on the disk per command. Only used under the lock of
+/// [`live_lines`].
+struct OwnRecord {
+    path: PathBuf,
+    file: File,
+}
+
+fn own_record() -> &'static Mutex<Option<OwnRecord>> {
+    static OWN: Mutex<Option<OwnRecord>> = Mutex::new(None);
+    &OWN
+}
+
+/// Open (make) this process's record of `owner` in the records directory under
+/// [`private_runtime_dir`], which is made and checked here.
+fn open_own_record(owner: &Owner) -> Option<OwnRecord> {
+    let records = runtime_dir()?.join("records");
+    let _ = fs::DirBuilder::new().mode(0o700).create(&records);
+    let path = records.join(owner.token());
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(&path)
+        .ok()?;
+    Some(OwnRecord { path, file })
+}
+
+/// Append `line` to this process's record: through the kept file while it is still the one
+/// at its path (a cleaner may have removed it), else a newly opened one.
+fn append_own_record(owner: &Owner, line: &str) -> bool {
+    let mut own = own_record().lock().unwrap_or_else(PoisonError::into_inner);
+    let linked = own
+        .as_ref()
+        .is_some_and(|r| r.file.metadata().is_ok_and(|m| m.nlink() > 0));
+    if !linked {
+        *own = open_own_record(owner);
+    }
+    own.as_mut()
+        .is_some_and(|r| r.file.write_all(line.as_bytes()).is_ok())
+}
+
 /// Whether this is the first use of the engine at `socket` in this process (and note it):
 /// checked by every engine call, so a use after the first costs a lookup, no allocation.
 pub fn first_use_in_process(socket: &Path) -> bool {
@@ -191,7 +234,7 @@ fn live_lines() -> &'static Mutex<HashMap<String, usize>> {
 /// to kill what it left running. The line goes when the last of this process's commands
 /// there ends (the returned guard is dropped); a process killed before leaves it.
 pub fn record_commands(socket: &Path, container: &str, user: &str) -> CommandRecord {
-    let (Some(owner), Some(dir)) = (current_owner(), runtime_dir()) else {
+    let Some(owner) = current_owner() else {
         return CommandRecord { line: None };
     };
     let line = RecordLine {
@@ -205,15 +248,7 @@ pub fn record_commands(socket: &Path, container: &str, user: &str) -> CommandRec
         *n += 1;
         return CommandRecord { line: Some(line) };
     }
-    let records = dir.join("records");
-    let _ = fs::DirBuilder::new().mode(0o700).create(&records);
-    let written = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(records.join(owner.token()))
-        .and_then(|mut f| f.write_all(line.as_bytes()));
-    if written.is_err() {
+    if !append_own_record(owner, &line) {
         return CommandRecord { line: None };
     }
     lines.insert(line.clone(), 1);
@@ -251,15 +286,25 @@ impl Drop for CommandRecord {
             }
             None => return,
         }
-        let (Some(owner), Some(dir)) = (current_owner(), runtime_dir()) else {
+        let mut own = own_record().lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(record) = own.as_ref() else {
             return;
         };
-        let path = dir.join("records").join(owner.token());
+        if lines.is_empty() {
+            // Emptied, not removed: the next command writes into the same file.
+            if record.file.set_len(0).is_err() {
+                let _ = fs::remove_file(&record.path);
+                *own = None;
+            }
+            return;
+        }
         let remaining: Vec<RecordLine> = lines
             .keys()
             .flat_map(|l| RecordLine::parse_all(l))
             .collect();
-        finish_record(&path, &remaining);
+        finish_record(&record.path, &remaining);
+        // The rewrite replaced the file: the next line goes into the new one.
+        *own = None;
     }
 }
 
@@ -360,7 +405,8 @@ mod tests {
         assert!(matches!(liveness(&rebooted), Liveness::Gone(_)));
     }
 
-    /// A record line lives while a command runs, and only then.
+    /// A record line lives while a command runs, and only then; the file is kept between
+    /// commands and made again when removed.
     #[test]
     fn a_record_lives_while_its_commands_run() {
         let me = current_owner().expect("Linux with /proc");
@@ -376,8 +422,23 @@ mod tests {
         assert_eq!(read().matches(container.as_str()).count(), 1);
         drop(a);
         assert!(read().contains(&container), "one command still runs");
+        let inode = || fs::metadata(&path).map(|m| m.ino()).ok();
+        let first = inode();
         drop(b);
         assert!(!read().contains(&container), "the last one ended");
+        // Emptied in place (no file made and removed per command) ...
+        let c = record_commands(socket, &container, "");
+        assert!(read().contains(&container));
+        assert_eq!(inode(), first, "the same file");
+        drop(c);
+        // ... and made again when something removed it meanwhile.
+        fs::remove_file(&path).expect("remove the record");
+        let d = record_commands(socket, &container, "");
+        assert!(
+            read().contains(&container),
+            "a removed record is made again"
+        );
+        drop(d);
         record_commands(socket, &container, "root").keep();
         assert!(read().contains(&format!("{container}\troot")));
     }
