@@ -54,8 +54,8 @@ impl<R: Runtime> Container<R> {
     ///
     /// Nothing runs in the container: what is at `path` comes from the engine's path stat (or,
     /// when the in-sandbox agent is up, from its `lstat`, which saves the engine's round trip;
-    /// the engine's when the agent cannot say), and missing parents are directory entries of the uploaded archive (`0755`). The file and the
-    /// parents belong to the default user (its uid and gid, learned on the first upload of this
+    /// the engine's when the agent cannot say), and missing parents are directory entries of
+    /// the uploaded archive (`0755`). The file and the parents belong to the default user (its uid and gid, learned on the first upload of this
     /// handle from the container's configuration and `/etc/passwd`, or with `id` when those
     /// cannot say, and kept, are set in the tar headers); an existing file keeps its
     /// permission bits (setuid/setgid dropped), a new one gets `0644`. A directory at `path`,

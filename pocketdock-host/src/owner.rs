@@ -287,22 +287,28 @@ impl Drop for CommandRecord {
             None => return,
         }
         let mut own = own_record().lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(record) = own.as_ref() else {
-            return;
+        // Without a kept file (a rewrite dropped it), the record is found by its path.
+        let path = match own.as_ref() {
+            Some(record) => record.path.clone(),
+            None => match (current_owner(), runtime_dir()) {
+                (Some(owner), Some(dir)) => dir.join("records").join(owner.token()),
+                _ => return,
+            },
         };
         if lines.is_empty() {
             // Emptied, not removed: the next command writes into the same file.
-            if record.file.set_len(0).is_err() {
-                let _ = fs::remove_file(&record.path);
-                *own = None;
+            if own.as_ref().is_some_and(|r| r.file.set_len(0).is_ok()) {
+                return;
             }
+            let _ = fs::remove_file(&path);
+            *own = None;
             return;
         }
         let remaining: Vec<RecordLine> = lines
             .keys()
             .flat_map(|l| RecordLine::parse_all(l))
             .collect();
-        finish_record(&record.path, &remaining);
+        finish_record(&path, &remaining);
         // The rewrite replaced the file: the next line goes into the new one.
         *own = None;
     }
@@ -439,6 +445,20 @@ mod tests {
             "a removed record is made again"
         );
         drop(d);
+        // Two containers: the first to end rewrites the record (a new file), and the last
+        // still removes its line from that one.
+        let other = format!("c{}", nonce());
+        let (ends_first, ends_last) = (
+            record_commands(socket, &container, ""),
+            record_commands(socket, &other, ""),
+        );
+        drop(ends_first);
+        assert!(read().contains(&other) && !read().contains(&container));
+        drop(ends_last);
+        assert!(
+            !read().contains(&other),
+            "the last line goes from the rewritten record"
+        );
         record_commands(socket, &container, "root").keep();
         assert!(read().contains(&format!("{container}\troot")));
     }

@@ -2,7 +2,6 @@
 //! and one back) instead of the engine's path stat (a `HEAD` of the archive endpoint, a few
 //! milliseconds on Podman), and the engine's when the agent cannot say.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use pocketdock_proto::agent::{StatId, StatReply};
@@ -57,7 +56,7 @@ impl<R: Runtime> Container<R> {
     /// it cannot say (not up, no answer in time, a stat it may not make as its user), and the
     /// engine is asked.
     pub(crate) async fn agent_stat(&self, path: &str) -> Option<Result<PathStat>> {
-        let conn: Arc<AgentConn<R>> = self.agent.conn()?;
+        let conn = self.agent.conn()?;
         conn.stat(path, STAT_TIMEOUT).await.ok()?.path_stat(path)
     }
 }

@@ -329,11 +329,10 @@ impl AgentClient {
     /// The agent's answer to stat `id`, once it came (it is then forgotten); `None` while it
     /// has not.
     pub fn take_stat(&mut self, id: StatId) -> Option<StatReply> {
-        let answered = self.stats.get(&id.0)?.is_some();
-        answered
-            .then(|| self.stats.remove(&id.0))
-            .flatten()
-            .flatten()
+        if !self.stat_answered(id) {
+            return None;
+        }
+        self.stats.remove(&id.0).flatten()
     }
 
     /// Whether the agent answered stat `id` (and it was not taken yet).
